@@ -1,0 +1,37 @@
+# Two commands on a fresh clone: `make demo` and `make test`. Each target installs what it
+# needs (.venv from pyproject.toml, node_modules from package-lock.json) when missing.
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: demo test test-python test-contracts lint serve setup clean
+
+setup: $(VENV_STAMP) $(NODE_STAMP)
+
+$(VENV_STAMP): pyproject.toml
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet --upgrade pip
+	.venv/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: setup
+	bash scripts/demo.sh
+
+lint: $(VENV_STAMP)
+	.venv/bin/ruff check registry anchoring tests bench
+	.venv/bin/mypy registry anchoring
+
+test: setup lint test-python
+
+test-python: $(VENV_STAMP)
+	$(PY) -m pytest
+
+serve: setup
+	@echo "the HTTP service is not built yet (issue 5)"; exit 1
+
+clean:
+	rm -rf .venv node_modules .hardhat .demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,643 @@
+"""The registry's operations: one library call, one signed request, one event.
+
+Every operation runs the same three steps:
+
+1. *authorise* (outside the write lock): check the request's fields, recover the EIP-712
+   signer, refuse an expired request;
+2. *decide* (inside the transaction): guard methods raise a named error when the state
+   does not allow the request (wrong signer, replayed nonce, balance too low, ...); else
+   they return the request's effects (the serial ranges chosen first-in-first-out, the new
+   batch number, the certificate id);
+3. *apply*: change the tables to match the effects and append the event, in the same
+   transaction.
+
+`registry.replay` runs decide and apply again over the log alone, which is how it proves
+that the tables are exactly what the log says.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time as _time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from registry import messages as m
+from registry.canonical import canonical_bytes
+from registry.eip712 import Domain, StructType, recover_signer
+from registry.errors import (
+    AccountExistsError,
+    AlreadyInitialisedError,
+    AssetClassExistsError,
+    CreditsLockedError,
+    CreditsRetiredError,
+    DuplicateClaimError,
+    InsufficientBalanceError,
+    NonceReplayedError,
+    NotAuthorisedError,
+    NotInitialisedError,
+    RegistryError,
+    ReplayMismatchError,
+    SignatureExpiredError,
+    UnknownAccountError,
+    UnknownAssetClassError,
+    UnknownBatchError,
+    UnknownCertificateError,
+    ValidationError,
+    WrongSignerError,
+)
+from registry.store import Store
+
+GENESIS = "RegistryOpened"
+
+Effects = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an accepted request did: its event's sequence number, type and effects."""
+
+    seq: int
+    event_type: str
+    effects: Effects
+
+
+def format_time(epoch: float) -> str:
+    """RFC 3339 UTC with milliseconds, truncated (never later than `epoch`)."""
+    moment = datetime.fromtimestamp(int(epoch * 1000) / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_time(text: str) -> float:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+
+
+def serial_range(asset_class: dict[str, Any], batch_no: int, first: int, last: int) -> str:
+    """`CN-CIR-<methodology>-<version>-<vintage>-<batch no>-<first>-<last>` (DESIGN.md)."""
+    return (
+        f"CN-CIR-{asset_class['methodology']}-{asset_class['methodology_version']}-"
+        f"{asset_class['vintage']}-{batch_no}-{first}-{last}"
+    )
+
+
+# -- guards -------------------------------------------------------------------------------
+
+
+def _require_operator(store: Store, signer: str) -> None:
+    if not store.has_role(signer, "operator"):
+        raise NotAuthorisedError(f"{signer} does not hold the operator role")
+
+
+def _require_signer(expected: str, signer: str) -> None:
+    if signer != expected:
+        raise WrongSignerError(expected, signer)
+
+
+def _require_account(store: Store, address: str) -> dict[str, Any]:
+    account = store.account(address)
+    if account is None:
+        raise UnknownAccountError(address)
+    return account
+
+
+def _require_asset_class(store: Store, class_id: str) -> dict[str, Any]:
+    asset_class = store.asset_class(class_id)
+    if asset_class is None:
+        raise UnknownAssetClassError(class_id)
+    return asset_class
+
+
+def _require_fresh_nonce(store: Store, signer: str, nonce: int) -> None:
+    if store.nonce_used(signer, nonce):
+        raise NonceReplayedError(signer, nonce)
+
+
+def _batch_scope(store: Store, class_id: str, batch_no: int) -> int | None:
+    """`batchNo` 0 means "any batch of the class"; otherwise the batch must be of the class."""
+    if batch_no == 0:
+        return None
+    batch = store.batch(batch_no)
+    if batch is None or batch["asset_class"] != class_id:
+        raise UnknownBatchError(f"no batch {batch_no} in asset class {class_id}")
+    return batch_no
+
+
+def pick_fifo(
+    store: Store, owner: str, class_id: str, batch_no: int | None, amount: int
+) -> list[dict[str, int]]:
+    """Active serial ranges of `owner` totalling `amount`, oldest batch and serial first.
+
+    Raises InsufficientBalanceError (or its CreditsRetiredError / CreditsLockedError forms
+    when the missing grams exist but are retired or locked).
+    """
+    scope = class_id if batch_no is None else f"{class_id} batch {batch_no}"
+    if batch_no is None and store.active_balance(owner, class_id) < amount:
+        _raise_short(store, owner, class_id, batch_no, amount, scope)
+    ranges: list[dict[str, int]] = []
+    remaining = amount
+    for holding in store.active_holdings(owner, class_id, batch_no):
+        take = min(remaining, holding.amount)
+        ranges.append(
+            {"batch_no": holding.batch_no, "first": holding.first, "last": holding.first + take - 1}
+        )
+        remaining -= take
+        if remaining == 0:
+            return ranges
+    _raise_short(store, owner, class_id, batch_no, amount, scope)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _raise_short(
+    store: Store, owner: str, class_id: str, batch_no: int | None, amount: int, scope: str
+) -> None:
+    active = store.held_in_status(owner, class_id, batch_no, "active")
+    locked = store.held_in_status(owner, class_id, batch_no, "locked")
+    retired = store.held_in_status(owner, class_id, batch_no, "retired")
+    if locked and active + locked >= amount:
+        raise CreditsLockedError(owner, scope, amount, active)
+    if retired and active + retired >= amount:
+        raise CreditsRetiredError(owner, scope, amount, active)
+    raise InsufficientBalanceError(owner, scope, amount, active)
+
+
+# -- apply helpers ------------------------------------------------------------------------
+
+
+def move_ranges(
+    store: Store,
+    ranges: Sequence[dict[str, int]],
+    *,
+    owner: str,
+    asset_class: str,
+    from_status: str,
+    new_owner: str,
+    new_status: str,
+    ref: str | None,
+) -> int:
+    """Give each range to `new_owner` in `new_status`, splitting holdings as needed."""
+    total = 0
+    for r in ranges:
+        batch_no, first, last = r["batch_no"], r["first"], r["last"]
+        holding = store.holding_containing(batch_no, first)
+        if (
+            holding is None
+            or holding.last < last
+            or holding.owner != owner
+            or holding.status != from_status
+            or holding.asset_class != asset_class
+        ):
+            raise ReplayMismatchError(
+                f"serials {batch_no}:{first}-{last} are not held {from_status} by {owner}"
+            )
+        if holding.first == first and holding.last == last:
+            store.update_holding_owner(holding.id, new_owner, new_status, ref)
+        else:
+            if holding.first < first:
+                store.update_holding_range(holding.id, holding.first, first - 1)
+                if last < holding.last:
+                    store.insert_holding(
+                        batch_no,
+                        last + 1,
+                        holding.last,
+                        owner,
+                        asset_class,
+                        from_status,
+                        holding.ref,
+                    )
+            else:
+                store.update_holding_range(holding.id, last + 1, holding.last)
+            store.insert_holding(batch_no, first, last, new_owner, asset_class, new_status, ref)
+        total += last - first + 1
+    store.add_balance(owner, asset_class, from_status, -total)
+    store.add_balance(new_owner, asset_class, new_status, total)
+    return total
+
+
+# -- operations ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One kind of signed request and the event type that records it."""
+
+    struct: StructType
+    event_type: str
+    decide: Callable[[Store, dict[str, Any], str, int], Effects]
+    apply: Callable[[Store, dict[str, Any], Effects, str, int, str], None]
+
+
+def _decide_open_account(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    _require_operator(store, signer)
+    if store.account(req["account"]) is not None:
+        raise AccountExistsError(f"account {req['account']} is already open")
+    if req["household"] != m.ZERO_ADDRESS:
+        if req["kind"] != "person":
+            raise ValidationError("only a person can be a member of a household")
+        household = _require_account(store, req["household"])
+        if household["kind"] != "household":
+            raise ValidationError(f"{req['household']} is not a household account")
+    return {}
+
+
+def _apply_open_account(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    household = None if req["household"] == m.ZERO_ADDRESS else req["household"]
+    store.insert_account(req["account"], req["kind"], req["name"], household, seq)
+
+
+def _decide_grant_role(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    _require_operator(store, signer)
+    _require_account(store, req["account"])
+    if store.has_role(req["account"], req["role"]):
+        raise ValidationError(f"{req['account']} already holds the {req['role']} role")
+    return {}
+
+
+def _apply_grant_role(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    store.insert_role(req["account"], req["role"], seq)
+
+
+def _decide_register_class(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    _require_operator(store, signer)
+    class_id = m.asset_class_id(
+        req["methodology"], req["methodologyVersion"], req["vintage"], req["region"]
+    )
+    if store.asset_class(class_id) is not None:
+        raise AssetClassExistsError(f"asset class {class_id} is already registered")
+    return {"asset_class": class_id}
+
+
+def _apply_register_class(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    store.insert_asset_class(
+        fx["asset_class"],
+        req["methodology"],
+        req["methodologyVersion"],
+        req["vintage"],
+        req["region"],
+        seq,
+    )
+
+
+def _decide_issue(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    _require_operator(store, signer)
+    _require_asset_class(store, req["assetClass"])
+    _require_account(store, req["to"])
+    existing = store.claim_issued(req["claimId"])
+    if existing is not None:
+        raise DuplicateClaimError(f"claim {req['claimId']} was already issued as batch {existing}")
+    batch_no = store.next_batch_no()
+    return {
+        "batch_no": batch_no,
+        "ranges": [{"batch_no": batch_no, "first": 1, "last": req["amount"]}],
+    }
+
+
+def _apply_issue(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    store.insert_batch(
+        fx["batch_no"], req["assetClass"], req["amount"], req["to"], req["claimId"], seq
+    )
+    store.insert_holding(
+        fx["batch_no"], 1, req["amount"], req["to"], req["assetClass"], "active", None
+    )
+    store.add_balance(req["to"], req["assetClass"], "active", req["amount"])
+
+
+def _decide_transfer(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    _require_signer(req["from"], signer)
+    _require_asset_class(store, req["assetClass"])
+    _require_account(store, req["to"])
+    batch = _batch_scope(store, req["assetClass"], req["batchNo"])
+    return {"ranges": pick_fifo(store, req["from"], req["assetClass"], batch, req["amount"])}
+
+
+def _apply_transfer(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    move_ranges(
+        store,
+        fx["ranges"],
+        owner=req["from"],
+        asset_class=req["assetClass"],
+        from_status="active",
+        new_owner=req["to"],
+        new_status="active",
+        ref=None,
+    )
+
+
+def certificate_id(seq: int) -> str:
+    return f"CERT-{seq:010d}"
+
+
+def _decide_retire(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    _require_signer(req["owner"], signer)
+    _require_asset_class(store, req["assetClass"])
+    batch = _batch_scope(store, req["assetClass"], req["batchNo"])
+    ranges = pick_fifo(store, req["owner"], req["assetClass"], batch, req["amount"])
+    return {"certificate_id": certificate_id(seq), "ranges": ranges}
+
+
+def _apply_retire(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    move_ranges(
+        store,
+        fx["ranges"],
+        owner=req["owner"],
+        asset_class=req["assetClass"],
+        from_status="active",
+        new_owner=req["owner"],
+        new_status="retired",
+        ref=fx["certificate_id"],
+    )
+    asset_class = _require_asset_class(store, req["assetClass"])
+    store.insert_retirement(
+        {
+            "certificate_id": fx["certificate_id"],
+            "seq": seq,
+            "time": time,
+            "owner": req["owner"],
+            "asset_class": req["assetClass"],
+            "amount": req["amount"],
+            "beneficiary_name": req["beneficiaryName"],
+            "beneficiary": req["beneficiary"],
+            "reason": req["reason"],
+            "jurisdiction": req["jurisdiction"],
+            "serials": " ".join(
+                serial_range(asset_class, r["batch_no"], r["first"], r["last"])
+                for r in fx["ranges"]
+            ),
+        }
+    )
+
+
+def _decide_cancel(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    _require_operator(store, signer)
+    _require_asset_class(store, req["assetClass"])
+    _require_account(store, req["holder"])
+    batch = _batch_scope(store, req["assetClass"], req["batchNo"])
+    return {"ranges": pick_fifo(store, req["holder"], req["assetClass"], batch, req["amount"])}
+
+
+def _apply_cancel(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    move_ranges(
+        store,
+        fx["ranges"],
+        owner=req["holder"],
+        asset_class=req["assetClass"],
+        from_status="active",
+        new_owner=req["holder"],
+        new_status="cancelled",
+        ref=f"cancelled-{seq}",
+    )
+    asset_class = _require_asset_class(store, req["assetClass"])
+    store.insert_cancellation(
+        {
+            "seq": seq,
+            "holder": req["holder"],
+            "asset_class": req["assetClass"],
+            "amount": req["amount"],
+            "reason": req["reason"],
+            "evidence_hash": req["evidenceHash"],
+            "serials": " ".join(
+                serial_range(asset_class, r["batch_no"], r["first"], r["last"])
+                for r in fx["ranges"]
+            ),
+        }
+    )
+
+
+OPERATIONS: dict[str, Operation] = {
+    op.struct.name: op
+    for op in (
+        Operation(m.OPEN_ACCOUNT, "AccountOpened", _decide_open_account, _apply_open_account),
+        Operation(m.GRANT_ROLE, "RoleGranted", _decide_grant_role, _apply_grant_role),
+        Operation(
+            m.REGISTER_ASSET_CLASS,
+            "AssetClassRegistered",
+            _decide_register_class,
+            _apply_register_class,
+        ),
+        Operation(m.ISSUE, "CreditsIssued", _decide_issue, _apply_issue),
+        Operation(m.TRANSFER, "CreditsTransferred", _decide_transfer, _apply_transfer),
+        Operation(m.RETIRE, "CreditsRetired", _decide_retire, _apply_retire),
+        Operation(m.CANCEL, "CreditsCancelled", _decide_cancel, _apply_cancel),
+    )
+}
+BY_EVENT_TYPE = {op.event_type: op for op in OPERATIONS.values()}
+
+
+def genesis_payload(
+    chain_id: int, verifying_contract: str, operator: str, log_id: str
+) -> dict[str, Any]:
+    return {
+        "log_id": log_id,
+        "chain_id": chain_id,
+        "verifying_contract": verifying_contract,
+        "operator": operator,
+    }
+
+
+def apply_genesis(store: Store, payload: dict[str, Any], seq: int) -> None:
+    store.set_meta(
+        {
+            "log_id": payload["log_id"],
+            "chain_id": str(payload["chain_id"]),
+            "verifying_contract": payload["verifying_contract"],
+            "operator": payload["operator"],
+        }
+    )
+    store.insert_account(payload["operator"], "operator", "registry operator", None, seq)
+    store.insert_role(payload["operator"], "operator", seq)
+
+
+def build_event(
+    seq: int, event_type: str, time: str, payload: dict[str, Any], signatures: list[dict[str, str]]
+) -> dict[str, Any]:
+    event: dict[str, Any] = {"seq": seq, "type": event_type, "time": time, "payload": payload}
+    if signatures:
+        event["signatures"] = signatures
+    return event
+
+
+@dataclass(frozen=True)
+class Authorised:
+    """A request whose fields are valid and whose signer is known."""
+
+    operation: Operation
+    request: dict[str, Any]
+    signer: str
+    signature: str
+
+
+class Registry:
+    """The ledger over one Store. Methods raise RegistryError subclasses and change nothing."""
+
+    def __init__(self, store: Store, clock: Callable[[], float] = _time.time) -> None:
+        meta = store.meta()
+        if "operator" not in meta:
+            raise NotInitialisedError(f"{store.path} holds no registry: run `carbon-registry init`")
+        self.store = store
+        self.clock = clock
+        self.domain = Domain(int(meta["chain_id"]), meta["verifying_contract"])
+        self.operator = meta["operator"]
+        self.log_id = meta["log_id"]
+
+    @classmethod
+    def create(
+        cls,
+        store: Store,
+        *,
+        chain_id: int,
+        verifying_contract: str,
+        operator: str,
+        log_id: str,
+        clock: Callable[[], float] = _time.time,
+    ) -> Registry:
+        """Write the genesis event: the EIP-712 domain, the log id and the operator."""
+        payload = genesis_payload(
+            chain_id,
+            m.address(verifying_contract, "verifying_contract"),
+            m.address(operator, "operator"),
+            m.text(log_id, "log_id"),
+        )
+        with store.write():
+            if store.next_seq() != 0:
+                raise AlreadyInitialisedError(f"{store.path} already holds a registry")
+            time = format_time(clock())
+            event = build_event(0, GENESIS, time, payload, [])
+            apply_genesis(store, payload, 0)
+            store.append_event(0, GENESIS, time, canonical_bytes(event))
+        return cls(store, clock)
+
+    # -- writes -------------------------------------------------------------------------
+
+    def authorise(self, kind: str, message: Any, signature: str) -> Authorised:
+        """Check fields, signature and expiry; no state is read."""
+        operation = OPERATIONS.get(kind)
+        if operation is None:
+            raise ValidationError(f"unknown operation {kind!r}")
+        request = m.normalise(operation.struct, message)
+        signer = recover_signer(self.domain.digest(operation.struct, request), signature)
+        now = self.clock()
+        if request["expiry"] < now:
+            raise SignatureExpiredError(request["expiry"], int(now))
+        return Authorised(operation, request, signer, signature)
+
+    def execute(self, kind: str, message: Any, signature: str) -> Receipt:
+        authorised = self.authorise(kind, message, signature)
+        with self.store.write():
+            return self._commit(authorised)
+
+    def execute_many(
+        self, requests: Iterable[tuple[str, Any, str]]
+    ) -> list[Receipt | RegistryError]:
+        """Apply many requests in one transaction (group commit); each stands alone.
+
+        A refused request rolls back to its own savepoint and its error takes its place in
+        the result; the others still commit.
+        """
+        prepared: list[Authorised | RegistryError] = []
+        for kind, message, signature in requests:
+            try:
+                prepared.append(self.authorise(kind, message, signature))
+            except RegistryError as exc:
+                prepared.append(exc)
+        results: list[Receipt | RegistryError] = []
+        with self.store.write():
+            for item in prepared:
+                if isinstance(item, RegistryError):
+                    results.append(item)
+                    continue
+                try:
+                    with self.store.write():
+                        results.append(self._commit(item))
+                except RegistryError as exc:
+                    results.append(exc)
+        return results
+
+    def _commit(self, authorised: Authorised) -> Receipt:
+        store = self.store
+        operation, request, signer = authorised.operation, authorised.request, authorised.signer
+        seq = store.next_seq()
+        _require_fresh_nonce(store, signer, request["nonce"])
+        effects = operation.decide(store, request, signer, seq)
+        time = format_time(self.clock())
+        event = build_event(
+            seq,
+            operation.event_type,
+            time,
+            {"request": request, "effects": effects},
+            [{"signer": signer, "signature": authorised.signature}],
+        )
+        body = canonical_bytes(event, checked=False)
+        store.use_nonce(signer, request["nonce"])
+        operation.apply(store, request, effects, signer, seq, time)
+        store.append_event(seq, operation.event_type, time, body)
+        return Receipt(seq, operation.event_type, effects)
+
+    def open_account(self, message: Any, signature: str) -> Receipt:
+        return self.execute("OpenAccount", message, signature)
+
+    def grant_role(self, message: Any, signature: str) -> Receipt:
+        return self.execute("GrantRole", message, signature)
+
+    def register_asset_class(self, message: Any, signature: str) -> Receipt:
+        return self.execute("RegisterAssetClass", message, signature)
+
+    def issue(self, message: Any, signature: str) -> Receipt:
+        return self.execute("Issue", message, signature)
+
+    def transfer(self, message: Any, signature: str) -> Receipt:
+        return self.execute("Transfer", message, signature)
+
+    def retire(self, message: Any, signature: str) -> Receipt:
+        """Retire grams for a beneficiary; the receipt's effects carry the certificate id."""
+        return self.execute("Retire", message, signature)
+
+    def cancel(self, message: Any, signature: str) -> Receipt:
+        return self.execute("Cancel", message, signature)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def balances(self, address: str) -> list[dict[str, Any]]:
+        return self.store.balances(m.address(address, "address"))
+
+    def holdings(self, address: str) -> list[dict[str, Any]]:
+        """Serial ranges held by `address` in every status, with their serial strings."""
+        classes = {c["id"]: c for c in self.store.asset_classes()}
+        return [
+            {
+                "asset_class": h.asset_class,
+                "batch_no": h.batch_no,
+                "first": h.first,
+                "last": h.last,
+                "amount": h.amount,
+                "status": h.status,
+                "ref": h.ref,
+                "serials": serial_range(classes[h.asset_class], h.batch_no, h.first, h.last),
+            }
+            for h in self.store.holdings_of(m.address(address, "address"))
+        ]
+
+    def certificate(self, certificate_id: str) -> dict[str, Any]:
+        row = self.store.retirement(certificate_id)
+        if row is None:
+            raise UnknownCertificateError(f"no retirement certificate {certificate_id}")
+        return row
+
+
+def new_nonce() -> int:
+    """A random nonce within the JSON-safe integer range."""
+    return secrets.randbelow(m.MAX_AMOUNT)

@@ -1,0 +1,144 @@
+"""Rebuild the registry from its event log alone and compare with the stored tables.
+
+Every event is checked for canonical form and a gapless `seq`; its signature is recovered
+again (unless the caller skips it for speed); its request is decided again on the state
+rebuilt so far, and the effects must equal those the event recorded. Then the rebuilt
+tables are compared row by row with the stored ones. Any difference is reported by name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from registry.canonical import canonical_bytes
+from registry.eip712 import Domain, recover_signer
+from registry.errors import RegistryError
+from registry.ledger import BY_EVENT_TYPE, GENESIS, apply_genesis, parse_time
+from registry.messages import normalise
+from registry.store import STATE_TABLES, Store
+
+MAX_REPORTED_ROWS = 5
+
+
+@dataclass
+class ReplayReport:
+    events: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+
+def replay(source: Store, *, verify_signatures: bool = True) -> ReplayReport:
+    """Rebuild state from `source`'s events in memory and diff it against `source`'s tables."""
+    report = ReplayReport()
+    rebuilt = Store(":memory:")
+    domain: Domain | None = None
+    try:
+        with rebuilt.write():
+            for seq, event_type, time, body in source.event_rows():
+                if seq != report.events:
+                    report.problems.append(
+                        f"event log has a gap: expected seq {report.events}, found {seq}"
+                    )
+                    return report
+                report.events += 1
+                problem = _check_and_apply(
+                    rebuilt, domain, seq, event_type, time, body, verify_signatures
+                )
+                if problem:
+                    report.problems.append(problem)
+                    return report
+                if event_type == GENESIS:
+                    meta = rebuilt.meta()
+                    domain = Domain(int(meta["chain_id"]), meta["verifying_contract"])
+        report.problems.extend(compare_tables(source, rebuilt))
+        return report
+    finally:
+        rebuilt.close()
+
+
+def _check_and_apply(
+    rebuilt: Store,
+    domain: Domain | None,
+    seq: int,
+    event_type: str,
+    time: str,
+    body: bytes,
+    verify_signatures: bool,
+) -> str | None:
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return f"event {seq}: body is not JSON"
+    try:
+        if canonical_bytes(event) != body:
+            return f"event {seq}: body is not in RFC 8785 canonical form"
+    except RegistryError as exc:
+        return f"event {seq}: {exc}"
+    if event.get("seq") != seq or event.get("type") != event_type or event.get("time") != time:
+        return f"event {seq}: seq, type or time column differs from the event body"
+    try:
+        if event_type == GENESIS:
+            if seq != 0:
+                return f"event {seq}: a second {GENESIS} event"
+            apply_genesis(rebuilt, event["payload"], seq)
+            return None
+        if domain is None:
+            return f"event {seq}: the log does not start with {GENESIS}"
+        return _redo(rebuilt, domain, event, seq, time, verify_signatures)
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"event {seq} ({event_type}): malformed: {exc!r}"
+    except RegistryError as exc:
+        return f"event {seq} ({event_type}): cannot be applied: {exc}"
+
+
+def _redo(
+    rebuilt: Store, domain: Domain, event: dict[str, Any], seq: int, time: str, verify: bool
+) -> str | None:
+    operation = BY_EVENT_TYPE.get(event["type"])
+    if operation is None:
+        return f"event {seq}: unknown event type {event['type']!r}"
+    request = event["payload"]["request"]
+    if normalise(operation.struct, request) != request:
+        return f"event {seq}: request is not in normal form"
+    (signature,) = event["signatures"]
+    signer = signature["signer"]
+    if verify:
+        recovered = recover_signer(domain.digest(operation.struct, request), signature["signature"])
+        if recovered != signer:
+            return f"event {seq}: signature recovers to {recovered}, not the recorded {signer}"
+    if request["expiry"] < int(parse_time(time)):
+        return f"event {seq}: request had expired when it was logged"
+    if rebuilt.nonce_used(signer, request["nonce"]):
+        return f"event {seq}: nonce {request['nonce']} of {signer} used twice"
+    effects = operation.decide(rebuilt, request, signer, seq)
+    if effects != event["payload"]["effects"]:
+        return f"event {seq}: recorded effects {event['payload']['effects']} differ from {effects}"
+    rebuilt.use_nonce(signer, request["nonce"])
+    operation.apply(rebuilt, request, effects, signer, seq, time)
+    return None
+
+
+def compare_tables(stored: Store, rebuilt: Store) -> list[str]:
+    """Row-by-row differences of every state table, a few rows named per table."""
+    problems: list[str] = []
+    for table in STATE_TABLES:
+        have = stored.dump(table)
+        want = rebuilt.dump(table)
+        if have == want:
+            continue
+        have_set, want_set = set(have), set(want)
+        extra = sorted(have_set - want_set, key=repr)[:MAX_REPORTED_ROWS]
+        missing = sorted(want_set - have_set, key=repr)[:MAX_REPORTED_ROWS]
+        columns = ", ".join(stored.columns(table))
+        detail = [f"table {table} ({columns}) differs from the log:"]
+        detail += [f"  not in the log: {row}" for row in extra]
+        detail += [f"  missing:        {row}" for row in missing]
+        if not extra and not missing:
+            detail.append("  duplicate rows")
+        problems.append("\n".join(detail))
+    return problems

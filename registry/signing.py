@@ -1,0 +1,85 @@
+"""Keys and signed requests for the parties of the registry (owners, operator, platforms).
+
+Keys never live in the repository: they come from the environment, from a key file the
+user points at, or are generated (`generate`) for the embedded chain and the demo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+from pathlib import Path
+from typing import Any
+
+from coincurve import PrivateKey
+
+from registry.eip712 import Domain, address_of_public_key, sign_digest
+from registry.errors import ValidationError
+from registry.ledger import OPERATIONS, new_nonce
+from registry.messages import normalise
+
+DEFAULT_TTL_S = 3600
+
+
+class Signer:
+    """A secp256k1 key that signs EIP-712 requests for one registry domain."""
+
+    def __init__(self, private_key: bytes | str) -> None:
+        if isinstance(private_key, str):
+            text = private_key[2:] if private_key.startswith("0x") else private_key
+            try:
+                private_key = bytes.fromhex(text)
+            except ValueError as exc:
+                raise ValidationError("private key is not hex") from exc
+        if len(private_key) != 32:
+            raise ValidationError("private key must be 32 bytes")
+        self._key = private_key
+        self.address = address_of_public_key(PrivateKey(private_key).public_key)
+
+    @classmethod
+    def generate(cls) -> Signer:
+        return cls(PrivateKey().secret)
+
+    @property
+    def private_key_hex(self) -> str:
+        return "0x" + self._key.hex()
+
+    def sign(self, domain: Domain, kind: str, message: dict[str, Any]) -> str:
+        struct = OPERATIONS[kind].struct
+        return sign_digest(self._key, domain.digest(struct, normalise(struct, message)))
+
+    def request(
+        self,
+        domain: Domain,
+        kind: str,
+        /,
+        *,
+        ttl_s: int = DEFAULT_TTL_S,
+        nonce: int | None = None,
+        **fields: Any,
+    ) -> tuple[str, dict[str, Any], str]:
+        """A signed request `(kind, message, signature)` with a fresh nonce and an expiry."""
+        message = dict(fields)
+        message["nonce"] = new_nonce() if nonce is None else nonce
+        message["expiry"] = int(time.time()) + ttl_s
+        return kind, message, self.sign(domain, kind, message)
+
+    def save(self, path: Path) -> None:
+        """Write the key as JSON readable by its owner only."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"address": self.address, "private_key": self.private_key_hex}, handle)
+            handle.write("\n")
+
+    @classmethod
+    def load(cls, path: Path) -> Signer:
+        try:
+            data = json.loads(Path(path).read_text())
+            signer = cls(data["private_key"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise ValidationError(f"cannot read key file {path}: {exc}") from exc
+        if data.get("address") and data["address"].lower() != signer.address.lower():
+            raise ValidationError(f"key file {path} names {data['address']} but holds another key")
+        return signer

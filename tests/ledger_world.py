@@ -1,0 +1,145 @@
+"""A small registry world for tests: an operator, a few signers, one asset class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from registry.ledger import Receipt, Registry
+from registry.messages import ZERO_ADDRESS
+from registry.signing import Signer
+from registry.store import STATE_TABLES, Store
+
+CLASS = "SZ_TRANSIT-1.0-2026-440300"
+CHAIN_ID = 31337
+CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+
+
+@dataclass
+class World:
+    registry: Registry
+    operator: Signer
+    people: dict[str, Signer] = field(default_factory=dict)
+
+    @classmethod
+    def create(
+        cls,
+        path: Path | str,
+        names: tuple[str, ...] = ("alice", "bob", "carol"),
+        contract: str = CONTRACT,
+    ) -> World:
+        operator = Signer.generate()
+        registry = Registry.create(
+            Store(path),
+            chain_id=CHAIN_ID,
+            verifying_contract=contract,
+            operator=operator.address,
+            log_id="test.local/log",
+        )
+        world = cls(registry, operator)
+        for name in names:
+            world.open(name)
+        world.op(
+            "RegisterAssetClass",
+            methodology="SZ_TRANSIT",
+            methodologyVersion="1.0",
+            vintage=2026,
+            region="440300",
+        )
+        return world
+
+    @property
+    def store(self) -> Store:
+        return self.registry.store
+
+    def open(self, name: str, kind: str = "household") -> Signer:
+        signer = Signer.generate()
+        self.people[name] = signer
+        self.op("OpenAccount", account=signer.address, kind=kind, name=name, household=ZERO_ADDRESS)
+        return signer
+
+    def addr(self, name: str) -> str:
+        return self.people[name].address
+
+    def op(self, kind: str, /, **fields: Any) -> Receipt:
+        return self.registry.execute(*self.operator.request(self.registry.domain, kind, **fields))
+
+    def issue(self, name: str, amount: int, claim_id: str | None = None) -> Receipt:
+        claim = claim_id or f"claim-{self.store.next_seq()}"
+        return self.op("Issue", to=self.addr(name), assetClass=CLASS, amount=amount, claimId=claim)
+
+    def signed_transfer(
+        self, src: str, dst: str, amount: int, batch_no: int = 0, **kw: Any
+    ) -> tuple[str, dict[str, Any], str]:
+        return self.people[src].request(
+            self.registry.domain,
+            "Transfer",
+            **{"from": self.addr(src)},
+            to=self.addr(dst),
+            assetClass=CLASS,
+            batchNo=batch_no,
+            amount=amount,
+            **kw,
+        )
+
+    def transfer(self, src: str, dst: str, amount: int, batch_no: int = 0) -> Receipt:
+        return self.registry.execute(*self.signed_transfer(src, dst, amount, batch_no))
+
+    def signed_retire(
+        self, name: str, amount: int, batch_no: int = 0
+    ) -> tuple[str, dict[str, Any], str]:
+        return self.people[name].request(
+            self.registry.domain,
+            "Retire",
+            owner=self.addr(name),
+            assetClass=CLASS,
+            batchNo=batch_no,
+            amount=amount,
+            beneficiaryName=f"{name} family",
+            beneficiary=self.addr(name),
+            reason="offset household travel",
+            jurisdiction="CN-GD",
+        )
+
+    def retire(self, name: str, amount: int, batch_no: int = 0) -> Receipt:
+        return self.registry.execute(*self.signed_retire(name, amount, batch_no))
+
+    def cancel(self, name: str, amount: int) -> Receipt:
+        return self.op(
+            "Cancel",
+            holder=self.addr(name),
+            assetClass=CLASS,
+            batchNo=0,
+            amount=amount,
+            reason="double reported",
+            evidenceHash="0x" + "ab" * 32,
+        )
+
+    def active(self, name: str) -> int:
+        return self.store.active_balance(self.addr(name), CLASS)
+
+    def snapshot(self) -> dict[str, list[Any]]:
+        tables = {t: self.store.dump(t) for t in STATE_TABLES}
+        tables["events"] = list(self.store.event_rows())
+        return tables
+
+
+def check_invariants(store: Store) -> None:
+    """Per batch: issued = active + retired + cancelled + locked; ranges tile 1..issued."""
+    for batch in store.batches():
+        totals = store.batch_status_totals(batch["batch_no"])
+        assert batch["amount"] == sum(totals.values()), (batch, totals)
+        expected_first = 1
+        for holding in store.holdings_of_batch(batch["batch_no"]):
+            assert holding.first == expected_first, f"gap or overlap at {holding}"
+            assert holding.last >= holding.first
+            expected_first = holding.last + 1
+        assert expected_first == batch["amount"] + 1
+    for row in store.conn.execute(
+        "SELECT b.owner, b.asset_class, b.active, COALESCE(SUM(h.last - h.first + 1), 0)"
+        " FROM balances b LEFT JOIN holdings h ON h.owner = b.owner"
+        " AND h.asset_class = b.asset_class AND h.status = 'active'"
+        " GROUP BY b.owner, b.asset_class"
+    ):
+        assert row[2] == row[3], f"balance table disagrees with holdings: {row}"

@@ -1,0 +1,170 @@
+"""The CLI: every command documented, a lifecycle through it, errors as one clear line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from registry.cli import cli, contract_address_of
+from registry.units import format_grams, parse_grams
+
+
+def all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((prefix + name, command))
+        if isinstance(command, click.Group):
+            found += all_commands(command, prefix + name + " ")
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), all_commands(cli))
+def test_every_command_and_option_has_help(name: str, command: click.Command) -> None:
+    assert command.help and command.help.strip(), f"{name} has no help text"
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"{name} {param.opts} has no help text"
+
+
+def run(runner: CliRunner, db: Path, *args: str, ok: bool = True) -> str:
+    result = runner.invoke(cli, ["--db", str(db), *args])
+    if ok:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 1, result.output
+    return result.output
+
+
+def test_lifecycle_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CARBON_REGISTRY_OPERATOR_KEY", raising=False)
+    runner = CliRunner()
+    db = tmp_path / "r.db"
+    run(runner, db, "init", "--log-id", "test.local/cli")
+    assert (tmp_path / "r.db.operator-key.json").exists()
+    wang = runner.invoke(cli, ["keygen", str(tmp_path / "wang.key")]).output.strip()
+    acme = runner.invoke(cli, ["keygen", str(tmp_path / "acme.key")]).output.strip()
+    run(runner, db, "accounts", "open", wang, "--kind", "household", "--name", "Wang")
+    run(runner, db, "accounts", "open", acme, "--kind", "company")
+    run(
+        runner,
+        db,
+        "classes",
+        "register",
+        "--methodology",
+        "SZ_TRANSIT",
+        "--version",
+        "1.0",
+        "--vintage",
+        "2026",
+        "--region",
+        "440300",
+    )
+    klass = "SZ_TRANSIT-1.0-2026-440300"
+    run(
+        runner, db, "issue", "--to", wang, "--class", klass, "--amount", "2.5kg", "--claim-id", "c1"
+    )
+    run(
+        runner,
+        db,
+        "transfer",
+        "--key-file",
+        str(tmp_path / "wang.key"),
+        "--to",
+        acme,
+        "--class",
+        klass,
+        "--amount",
+        "1kg",
+    )
+    out = run(
+        runner,
+        db,
+        "transfer",
+        "--key-file",
+        str(tmp_path / "wang.key"),
+        "--to",
+        acme,
+        "--class",
+        klass,
+        "--amount",
+        "2kg",
+        ok=False,
+    )
+    assert "Error [insufficient_balance]" in out
+    receipt = json.loads(
+        run(
+            runner,
+            db,
+            "retire",
+            "--key-file",
+            str(tmp_path / "acme.key"),
+            "--class",
+            klass,
+            "--amount",
+            "400",
+            "--beneficiary-name",
+            "Acme",
+            "--reason",
+            "offset",
+            "--jurisdiction",
+            "CN-GD",
+            "--json",
+        )
+    )
+    cert = json.loads(run(runner, db, "certificate", receipt["effects"]["certificate_id"]))
+    assert cert["serials"] == "CN-CIR-SZ_TRANSIT-1.0-2026-1-1-400"
+    balances = json.loads(run(runner, db, "balance", wang, "--json"))
+    assert balances[0]["active"] == 1_500
+    assert "CN-CIR-SZ_TRANSIT-1.0-2026-1-1001-2500" in run(runner, db, "holdings", wang)
+    assert "retired 400" in run(runner, db, "batches")
+    assert len(run(runner, db, "events").splitlines()) == 7  # genesis + 6 operations
+    assert "state equals the log" in run(runner, db, "replay")
+    out = run(
+        runner,
+        db,
+        "issue",
+        "--to",
+        wang,
+        "--class",
+        klass,
+        "--amount",
+        "0.5g",
+        "--claim-id",
+        "c2",
+        ok=False,
+    )
+    assert "whole number of grams" in out
+
+
+def test_commands_on_a_missing_registry_say_so(tmp_path: Path) -> None:
+    out = run(CliRunner(), tmp_path / "none.db", "accounts", "list", ok=False)
+    assert "run `carbon-registry init` first" in out
+
+
+def test_init_refuses_an_existing_file(tmp_path: Path) -> None:
+    runner = CliRunner()
+    run(runner, tmp_path / "r.db", "init")
+    assert "already exists" in run(runner, tmp_path / "r.db", "init", ok=False)
+
+
+def test_contract_address_matches_the_known_hardhat_first_deployment() -> None:
+    # Hardhat's account #0 deploying its first contract gets this well-known address.
+    deployer = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    assert contract_address_of(deployer, 0) == "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+
+
+@pytest.mark.parametrize(
+    ("text", "grams"),
+    [("1500", 1500), ("2.5kg", 2500), ("0.75t", 750_000), ("12 g", 12), ("1_000", 1000)],
+)
+def test_parse_grams(text: str, grams: int) -> None:
+    assert parse_grams(text) == grams
+
+
+def test_format_grams() -> None:
+    assert format_grams(999) == "999 g"
+    assert format_grams(2_500_000) == "2,500,000 g (2.5 t)"

@@ -1,0 +1,408 @@
+"""Each operation of the ledger, and every way it refuses a request without changing anything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from registry import errors
+from registry.ledger import Registry
+from registry.messages import ZERO_ADDRESS
+from registry.replay import replay
+from registry.signing import Signer
+from tests.ledger_world import CLASS, World, check_invariants
+
+
+def refused(
+    world: World, error: type[errors.RegistryError], request: tuple[str, dict[str, Any], str]
+) -> errors.RegistryError:
+    """Submit `request`, expect `error`, and check that nothing changed."""
+    before = world.snapshot()
+    with pytest.raises(error) as caught:
+        world.registry.execute(*request)
+    assert world.snapshot() == before
+    return caught.value
+
+
+def test_genesis_records_domain_and_operator(world: World) -> None:
+    first = next(world.store.event_rows())
+    assert first[1] == "RegistryOpened"
+    assert world.store.has_role(world.operator.address, "operator")
+    assert world.registry.domain.chain_id == 31337
+
+
+def test_issue_creates_a_batch_with_one_serial_range(world: World) -> None:
+    receipt = world.issue("alice", 5_000, "claim-1")
+    assert receipt.event_type == "CreditsIssued"
+    assert receipt.effects == {"batch_no": 1, "ranges": [{"batch_no": 1, "first": 1, "last": 5000}]}
+    [holding] = world.registry.holdings(world.addr("alice"))
+    assert holding["serials"] == "CN-CIR-SZ_TRANSIT-1.0-2026-1-1-5000"
+    assert world.active("alice") == 5_000
+
+
+def test_issue_refuses_a_claim_issued_twice(world: World) -> None:
+    world.issue("alice", 100, "claim-x")
+    request = world.operator.request(
+        world.registry.domain,
+        "Issue",
+        to=world.addr("bob"),
+        assetClass=CLASS,
+        amount=5,
+        claimId="claim-x",
+    )
+    refused(world, errors.DuplicateClaimError, request)
+
+
+def test_issue_needs_the_operator_role(world: World) -> None:
+    request = world.people["alice"].request(
+        world.registry.domain,
+        "Issue",
+        to=world.addr("alice"),
+        assetClass=CLASS,
+        amount=1_000_000,
+        claimId="self-issued",
+    )
+    refused(world, errors.NotAuthorisedError, request)
+
+
+def test_issue_to_unknown_account_or_class(world: World) -> None:
+    stranger = Signer.generate().address
+    d = world.registry.domain
+    refused(
+        world,
+        errors.UnknownAccountError,
+        world.operator.request(d, "Issue", to=stranger, assetClass=CLASS, amount=5, claimId="c"),
+    )
+    refused(
+        world,
+        errors.UnknownAssetClassError,
+        world.operator.request(
+            d,
+            "Issue",
+            to=world.addr("alice"),
+            assetClass="NOPE-1-2026-440300",
+            amount=5,
+            claimId="c",
+        ),
+    )
+
+
+def test_transfer_splits_ranges_first_in_first_out(world: World) -> None:
+    world.issue("alice", 1_000)
+    world.issue("alice", 500)
+    receipt = world.transfer("alice", "bob", 1_200)
+    assert receipt.effects["ranges"] == [
+        {"batch_no": 1, "first": 1, "last": 1000},
+        {"batch_no": 2, "first": 1, "last": 200},
+    ]
+    assert world.active("alice") == 300
+    assert world.active("bob") == 1_200
+    alice = world.registry.holdings(world.addr("alice"))
+    assert [(h["batch_no"], h["first"], h["last"]) for h in alice] == [(2, 201, 500)]
+    check_invariants(world.store)
+
+
+def test_transfer_from_a_named_batch(world: World) -> None:
+    world.issue("alice", 1_000)
+    world.issue("alice", 500)
+    receipt = world.transfer("alice", "bob", 100, batch_no=2)
+    assert receipt.effects["ranges"] == [{"batch_no": 2, "first": 1, "last": 100}]
+
+
+def test_transfer_refuses_a_replayed_signature(world: World) -> None:
+    world.issue("alice", 1_000)
+    request = world.signed_transfer("alice", "bob", 10)
+    world.registry.execute(*request)
+    refused(world, errors.NonceReplayedError, request)
+
+
+def test_transfer_refuses_an_expired_signature(world: World) -> None:
+    world.issue("alice", 1_000)
+    request = world.signed_transfer("alice", "bob", 10, ttl_s=-1)
+    refused(world, errors.SignatureExpiredError, request)
+
+
+def test_transfer_refuses_a_wrong_signer(world: World) -> None:
+    world.issue("alice", 1_000)
+    kind, message, _ = world.signed_transfer("alice", "bob", 10)
+    forged = world.people["bob"].sign(world.registry.domain, kind, message)
+    error = refused(world, errors.WrongSignerError, (kind, message, forged))
+    assert isinstance(error, errors.WrongSignerError)
+    assert error.recovered == world.addr("bob")
+
+
+def test_transfer_refuses_a_tampered_message(world: World) -> None:
+    world.issue("alice", 1_000)
+    kind, message, signature = world.signed_transfer("alice", "bob", 10)
+    message["amount"] = 900  # signature was for 10: it now recovers to some other key
+    refused(world, errors.WrongSignerError, (kind, message, signature))
+
+
+def test_transfer_refuses_a_signature_for_another_registry(world: World, tmp_path: Any) -> None:
+    other = World.create(tmp_path / "other.db", contract="0x" + "42" * 20)
+    world.issue("alice", 1_000)
+    alice = world.people["alice"]
+    request = alice.request(
+        other.registry.domain,
+        "Transfer",
+        **{"from": alice.address},
+        to=world.addr("bob"),
+        assetClass=CLASS,
+        batchNo=0,
+        amount=10,
+    )
+    refused(world, errors.WrongSignerError, request)
+
+
+def test_transfer_refuses_more_than_the_balance(world: World) -> None:
+    world.issue("alice", 1_000)
+    error = refused(
+        world, errors.InsufficientBalanceError, world.signed_transfer("alice", "bob", 1_001)
+    )
+    assert type(error) is errors.InsufficientBalanceError
+    assert "holds 1000 g active" in str(error)
+
+
+def test_transfer_refuses_retired_grams(world: World) -> None:
+    world.issue("alice", 1_000)
+    world.retire("alice", 600)
+    refused(world, errors.CreditsRetiredError, world.signed_transfer("alice", "bob", 700))
+
+
+def test_transfer_refuses_locked_grams(world: World) -> None:
+    world.issue("alice", 1_000)
+    holding = next(world.store.active_holdings(world.addr("alice"), CLASS, None))
+    with world.store.write():  # as the bridge does when grams leave for the chain
+        world.store.update_holding_owner(holding.id, holding.owner, "locked", "lock-1")
+        world.store.add_balance(holding.owner, CLASS, "active", -1_000)
+        world.store.add_balance(holding.owner, CLASS, "locked", 1_000)
+    refused(world, errors.CreditsLockedError, world.signed_transfer("alice", "bob", 1))
+
+
+def test_transfer_refuses_an_unknown_batch_or_recipient(world: World) -> None:
+    world.issue("alice", 1_000)
+    refused(world, errors.UnknownBatchError, world.signed_transfer("alice", "bob", 1, batch_no=9))
+    alice = world.people["alice"]
+    request = alice.request(
+        world.registry.domain,
+        "Transfer",
+        **{"from": alice.address},
+        to=Signer.generate().address,
+        assetClass=CLASS,
+        batchNo=0,
+        amount=1,
+    )
+    refused(world, errors.UnknownAccountError, request)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("amount", 0),
+        ("amount", -5),
+        ("amount", 2**53),
+        ("amount", "10"),
+        ("amount", 1.5),
+        ("to", "0x1234"),
+        ("to", "not an address"),
+        ("assetClass", ""),
+        ("nonce", -1),
+        ("expiry", 2**64),
+    ],
+)
+def test_transfer_refuses_malformed_fields(world: World, field: str, value: Any) -> None:
+    world.issue("alice", 1_000)
+    kind, message, signature = world.signed_transfer("alice", "bob", 10)
+    message[field] = value
+    refused(world, errors.ValidationError, (kind, message, signature))
+
+
+@pytest.mark.parametrize("signature", ["0x", "0xzz", "0x" + "00" * 65, "0x" + "11" * 64 + "1d"])
+def test_malformed_signatures_are_refused(world: World, signature: str) -> None:
+    world.issue("alice", 1_000)
+    kind, message, _ = world.signed_transfer("alice", "bob", 10)
+    refused(world, errors.SignatureError, (kind, message, signature))
+
+
+def test_high_s_signature_is_refused(world: World) -> None:
+    from registry.eip712 import SECP256K1_N
+
+    world.issue("alice", 1_000)
+    kind, message, signature = world.signed_transfer("alice", "bob", 10)
+    raw = bytes.fromhex(signature[2:])
+    s = int.from_bytes(raw[32:64], "big")
+    flipped = raw[:32] + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - raw[64]])
+    refused(world, errors.SignatureError, (kind, message, "0x" + flipped.hex()))
+
+
+def test_retire_returns_a_certificate(world: World) -> None:
+    world.issue("alice", 1_000)
+    receipt = world.retire("alice", 250)
+    cert_id = receipt.effects["certificate_id"]
+    certificate = world.registry.certificate(cert_id)
+    assert certificate["amount"] == 250
+    assert certificate["beneficiary_name"] == "alice family"
+    assert certificate["serials"] == "CN-CIR-SZ_TRANSIT-1.0-2026-1-1-250"
+    balances = world.registry.balances(world.addr("alice"))
+    assert balances == [
+        {"asset_class": CLASS, "active": 750, "retired": 250, "cancelled": 0, "locked": 0}
+    ]
+
+
+def test_retire_only_by_the_owner(world: World) -> None:
+    world.issue("alice", 1_000)
+    kind, message, _ = world.signed_retire("alice", 10)
+    refused(
+        world,
+        errors.WrongSignerError,
+        (kind, message, world.people["bob"].sign(world.registry.domain, kind, message)),
+    )
+
+
+def test_retire_refuses_already_retired_grams(world: World) -> None:
+    world.issue("alice", 100)
+    world.retire("alice", 100)
+    refused(world, errors.CreditsRetiredError, world.signed_retire("alice", 1))
+
+
+def test_unknown_certificate(world: World) -> None:
+    with pytest.raises(errors.UnknownCertificateError):
+        world.registry.certificate("CERT-404")
+
+
+def test_cancel_by_operator_with_evidence(world: World) -> None:
+    world.issue("alice", 1_000)
+    receipt = world.cancel("alice", 400)
+    assert receipt.event_type == "CreditsCancelled"
+    assert world.active("alice") == 600
+    assert world.store.batch_status_totals(1) == {
+        "active": 600,
+        "retired": 0,
+        "cancelled": 400,
+        "locked": 0,
+    }
+
+
+def test_cancel_needs_the_operator(world: World) -> None:
+    world.issue("alice", 1_000)
+    request = world.people["bob"].request(
+        world.registry.domain,
+        "Cancel",
+        holder=world.addr("alice"),
+        assetClass=CLASS,
+        batchNo=0,
+        amount=1,
+        reason="spite",
+        evidenceHash="0x" + "00" * 32,
+    )
+    refused(world, errors.NotAuthorisedError, request)
+
+
+def test_cancel_refuses_bad_evidence_hash(world: World) -> None:
+    world.issue("alice", 1_000)
+    kind, message, signature = world.operator.request(
+        world.registry.domain,
+        "Cancel",
+        holder=world.addr("alice"),
+        assetClass=CLASS,
+        batchNo=0,
+        amount=1,
+        reason="x",
+        evidenceHash="0x" + "12" * 32,
+    )
+    message["evidenceHash"] = "0x1234"
+    refused(world, errors.ValidationError, (kind, message, signature))
+
+
+def test_accounts_roles_and_households(world: World) -> None:
+    d = world.registry.domain
+    household = world.people["alice"].address
+    member = Signer.generate().address
+    world.op("OpenAccount", account=member, kind="person", name="", household=household)
+    assert world.store.account(member)["household"] == household
+    refused(
+        world,
+        errors.AccountExistsError,
+        world.operator.request(
+            d, "OpenAccount", account=member, kind="person", name="", household=ZERO_ADDRESS
+        ),
+    )
+    refused(
+        world,
+        errors.ValidationError,
+        world.operator.request(
+            d,
+            "OpenAccount",
+            account=Signer.generate().address,
+            kind="person",
+            name="",
+            household=member,
+        ),
+    )
+    world.op("GrantRole", account=world.addr("bob"), role="verifier")
+    assert world.store.roles_of(world.addr("bob")) == ["verifier"]
+    refused(
+        world,
+        errors.ValidationError,
+        world.operator.request(d, "GrantRole", account=world.addr("bob"), role="verifier"),
+    )
+    refused(
+        world,
+        errors.NotAuthorisedError,
+        world.people["bob"].request(d, "GrantRole", account=world.addr("bob"), role="operator"),
+    )
+
+
+def test_register_asset_class_twice_is_refused(world: World) -> None:
+    refused(
+        world,
+        errors.AssetClassExistsError,
+        world.operator.request(
+            world.registry.domain,
+            "RegisterAssetClass",
+            methodology="SZ_TRANSIT",
+            methodologyVersion="1.0",
+            vintage=2026,
+            region="440300",
+        ),
+    )
+
+
+def test_every_operation_appends_exactly_one_gapless_event(world: World) -> None:
+    start = world.store.event_count()
+    world.issue("alice", 1_000)
+    world.transfer("alice", "bob", 10)
+    world.retire("bob", 5)
+    world.cancel("alice", 5)
+    seqs = [row[0] for row in world.store.event_rows()]
+    assert seqs == list(range(start + 4))
+    assert replay(world.store).clean
+
+
+def test_execute_many_commits_the_good_and_refuses_the_bad(world: World) -> None:
+    world.issue("alice", 100)
+    good = world.signed_transfer("alice", "bob", 60)
+    too_much = world.signed_transfer("alice", "bob", 60)
+    expired = world.signed_transfer("alice", "bob", 1, ttl_s=-10)
+    results = world.registry.execute_many([good, too_much, expired, good])
+    assert results[0].event_type == "CreditsTransferred"  # type: ignore[union-attr]
+    assert isinstance(results[1], errors.InsufficientBalanceError)
+    assert isinstance(results[2], errors.SignatureExpiredError)
+    assert isinstance(results[3], errors.NonceReplayedError)
+    assert world.active("bob") == 60
+    assert replay(world.store).clean
+
+
+def test_a_new_registry_object_sees_the_stored_registry(world: World) -> None:
+    world.issue("alice", 10)
+    again = Registry(world.store)
+    assert again.domain == world.registry.domain
+    assert again.operator == world.operator.address
+
+
+def test_open_without_init_is_a_clear_error(tmp_path: Any) -> None:
+    from registry.store import Store
+
+    with pytest.raises(errors.NotInitialisedError):
+        Registry(Store(tmp_path / "empty.db"))

@@ -1,0 +1,113 @@
+"""Several processes on one database: races cannot double-spend, SIGKILL cannot corrupt."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from registry.errors import InsufficientBalanceError, RegistryError
+from registry.ledger import Registry
+from registry.replay import replay
+from registry.signing import Signer
+from registry.store import Store
+from tests.ledger_world import CLASS, World, check_invariants
+
+SPAWN = mp.get_context("spawn")
+
+
+def _spend(db: str, request: tuple[str, dict[str, Any], str], go: Any, results: Any) -> None:
+    registry = Registry(Store(db))
+    go.wait()
+    try:
+        receipt = registry.execute(*request)
+        results.put(("ok", receipt.seq))
+    except RegistryError as exc:
+        results.put((type(exc).__name__, str(exc)))
+
+
+def test_two_processes_racing_for_the_same_grams(tmp_path: Path) -> None:
+    world = World.create(tmp_path / "race.db")
+    for round_no in range(5):
+        world.issue("alice", 1_000, f"race-{round_no}")
+        requests = [world.signed_transfer("alice", dst, 1_000) for dst in ("bob", "carol")]
+        go, results = SPAWN.Event(), SPAWN.Queue()
+        procs = [
+            SPAWN.Process(target=_spend, args=(str(world.store.path), r, go, results))
+            for r in requests
+        ]
+        for p in procs:
+            p.start()
+        time.sleep(0.5)  # both children are importing and then waiting on `go`
+        go.set()
+        outcomes = sorted(results.get(timeout=60)[0] for _ in procs)
+        for p in procs:
+            p.join(timeout=60)
+        assert outcomes == ["InsufficientBalanceError", "ok"], outcomes
+        assert world.active("alice") == 0
+    assert world.active("bob") + world.active("carol") == 5_000
+    check_invariants(world.store)
+    assert replay(world.store).clean
+
+
+def _churn(db: str, keys: dict[str, str]) -> None:
+    """Trade forever between three accounts, in single requests and in groups."""
+    registry = Registry(Store(db))
+    signers = {name: Signer(key) for name, key in keys.items()}
+    names = list(signers)
+    i = 0
+    while True:
+        src, dst = names[i % 3], names[(i + 1) % 3]
+        s = signers[src]
+        transfer = s.request(
+            registry.domain,
+            "Transfer",
+            **{"from": s.address},
+            to=signers[dst].address,
+            assetClass=CLASS,
+            batchNo=0,
+            amount=7,
+        )
+        retire = s.request(
+            registry.domain,
+            "Retire",
+            owner=s.address,
+            assetClass=CLASS,
+            batchNo=0,
+            amount=1,
+            beneficiaryName="x",
+            beneficiary=s.address,
+            reason="r",
+            jurisdiction="CN",
+        )
+        try:
+            if i % 2:
+                registry.execute(*transfer)
+            else:
+                registry.execute_many([transfer, retire, transfer])
+        except InsufficientBalanceError:
+            pass
+        i += 1
+
+
+def test_sigkill_in_the_middle_of_operations_leaves_a_consistent_registry(tmp_path: Path) -> None:
+    world = World.create(tmp_path / "crash.db")
+    for name in ("alice", "bob", "carol"):
+        world.issue(name, 1_000_000)
+    keys = {name: signer.private_key_hex for name, signer in world.people.items()}
+    for delay in (0.8, 1.3, 1.7):
+        before = world.store.event_count()
+        child = SPAWN.Process(target=_churn, args=(str(world.store.path), keys))
+        child.start()
+        time.sleep(delay)
+        os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        child.join()
+        fresh = Store(world.store.path)
+        assert fresh.event_count() > before, "the child did no work before it was killed"
+        check_invariants(fresh)
+        report = replay(fresh, verify_signatures=False)
+        assert report.clean, report.problems
+        fresh.close()

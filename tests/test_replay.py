@@ -1,0 +1,74 @@
+"""Replay rebuilds the state from the log and names every difference with the tables."""
+
+from __future__ import annotations
+
+import json
+
+from registry.canonical import canonical_bytes
+from registry.replay import replay
+from tests.ledger_world import World
+
+
+def lifecycle(world: World) -> None:
+    world.issue("alice", 1_000)
+    world.issue("bob", 700)
+    world.transfer("alice", "bob", 300)
+    world.retire("bob", 800)
+    world.cancel("alice", 100)
+
+
+def test_replay_of_an_untouched_registry_is_clean(world: World) -> None:
+    lifecycle(world)
+    report = replay(world.store)
+    assert report.clean, report.problems
+    assert report.events == world.store.event_count()
+
+
+def test_a_table_edited_behind_the_log_is_named(world: World) -> None:
+    lifecycle(world)
+    world.store.conn.execute("UPDATE balances SET active = active + 1 WHERE active > 0")
+    world.store.conn.execute(
+        "UPDATE holdings SET owner = ? WHERE status = 'retired'", (world.addr("carol"),)
+    )
+    problems = replay(world.store).problems
+    assert any(p.startswith("table balances") for p in problems)
+    assert any(p.startswith("table holdings") for p in problems)
+
+
+def test_an_event_edited_is_caught(world: World) -> None:
+    lifecycle(world)
+    seq, _, _, body = [row for row in world.store.event_rows() if row[1] == "CreditsTransferred"][0]
+    event = json.loads(body)
+    event["payload"]["request"]["amount"] = 301
+    world.store.conn.execute(
+        "UPDATE events SET body = ? WHERE seq = ?", (canonical_bytes(event), seq)
+    )
+    problems = replay(world.store).problems
+    assert problems and f"event {seq}" in problems[0]
+
+
+def test_a_non_canonical_event_is_caught(world: World) -> None:
+    lifecycle(world)
+    seq, _, _, body = list(world.store.event_rows())[-1]
+    world.store.conn.execute(
+        "UPDATE events SET body = ? WHERE seq = ?", (body.replace(b",", b", ", 1), seq)
+    )
+    assert "canonical" in replay(world.store).problems[0]
+
+
+def test_a_deleted_event_is_a_gap(world: World) -> None:
+    lifecycle(world)
+    world.store.conn.execute("DELETE FROM events WHERE seq = 3")
+    assert "gap" in replay(world.store).problems[0]
+
+
+def test_a_forged_signer_is_caught_when_signatures_are_checked(world: World) -> None:
+    lifecycle(world)
+    seq, _, _, body = [row for row in world.store.event_rows() if row[1] == "CreditsRetired"][0]
+    event = json.loads(body)
+    event["signatures"][0]["signature"] = event["signatures"][0]["signature"][:-4] + "1b1c"[:4]
+    world.store.conn.execute(
+        "UPDATE events SET body = ? WHERE seq = ?", (canonical_bytes(event), seq)
+    )
+    problems = replay(world.store).problems
+    assert problems and f"event {seq}" in problems[0]
