@@ -22,12 +22,17 @@ demo: setup
 	bash scripts/demo.sh
 
 lint: $(VENV_STAMP)
-	.venv/bin/ruff check registry anchoring tests bench
-	.venv/bin/mypy registry anchoring
+	.venv/bin/ruff check registry anchoring carbon_registry tests bench
+	.venv/bin/ruff format --check registry anchoring carbon_registry tests bench
+	.venv/bin/mypy registry anchoring carbon_registry
 
-test: setup lint test-python
+test: setup lint test-contracts test-python
 
-test-python: $(VENV_STAMP)
+# Contract tests under Hardhat; they read the Merkle vectors the Python side generated.
+test-contracts: $(NODE_STAMP)
+	npx hardhat test
+
+test-python: $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) -m pytest
 
 serve: setup

@@ -1,0 +1,1 @@
+"""Anchoring: the Merkle log of registry events, checkpoints, chain clients, the verifier."""

@@ -1,0 +1,283 @@
+"""Chain clients: the embedded in-process EVM (default) or any EVM JSON-RPC endpoint.
+
+`Chain` wraps a web3 connection and the `RegistryAnchor` contract. Transactions are signed
+locally with the operator's key and their hash is known before broadcasting, which is what
+lets the anchoring worker record a transaction before sending it and survive a crash in
+between. RPC failures surface as `ChainUnavailableError` so callers can back off and retry.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from eth_account import Account
+from requests.exceptions import RequestException
+from web3 import EthereumTesterProvider, HTTPProvider, Web3
+from web3.exceptions import TransactionNotFound, Web3Exception
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+EMBEDDED_FUNDING_WEI = 10**21
+T = TypeVar("T")
+
+
+class ChainError(Exception):
+    """The chain refused or failed an operation."""
+
+
+class ChainUnavailableError(ChainError):
+    """The RPC endpoint could not be reached or answered with an error; try again later."""
+
+
+@cache
+def load_artifact(name: str) -> dict[str, Any]:
+    """ABI and bytecode compiled by Hardhat and committed under anchoring/artifacts/."""
+    return cast(dict[str, Any], json.loads((ARTIFACTS / f"{name}.json").read_text()))
+
+
+@dataclass(frozen=True)
+class AnchorRecord:
+    """Where an `Anchored` event of one tree size was found on chain."""
+
+    tree_size: int
+    root: bytes
+    checkpoint_hash: bytes
+    tx_hash: bytes
+    block_number: int
+    block_hash: bytes
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+class Chain:
+    """One EVM chain, optionally bound to a deployed RegistryAnchor contract."""
+
+    def __init__(self, w3: Web3, *, embedded: bool = False, description: str = "") -> None:
+        self.w3 = w3
+        self.embedded = embedded
+        self.description = description
+        self._anchor: Any = None
+        self.anchor_address: str | None = None
+        # eth-tester is not thread-safe; the worker and the RPC server share the embedded chain.
+        self.lock = threading.RLock()
+
+    @classmethod
+    def create_embedded(cls) -> Chain:
+        """A fresh in-process chain (py-evm); its state lives as long as this object."""
+        return cls(
+            Web3(EthereumTesterProvider()), embedded=True, description="embedded py-evm chain"
+        )
+
+    @classmethod
+    def connect(cls, url: str, timeout_s: float = 10.0) -> Chain:
+        w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout_s}))
+        return cls(w3, description=url)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def call(self, what: str, func: Callable[[], T]) -> T:
+        """Run one RPC interaction; connection failures become ChainUnavailableError."""
+        try:
+            with self.lock:
+                return func()
+        except (OSError, RequestException) as exc:
+            raise ChainUnavailableError(f"{what}: {self.description} unreachable: {exc}") from exc
+
+    @property
+    def chain_id(self) -> int:
+        return self.call("chain id", lambda: int(self.w3.eth.chain_id))
+
+    def head(self) -> int:
+        return self.call("block number", lambda: int(self.w3.eth.block_number))
+
+    def block_hash(self, number: int) -> bytes | None:
+        def get() -> bytes | None:
+            try:
+                block = self.w3.eth.get_block(number)
+            except Web3Exception:
+                return None
+            return bytes(block["hash"])
+
+        return self.call("block", get)
+
+    def receipt(self, tx_hash: bytes) -> dict[str, Any] | None:
+        def get() -> dict[str, Any] | None:
+            try:
+                return dict(self.w3.eth.get_transaction_receipt(_hex(tx_hash)))  # type: ignore[arg-type]
+            except TransactionNotFound:
+                return None
+
+        return self.call("receipt", get)
+
+    def nonce(self, address: str) -> int:
+        return self.call(
+            "nonce",
+            lambda: int(self.w3.eth.get_transaction_count(address, "pending")),  # type: ignore[arg-type]
+        )
+
+    def mine(self, blocks: int = 1) -> None:
+        """Produce empty blocks (embedded chain and Hardhat node only)."""
+        for _ in range(blocks):
+            if self.embedded:
+                self.w3.provider.ethereum_tester.mine_blocks(1)  # type: ignore[attr-defined]
+            else:
+                self.call("evm_mine", lambda: self.w3.provider.make_request("evm_mine", []))  # type: ignore[arg-type]
+
+    def fund(self, address: str, wei: int = EMBEDDED_FUNDING_WEI) -> None:
+        """Give an address ether from the embedded chain's pre-funded test account."""
+        if not self.embedded:
+            raise ChainError("only the embedded chain can fund accounts")
+        self.w3.eth.send_transaction(
+            {"from": self.w3.eth.accounts[0], "to": address, "value": wei}  # type: ignore[typeddict-item]
+        )
+
+    # -- transactions -----------------------------------------------------------------------
+
+    def _fees(self) -> dict[str, int]:
+        block = self.call("latest block", lambda: self.w3.eth.get_block("latest"))
+        base = int(block.get("baseFeePerGas", 0) or 0)
+        priority = 1_000_000_000
+        return {"maxFeePerGas": 2 * base + priority, "maxPriorityFeePerGas": priority}
+
+    def sign_transaction(self, key: bytes, tx: dict[str, Any]) -> tuple[bytes, bytes]:
+        """Fill gas and fees, sign; returns (raw transaction, transaction hash)."""
+        sender = Account.from_key(key).address
+        tx = {**tx, "from": sender, "chainId": self.chain_id, **self._fees()}
+        if "gas" not in tx:
+            estimate = self.call("estimate gas", lambda: self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
+            tx["gas"] = int(estimate * 1.25) + 10_000
+        tx.pop("from")
+        signed = Account.sign_transaction(tx, key)
+        return bytes(signed.raw_transaction), bytes(signed.hash)
+
+    def broadcast(self, raw: bytes) -> None:
+        """Send a signed transaction; one the node already knows is not an error."""
+
+        def send() -> None:
+            try:
+                self.w3.eth.send_raw_transaction(raw)
+            except Exception as exc:
+                text = str(exc).lower()
+                if "already known" in text or "known transaction" in text:
+                    return
+                if isinstance(exc, (OSError, RequestException)):
+                    raise
+                raise ChainError(f"transaction refused: {exc}") from exc
+
+        self.call("send transaction", send)
+
+    def wait_receipt(self, tx_hash: bytes, timeout_s: float = 30.0) -> dict[str, Any]:
+        receipt = self.call(
+            "wait for receipt",
+            lambda: self.w3.eth.wait_for_transaction_receipt(_hex(tx_hash), timeout=timeout_s),  # type: ignore[arg-type]
+        )
+        return dict(receipt)
+
+    # -- the anchoring contract -------------------------------------------------------------
+
+    def deploy_anchor(self, key: bytes, admin: str, anchorer: str) -> str:
+        """Deploy RegistryAnchor from `key`'s account; returns and binds its address."""
+        artifact = load_artifact("RegistryAnchor")
+        factory = self.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+        sender = Account.from_key(key).address
+        tx = factory.constructor(admin, anchorer).build_transaction(
+            {"from": sender, "nonce": self.nonce(sender), "gas": 3_000_000}
+        )
+        raw, tx_hash = self.sign_transaction(key, dict(tx))
+        self.broadcast(raw)
+        receipt = self.wait_receipt(tx_hash)
+        if receipt["status"] != 1:
+            raise ChainError("RegistryAnchor deployment reverted")
+        address = str(receipt["contractAddress"])
+        self.bind(address)
+        return address
+
+    def bind(self, address: str) -> None:
+        artifact = load_artifact("RegistryAnchor")
+        self.anchor_address = Web3.to_checksum_address(address)
+        self._anchor = self.w3.eth.contract(address=self.anchor_address, abi=artifact["abi"])
+
+    @property
+    def anchor_contract(self) -> Any:
+        if self._anchor is None:
+            raise ChainError("no anchoring contract bound")
+        return self._anchor
+
+    def has_code(self, address: str) -> bool:
+        return bool(
+            self.call("code", lambda: self.w3.eth.get_code(Web3.to_checksum_address(address)))
+        )
+
+    def anchor_transaction(
+        self,
+        key: bytes,
+        nonce: int,
+        tree_size: int,
+        root: bytes,
+        checkpoint_hash: bytes,
+        proof: Sequence[bytes],
+    ) -> tuple[bytes, bytes]:
+        """A signed `anchor(...)` call; returns (raw transaction, transaction hash)."""
+        sender = Account.from_key(key).address
+        tx = self.anchor_contract.functions.anchor(
+            tree_size, root, checkpoint_hash, list(proof)
+        ).build_transaction({"from": sender, "nonce": nonce, "gas": 200_000 + 5_000 * len(proof)})
+        return self.sign_transaction(key, dict(tx))
+
+    def root_at(self, tree_size: int) -> bytes:
+        return bytes(
+            self.call("rootAt", lambda: self.anchor_contract.functions.rootAt(tree_size).call())
+        )
+
+    def latest(self) -> tuple[int, bytes]:
+        size, root = self.call("latest", lambda: self.anchor_contract.functions.latest().call())
+        return int(size), bytes(root)
+
+    def has_role(self, role: str, account: str) -> bool:
+        contract = self.anchor_contract
+        role_id = self.call(role, lambda: getattr(contract.functions, role)().call())
+        return bool(
+            self.call("hasRole", lambda: contract.functions.hasRole(role_id, account).call())
+        )
+
+    def find_anchor(self, tree_size: int) -> AnchorRecord | None:
+        """The `Anchored` event of `tree_size`, if the chain has one."""
+        event = self.anchor_contract.events.Anchored
+        logs = self.call(
+            "get logs",
+            lambda: event.get_logs(from_block=0, argument_filters={"treeSize": tree_size}),
+        )
+        if not logs:
+            return None
+        log = logs[-1]
+        return AnchorRecord(
+            tree_size,
+            bytes(log["args"]["root"]),
+            bytes(log["args"]["checkpointHash"]),
+            bytes(log["transactionHash"]),
+            int(log["blockNumber"]),
+            bytes(log["blockHash"]),
+        )
+
+    def anchored_in(self, receipt: dict[str, Any]) -> list[AnchorRecord]:
+        """The `Anchored` events a transaction receipt carries."""
+        records = []
+        for log in self.anchor_contract.events.Anchored().process_receipt(receipt):
+            records.append(
+                AnchorRecord(
+                    int(log["args"]["treeSize"]),
+                    bytes(log["args"]["root"]),
+                    bytes(log["args"]["checkpointHash"]),
+                    bytes(log["transactionHash"]),
+                    int(log["blockNumber"]),
+                    bytes(log["blockHash"]),
+                )
+            )
+        return records

@@ -1,0 +1,98 @@
+"""Serve the embedded chain over HTTP JSON-RPC on loopback.
+
+The embedded chain lives inside one process. So that the standalone verifier (and anyone
+else) can check bundles against it exactly as against a real node, the process that hosts
+it exposes it at `http://127.0.0.1:PORT`. Requests go through web3's own request and result
+formatting for eth-tester; integers in results are sent back as JSON-RPC hex quantities.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from hexbytes import HexBytes
+
+from anchoring.chain import Chain
+
+MAX_BODY = 1 << 20
+
+
+def _to_json_rpc(value: Any) -> Any:
+    """web3's Python values -> JSON-RPC wire values (hex quantities and data)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return hex(value)
+    if isinstance(value, bytes | bytearray | HexBytes):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {k: _to_json_rpc(v) for k, v in dict(value).items()}
+    if isinstance(value, list | tuple):
+        return [_to_json_rpc(v) for v in value]
+    return value
+
+
+class EmbeddedRpcServer:
+    """JSON-RPC over the embedded chain; calls share the chain's lock with the worker."""
+
+    def __init__(self, chain: Chain, host: str = "127.0.0.1", port: int = 0) -> None:
+        if not chain.embedded:
+            raise ValueError("only the embedded chain needs serving")
+        manager = chain.w3.manager
+        caller = chain.w3.eth.accounts[0]
+
+        def answer(call: Any) -> dict[str, Any]:
+            method, params = call.get("method"), list(call.get("params", []))
+            if method in ("eth_call", "eth_estimateGas") and params and isinstance(params[0], dict):
+                # eth-tester insists on a sender even for read-only calls; nodes do not.
+                params[0] = {"from": caller, **params[0]}
+            response: dict[str, Any] = {"jsonrpc": "2.0", "id": call.get("id")}
+            try:
+                with chain.lock:
+                    response["result"] = _to_json_rpc(manager.request_blocking(method, params))
+            except Exception as exc:  # a JSON-RPC error, never a dropped connection
+                response["error"] = {"code": -32000, "message": str(exc)}
+            return response
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length", "0"))
+                if length > MAX_BODY:
+                    self.send_error(413)
+                    return
+                try:
+                    request = json.loads(self.rfile.read(length))
+                except ValueError:
+                    self.send_error(400, "body is not JSON")
+                    return
+                if isinstance(request, list):
+                    body = json.dumps([answer(call) for call in request])
+                else:
+                    body = json.dumps(answer(request))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> EmbeddedRpcServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,1 @@
+"""Carbon Registry entry points: the full command line (registry + anchoring commands)."""

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
+import {ERC1155Supply} from "@openzeppelin/contracts/token/ERC1155/extensions/ERC1155Supply.sol";
+import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
+import {LockEvent} from "./LockEvent.sol";
+import {RegistryAnchor} from "./RegistryAnchor.sol";
+import {RFC9162} from "./RFC9162.sol";
+
+/**
+ * @title CarbonCredits
+ * @notice Carbon credits of the Carbon Registry on chain: one ERC-1155 token per asset class,
+ * counted in grams of CO2e. Credits enter the chain only against a lock in the registry's log:
+ * anyone may mint them with the lock's fields and an RFC 9162 inclusion proof of the lock event
+ * in a tree whose root {RegistryAnchor} stores, so minting needs no trust in the operator. Holders
+ * leave the chain by returning credits to a registry account or by retiring them; both burn and
+ * emit an event that the registry's anchoring worker records.
+ * @dev The token id of an asset class is `uint256(keccak256(bytes(assetClass)))`. For every asset
+ * class, the grams locked in the registry equal {totalSupply} of its id here (proof of reserve).
+ * A lock is identified by its sequence number in the log; minted locks are kept in a bitmap.
+ */
+contract CarbonCredits is ERC1155Supply, AccessControl {
+    using BitMaps for BitMaps.BitMap;
+
+    /// @notice Longest beneficiary name or reason of an on-chain retirement, in bytes (UTF-8).
+    uint256 public constant MAX_TEXT_LENGTH = 500;
+
+    /// @notice The anchoring contract whose roots inclusion proofs are checked against.
+    RegistryAnchor public immutable registryAnchor;
+
+    /// @dev Sequence numbers of the locks already minted.
+    BitMaps.BitMap private _mintedLocks;
+
+    /**
+     * @notice Emitted when the credits of a lock are minted.
+     * @param seq Sequence number of the `CreditsLocked` event in the registry's log.
+     * @param recipient Address the credits were minted to.
+     * @param id Token id of the asset class.
+     * @param amount Minted grams.
+     */
+    event CreditsMinted(uint256 indexed seq, address indexed recipient, uint256 indexed id, uint256 amount);
+
+    /**
+     * @notice Emitted when a holder burns credits to return them to an account of the registry.
+     * @param holder Address whose credits were burnt.
+     * @param registryAccount Registry account to credit with the grams.
+     * @param id Token id of the asset class.
+     * @param amount Returned grams.
+     */
+    event CreditsReturned(address indexed holder, address indexed registryAccount, uint256 indexed id, uint256 amount);
+
+    /**
+     * @notice Emitted when a holder retires credits on chain.
+     * @param holder Address whose credits were burnt.
+     * @param id Token id of the asset class.
+     * @param amount Retired grams.
+     * @param beneficiaryName Name of the beneficiary of the retirement, for its certificate.
+     * @param reason Reason of the retirement, for its certificate.
+     */
+    event CreditsRetiredOnChain(
+        address indexed holder,
+        uint256 indexed id,
+        uint256 amount,
+        string beneficiaryName,
+        string reason
+    );
+
+    /**
+     * @notice Emitted when the base URI of the token metadata is changed.
+     * @param baseURI The new base URI, in which clients substitute `{id}`.
+     */
+    event BaseURIChanged(string baseURI);
+
+    /// @notice The constructor was given the zero address, or credits are returned to it.
+    error CarbonCreditsZeroAddress();
+
+    /// @notice Zero credits cannot be returned or retired.
+    error CarbonCreditsZeroAmount();
+
+    /**
+     * @notice A field has a length, a character or a value that no event of the registry has.
+     * @param field Name of the field.
+     */
+    error CarbonCreditsInvalidField(string field);
+
+    /**
+     * @notice The ranges of a lock do not add up to its amount, or there are none.
+     * @param amount Amount of the lock.
+     * @param rangesTotal Grams in the ranges.
+     */
+    error CarbonCreditsRangesMismatch(uint256 amount, uint256 rangesTotal);
+
+    /**
+     * @notice The credits of this lock were already minted.
+     * @param seq Sequence number of the lock event.
+     */
+    error CarbonCreditsLockAlreadyMinted(uint256 seq);
+
+    /**
+     * @notice No root is anchored at this tree size.
+     * @param treeSize Tree size the proof was given for.
+     */
+    error CarbonCreditsLockNotAnchored(uint256 treeSize);
+
+    /**
+     * @notice The inclusion proof does not show this lock event at index `seq` of the anchored
+     * tree: a field differs from the logged event, or the proof is wrong.
+     * @param seq Sequence number (leaf index) of the lock event.
+     * @param treeSize Anchored tree size the proof was given for.
+     */
+    error CarbonCreditsInvalidProof(uint256 seq, uint256 treeSize);
+
+    /**
+     * @notice Sets up the roles, the anchoring contract and the metadata URI.
+     * @param admin Holder of DEFAULT_ADMIN_ROLE, who may change the base URI.
+     * @param anchor The registry's anchoring contract.
+     * @param baseURI Base URI of the asset class metadata in the registry API, with `{id}`.
+     */
+    constructor(address admin, RegistryAnchor anchor, string memory baseURI) ERC1155(baseURI) {
+        if (admin == address(0) || address(anchor) == address(0)) {
+            revert CarbonCreditsZeroAddress();
+        }
+        registryAnchor = anchor;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    /**
+     * @notice Mints the credits of a lock to its recipient, given an inclusion proof of the lock
+     * event in an anchored tree. Anyone may call it, once per lock.
+     * @dev The contract rebuilds the event's canonical bytes from the fields (see {LockEvent}) and
+     * checks that their leaf hash is at index `lock.seq` of the tree anchored at `treeSize`: any
+     * field that differs from the logged event, such as the amount, the recipient or the asset
+     * class (the token id), fails the proof.
+     * @param lock Fields of the `CreditsLocked` event.
+     * @param treeSize A tree size anchored in {registryAnchor} that contains the event.
+     * @param proof RFC 9162 inclusion proof of the event in that tree, from the leaf up.
+     */
+    function mintWithProof(LockEvent.Lock calldata lock, uint256 treeSize, bytes32[] calldata proof) external {
+        _checkLockFields(lock);
+        uint256 seq = lock.seq;
+        if (_mintedLocks.get(seq)) {
+            revert CarbonCreditsLockAlreadyMinted(seq);
+        }
+        bytes32 root = registryAnchor.rootAt(treeSize);
+        if (root == bytes32(0)) {
+            revert CarbonCreditsLockNotAnchored(treeSize);
+        }
+        if (!RFC9162.verifyInclusion(treeSize, seq, LockEvent.leafHash(lock), root, proof)) {
+            revert CarbonCreditsInvalidProof(seq, treeSize);
+        }
+        _mintedLocks.set(seq);
+        uint256 id = tokenIdOf(lock.assetClass);
+        _mint(lock.recipient, id, lock.amount, "");
+        emit CreditsMinted(seq, lock.recipient, id, lock.amount);
+    }
+
+    /**
+     * @notice Burns `amount` of the caller's credits of token `id` so that the registry credits
+     * them to `registryAccount`.
+     * @param id Token id of the asset class.
+     * @param amount Grams to return, not zero.
+     * @param registryAccount Registry account to credit.
+     */
+    function returnToRegistry(uint256 id, uint256 amount, address registryAccount) external {
+        if (registryAccount == address(0)) {
+            revert CarbonCreditsZeroAddress();
+        }
+        if (amount == 0) {
+            revert CarbonCreditsZeroAmount();
+        }
+        _burn(_msgSender(), id, amount);
+        emit CreditsReturned(_msgSender(), registryAccount, id, amount);
+    }
+
+    /**
+     * @notice Burns `amount` of the caller's credits of token `id` as a retirement, which the
+     * registry records with a certificate.
+     * @dev `beneficiaryName` and `reason` must be what the registry can record: 1 to
+     * {MAX_TEXT_LENGTH} bytes of well-formed UTF-8 without control characters (U+0000-U+001F).
+     * @param id Token id of the asset class.
+     * @param amount Grams to retire, not zero.
+     * @param beneficiaryName Name of the beneficiary of the retirement.
+     * @param reason Reason of the retirement.
+     */
+    function retire(uint256 id, uint256 amount, string calldata beneficiaryName, string calldata reason) external {
+        if (amount == 0) {
+            revert CarbonCreditsZeroAmount();
+        }
+        if (!_isValidText(beneficiaryName)) {
+            revert CarbonCreditsInvalidField("beneficiaryName");
+        }
+        if (!_isValidText(reason)) {
+            revert CarbonCreditsInvalidField("reason");
+        }
+        _burn(_msgSender(), id, amount);
+        emit CreditsRetiredOnChain(_msgSender(), id, amount, beneficiaryName, reason);
+    }
+
+    /**
+     * @notice Changes the base URI of the token metadata.
+     * @dev Only DEFAULT_ADMIN_ROLE.
+     * @param baseURI The new base URI, in which clients substitute `{id}` (ERC-1155).
+     */
+    function setBaseURI(string calldata baseURI) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setURI(baseURI);
+        emit BaseURIChanged(baseURI);
+    }
+
+    /**
+     * @notice Whether the credits of the lock with sequence number `seq` were minted.
+     * @param seq Sequence number of a `CreditsLocked` event.
+     * @return Whether {mintWithProof} succeeded for that lock.
+     */
+    function isLockMinted(uint256 seq) external view returns (bool) {
+        return _mintedLocks.get(seq);
+    }
+
+    /**
+     * @notice The canonical bytes of the `CreditsLocked` event with these fields, as
+     * {mintWithProof} rebuilds them; reverts as it does for invalid fields.
+     * @param lock Fields of the event.
+     * @return The RFC 8785 bytes of the event.
+     */
+    function lockEventBytes(LockEvent.Lock calldata lock) external pure returns (bytes memory) {
+        _checkLockFields(lock);
+        return LockEvent.canonicalBytes(lock);
+    }
+
+    /**
+     * @notice The token id of an asset class.
+     * @param assetClass Asset class identifier, e.g. `SZ_TRANSIT-1.0-2026-440300`.
+     * @return `uint256(keccak256(bytes(assetClass)))`.
+     */
+    function tokenIdOf(string calldata assetClass) public pure returns (uint256) {
+        return uint256(keccak256(bytes(assetClass)));
+    }
+
+    /// @inheritdoc ERC1155
+    function supportsInterface(bytes4 interfaceId) public view override(ERC1155, AccessControl) returns (bool) {
+        return super.supportsInterface(interfaceId);
+    }
+
+    /**
+     * @dev Reverts unless the fields can be those of a registry event: time and asset class of the
+     * right shape, a 65-byte signature, integers below 2**53, and ranges adding up to the amount.
+     */
+    function _checkLockFields(LockEvent.Lock calldata lock) private pure {
+        if (!LockEvent.isValidTime(lock.time)) {
+            revert CarbonCreditsInvalidField("time");
+        }
+        if (!LockEvent.isValidAssetClass(lock.assetClass)) {
+            revert CarbonCreditsInvalidField("assetClass");
+        }
+        if (lock.signature.length != LockEvent.SIGNATURE_LENGTH) {
+            revert CarbonCreditsInvalidField("signature");
+        }
+        uint256 limit = LockEvent.INTEGER_LIMIT;
+        if (lock.seq >= limit) {
+            revert CarbonCreditsInvalidField("seq");
+        }
+        if (lock.batchNo >= limit) {
+            revert CarbonCreditsInvalidField("batchNo");
+        }
+        if (lock.amount >= limit) {
+            revert CarbonCreditsInvalidField("amount");
+        }
+        if (lock.nonce >= limit) {
+            revert CarbonCreditsInvalidField("nonce");
+        }
+        if (lock.expiry >= limit) {
+            revert CarbonCreditsInvalidField("expiry");
+        }
+        uint256[3][] calldata ranges = lock.ranges;
+        uint256 total = 0;
+        for (uint256 i = 0; i < ranges.length; ++i) {
+            (uint256 batchNo, uint256 first, uint256 last) = (ranges[i][0], ranges[i][1], ranges[i][2]);
+            if (batchNo >= limit || last >= limit || first > last) {
+                revert CarbonCreditsInvalidField("ranges");
+            }
+            // Cannot overflow: fewer than 2**64 ranges (calldata) of fewer than 2**53 grams each.
+            unchecked {
+                total += last - first + 1;
+            }
+        }
+        if (ranges.length == 0 || total != lock.amount) {
+            revert CarbonCreditsRangesMismatch(lock.amount, total);
+        }
+    }
+
+    /**
+     * @dev Whether `text` is 1 to {MAX_TEXT_LENGTH} bytes of well-formed UTF-8 (RFC 3629: shortest
+     * forms, no surrogates, at most U+10FFFF) without C0 control characters. Runs of printable
+     * ASCII are checked 32 bytes at a time.
+     */
+    function _isValidText(string calldata text) private pure returns (bool valid) {
+        uint256 length = bytes(text).length;
+        if (length == 0 || length > MAX_TEXT_LENGTH) {
+            return false;
+        }
+        assembly ("memory-safe") {
+            let highBits := 0x8080808080808080808080808080808080808080808080808080808080808080
+            // Bit 7 of a byte (with bit 7 cleared) plus 0x60 is set iff the byte is not below 0x20.
+            let controlOffset := 0x6060606060606060606060606060606060606060606060606060606060606060
+            let continuation := 0
+            let i := 0
+            for {} lt(i, length) {} {
+                let word := calldataload(add(text.offset, i))
+                let remaining := sub(length, i)
+                let inText := not(shr(shl(3, remaining), not(0)))
+                let printable := and(not(word), add(and(word, not(highBits)), controlOffset))
+                if iszero(and(xor(and(printable, highBits), highBits), inText)) {
+                    // The next 32 bytes, or the rest of the text, are printable ASCII.
+                    i := add(i, 32)
+                    continue
+                }
+                let lead := byte(0, word)
+                let size := 0
+                let low := 0x80
+                let high := 0xbf
+                switch lt(lead, 0x80)
+                case 1 {
+                    // ASCII, here only a control character can have stopped the fast path.
+                    if lt(lead, 0x20) {
+                        break
+                    }
+                    size := 1
+                }
+                default {
+                    // The second byte's range narrows for E0 (no overlong), ED (no surrogate),
+                    // F0 (no overlong) and F4 (at most U+10FFFF).
+                    if and(gt(lead, 0xc1), lt(lead, 0xe0)) {
+                        size := 2
+                    }
+                    if and(gt(lead, 0xdf), lt(lead, 0xf0)) {
+                        size := 3
+                        if eq(lead, 0xe0) {
+                            low := 0xa0
+                        }
+                        if eq(lead, 0xed) {
+                            high := 0x9f
+                        }
+                    }
+                    if and(gt(lead, 0xef), lt(lead, 0xf5)) {
+                        size := 4
+                        if eq(lead, 0xf0) {
+                            low := 0x90
+                        }
+                        if eq(lead, 0xf4) {
+                            high := 0x8f
+                        }
+                    }
+                    if or(iszero(size), gt(size, remaining)) {
+                        break
+                    }
+                    let second := byte(1, word)
+                    if or(lt(second, low), gt(second, high)) {
+                        break
+                    }
+                    // Continuation bytes after the second are 10xxxxxx.
+                    for {
+                        let j := 2
+                    } lt(j, size) {
+                        j := add(j, 1)
+                    } {
+                        if iszero(eq(and(byte(j, word), 0xc0), 0x80)) {
+                            continuation := 1
+                        }
+                    }
+                    if continuation {
+                        break
+                    }
+                }
+                i := add(i, size)
+            }
+            valid := iszero(lt(i, length))
+        }
+    }
+}

@@ -1,0 +1,53 @@
+"""A registry with an anchoring worker on a chain (embedded by default), for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from anchoring.chain import Chain
+from anchoring.worker import AnchorPolicy, AnchorWorker
+from registry.cli import contract_address_of
+from registry.ledger import Registry
+from registry.signing import Signer
+from registry.store import Store
+from tests.ledger_world import World
+
+
+def anchored_world(
+    path: Path, chain: Chain | None = None, contract: str | None = None
+) -> tuple[World, Chain]:
+    """A World whose EIP-712 domain names `chain` and its (future) anchoring contract."""
+    chain = chain or Chain.create_embedded()
+    operator = Signer.generate()
+    registry = Registry.create(
+        Store(path),
+        chain_id=chain.chain_id,
+        verifying_contract=contract or contract_address_of(operator.address, 0),
+        operator=operator.address,
+        log_id="test.local/anchored",
+    )
+    world = World(registry, operator)
+    for name in ("alice", "bob"):
+        world.open(name)
+    world.op(
+        "RegisterAssetClass",
+        methodology="SZ_TRANSIT",
+        methodologyVersion="1.0",
+        vintage=2026,
+        region="440300",
+    )
+    return world, chain
+
+
+def worker_for(world: World, chain: Chain, policy: AnchorPolicy | None = None) -> AnchorWorker:
+    store = world.store
+    return AnchorWorker(
+        store,
+        store.conn,
+        log_id=world.registry.log_id,
+        domain=world.registry.domain,
+        operator_key=bytes.fromhex(world.operator.private_key_hex[2:]),
+        operator=world.operator.address,
+        chain=chain,
+        policy=policy or AnchorPolicy(),
+    )

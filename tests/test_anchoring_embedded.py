@@ -1,0 +1,204 @@
+"""Anchoring on the embedded chain: worker, bundles, the standalone verifier, audit."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from anchoring.audit import audit
+from anchoring.bundle import build_bundle, consistency_bundle
+from anchoring.chain import Chain
+from anchoring.verifier import verify_bundle, verify_consistency_bundle
+from anchoring.worker import AnchorPolicy, AnchorWorker
+from tests.anchoring_world import anchored_world, worker_for
+from tests.ledger_world import World
+
+
+@pytest.fixture
+def anchored(tmp_path: Path) -> tuple[World, Chain, AnchorWorker, int]:
+    world, chain = anchored_world(tmp_path / "r.db")
+    worker = worker_for(world, chain, AnchorPolicy(confirmations=2))
+    worker.attach()
+    world.issue("alice", 1_000)
+    world.transfer("alice", "bob", 400)
+    retirement = world.retire("bob", 150)
+    worker.run_once()
+    world.transfer("bob", "alice", 50)
+    worker.run_once()
+    return world, chain, worker, retirement.seq
+
+
+def failed(checks: list[Any]) -> list[str]:
+    return [c.name for c in checks if not c.ok]
+
+
+def test_every_check_of_a_fresh_bundle_passes(
+    anchored: tuple[World, Chain, AnchorWorker, int],
+) -> None:
+    world, chain, worker, seq = anchored
+    bundle = build_bundle(world.store, worker.tree, worker.checkpoints, seq)
+    assert bundle["anchor"]["chain_id"] == chain.chain_id
+    checks = verify_bundle(
+        json.loads(json.dumps(bundle)), chain, min_confirmations=2, operator=world.operator.address
+    )
+    assert [c.name for c in checks] == [
+        "leaf",
+        "inclusion",
+        "signature",
+        "chain",
+        "signer role",
+        "root on chain",
+        "transaction",
+        "confirmations",
+    ]
+    assert failed(checks) == []
+
+
+def _mutate(bundle: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    tampered = copy.deepcopy(bundle)
+    *parents, last = path.split(".")
+    target = tampered
+    for key in parents:
+        target = target[int(key)] if isinstance(target, list) else target[key]
+    if isinstance(target, list):
+        target[int(last)] = value
+    else:
+        target[last] = value
+    return tampered
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "first_failure"),
+    [
+        ("event.payload.request.amount", 151, "inclusion"),
+        ("event.payload.request.beneficiaryName", "someone else", "inclusion"),
+        ("leaf_index", 2, "leaf"),
+        ("inclusion.path.0", "00" * 32, "inclusion"),
+        ("checkpoint.root_hash", "11" * 32, "inclusion"),
+        ("checkpoint.timestamp", 1, "signature"),
+        ("checkpoint.signature", "0x" + "22" * 64 + "1b", "signature"),
+        ("anchor.block_hash", "0x" + "33" * 32, "transaction"),
+        ("anchor.chain_id", 1, "signature"),
+    ],
+)
+def test_tampered_bundles_fail_the_right_check(
+    anchored: tuple[World, Chain, AnchorWorker, int], path: str, value: Any, first_failure: str
+) -> None:
+    world, chain, worker, seq = anchored
+    bundle = build_bundle(world.store, worker.tree, worker.checkpoints, seq)
+    checks = verify_bundle(_mutate(bundle, path, value), chain)
+    assert failed(checks)[0] == first_failure
+
+
+def test_too_many_confirmations_required(anchored: tuple[World, Chain, AnchorWorker, int]) -> None:
+    world, chain, worker, seq = anchored
+    bundle = build_bundle(world.store, worker.tree, worker.checkpoints, seq)
+    assert failed(verify_bundle(bundle, chain, min_confirmations=1_000)) == ["confirmations"]
+
+
+def test_another_operator_is_refused(anchored: tuple[World, Chain, AnchorWorker, int]) -> None:
+    world, chain, worker, seq = anchored
+    bundle = build_bundle(world.store, worker.tree, worker.checkpoints, seq)
+    other = world.people["alice"].address
+    assert failed(verify_bundle(bundle, chain, operator=other)) == ["signature"]
+
+
+def test_a_logged_but_unanchored_event_says_pending(
+    anchored: tuple[World, Chain, AnchorWorker, int],
+) -> None:
+    world, chain, worker, _ = anchored
+    receipt = world.transfer("alice", "bob", 1)
+    bundle = build_bundle(world.store, worker.tree, worker.checkpoints, receipt.seq)
+    assert bundle["anchor"] is None
+    assert bundle["pending"]["status"] == "awaiting_checkpoint"
+    assert bundle["pending"]["expected_by"].endswith("Z")
+    assert failed(verify_bundle(bundle, chain)) == ["anchored"]
+    worker.sync_tree()
+    worker.cut_if_due(force=True)
+    pending = build_bundle(world.store, worker.tree, worker.checkpoints, receipt.seq)
+    assert pending["pending"]["status"] == "awaiting_confirmation"
+    assert pending["checkpoint"]["tree_size"] == receipt.seq + 1
+
+
+def test_consistency_bundle_verifies(anchored: tuple[World, Chain, AnchorWorker, int]) -> None:
+    world, chain, worker, _ = anchored
+    sizes = [row.tree_size for row in worker.checkpoints.all()]
+    bundle = consistency_bundle(worker.tree, worker.checkpoints, sizes[0], sizes[1])
+    assert failed(verify_consistency_bundle(bundle, chain)) == []
+    bundle["proof"][0] = "00" * 32
+    assert failed(verify_consistency_bundle(bundle, chain)) == ["consistency"]
+
+
+def test_audit_is_clean_then_names_an_edited_event(
+    anchored: tuple[World, Chain, AnchorWorker, int],
+) -> None:
+    world, chain, worker, seq = anchored
+    report = audit(world.store, worker.tree, worker.checkpoints, world.registry.domain, chain)
+    assert report.clean, report.problems
+    assert report.anchored_checked == 2
+    world.store.conn.execute(
+        "UPDATE events SET body = replace(body, '\"amount\":150', '\"amount\":999') WHERE seq = ?",
+        (seq,),
+    )
+    problems = audit(
+        world.store, worker.tree, worker.checkpoints, world.registry.domain, chain
+    ).problems
+    assert problems[0].startswith(f"event(s) {seq} changed")
+    assert any("signed root" in p for p in problems)
+    assert any("the chain holds root" in p for p in problems)
+
+
+def test_rewriting_events_and_merkle_tables_together_is_caught_by_the_chain(
+    anchored: tuple[World, Chain, AnchorWorker, int], tmp_path: Path
+) -> None:
+    world, chain, worker, seq = anchored
+    world.store.conn.execute(
+        "UPDATE events SET body = replace(body, '\"amount\":150', '\"amount\":999') WHERE seq = ?",
+        (seq,),
+    )
+    world.store.conn.execute("DELETE FROM merkle_tiles")
+    world.store.conn.execute("UPDATE merkle_state SET tree_size = 0")
+    world.store.conn.execute("UPDATE anchor_checkpoints SET root_hash = zeroblob(32)")
+    rebuilt = worker_for(world, chain)
+    rebuilt.sync_tree()
+    problems = audit(
+        world.store, rebuilt.tree, rebuilt.checkpoints, world.registry.domain, chain
+    ).problems
+    assert any("history was rewritten" in p for p in problems)
+
+
+def test_a_restarted_embedded_chain_redeploys_and_reanchors(
+    anchored: tuple[World, Chain, AnchorWorker, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    world, _, worker, seq = anchored
+    fresh_chain = Chain.create_embedded()
+    restarted = worker_for(world, fresh_chain)
+    with caplog.at_level("WARNING"):
+        restarted.attach()
+    assert "re-anchored now" in caplog.text
+    rows = restarted.run_once()
+    assert [r.status for r in rows] == ["confirmed", "confirmed"]
+    assert fresh_chain.latest()[0] == rows[-1].tree_size
+    bundle = build_bundle(world.store, restarted.tree, restarted.checkpoints, seq)
+    assert failed(verify_bundle(bundle, fresh_chain)) == []
+
+
+def test_checkpoints_are_cut_by_count_and_by_age(tmp_path: Path) -> None:
+    world, chain = anchored_world(tmp_path / "r.db")
+    now = [1_000.0]
+    worker = worker_for(world, chain, AnchorPolicy(max_pending_events=3, max_age_s=60))
+    worker.clock = lambda: now[0]
+    worker._last_cut = now[0]
+    worker.attach()
+    worker.sync_tree()
+    assert worker.cut_if_due() is not None  # genesis + 4 setup events >= 3
+    world.issue("alice", 5)
+    worker.sync_tree()
+    assert worker.cut_if_due() is None  # 1 pending, young
+    now[0] += 61
+    assert worker.cut_if_due() is not None  # 1 pending, old enough
+    assert worker.cut_if_due() is None  # nothing pending
