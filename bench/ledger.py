@@ -40,48 +40,87 @@ GROUP = 100
 def build(path: Path, holdings: int) -> tuple[Registry, list[Signer]]:
     operator = Signer.generate()
     registry = Registry.create(
-        Store(path), chain_id=31337, verifying_contract="0x" + "11" * 20,
-        operator=operator.address, log_id="bench.local/ledger",
+        Store(path),
+        chain_id=31337,
+        verifying_contract="0x" + "11" * 20,
+        operator=operator.address,
+        log_id="bench.local/ledger",
     )
     d = registry.domain
     traders = [Signer.generate() for _ in range(TRADERS)]
     registry.execute_many(
-        [operator.request(d, "RegisterAssetClass", methodology="SZ_TRANSIT",
-                          methodologyVersion="1.0", vintage=2026, region="440300")]
-        + [operator.request(d, "OpenAccount", account=t.address, kind="household", name="",
-                            household=ZERO_ADDRESS) for t in traders]
+        [
+            operator.request(
+                d,
+                "RegisterAssetClass",
+                methodology="SZ_TRANSIT",
+                methodologyVersion="1.0",
+                vintage=2026,
+                region="440300",
+            )
+        ]
+        + [
+            operator.request(
+                d,
+                "OpenAccount",
+                account=t.address,
+                kind="household",
+                name="",
+                household=ZERO_ADDRESS,
+            )
+            for t in traders
+        ]
     )
     fillers = [f"0x{i:040x}" for i in range(1, holdings // 100 + 2)]
     conn = registry.store.conn
     rows, balances = [], {}
     for k in range(holdings):
-        owner = traders[k % TRADERS].address if k < TRADERS * HOLDINGS_PER_TRADER else fillers[k % len(fillers)]
+        owner = (
+            traders[k % TRADERS].address
+            if k < TRADERS * HOLDINGS_PER_TRADER
+            else fillers[k % len(fillers)]
+        )
         rows.append((k + 1, CLASS, GRAMS_PER_HOLDING, owner, f"bulk-{k}", 0))
         balances[owner] = balances.get(owner, 0) + GRAMS_PER_HOLDING
     with registry.store.write():
         conn.executemany(
             "INSERT INTO accounts(address, kind, name, household, opened_seq) VALUES (?, 'company', '', NULL, 0)",
-            [(f,) for f in fillers])
+            [(f,) for f in fillers],
+        )
         conn.executemany(
             "INSERT INTO batches(batch_no, asset_class, amount, issued_to, claim_id, issued_seq) VALUES (?,?,?,?,?,?)",
-            rows)
+            rows,
+        )
         conn.executemany(
             "INSERT INTO holdings(batch_no, first, last, owner, asset_class, status, ref) VALUES (?, 1, ?, ?, ?, 'active', NULL)",
-            [(r[0], GRAMS_PER_HOLDING, r[3], CLASS) for r in rows])
+            [(r[0], GRAMS_PER_HOLDING, r[3], CLASS) for r in rows],
+        )
         conn.executemany(
             "INSERT INTO balances(owner, asset_class, active, retired, cancelled, locked) VALUES (?, ?, ?, 0, 0, 0)",
-            [(o, CLASS, b) for o, b in balances.items()])
+            [(o, CLASS, b) for o, b in balances.items()],
+        )
     conn.execute("ANALYZE")
     return registry, traders
 
 
-def signed_transfers(registry: Registry, traders: list[Signer], n: int, seed: int) -> list[tuple[str, dict, str]]:
+def signed_transfers(
+    registry: Registry, traders: list[Signer], n: int, seed: int
+) -> list[tuple[str, dict, str]]:
     rng = random.Random(seed)
     out = []
     for _ in range(n):
         a, b = rng.sample(traders, 2)
-        out.append(a.request(registry.domain, "Transfer", **{"from": a.address}, to=b.address,
-                             assetClass=CLASS, batchNo=0, amount=rng.randint(1, 50)))
+        out.append(
+            a.request(
+                registry.domain,
+                "Transfer",
+                **{"from": a.address},
+                to=b.address,
+                assetClass=CLASS,
+                batchNo=0,
+                amount=rng.randint(1, 50),
+            )
+        )
     return out
 
 
@@ -117,13 +156,19 @@ def main() -> None:
             registry, traders = build(Path(tmp) / f"ledger-{label}.db", holdings)
             requests = signed_transfers(registry, traders, TRANSFERS + TRANSFERS // 4, seed=1)
             out[f"transfers_per_s_{label}"] = round(rate_grouped(registry, requests[:TRANSFERS]))
-            out[f"single_commit_transfers_per_s_{label}"] = round(rate_single(registry, requests[TRANSFERS:]))
-            out[f"holdings_after_{label}"] = registry.store.conn.execute("SELECT COUNT(*) FROM holdings").fetchone()[0]
+            out[f"single_commit_transfers_per_s_{label}"] = round(
+                rate_single(registry, requests[TRANSFERS:])
+            )
+            out[f"holdings_after_{label}"] = registry.store.conn.execute(
+                "SELECT COUNT(*) FROM holdings"
+            ).fetchone()[0]
             registry.store.close()
     raw = raw_recoveries_per_s()
     out["raw_recover_per_s"] = round(raw)
     out["ratio_1e6"] = round(int(out["transfers_per_s_1e6"]) / raw, 3)  # type: ignore[call-overload]
-    out["drop_1e5_to_1e6"] = round(1 - int(out["transfers_per_s_1e6"]) / int(out["transfers_per_s_1e5"]), 3)  # type: ignore[call-overload]
+    out["drop_1e5_to_1e6"] = round(
+        1 - int(out["transfers_per_s_1e6"]) / int(out["transfers_per_s_1e5"]), 3
+    )  # type: ignore[call-overload]
     out["synchronous"] = "FULL"
     out["group_commit"] = GROUP
     print(json.dumps(out))

@@ -8,9 +8,8 @@ precomputes each type hash and the domain separator and recovers the signer with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
 from functools import lru_cache
+from typing import Any
 
 import sha3  # safe-pysha3: a C Keccak-256, six times faster than eth_hash's pycryptodome
 from coincurve import PrivateKey, PublicKey
@@ -31,6 +30,7 @@ def checksum_address(lower_hex: str) -> str:
         ch.upper() if ch.isalpha() and int(digest[i], 16) >= 8 else ch
         for i, ch in enumerate(lower_hex)
     )
+
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _HALF_N = SECP256K1_N // 2

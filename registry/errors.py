@@ -135,3 +135,67 @@ class ReplayMismatchError(RegistryError):
     """An event of the log cannot be applied to the state rebuilt so far."""
 
     code = "replay_mismatch"
+
+
+class BatchConflictError(RegistryError):
+    """A platform reused a batch id for different records: a batch id names one batch."""
+
+    code = "batch_conflict"
+
+    def __init__(self, platform: str, batch_id: str) -> None:
+        super().__init__(
+            f"{platform} already submitted batch {batch_id!r} with other records;"
+            " a corrected batch needs a new batch id"
+        )
+        self.platform = platform
+        self.batch_id = batch_id
+
+
+class UnknownClaimError(RegistryError):
+    code = "unknown_claim"
+
+    def __init__(self, claim_id: str) -> None:
+        super().__init__(f"no claim {claim_id!r} in this registry")
+        self.claim_id = claim_id
+
+
+class ClaimStatusError(RegistryError):
+    """The claim is not in the state the operation needs (e.g. attesting an issued claim)."""
+
+    code = "claim_status"
+
+    def __init__(self, claim_id: str, status: str, needed: str) -> None:
+        super().__init__(f"claim {claim_id} is {status}; this needs a {needed} claim")
+        self.claim_id = claim_id
+        self.status = status
+        self.needed = needed
+
+
+class AttestationExistsError(RegistryError):
+    code = "attestation_exists"
+
+
+class IssuanceRunExistsError(RegistryError):
+    code = "issuance_run_exists"
+
+
+class NothingToIssueError(RegistryError):
+    """An issuance run found no approved claim: no event is written for an empty run."""
+
+    code = "nothing_to_issue"
+
+
+class BufferShortfallError(RegistryError):
+    """A reversal needs more grams from the buffer pool than the pool holds active."""
+
+    code = "buffer_shortfall"
+
+    def __init__(self, pool: str, asset_class: str, needed: int, active: int) -> None:
+        super().__init__(
+            f"buffer pool {pool} holds {active} g active of {asset_class}, the reversal needs"
+            f" {needed} g"
+        )
+        self.pool = pool
+        self.asset_class = asset_class
+        self.needed = needed
+        self.active = active

@@ -19,18 +19,21 @@ from __future__ import annotations
 
 import secrets
 import time as _time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from registry import messages as m
-from registry.canonical import canonical_bytes
+from registry.canonical import canonical_bytes, from_canonical
 from registry.eip712 import Domain, StructType, recover_signer
 from registry.errors import (
     AccountExistsError,
     AlreadyInitialisedError,
     AssetClassExistsError,
+    BatchConflictError,
+    BufferShortfallError,
+    ClaimStatusError,
     CreditsLockedError,
     CreditsRetiredError,
     DuplicateClaimError,
@@ -45,9 +48,11 @@ from registry.errors import (
     UnknownAssetClassError,
     UnknownBatchError,
     UnknownCertificateError,
+    UnknownClaimError,
     ValidationError,
     WrongSignerError,
 )
+from registry.mrv import ingest, issuance, verification
 from registry.store import Store
 
 GENESIS = "RegistryOpened"
@@ -220,12 +225,17 @@ def move_ranges(
 
 @dataclass(frozen=True)
 class Operation:
-    """One kind of signed request and the event type that records it."""
+    """One kind of signed request and the event type that records it.
+
+    `previous`, where set, makes the operation idempotent: it returns the receipt of an
+    earlier event that already did what the request asks (nothing new is written), or None.
+    """
 
     struct: StructType
     event_type: str
     decide: Callable[[Store, dict[str, Any], str, int], Effects]
     apply: Callable[[Store, dict[str, Any], Effects, str, int, str], None]
+    previous: Callable[[Store, dict[str, Any], str], Receipt | None] | None = None
 
 
 def _decide_open_account(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
@@ -418,6 +428,140 @@ def _apply_cancel(
     )
 
 
+def _require_role(store: Store, signer: str, role: str) -> None:
+    if not store.has_role(signer, role):
+        raise NotAuthorisedError(f"{signer} does not hold the {role} role")
+
+
+def _decide_submit_activities(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    _require_signer(req["platform"], signer)
+    _require_role(store, signer, "platform")
+    if store.activity_batch(req["platform"], req["batchId"]) is not None:
+        raise BatchConflictError(req["platform"], req["batchId"])
+    return ingest.assess_batch(store, req, seq)
+
+
+def _apply_submit_activities(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    ingest.apply_batch(store, req, fx, seq)
+
+
+def _previous_activities(store: Store, req: dict[str, Any], signer: str) -> Receipt | None:
+    """The same batch again (batch id and records hash) gets the first receipt back."""
+    if signer != req["platform"]:
+        return None
+    earlier = store.activity_batch(req["platform"], req["batchId"])
+    if earlier is None:
+        return None
+    if earlier["records_hash"] != req["recordsHash"]:
+        raise BatchConflictError(req["platform"], req["batchId"])
+    body = store.event_body(earlier["seq"])
+    assert body is not None  # the batch row and its event commit together
+    return Receipt(
+        earlier["seq"], "ActivitiesSubmitted", from_canonical(body)["payload"]["effects"]
+    )
+
+
+def _decide_attest(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    _require_signer(req["verifier"], signer)
+    _require_role(store, signer, "verifier")
+    return verification.assess_attestation(store, req, signer)
+
+
+def _apply_attest(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    verification.apply_attestation(store, req, fx, signer, seq)
+
+
+def _decide_run_issuance(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    _require_operator(store, signer)
+    return issuance.plan_run(store, req, seq)
+
+
+def _apply_run_issuance(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    issuance.apply_run(store, req, fx, seq)
+
+
+def _decide_reverse_claim(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    """Cancel an issued claim's grams: first what its holder still holds of the claim's
+    batch, the rest from the buffer pool that the claim's run paid into."""
+    _require_operator(store, signer)
+    claim = store.claim(req["claimId"])
+    if claim is None:
+        raise UnknownClaimError(req["claimId"])
+    if claim["status"] != "issued":
+        raise ClaimStatusError(req["claimId"], claim["status"], "issued")
+    run = store.issuance_run(claim["issued_seq"])
+    assert run is not None  # an issued claim names its run
+    holder, asset_class, grams = claim["beneficiary"], claim["asset_class"], claim["grams"]
+    batch_no = store.claim_issued(issuance.holder_ref(run["seq"], holder, asset_class))
+    from_holder = 0
+    holder_ranges: list[dict[str, int]] = []
+    if batch_no is not None:
+        from_holder = min(grams, store.held_in_status(holder, asset_class, batch_no, "active"))
+        if from_holder:
+            holder_ranges = pick_fifo(store, holder, asset_class, batch_no, from_holder)
+    pool, from_pool = run["buffer_pool"], grams - from_holder
+    pool_ranges: list[dict[str, int]] = []
+    if from_pool:
+        active = store.active_balance(pool, asset_class)
+        if active < from_pool:
+            raise BufferShortfallError(pool, asset_class, from_pool, active)
+        pool_ranges = pick_fifo(store, pool, asset_class, None, from_pool)
+    return {
+        "asset_class": asset_class,
+        "holder": holder,
+        "holder_grams": from_holder,
+        "holder_ranges": holder_ranges,
+        "buffer_pool": pool,
+        "pool_grams": from_pool,
+        "pool_ranges": pool_ranges,
+    }
+
+
+def _apply_reverse_claim(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    asset_class = _require_asset_class(store, fx["asset_class"])
+    serials = []
+    for owner, ranges in (
+        (fx["holder"], fx["holder_ranges"]),
+        (fx["buffer_pool"], fx["pool_ranges"]),
+    ):
+        if ranges:
+            move_ranges(
+                store,
+                ranges,
+                owner=owner,
+                asset_class=fx["asset_class"],
+                from_status="active",
+                new_owner=owner,
+                new_status="cancelled",
+                ref=f"reversal-{seq}",
+            )
+            serials += [
+                serial_range(asset_class, r["batch_no"], r["first"], r["last"]) for r in ranges
+            ]
+    store.mark_claim_reversed(req["claimId"], seq)
+    store.insert_reversal(
+        {
+            "claim_id": req["claimId"],
+            "seq": seq,
+            "holder": fx["holder"],
+            "holder_grams": fx["holder_grams"],
+            "buffer_pool": fx["buffer_pool"],
+            "pool_grams": fx["pool_grams"],
+            "reason": req["reason"],
+            "evidence_hash": req["evidenceHash"],
+            "serials": " ".join(serials),
+        }
+    )
+
+
 OPERATIONS: dict[str, Operation] = {
     op.struct.name: op
     for op in (
@@ -433,6 +577,16 @@ OPERATIONS: dict[str, Operation] = {
         Operation(m.TRANSFER, "CreditsTransferred", _decide_transfer, _apply_transfer),
         Operation(m.RETIRE, "CreditsRetired", _decide_retire, _apply_retire),
         Operation(m.CANCEL, "CreditsCancelled", _decide_cancel, _apply_cancel),
+        Operation(
+            m.SUBMIT_ACTIVITIES,
+            "ActivitiesSubmitted",
+            _decide_submit_activities,
+            _apply_submit_activities,
+            _previous_activities,
+        ),
+        Operation(m.ATTEST_CLAIMS, "ClaimsAttested", _decide_attest, _apply_attest),
+        Operation(m.RUN_ISSUANCE, "IssuanceRun", _decide_run_issuance, _apply_run_issuance),
+        Operation(m.REVERSE_CLAIM, "ClaimReversed", _decide_reverse_claim, _apply_reverse_claim),
     )
 }
 BY_EVENT_TYPE = {op.event_type: op for op in OPERATIONS.values()}
@@ -469,6 +623,23 @@ def build_event(
     if signatures:
         event["signatures"] = signatures
     return event
+
+
+# Stands for an attached list while the event is encoded: control characters never pass
+# `messages.normalise`, so its JSON form appears nowhere else in an event.
+_PLACEHOLDER = "\x00"
+_PLACEHOLDER_JSON = canonical_bytes(_PLACEHOLDER)
+
+
+def _event_bytes(event: dict[str, Any], struct: StructType, request: dict[str, Any]) -> bytes:
+    """RFC 8785 bytes of an event; an attached list (activity records) whose bytes are known
+    already is spliced in rather than encoded a second time."""
+    attached = m.attached_bytes(struct, request)
+    if attached is None:
+        return canonical_bytes(event, checked=False)
+    name = m.ATTACHED[struct.name]
+    stub = dict(event, payload=dict(event["payload"], request={**request, name: _PLACEHOLDER}))
+    return canonical_bytes(stub, checked=False).replace(_PLACEHOLDER_JSON, attached, 1)
 
 
 @dataclass(frozen=True)
@@ -570,6 +741,10 @@ class Registry:
     def _commit(self, authorised: Authorised) -> Receipt:
         store = self.store
         operation, request, signer = authorised.operation, authorised.request, authorised.signer
+        if operation.previous is not None:
+            earlier = operation.previous(store, request, signer)
+            if earlier is not None:
+                return earlier
         seq = store.next_seq()
         _require_fresh_nonce(store, signer, request["nonce"])
         effects = operation.decide(store, request, signer, seq)
@@ -581,7 +756,7 @@ class Registry:
             {"request": request, "effects": effects},
             [{"signer": signer, "signature": authorised.signature}],
         )
-        body = canonical_bytes(event, checked=False)
+        body = _event_bytes(event, operation.struct, request)
         store.use_nonce(signer, request["nonce"])
         operation.apply(store, request, effects, signer, seq, time)
         store.append_event(seq, operation.event_type, time, body)
@@ -608,6 +783,44 @@ class Registry:
 
     def cancel(self, message: Any, signature: str) -> Receipt:
         return self.execute("Cancel", message, signature)
+
+    def submit_activities(
+        self,
+        message: Any,
+        signature: str,
+        evidence: Mapping[str, tuple[bytes, bytes]] | None = None,
+    ) -> Receipt:
+        """Ingest a platform's signed activity batch; `evidence` maps activity ids to raw
+        evidence `(salt, data)`, kept apart from the log (see `erase_evidence`).
+
+        The receipt's effects hold each record's outcome. The same batch again returns the
+        first receipt and writes no event.
+        """
+        authorised = self.authorise("SubmitActivities", message, signature)
+        request = authorised.request
+        pieces = ingest.check_evidence(request["records"], evidence or {})
+        with self.store.write():
+            receipt = self._commit(authorised)
+            self.store.insert_evidence(
+                [(request["platform"], *piece, receipt.seq) for piece in pieces]
+            )
+        return receipt
+
+    def attest(self, message: Any, signature: str) -> Receipt:
+        return self.execute("AttestClaims", message, signature)
+
+    def run_issuance(self, message: Any, signature: str) -> Receipt:
+        return self.execute("RunIssuance", message, signature)
+
+    def reverse_claim(self, message: Any, signature: str) -> Receipt:
+        return self.execute("ReverseClaim", message, signature)
+
+    def erase_evidence(self, account: str) -> int:
+        """Delete the raw evidence about `account` (a right to erasure). Events keep only
+        salted hashes of it, so the log, its proofs and replay are unaffected; writes no
+        event. Returns how many pieces were deleted."""
+        with self.store.write():
+            return self.store.erase_evidence(m.address(account, "account"))
 
     # -- reads --------------------------------------------------------------------------
 

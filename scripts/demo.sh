@@ -59,5 +59,34 @@ $CR certificate "$cert"
 
 say "Replay: rebuild every table from the event log alone"
 $CR replay
+
+say "Anchoring: RFC 9162 Merkle log, operator-signed checkpoint, anchored on the embedded chain"
+port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+rpc="http://127.0.0.1:$port"
+$CR anchor --max-age 1 --confirmations 2 --rpc-port "$port" >"$work/anchor.log" 2>&1 &
+anchor_pid=$!
+trap 'kill $anchor_pid 2>/dev/null || true' EXIT
+retirement_seq=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["seq"])' "$work/retirement.json")
+$CR proof "$retirement_seq" --wait 60 -o "$work/retirement-bundle.json"
+$CR checkpoints
+sed 's/^/  worker: /' "$work/anchor.log"
+
+say "The standalone verifier checks the retirement with only the bundle file and the chain RPC"
+(cd /tmp && "$OLDPWD/$CR" verify "$OLDPWD/$work/retirement-bundle.json" --rpc "$rpc" --confirmations 2)
+
+say "Audit against the chain: clean"
+$CR audit --rpc "$rpc"
+
+say "Now one byte of the database changes: the retired amount 15000 becomes 95000"
+.venv/bin/python - "$CARBON_REGISTRY_DB" "$retirement_seq" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+(body,) = db.execute("SELECT body FROM events WHERE seq = ?", (int(sys.argv[2]),)).fetchone()
+at = body.index(b'"amount":15000') + len(b'"amount":')
+db.execute("UPDATE events SET body = ? WHERE seq = ?", (body[:at] + b"9" + body[at + 1:], int(sys.argv[2])))
+db.commit()
+print(f"byte {at} of event {sys.argv[2]}: '1' -> '9'")
+PY
+if $CR audit --rpc "$rpc"; then echo "tampering NOT detected"; exit 1; else echo "=> audit caught the edit"; fi
 echo
-echo "demo database: $CARBON_REGISTRY_DB ($($CR events --limit 1000 | wc -l) events)"
+echo "demo database: $CARBON_REGISTRY_DB ($($CR events --limit 1000 | wc -l) events); bundle: $work/retirement-bundle.json"

@@ -9,7 +9,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from registry.cli import cli, contract_address_of
+from carbon_registry.cli import cli
+from registry.cli import contract_address_of
 from registry.units import format_grams, parse_grams
 
 
@@ -168,3 +169,20 @@ def test_parse_grams(text: str, grams: int) -> None:
 def test_format_grams() -> None:
     assert format_grams(999) == "999 g"
     assert format_grams(2_500_000) == "2,500,000 g (2.5 t)"
+
+
+@pytest.mark.parametrize("nonce", [0, 1, 127, 128, 255, 256, 70_000])
+def test_contract_address_equals_rlp_reference(nonce: int) -> None:
+    import rlp
+    from eth_utils import keccak, to_checksum_address
+
+    deployer = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    expected = to_checksum_address(keccak(rlp.encode([bytes.fromhex(deployer[2:]), nonce]))[12:])
+    assert contract_address_of(deployer, nonce) == expected
+
+
+def test_embedded_chain_id_is_eth_testers() -> None:
+    from anchoring.chain import Chain
+    from registry.cli import EMBEDDED_CHAIN_ID
+
+    assert Chain.create_embedded().chain_id == EMBEDDED_CHAIN_ID

@@ -1,0 +1,129 @@
+"""The MRV commands: a platform batch file through attestation, issuance and reversal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from carbon_registry.cli import cli
+from registry.mrv.ingest import evidence_hash
+
+T0 = 1_772_380_800  # 2026-03-02 00:00 China Standard Time
+SALT = bytes(range(16))
+
+
+def run(runner: CliRunner, db: Path, *args: str, ok: bool = True) -> str:
+    result = runner.invoke(cli, ["--db", str(db), *args])
+    assert result.exit_code == (0 if ok else 1), result.output
+    return result.output
+
+
+def test_mrv_lifecycle_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CARBON_REGISTRY_OPERATOR_KEY", raising=False)
+    monkeypatch.delenv("CARBON_REGISTRY_KEY", raising=False)
+    runner = CliRunner()
+    db = tmp_path / "r.db"
+    run(runner, db, "init", "--log-id", "test.local/mrv-cli")
+    keys = {}
+    for name in ("metro", "audit", "wang", "pool"):
+        keys[name] = runner.invoke(cli, ["keygen", str(tmp_path / f"{name}.key")]).output.strip()
+    run(runner, db, "accounts", "open", keys["metro"], "--kind", "platform")
+    run(runner, db, "accounts", "grant", keys["metro"], "platform")
+    run(runner, db, "accounts", "open", keys["audit"], "--kind", "verifier")
+    run(runner, db, "accounts", "grant", keys["audit"], "verifier")
+    run(runner, db, "accounts", "open", keys["wang"], "--kind", "household")
+    run(runner, db, "accounts", "open", keys["pool"], "--kind", "company", "--name", "Buffer pool")
+
+    records = []
+    for i, metres in enumerate((10_000, 22_000, 100)):
+        start = T0 + (8 + i) * 3600
+        records.append(
+            {
+                "id": f"trip-{i}",
+                "account": keys["wang"],
+                "methodology": "SZ_TRANSIT",
+                "version": "1.0",
+                "start": start,
+                "end": start + 1_800,
+                "quantities": {"metro_m": metres, "bus_m": 0},
+                "evidenceHash": evidence_hash(SALT, f"trip {i}".encode()),
+            }
+        )
+    batch = tmp_path / "batch.json"
+    batch.write_text(
+        json.dumps(
+            {
+                "batchId": "2026-03-02",
+                "records": records,
+                "evidence": {"trip-0": {"salt": SALT.hex(), "data": "trip 0"}},
+            }
+        )
+    )
+    metro_key = str(tmp_path / "metro.key")
+    out = run(runner, db, "platform", "submit", "--key-file", metro_key, str(batch))
+    assert "2 claims (1,494 g), 1 rejected" in out
+    assert "rejected [not_eligible]" in out
+    assert run(runner, db, "platform", "submit", "--key-file", metro_key, str(batch)) == out
+    assert "trip-2 [not_eligible]" in run(runner, db, "claims", "rejected")
+    listed = json.loads(run(runner, db, "claims", "list", "--status", "pending", "--json"))
+    assert [c["grams"] for c in listed] == [467, 1_027]
+
+    audit_key = str(tmp_path / "audit.key")
+    out = run(runner, db, "verifier", "attest", "--key-file", audit_key, "--all-pending")
+    assert "ClaimsAttested" in out
+    out = run(runner, db, "issue-run", "--buffer-pool", keys["pool"], "--run-id", "march")
+    assert "1,419 g issued, 75 g to the buffer pool" in out
+    claim = listed[0]["claim_id"]
+    out = run(
+        runner, db, "reverse-claim", claim, "--reason", "audit", "--evidence-hash", "0x" + "ab" * 32
+    )
+    assert "holder_grams: 467" in out
+    summary = json.loads(run(runner, db, "claims", "summary", "--json"))
+    assert summary["claims"]["reversed"] == {"claims": 1, "grams": 467}
+    assert summary["rejected"] == {"not_eligible": 1}
+
+    assert "erased 1 piece(s)" in run(runner, db, "erase-evidence", keys["wang"])
+    assert "state equals the log" in run(runner, db, "replay")
+
+    assert "SZ_TRANSIT" in run(runner, db, "methodologies", "list")
+    shown = json.loads(run(runner, db, "methodologies", "show", "BJ_METRO"))
+    assert shown["factors"]["car"]["mg_per_unit"] == "2990/11"
+    assert len(shown["hash"]) == 64
+    assert "unknown_methodology" in run(runner, db, "methodologies", "show", "NOPE", ok=False)
+
+
+def test_a_malformed_batch_file_is_one_clear_error(tmp_path: Path) -> None:
+    runner = CliRunner()
+    db = tmp_path / "r.db"
+    run(runner, db, "init")
+    runner.invoke(cli, ["keygen", str(tmp_path / "p.key")])
+    (tmp_path / "bad.json").write_text('{"records": []}')
+    out = run(
+        runner,
+        db,
+        "platform",
+        "submit",
+        "--key-file",
+        str(tmp_path / "p.key"),
+        str(tmp_path / "bad.json"),
+        ok=False,
+    )
+    assert "Error [invalid_request]" in out and "not a batch file" in out
+
+
+def test_erasing_evidence_after_anchoring_leaves_audit_and_replay_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CARBON_REGISTRY_OPERATOR_KEY", raising=False)
+    runner = CliRunner()
+    db = tmp_path / "r.db"
+    run(runner, db, "simulate", "--households", "4", "--days", "2", "--seed", "2")
+    assert "anchored 1 checkpoint" in run(runner, db, "anchor", "--once")
+    claims = json.loads(run(runner, db, "claims", "list", "--limit", "1000", "--json"))
+    home = next(c["account"] for c in claims if c["methodology"] == "SZ_HOME_ELECTRICITY")
+    assert "erased 2 piece(s)" in run(runner, db, "erase-evidence", home)
+    assert "clean" in run(runner, db, "audit")
+    assert "state equals the log" in run(runner, db, "replay")

@@ -1,0 +1,390 @@
+"""Attestation, issuance runs with the buffer pool, households, reversals; and a property test:
+for random activity streams, issued + buffer == approved claims and nothing is credited twice.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from registry import errors
+from registry import messages as m
+from registry.mrv.issuance import split_buffer
+from registry.replay import replay
+from tests.ledger_world import check_invariants
+from tests.test_mrv_ingestion import MIN, T0, MrvWorld
+
+HOUR = 3600
+
+
+@pytest.fixture
+def mrv(tmp_path: Path) -> Iterator[MrvWorld]:
+    world = MrvWorld.create(tmp_path / "mrv.db")
+    yield world
+    world.store.close()
+
+
+def trips(mrv: MrvWorld, who: str, n: int, day: int = 0) -> list[dict[str, Any]]:
+    return [mrv.record(who, T0 + day * 86_400 + (7 + 2 * i) * HOUR) for i in range(n)]
+
+
+def snapshot_refused(mrv: MrvWorld, error: type[errors.RegistryError], call: Any) -> Any:
+    before = mrv.world.snapshot()
+    with pytest.raises(error) as caught:
+        call()
+    assert mrv.world.snapshot() == before
+    return caught.value
+
+
+# -- attestation --------------------------------------------------------------------------
+
+
+def test_attestation_approves_or_rejects_pending_claims(mrv: MrvWorld) -> None:
+    mrv.submit("metro", trips(mrv, "li", 3))
+    first, second, third = mrv.claim_ids()
+    receipt = mrv.attest([first, second])
+    assert receipt.event_type == "ClaimsAttested"
+    assert receipt.effects == {"status": "approved", "claims": 2}
+    mrv.attest([third], approve=False, reason="trip not in the operator's records")
+    rejected = mrv.store.claim(third)
+    assert (rejected["status"], rejected["verdict"]) == (
+        "rejected",
+        "trip not in the operator's records",
+    )
+    assert rejected["attested_seq"] == mrv.store.event_count() - 1
+    assert replay(mrv.store).clean
+
+
+def test_attestation_refusals(mrv: MrvWorld) -> None:
+    mrv.submit("metro", trips(mrv, "li", 2))
+    first, second = mrv.claim_ids()
+    mrv.attest([first])
+    snapshot_refused(mrv, errors.ClaimStatusError, lambda: mrv.attest([first, second]))
+    snapshot_refused(mrv, errors.UnknownClaimError, lambda: mrv.attest(["C999-0"]))
+    snapshot_refused(mrv, errors.NotAuthorisedError, lambda: mrv.attest([second], verifier="acme"))
+    # a platform that is also a verifier cannot attest its own submissions
+    mrv.world.op("GrantRole", account=mrv.addr("metro"), role="verifier")
+    snapshot_refused(mrv, errors.NotAuthorisedError, lambda: mrv.attest([second], verifier="metro"))
+    with pytest.raises(errors.ValidationError, match="reason"):
+        mrv.attest([second], approve=False, reason="")
+    fields = m.attestation(mrv.addr("audit"), "same-id", [second], True, "")
+    signer = mrv.world.people["audit"]
+    mrv.registry.attest(*signer.request(mrv.registry.domain, "AttestClaims", **fields)[1:])
+    mrv.submit("metro", trips(mrv, "li", 1, day=1))
+    fields = m.attestation(mrv.addr("audit"), "same-id", mrv.claim_ids(), True, "")
+    request = signer.request(mrv.registry.domain, "AttestClaims", **fields)
+    snapshot_refused(mrv, errors.AttestationExistsError, lambda: mrv.registry.attest(*request[1:]))
+
+
+def test_a_tampered_claim_list_is_refused(mrv: MrvWorld) -> None:
+    mrv.submit("metro", trips(mrv, "li", 2))
+    first, second = mrv.claim_ids()
+    fields = m.attestation(mrv.addr("audit"), "a", [first], True, "")
+    _, message, signature = mrv.world.people["audit"].request(
+        mrv.registry.domain, "AttestClaims", **fields
+    )
+    message["claims"] = [second]
+    snapshot_refused(mrv, errors.ValidationError, lambda: mrv.registry.attest(message, signature))
+
+
+# -- issuance -------------------------------------------------------------------------------
+
+
+def test_unattested_and_rejected_claims_are_not_issued(mrv: MrvWorld) -> None:
+    mrv.submit("metro", trips(mrv, "li", 2))
+    snapshot_refused(mrv, errors.NothingToIssueError, mrv.run)
+    first, second = mrv.claim_ids()
+    mrv.attest([first], approve=False, reason="no evidence")
+    snapshot_refused(mrv, errors.NothingToIssueError, mrv.run)
+    mrv.attest([second])
+    receipt = mrv.run()
+    assert receipt.effects["claims"] == 1
+    assert mrv.store.claim(first)["status"] == "rejected"
+    assert mrv.store.claim(second)["status"] == "issued"
+    snapshot_refused(mrv, errors.NothingToIssueError, mrv.run)  # issued claims stay issued
+
+
+@pytest.mark.parametrize(
+    ("grams", "basis_points", "amount", "buffer"),
+    [
+        (1_401, 500, 1_330, 71),
+        (20, 500, 19, 1),
+        (1, 500, 0, 1),
+        (1_000, 0, 1_000, 0),
+        (999, 5_000, 499, 500),
+    ],
+)
+def test_buffer_rounds_up_and_adds_up(
+    grams: int, basis_points: int, amount: int, buffer: int
+) -> None:
+    assert split_buffer(grams, basis_points) == (amount, buffer)
+
+
+def test_issuance_run_batches_per_beneficiary_and_class_with_a_buffer(mrv: MrvWorld) -> None:
+    mrv.submit("metro", trips(mrv, "wang_a", 2) + trips(mrv, "wang_b", 1) + trips(mrv, "li", 1))
+    bike = mrv.record(
+        "li", T0 + 20 * HOUR, 30, "BJ_CYCLE_WALK", walk_m=0, cycle_m=5_000, navigated=1
+    )
+    mrv.submit("map", [bike])
+    mrv.attest(mrv.claim_ids())
+    receipt = mrv.run(basis_points=500)
+    sz, bj = "SZ_TRANSIT-1.0-2026-440300", "BJ_CYCLE_WALK-1.0-2026-110000"
+    li, wang = mrv.addr("li"), mrv.addr("wang")
+    # 3 x 467 = 1,401 g -> 71 g buffer; 467 -> 24; 306 -> 16 (5%, rounded up)
+    groups = sorted([(bj, li, 290, 16, 1), (sz, li, 443, 24, 1), (sz, wang, 1_330, 71, 3)])
+    assert receipt.event_type == "IssuanceRun"
+    assert receipt.effects == {
+        "claims": 5,
+        "grams": 4 * 467 + 306,
+        "issued_grams": 1_330 + 443 + 290,
+        "buffer_grams": 71 + 24 + 16,
+        "new_classes": [
+            {
+                "id": bj,
+                "methodology": "BJ_CYCLE_WALK",
+                "version": "1.0",
+                "vintage": 2026,
+                "region": "110000",
+            },
+        ],
+        "batches": [
+            {"batch_no": n, "to": to, "asset_class": c, "amount": a, "buffer": b, "claims": k}
+            for n, (c, to, a, b, k) in enumerate(groups, start=1)
+        ],
+        "buffer_batches": [
+            {"batch_no": 4, "asset_class": bj, "amount": 16},
+            {"batch_no": 5, "asset_class": sz, "amount": 95},
+        ],
+    }
+    # the household holds its members' credits; the pool holds the buffer
+    assert mrv.store.active_balance(wang, sz) == 1_330
+    assert mrv.store.active_balance(mrv.addr("wang_a"), sz) == 0
+    assert mrv.store.active_balance(mrv.addr("pool"), sz) == 95
+    assert mrv.store.asset_class(bj)["registered_seq"] == receipt.seq
+    [holding] = mrv.registry.holdings(wang)
+    assert holding["serials"] == f"CN-CIR-SZ_TRANSIT-1.0-2026-{holding['batch_no']}-1-1330"
+    check_invariants(mrv.store)
+    assert replay(mrv.store).clean
+
+
+def test_issuance_run_refusals(mrv: MrvWorld) -> None:
+    mrv.submit("metro", trips(mrv, "li", 1))
+    mrv.attest(mrv.claim_ids())
+    snapshot_refused(mrv, errors.ValidationError, lambda: mrv.run(pool="wang"))
+    snapshot_refused(
+        mrv,
+        errors.NotAuthorisedError,
+        lambda: mrv.registry.run_issuance(
+            *mrv.world.people["li"].request(
+                mrv.registry.domain,
+                "RunIssuance",
+                runId="mine",
+                bufferPool=mrv.addr("pool"),
+                bufferBasisPoints=0,
+            )[1:]
+        ),
+    )
+    with pytest.raises(errors.ValidationError, match="bufferBasisPoints"):
+        mrv.run(basis_points=5_001)
+    mrv.world.op("RunIssuance", runId="r1", bufferPool=mrv.addr("pool"), bufferBasisPoints=500)
+    mrv.submit("metro", trips(mrv, "li", 1, day=1))
+    mrv.attest(mrv.claim_ids())
+    snapshot_refused(
+        mrv,
+        errors.IssuanceRunExistsError,
+        lambda: mrv.world.op(
+            "RunIssuance", runId="r1", bufferPool=mrv.addr("pool"), bufferBasisPoints=500
+        ),
+    )
+
+
+# -- reversal -------------------------------------------------------------------------------
+
+
+SZ = "SZ_TRANSIT-1.0-2026-440300"
+
+
+def issued_world(mrv: MrvWorld, basis_points: int = 500) -> str:
+    """li: 30 rides over 3 days (14,010 g, 701 g to the pool); wang_a: one ride (467 g:
+    443 g to the household, 24 g to the pool). Returns wang_a's claim."""
+    mrv.submit("metro", [*trips(mrv, "li", 10), *trips(mrv, "li", 10, 1), *trips(mrv, "li", 10, 2)])
+    [claim] = outcomes_claims(mrv.submit("metro", trips(mrv, "wang_a", 1)))
+    mrv.attest(mrv.claim_ids())
+    mrv.run(basis_points)
+    return claim
+
+
+def outcomes_claims(receipt: Any) -> list[str]:
+    return [o["claim"] for o in receipt.effects["outcomes"] if "claim" in o]
+
+
+def spend(mrv: MrvWorld, owner: str, amount: int) -> None:
+    signer = mrv.world.people[owner]
+    mrv.registry.transfer(
+        *signer.request(
+            mrv.registry.domain,
+            "Transfer",
+            **{"from": signer.address},
+            to=mrv.addr("acme"),
+            assetClass=SZ,
+            batchNo=0,
+            amount=amount,
+        )[1:]
+    )
+
+
+def test_reversal_cancels_from_the_holder_then_the_buffer_pool(mrv: MrvWorld) -> None:
+    claim = issued_world(mrv)
+    assert mrv.store.active_balance(mrv.addr("pool"), SZ) == 725
+    receipt = mrv.reverse(claim)
+    assert receipt.event_type == "ClaimReversed"
+    # the household holds 443 g of the claim's batch; the other 24 g come from the pool
+    assert (receipt.effects["holder_grams"], receipt.effects["pool_grams"]) == (443, 24)
+    assert mrv.store.active_balance(mrv.addr("wang"), SZ) == 0
+    assert mrv.store.active_balance(mrv.addr("pool"), SZ) == 725 - 24
+    assert mrv.store.claim(claim)["status"] == "reversed"
+    reversal = mrv.store.reversal(claim)
+    assert reversal["evidence_hash"] == "0x" + "cd" * 32
+    assert reversal["serials"].count("CN-CIR-SZ_TRANSIT-1.0-2026-") == 2
+    check_invariants(mrv.store)
+    assert replay(mrv.store).clean
+
+
+def test_reversal_after_the_holder_spent_the_grams_takes_them_from_the_pool(
+    mrv: MrvWorld,
+) -> None:
+    claim = issued_world(mrv)
+    spend(mrv, "wang", 400)
+    receipt = mrv.reverse(claim)
+    assert (receipt.effects["holder_grams"], receipt.effects["pool_grams"]) == (43, 424)
+    assert mrv.store.active_balance(mrv.addr("acme"), SZ) == 400  # the buyer keeps them
+    assert mrv.store.active_balance(mrv.addr("pool"), SZ) == 725 - 424
+    check_invariants(mrv.store)
+    assert replay(mrv.store).clean
+
+
+def test_reversal_refusals(mrv: MrvWorld) -> None:
+    claim = issued_world(mrv, basis_points=0)
+    spend(mrv, "wang", 467)
+    error = snapshot_refused(mrv, errors.BufferShortfallError, lambda: mrv.reverse(claim))
+    assert error.needed == 467
+    snapshot_refused(mrv, errors.UnknownClaimError, lambda: mrv.reverse("C999-1"))
+    mrv.submit("metro", trips(mrv, "li", 1, day=5))
+    [pending] = mrv.claim_ids()
+    snapshot_refused(mrv, errors.ClaimStatusError, lambda: mrv.reverse(pending))
+    request = mrv.world.people["li"].request(
+        mrv.registry.domain,
+        "ReverseClaim",
+        claimId=claim,
+        reason="I want it gone",
+        evidenceHash="0x" + "00" * 32,
+    )
+    snapshot_refused(mrv, errors.NotAuthorisedError, lambda: mrv.registry.execute(*request))
+
+
+def test_a_reversed_claim_cannot_be_reversed_again(mrv: MrvWorld) -> None:
+    claim = issued_world(mrv)
+    mrv.reverse(claim)
+    snapshot_refused(mrv, errors.ClaimStatusError, lambda: mrv.reverse(claim))
+
+
+# -- property: random activity streams ------------------------------------------------------
+
+PEOPLE = ("li", "wang_a", "wang_b")
+activity = st.tuples(
+    st.sampled_from(("metro", "map")),  # platform
+    st.sampled_from(PEOPLE),
+    st.integers(0, 2 * 24 * 60),  # start, minutes after T0
+    st.integers(2, 120),  # duration, minutes
+    st.integers(0, 60_000),  # metres
+    st.booleans(),  # metro (else cycling, Beijing)
+    st.integers(0, 40),  # activity id: a small pool, so that ids repeat
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    stream=st.lists(activity, min_size=1, max_size=40),
+    batch_size=st.integers(1, 12),
+    approve_mask=st.lists(st.booleans(), min_size=40, max_size=40),
+    basis_points=st.integers(0, 5_000),
+)
+def test_random_streams_issue_exactly_the_approved_grams_once(
+    stream: list[tuple[str, str, int, int, int, bool, int]],
+    batch_size: int,
+    approve_mask: list[bool],
+    basis_points: int,
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        mrv = MrvWorld.create(Path(tmp) / "p.db")
+        batches: dict[str, list[dict[str, Any]]] = {"metro": [], "map": []}
+        for platform, who, start, minutes, metres, metro, act in stream:
+            if metro:
+                quantities = {"metro_m": metres, "bus_m": 0}
+                record = mrv.record(
+                    who, T0 + start * MIN, minutes, activity_id=f"a{act}", **quantities
+                )
+            else:
+                record = mrv.record(
+                    who,
+                    T0 + start * MIN,
+                    minutes,
+                    "BJ_CYCLE_WALK",
+                    f"a{act}",
+                    walk_m=0,
+                    cycle_m=metres,
+                    navigated=1,
+                )
+            batches[platform].append(record)
+        submitted = 0
+        for platform, records in batches.items():
+            for i in range(0, len(records), batch_size):
+                receipt = mrv.submit(platform, records[i : i + batch_size])
+                assert len(receipt.effects["outcomes"]) == len(records[i : i + batch_size])
+                submitted += len(records[i : i + batch_size])
+        claims = mrv.store.claims()
+        assert len(claims) + len(mrv.store.rejections()) == submitted
+
+        # no activity id claimed twice, no overlapping claims of one account and kind
+        assert len({(c["platform"], c["activity_id"]) for c in claims}) == len(claims)
+        for a in claims:
+            for b in claims:
+                if a is not b and (a["account"], a["family"]) == (b["account"], b["family"]):
+                    assert a["end_s"] <= b["start_s"] or b["end_s"] <= a["start_s"]
+        daily: dict[tuple[str, str, str], int] = {}
+        for c in claims:
+            key = (c["account"], c["methodology"], c["day"])
+            daily[key] = daily.get(key, 0) + c["grams"]
+        assert all(grams <= 6_000 for grams in daily.values())
+
+        pending = [c["claim_id"] for c in claims]
+        approved = [c for c, ok in zip(pending, approve_mask, strict=False) if ok]
+        rejected = [c for c, ok in zip(pending, approve_mask, strict=False) if not ok]
+        rejected += pending[len(approve_mask) :]
+        if approved:
+            mrv.attest(approved)
+        if rejected:
+            mrv.attest(rejected, approve=False, reason="random verdict")
+        approved_grams = sum(c["grams"] for c in claims if c["claim_id"] in set(approved))
+        if not approved:
+            with pytest.raises(errors.NothingToIssueError):
+                mrv.run(basis_points)
+            return
+        run = mrv.run(basis_points).effects
+        assert run["issued_grams"] + run["buffer_grams"] == approved_grams == run["grams"]
+        minted = mrv.store.conn.execute(
+            "SELECT SUM(amount) FROM batches WHERE issued_seq = ?",
+            (mrv.store.event_count() - 1,),
+        ).fetchone()[0]
+        assert minted == approved_grams
+        issued = {c["claim_id"] for c in mrv.store.claims(status="issued")}
+        assert issued == set(approved)
+        check_invariants(mrv.store)
+        assert replay(mrv.store).clean
+        mrv.store.close()
