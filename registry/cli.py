@@ -26,7 +26,7 @@ from registry.ledger import Receipt, Registry
 from registry.messages import MAX_ATTESTED, ZERO_ADDRESS, address
 from registry.methodologies import CATALOGUE
 from registry.mrv.ingest import REASONS
-from registry.mrv.simulator import DEFAULT_START, SimulationConfig
+from registry.mrv.simulator import DEFAULT_START, SimulationConfig, simulation_signer
 from registry.mrv.simulator import simulate as run_simulation
 from registry.replay import replay
 from registry.signing import Signer
@@ -836,6 +836,12 @@ def erase_evidence(obj: Context, account: str) -> None:
 @click.option(
     "--buffer-bp", type=int, default=500, show_default=True, help="Buffer share in basis points."
 )
+@click.option(
+    "--keys-dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Write the simulated households' key files here (to trade their credits).",
+)
 @json_option
 @click.pass_context
 @fail_cleanly
@@ -846,6 +852,7 @@ def simulate(
     seed: int,
     start: datetime,
     buffer_bp: int,
+    keys_dir: str | None,
     as_json: bool,
 ) -> None:
     """Simulate households, platforms and a verifier through the whole MRV pipeline.
@@ -858,12 +865,15 @@ def simulate(
         ctx.invoke(init)
     config = SimulationConfig(households, days, seed, start.date(), buffer_bp)
     report = run_simulation(obj.registry, obj.operator(), config)
+    if keys_dir:
+        Path(keys_dir).mkdir(parents=True, exist_ok=True)
+        for h in range(households):
+            key_file = Path(keys_dir) / f"household-{h}.key"
+            if not key_file.exists():
+                simulation_signer(seed, f"household/{h}").save(key_file)
     if as_json:
         echo_json(report.as_dict())
         return
     for line in report.lines():
         click.echo(line)
 
-
-def main() -> None:
-    cli(prog_name="carbon-registry")

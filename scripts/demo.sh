@@ -9,50 +9,48 @@ rm -rf "$work" && mkdir -p "$work"
 export CARBON_REGISTRY_DB="$work/registry.db"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "A new registry (operator key generated for the demo, never committed)"
-$CR init --log-id "carbon-registry.demo/shenzhen-pilot"
+say "A pilot: 8 simulated households, 5 days of trips, electricity and recycling from 8 platforms"
+$CR simulate --households 8 --days 5 --seed 7 --keys-dir "$work/keys"
 
-say "Three households and a company open accounts"
-wang=$($CR keygen "$work/wang.key") ; li=$($CR keygen "$work/li.key")
-chen=$($CR keygen "$work/chen.key") ; acme=$($CR keygen "$work/acme.key")
-$CR accounts open "$wang" --kind household --name "Wang household" >/dev/null
-$CR accounts open "$li" --kind household --name "Li household" >/dev/null
-$CR accounts open "$chen" --kind household --name "Chen household" >/dev/null
+say "Asset classes and batches (issued = active + retired + cancelled + locked)"
+$CR classes list
+$CR batches | sed -n 1,12p
+
+# The household with the most active grams in one class sells to a company, which retires them.
+read -r seller CLASS grams < <(.venv/bin/python - "$work/keys" <<'PY'
+import json, subprocess, sys
+from pathlib import Path
+best = (0, "", "")
+for key in sorted(Path(sys.argv[1]).glob("household-*.key")):
+    address = json.loads(key.read_text())["address"]
+    rows = json.loads(subprocess.run([".venv/bin/carbon-registry", "balance", address, "--json"],
+                                     capture_output=True, text=True, check=True).stdout)
+    for row in rows:
+        best = max(best, (row["active"], str(key), row["asset_class"]))
+print(best[1], best[2], best[0])
+PY
+)
+seller_address=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["address"])' "$seller")
+acme=$($CR keygen "$work/acme.key")
 $CR accounts open "$acme" --kind company --name "Acme Logistics" >/dev/null
-$CR accounts list
-
-say "An asset class: Shenzhen low-carbon transit, methodology version 1.0, vintage 2026"
-CLASS=SZ_TRANSIT-1.0-2026-440300
-$CR classes register --methodology SZ_TRANSIT --version 1.0 --vintage 2026 --region 440300
-
-say "Operator-signed issuance of attested claims"
-$CR issue --to "$wang" --class $CLASS --amount 12.5kg --claim-id demo-claim-wang-2026-11
-$CR issue --to "$li" --class $CLASS --amount 8kg --claim-id demo-claim-li-2026-11
-$CR issue --to "$chen" --class $CLASS --amount 4321 --claim-id demo-claim-chen-2026-11
-
-say "Households sell to Acme (owner-signed EIP-712 transfers, oldest serials first)"
-$CR transfer --key-file "$work/wang.key" --to "$acme" --class $CLASS --amount 10kg
-$CR transfer --key-file "$work/li.key" --to "$acme" --class $CLASS --amount 6kg
-$CR transfer --key-file "$work/chen.key" --to "$wang" --class $CLASS --amount 321
+say "Household $seller_address holds $grams g of $CLASS; it sells two thirds to Acme Logistics"
+$CR holdings "$seller_address"
+sold=$((grams * 2 / 3))
+$CR transfer --key-file "$seller" --to "$acme" --class "$CLASS" --amount "$sold"
 
 say "A transfer above the balance is refused and changes nothing"
-$CR transfer --key-file "$work/li.key" --to "$acme" --class $CLASS --amount 1t || true
+$CR transfer --key-file "$seller" --to "$acme" --class "$CLASS" --amount 1t || true
 
-say "Acme retires 15 kg to offset its delivery fleet"
-$CR retire --key-file "$work/acme.key" --class $CLASS --amount 15kg \
+say "Acme retires what it bought, to offset its delivery fleet"
+$CR retire --key-file "$work/acme.key" --class "$CLASS" --amount "$sold" \
   --beneficiary-name "Acme Logistics" --reason "offset 2026 Q4 delivery fleet" \
   --jurisdiction CN-GD --json | tee "$work/retirement.json"
 cert=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["effects"]["certificate_id"])' "$work/retirement.json")
 
-say "The operator cancels 1 kg of Chen's batch found double-reported"
-$CR cancel --holder "$chen" --class $CLASS --amount 1kg --reason "double reported trips" \
-  --evidence-hash 0x$(printf 'case-2026-0042' | sha256sum | cut -d' ' -f1)
-
 say "Balances and serial ranges"
-for who in "$wang" "$li" "$chen" "$acme"; do
+for who in "$seller_address" "$acme"; do
   echo "$who"; $CR balance "$who" | sed 's/^/  /'; $CR holdings "$who" | sed 's/^/  /'
 done
-$CR batches
 
 say "Retirement certificate $cert"
 $CR certificate "$cert"
@@ -77,15 +75,17 @@ say "The standalone verifier checks the retirement with only the bundle file and
 say "Audit against the chain: clean"
 $CR audit --rpc "$rpc"
 
-say "Now one byte of the database changes: the retired amount 15000 becomes 95000"
+say "Now one byte of the database changes: the first digit of the retired amount"
 .venv/bin/python - "$CARBON_REGISTRY_DB" "$retirement_seq" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-(body,) = db.execute("SELECT body FROM events WHERE seq = ?", (int(sys.argv[2]),)).fetchone()
-at = body.index(b'"amount":15000') + len(b'"amount":')
-db.execute("UPDATE events SET body = ? WHERE seq = ?", (body[:at] + b"9" + body[at + 1:], int(sys.argv[2])))
+seq = int(sys.argv[2])
+(body,) = db.execute("SELECT body FROM events WHERE seq = ?", (seq,)).fetchone()
+at = body.index(b'"amount":') + len(b'"amount":')
+new = b"9" if body[at:at + 1] != b"9" else b"8"
+db.execute("UPDATE events SET body = ? WHERE seq = ?", (body[:at] + new + body[at + 1:], seq))
 db.commit()
-print(f"byte {at} of event {sys.argv[2]}: '1' -> '9'")
+print(f"byte {at} of event {seq}: {body[at:at + 1].decode()!r} -> {new.decode()!r}")
 PY
 if $CR audit --rpc "$rpc"; then echo "tampering NOT detected"; exit 1; else echo "=> audit caught the edit"; fi
 echo
