@@ -182,20 +182,23 @@ class Chain:
 
     # -- the anchoring contract -------------------------------------------------------------
 
-    def deploy_anchor(self, key: bytes, admin: str, anchorer: str) -> str:
-        """Deploy RegistryAnchor from `key`'s account; returns and binds its address."""
-        artifact = load_artifact("RegistryAnchor")
+    def deploy(self, name: str, key: bytes, *args: Any) -> str:
+        """Deploy contract `name` of anchoring/artifacts/ from `key`'s account, with
+        constructor arguments `args`; returns its address."""
+        artifact = load_artifact(name)
         factory = self.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+        data = factory.constructor(*args).data_in_transaction
         sender = Account.from_key(key).address
-        tx = factory.constructor(admin, anchorer).build_transaction(
-            {"from": sender, "nonce": self.nonce(sender), "gas": 3_000_000}
-        )
-        raw, tx_hash = self.sign_transaction(key, dict(tx))
+        raw, tx_hash = self.sign_transaction(key, {"data": data, "nonce": self.nonce(sender)})
         self.broadcast(raw)
         receipt = self.wait_receipt(tx_hash)
         if receipt["status"] != 1:
-            raise ChainError("RegistryAnchor deployment reverted")
-        address = str(receipt["contractAddress"])
+            raise ChainError(f"{name} deployment reverted")
+        return str(receipt["contractAddress"])
+
+    def deploy_anchor(self, key: bytes, admin: str, anchorer: str) -> str:
+        """Deploy RegistryAnchor from `key`'s account; returns and binds its address."""
+        address = self.deploy("RegistryAnchor", key, admin, anchorer)
         self.bind(address)
         return address
 

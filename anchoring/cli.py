@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from registry.cli import OPERATOR_KEY_ENV, Context, echo_json, fail_cleanly, pass_context
+from registry.cli import (
+    OPERATOR_KEY_ENV,
+    Context,
+    contract_address_of,
+    echo_json,
+    fail_cleanly,
+    owner_signer,
+    pass_context,
+)
 from registry.errors import ValidationError
 from registry.signing import Signer
 
@@ -50,6 +58,43 @@ def make_worker(obj: Context, chain: Chain, policy: AnchorPolicy) -> AnchorWorke
         chain=chain,
         policy=policy,
     )
+
+
+token_option = click.option(
+    "--token",
+    envvar="CARBON_REGISTRY_TOKEN",
+    default=None,
+    help="CarbonCredits address (env CARBON_REGISTRY_TOKEN; default: the operator's 2nd contract).",
+)
+
+
+def default_token_address(obj: Context, token: str | None) -> str:
+    """The embedded chain deploys CarbonCredits as the operator's second contract."""
+    return token or contract_address_of(obj.registry.operator, 1)
+
+
+def attach_bridge(obj: Context, worker: AnchorWorker, token: str | None) -> None:
+    """Deploy (embedded chain) or bind the token contract and watch its burns."""
+    from anchoring.bridge_watcher import BridgeWatcher
+    from anchoring.token import TokenContract
+
+    chain = worker.chain
+    assert chain.anchor_address is not None
+    if chain.embedded:
+        contract = TokenContract.deploy(chain, worker.key, chain.anchor_address)
+        if contract.address != default_token_address(obj, None):
+            raise ValidationError(f"CarbonCredits landed at {contract.address}, not where expected")
+    else:
+        address = default_token_address(obj, token)
+        if not chain.has_code(address):
+            logging.warning("no CarbonCredits contract at %s: the bridge is off", address)
+            return
+        contract = TokenContract(chain, address)
+    logging.info("CarbonCredits token at %s; watching its burns", contract.address)
+    watcher = BridgeWatcher(
+        obj.registry, contract, obj.operator(), confirmations=worker.policy.confirmations
+    )
+    worker.watchers.append(watcher.poll)
 
 
 def print_checks(checks: list[Check]) -> bool:
@@ -107,6 +152,7 @@ def write_json(value: Any, out: str | None) -> None:
     default=None,
     help="Serve the embedded chain as JSON-RPC on 127.0.0.1:PORT.",
 )
+@token_option
 @pass_context
 @fail_cleanly
 def anchor(
@@ -117,6 +163,7 @@ def anchor(
     max_pending: int,
     max_age: float,
     rpc_port: int | None,
+    token: str | None,
 ) -> None:
     """Run the anchoring worker: Merkle log, signed checkpoints, anchors on chain."""
     from anchoring.rpc_server import EmbeddedRpcServer
@@ -129,6 +176,7 @@ def anchor(
     chain = open_chain(chain_spec)
     worker = make_worker(obj, chain, policy)
     worker.attach()
+    attach_bridge(obj, worker, token)
     if rpc_port is not None:
         if not chain.embedded:
             raise ValidationError("--rpc-port serves the embedded chain only")
@@ -332,9 +380,9 @@ def audit_command(obj: Context, rpc: str | None) -> None:
     help="JSON-RPC URL of the chain.",
 )
 def deploy(chain_spec: str) -> None:
-    """Deploy RegistryAnchor with the operator key of CARBON_REGISTRY_OPERATOR_KEY.
+    """Deploy RegistryAnchor and CarbonCredits with the key of CARBON_REGISTRY_OPERATOR_KEY.
 
-    Prints the chain id and contract address to give `init` for a registry on that chain.
+    Prints the chain id and contract addresses to give `init` for a registry on that chain.
     """
     from anchoring.chain import Chain
 
@@ -351,7 +399,219 @@ def deploy(chain_spec: str) -> None:
     click.echo(f"next: carbon-registry init --chain-id {chain.chain_id} --contract {address}")
 
 
+@click.command("verify-reserve")
+@click.option("--rpc", required=True, help="JSON-RPC URL of the chain.")
+@token_option
+@pass_context
+@fail_cleanly
+def verify_reserve(obj: Context, rpc: str, token: str | None) -> None:
+    """Check that every token on chain is backed by grams locked in the anchored log.
+
+    Reads only the event log (checked against the anchored root) and the chain.
+    """
+    from anchoring.chain import Chain
+    from anchoring.reserve import check_reserve
+    from anchoring.token import TokenContract
+
+    chain = Chain.connect(rpc)
+    chain.bind(obj.registry.domain.verifying_contract)
+    contract = TokenContract(chain, default_token_address(obj, token))
+    report = check_reserve(obj.registry.store, chain, contract)
+    click.echo(f"log anchored up to tree size {report.tree_size}")
+    for c in report.classes:
+        mark = "ok  " if c.ok else "FAIL"
+        click.echo(
+            f"[{mark}] {c.asset_class}: locked {c.locked_in_log:,} g - unminted {c.unminted_locks:,}"
+            f" - burns not yet logged {c.burns_not_in_log:,} = {c.expected_supply:,};"
+            f" totalSupply {c.total_supply:,}"
+        )
+    if not report.ok:
+        sys.exit(1)
+    click.echo("RESERVE VERIFIED")
+
+
+@click.group("token")
+def token_group() -> None:
+    """The CarbonCredits token on chain: mint with proof, transfer, retire, return."""
+
+
+def _token(rpc: str, address: str | None, obj: Context | None = None) -> Any:
+    from anchoring.chain import Chain
+    from anchoring.token import TokenContract
+
+    if address is None:
+        if obj is None:
+            raise ValidationError("give --token")
+        address = default_token_address(obj, None)
+    return TokenContract(Chain.connect(rpc), address)
+
+
+def _wallet_key(key_file: str | None) -> bytes:
+    return bytes.fromhex(owner_signer(key_file).private_key_hex[2:])
+
+
+rpc_option = click.option("--rpc", required=True, help="JSON-RPC URL of the chain.")
+wallet_option = click.option(
+    "--key-file", default=None, help="Chain wallet's key file (or env CARBON_REGISTRY_KEY)."
+)
+class_option = click.option("--class", "asset_class", required=True, help="Asset class id.")
+amount_option = click.option("--amount", type=int, required=True, help="Grams.")
+
+
+@token_group.command("mint")
+@click.argument("bundle_file", type=click.Path(exists=True, dir_okay=False))
+@rpc_option
+@token_option
+@wallet_option
+@pass_context
+@fail_cleanly
+def token_mint(
+    obj: Context, bundle_file: str, rpc: str, token: str | None, key_file: str | None
+) -> None:
+    """Mint the tokens of a lock from its proof bundle (anyone may pay for it)."""
+    from anchoring.chain import ChainError
+
+    bundle = _load(bundle_file)
+    if bundle.get("anchor") is None or bundle["event"].get("type") != "CreditsLocked":
+        click.echo("Error: the bundle must be an anchored CreditsLocked event", err=True)
+        sys.exit(1)
+    try:
+        receipt = _token(rpc, token, obj).mint_with_proof(
+            _wallet_key(key_file),
+            bundle["event"],
+            bundle["inclusion"]["tree_size"],
+            [bytes.fromhex(h) for h in bundle["inclusion"]["path"]],
+        )
+    except ChainError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    request = bundle["event"]["payload"]["request"]
+    click.echo(
+        f"minted {request['amount']:,} g of {request['assetClass']} to {request['recipient']}"
+        f" (gas {receipt['gasUsed']:,})"
+    )
+
+
+@token_group.command("transfer")
+@rpc_option
+@token_option
+@wallet_option
+@click.option("--to", "to", required=True, help="Receiving address.")
+@class_option
+@amount_option
+@pass_context
+@fail_cleanly
+def token_transfer(
+    obj: Context,
+    rpc: str,
+    token: str | None,
+    key_file: str | None,
+    to: str,
+    asset_class: str,
+    amount: int,
+) -> None:
+    """Transfer tokens on chain (ERC-1155 safeTransferFrom)."""
+    from registry.bridge import token_id
+
+    _token(rpc, token, obj).transfer(_wallet_key(key_file), to, token_id(asset_class), amount)
+    click.echo(f"transferred {amount:,} g of {asset_class} to {to} on chain")
+
+
+@token_group.command("retire")
+@rpc_option
+@token_option
+@wallet_option
+@class_option
+@amount_option
+@click.option("--beneficiary-name", required=True, help="On whose behalf.")
+@click.option("--reason", required=True, help="Why.")
+@pass_context
+@fail_cleanly
+def token_retire(
+    obj: Context,
+    rpc: str,
+    token: str | None,
+    key_file: str | None,
+    asset_class: str,
+    amount: int,
+    beneficiary_name: str,
+    reason: str,
+) -> None:
+    """Retire tokens on chain; the registry records the retirement and its certificate."""
+    from registry.bridge import token_id
+
+    receipt = _token(rpc, token, obj).retire(
+        _wallet_key(key_file), token_id(asset_class), amount, beneficiary_name, reason
+    )
+    tx = bytes(receipt["transactionHash"]).hex()
+    click.echo(f"retired {amount:,} g of {asset_class} on chain (tx 0x{tx})")
+
+
+@token_group.command("return")
+@rpc_option
+@token_option
+@wallet_option
+@class_option
+@amount_option
+@click.option("--account", required=True, help="Registry account to credit.")
+@pass_context
+@fail_cleanly
+def token_return(
+    obj: Context,
+    rpc: str,
+    token: str | None,
+    key_file: str | None,
+    asset_class: str,
+    amount: int,
+    account: str,
+) -> None:
+    """Burn tokens back into a registry account."""
+    from registry.bridge import token_id
+
+    _token(rpc, token, obj).return_to_registry(
+        _wallet_key(key_file), token_id(asset_class), amount, account
+    )
+    click.echo(f"returned {amount:,} g of {asset_class} to registry account {account}")
+
+
+@token_group.command("balance")
+@click.argument("holder")
+@rpc_option
+@token_option
+@class_option
+@pass_context
+@fail_cleanly
+def token_balance(obj: Context, holder: str, rpc: str, token: str | None, asset_class: str) -> None:
+    """Token balance of HOLDER for an asset class, and the class's total supply."""
+    from registry.bridge import token_id
+
+    contract = _token(rpc, token, obj)
+    tid = token_id(asset_class)
+    click.echo(
+        f"{holder}: {contract.balance_of(holder, tid):,} g of {asset_class}"
+        f" (total supply {contract.total_supply(tid):,} g)"
+    )
+
+
+@click.command("fund")
+@click.argument("address")
+@rpc_option
+def fund(address: str, rpc: str) -> None:
+    """Give ADDRESS 10 ether from a test chain's unlocked account (embedded RPC, Hardhat)."""
+    from web3.types import Wei
+
+    from anchoring.chain import Chain
+
+    chain = Chain.connect(rpc)
+    sender = chain.w3.eth.accounts[0]
+    chain.w3.eth.send_transaction({"from": sender, "to": address, "value": Wei(10**19)})
+    click.echo(f"funded {address}")
+
+
 COMMANDS = (
+    fund,
+    token_group,
+    verify_reserve,
     deploy,
     anchor,
     checkpoints,

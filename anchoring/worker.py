@@ -239,6 +239,8 @@ class AnchorWorker:
         self.policy = policy or AnchorPolicy()
         self.clock = clock
         self._last_cut = clock()
+        # Called first in every step, e.g. the bridge watcher that records token burns.
+        self.watchers: list[Callable[[], object]] = []
 
     # -- start ------------------------------------------------------------------------------
 
@@ -301,6 +303,8 @@ class AnchorWorker:
 
     def step(self, *, force_checkpoint: bool = False) -> bool:
         """Sync, maybe cut, move anchors forward, check reorgs. True when all is confirmed."""
+        for watch in self.watchers:
+            watch()
         self.sync_tree()
         self.cut_if_due(force=force_checkpoint)
         self.check_reorgs()

@@ -17,9 +17,10 @@ import {RFC9162} from "./RFC9162.sol";
  * in a tree whose root {RegistryAnchor} stores, so minting needs no trust in the operator. Holders
  * leave the chain by returning credits to a registry account or by retiring them; both burn and
  * emit an event that the registry's anchoring worker records.
- * @dev The token id of an asset class is `uint256(keccak256(bytes(assetClass)))`. For every asset
- * class, the grams locked in the registry equal {totalSupply} of its id here (proof of reserve).
- * A lock is identified by its sequence number in the log; minted locks are kept in a bitmap.
+ * @dev The token id of an asset class is `uint256(keccak256(bytes(assetClass)))`. A lock is
+ * identified by its sequence number in the log; minted locks are kept in a bitmap. Proof of
+ * reserve: for every asset class, {totalSupply} of its id is the grams of its minted locks
+ * ({isLockMinted}) less the grams returned or retired, which the registry holds as locked.
  */
 contract CarbonCredits is ERC1155Supply, AccessControl {
     using BitMaps for BitMaps.BitMap;

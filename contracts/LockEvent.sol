@@ -62,18 +62,6 @@ library LockEvent {
     /// @notice Length of the owner's signature: r, s and v.
     uint256 internal constant SIGNATURE_LENGTH = 65;
 
-    /// @dev Length of the text besides integers, asset class and ranges, plus 32 bytes of spill.
-    uint256 private constant _FIXED_LENGTH = 223 + 3 * 40 + 2 * SIGNATURE_LENGTH + TIME_LENGTH + 32;
-
-    /// @dev Largest length of one range, `},{"batch_no":B,"first":F,"last":L` with 16-digit numbers.
-    uint256 private constant _MAX_RANGE_LENGTH = 14 + 9 + 8 + 3 * 16;
-
-    /// @dev A 1 in every byte lane.
-    uint256 private constant _ONES = 0x0101010101010101010101010101010101010101010101010101010101010101;
-
-    /// @dev Largest length of the five integers outside the ranges (16 digits each).
-    uint256 private constant _MAX_INTEGERS_LENGTH = 5 * 16;
-
     /**
      * @notice Whether `time` is `YYYY-MM-DDTHH:MM:SS.mmmZ`: 24 characters, digits where the
      * pattern has letters Y M D H S m, and exactly the separators `- - T : : . Z`.
@@ -164,7 +152,6 @@ library LockEvent {
      * @return hash The leaf hash of the event.
      */
     function leafHash(Lock calldata lock) internal view returns (bytes32 hash) {
-        // Zero-filled: the first byte is the leaf prefix 0x00.
         bytes memory leafInput = _encode(lock, 1);
         assembly ("memory-safe") {
             // The SHA-256 precompile fails only when out of gas (see RFC9162).
@@ -174,151 +161,159 @@ library LockEvent {
     }
 
     /**
-     * @dev The canonical bytes of the event after `prefixLength` zero bytes, in a buffer allocated
-     * for the largest possible text. Requires valid fields, as {canonicalBytes}.
+     * @dev The canonical bytes of the event after `prefixLength` (0 or 1) zero bytes. Requires
+     * valid fields, as {canonicalBytes}.
      */
     function _encode(Lock calldata lock, uint256 prefixLength) private pure returns (bytes memory data) {
-        data = new bytes(
-            prefixLength +
-                _FIXED_LENGTH +
-                _MAX_INTEGERS_LENGTH +
-                bytes(lock.assetClass).length +
-                lock.ranges.length *
-                _MAX_RANGE_LENGTH
-        );
-        uint256 start;
-        assembly ("memory-safe") {
-            start := add(data, 0x20)
-        }
-        uint256 end = _writeEvent(lock, start + prefixLength);
-        assembly ("memory-safe") {
-            mstore(data, sub(end, start))
-        }
-    }
-
-    /// @dev Writes the canonical bytes of the event at `ptr`; returns the end of the text.
-    function _writeEvent(Lock calldata lock, uint256 ptr) private pure returns (uint256) {
-        ptr = _write(ptr, '{"payload":{"effects":{"ranges":', 32);
         uint256[3][] calldata ranges = lock.ranges;
-        for (uint256 i = 0; i < ranges.length; ++i) {
-            ptr = i == 0 ? _write(ptr, '[{"batch_no":', 13) : _write(ptr, '},{"batch_no":', 14);
-            ptr = _write(_writeInteger(ptr, ranges[i][0]), ',"first":', 9);
-            ptr = _write(_writeInteger(ptr, ranges[i][1]), ',"last":', 8);
-            ptr = _writeInteger(ptr, ranges[i][2]);
-        }
-        ptr = _writeInteger(_write(ptr, '}]},"request":{"amount":', 24), lock.amount);
-        ptr = _writeString(_write(ptr, ',"assetClass":"', 15), lock.assetClass);
-        ptr = _writeInteger(_write(ptr, '","batchNo":', 12), lock.batchNo);
-        ptr = _writeInteger(_write(ptr, ',"expiry":', 10), lock.expiry);
-        ptr = _writeInteger(_write(ptr, ',"nonce":', 9), lock.nonce);
-        uint256 owner = _write(ptr, ',"owner":"0x', 12);
-        ptr = _writeAddress(owner, lock.owner);
-        ptr = _writeAddress(_write(ptr, '","recipient":"0x', 17), lock.recipient);
-        ptr = _writeInteger(_write(ptr, '"}},"seq":', 10), lock.seq);
-        ptr = _writeSignature(_write(ptr, ',"signatures":[{"signature":"0x', 31), lock.signature);
-        ptr = _write(ptr, '","signer":"0x', 14);
+        string calldata assetClass = lock.assetClass;
+        string calldata time = lock.time;
+        bytes calldata signature = lock.signature;
         assembly ("memory-safe") {
-            mcopy(ptr, owner, 40)
-        }
-        ptr = _writeString(_write(ptr + 40, '"}],"time":"', 12), lock.time);
-        return _write(ptr, '","type":"CreditsLocked"}', 25);
-    }
-
-    /**
-     * @dev Stores the 32 bytes of `word` at `ptr`, of which the first `length` are text; returns the
-     * end of that text. The rest spills over what comes next.
-     */
-    function _write(uint256 ptr, bytes32 word, uint256 length) private pure returns (uint256) {
-        assembly ("memory-safe") {
-            mstore(ptr, word)
-        }
-        unchecked {
-            return ptr + length;
-        }
-    }
-
-    /// @dev Copies `text` to `ptr`; returns the end of the text.
-    function _writeString(uint256 ptr, string calldata text) private pure returns (uint256 end) {
-        assembly ("memory-safe") {
-            calldatacopy(ptr, text.offset, text.length)
-            end := add(ptr, text.length)
-        }
-    }
-
-    /// @dev Writes `value` in decimal at `ptr`; returns the end of the text. Requires value < 10**32.
-    function _writeInteger(uint256 ptr, uint256 value) private pure returns (uint256 end) {
-        assembly ("memory-safe") {
-            // Digits enter at the top of `digits`, lowest first, so it ends up left-aligned.
-            let digits := 0
-            end := ptr
-            for {} 1 {} {
-                digits := or(shr(8, digits), shl(248, add(0x30, mod(value, 10))))
-                end := add(end, 1)
-                value := div(value, 10)
-                if iszero(value) {
-                    break
-                }
+            /// Stores the 32 bytes of `word` at `ptr`, of which the first `length` are text; returns
+            /// the end of that text. The rest spills over what comes next.
+            function writeText(ptr, word, length) -> end {
+                mstore(ptr, word)
+                end := add(ptr, length)
             }
-            mstore(ptr, digits)
-        }
-    }
 
-    /// @dev Writes `account` at `ptr` as 40 EIP-55 checksummed hex digits; returns the end of the text.
-    function _writeAddress(uint256 ptr, address account) private pure returns (uint256) {
-        uint256 value = uint160(account);
-        // Digits 0-31 from the top 16 bytes; digits 32-39, of the last 4 bytes, end the other word.
-        uint256 head = _hexDigits(value >> 32);
-        uint256 tail = _hexDigits(value & 0xffffffff);
-        _write(ptr + 8, bytes32(tail), 32);
-        _write(ptr, bytes32(head), 32);
-        // EIP-55: a letter is capitalised where the keccak256 of the lowercase digits has a nibble of
-        // 8 or more. Letters (0x61-0x66) are the digits with bit 6 set; capitalising clears bit 5.
-        uint256 hash;
-        assembly ("memory-safe") {
-            hash := keccak256(ptr, 40)
-        }
-        uint256 headUpper = (_nibbles(hash >> 128) >> 3) & (head >> 6) & _ONES;
-        uint256 tailUpper = (_nibbles((hash >> 96) & 0xffffffff) >> 3) & (tail >> 6) & _ONES;
-        _write(ptr + 8, bytes32(tail ^ (tailUpper << 5)), 32);
-        return _write(ptr, bytes32(head ^ (headUpper << 5)), 40);
-    }
+            /// Writes `value` in decimal at `ptr`; returns the end of the text. Requires value < 10**16.
+            function writeInteger(ptr, value) -> end {
+                let length := 1
+                let rest := value
+                if gt(rest, 99999999) {
+                    length := 9
+                    rest := div(rest, 100000000)
+                }
+                if gt(rest, 9999) {
+                    length := add(length, 4)
+                    rest := div(rest, 10000)
+                }
+                if gt(rest, 99) {
+                    length := add(length, 2)
+                    rest := div(rest, 100)
+                }
+                length := add(length, gt(rest, 9))
+                // The 16 digits, zero-padded, one per byte of the low 16 bytes: split 8 + 8 digits
+                // into 64-bit lanes, then each lane into halves three times, dividing every lane at
+                // once by multiplying by a rounded-up 2**k / 10**d and shifting k bits right (exact
+                // for these lane values; no product spills into the next lane). Moving a quotient
+                // q up by w bits while taking q * 10**d away adds q * (2**w - 10**d).
+                let digits := or(shl(64, div(value, 100000000)), mod(value, 100000000))
+                let quotients := and(shr(40, mul(digits, 109951163)), 0x0000000000003fff0000000000003fff)
+                digits := add(digits, mul(quotients, sub(shl(32, 1), 10000)))
+                quotients := and(shr(20, mul(digits, 10486)), 0x0000007f0000007f0000007f0000007f)
+                digits := add(digits, mul(quotients, sub(shl(16, 1), 100)))
+                quotients := and(shr(10, mul(digits, 103)), 0x000f000f000f000f000f000f000f000f)
+                digits := add(digits, mul(quotients, sub(shl(8, 1), 10)))
+                // In ASCII, the last `length` digits moved to the top of the word.
+                mstore(ptr, shl(sub(256, shl(3, length)), add(digits, 0x30303030303030303030303030303030)))
+                end := add(ptr, length)
+            }
 
-    /// @dev Writes the 65-byte `signature` at `ptr` as 130 lowercase hex digits; returns the end of the text.
-    function _writeSignature(uint256 ptr, bytes calldata signature) private pure returns (uint256) {
-        uint256 r;
-        uint256 s;
-        uint256 v;
-        assembly ("memory-safe") {
-            r := calldataload(signature.offset)
-            s := calldataload(add(signature.offset, 0x20))
-            v := byte(0, calldataload(add(signature.offset, 0x40)))
-        }
-        uint256 lowHalf = type(uint128).max;
-        // Last to first: each word overwrites the leading zeros of the one written before it.
-        _write(ptr + 98, bytes32(_hexDigits(v)), 32);
-        _write(ptr + 96, bytes32(_hexDigits(s & lowHalf)), 32);
-        _write(ptr + 64, bytes32(_hexDigits(s >> 128)), 32);
-        _write(ptr + 32, bytes32(_hexDigits(r & lowHalf)), 32);
-        return _write(ptr, bytes32(_hexDigits(r >> 128)), 130);
-    }
+            /// The 32 nibbles of `value` < 2**128, one per byte lane, the most significant first.
+            function nibbles(value) -> lanes {
+                // Each step moves the upper half of every unit up into the free half of its lane.
+                lanes := and(or(shl(64, value), value), 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff)
+                lanes := and(or(shl(32, lanes), lanes), 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff)
+                lanes := and(or(shl(16, lanes), lanes), 0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff)
+                lanes := and(or(shl(8, lanes), lanes), 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff)
+                lanes := and(or(shl(4, lanes), lanes), 0x0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f)
+            }
 
-    /// @dev The 32 lowercase hex digits of the low 16 bytes of `value`, as ASCII bytes.
-    function _hexDigits(uint256 value) private pure returns (uint256 digits) {
-        digits = _nibbles(value);
-        // '0' + n, and 0x27 more for n >= 10 ('a' is 0x61): n + 6 reaches bit 4 exactly then.
-        unchecked {
-            uint256 letters = ((digits + 6 * _ONES) >> 4) & _ONES;
-            digits += 0x30 * _ONES + 0x27 * letters;
-        }
-    }
+            /// The 32 lowercase hex digits of `value` < 2**128, as ASCII bytes.
+            function hexDigits(value) -> digits {
+                digits := nibbles(value)
+                // '0' + n, and 0x27 more for n >= 10 ('a' is 0x61): n + 6 reaches bit 4 exactly then.
+                let letters := and(
+                    shr(4, add(digits, 0x0606060606060606060606060606060606060606060606060606060606060606)),
+                    0x0101010101010101010101010101010101010101010101010101010101010101
+                )
+                let zeros := 0x3030303030303030303030303030303030303030303030303030303030303030
+                digits := add(add(digits, zeros), mul(letters, 0x27))
+            }
 
-    /// @dev The 32 nibbles of the low 16 bytes of `value`, one per byte, the most significant first.
-    function _nibbles(uint256 value) private pure returns (uint256 lanes) {
-        // Each step moves the upper half of every unit up into the next free half of its lane.
-        lanes = ((value << 64) | value) & 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff;
-        lanes = ((lanes << 32) | lanes) & 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff;
-        lanes = ((lanes << 16) | lanes) & 0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff;
-        lanes = ((lanes << 8) | lanes) & 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff;
-        lanes = ((lanes << 4) | lanes) & 0x0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f;
+            /// Writes the 160-bit `account` at `ptr` as 40 EIP-55 checksummed hex digits; returns
+            /// the end of the text.
+            function writeAddress(ptr, account) -> end {
+                // Digits 0-31 from the top 16 bytes; digits 32-39 (the last 4 bytes) end the other
+                // word, stored first.
+                let head := hexDigits(shr(32, account))
+                let tail := hexDigits(and(account, 0xffffffff))
+                mstore(add(ptr, 8), tail)
+                mstore(ptr, head)
+                // EIP-55: a letter is capitalised where the keccak256 of the lowercase digits has
+                // a nibble of 8 or more. Letters (0x61-0x66) are the digits with bit 6 set;
+                // capitalising clears their bit 5.
+                let hash := keccak256(ptr, 40)
+                let ones := 0x0101010101010101010101010101010101010101010101010101010101010101
+                let tailUpper := and(and(shr(3, nibbles(and(shr(96, hash), 0xffffffff))), shr(6, tail)), ones)
+                let headUpper := and(and(shr(3, nibbles(shr(128, hash))), shr(6, head)), ones)
+                mstore(add(ptr, 8), xor(tail, shl(5, tailUpper)))
+                mstore(ptr, xor(head, shl(5, headUpper)))
+                end := add(ptr, 40)
+            }
+
+            /// Writes the 65 bytes at calldata `offset` at `ptr` as 130 lowercase hex digits;
+            /// returns the end of the text.
+            function writeSignature(ptr, offset) -> end {
+                let r := calldataload(offset)
+                let s := calldataload(add(offset, 0x20))
+                let lowHalf := 0xffffffffffffffffffffffffffffffff
+                // Last to first: each word overwrites the leading zeros of the one stored before.
+                mstore(add(ptr, 98), hexDigits(byte(0, calldataload(add(offset, 0x40)))))
+                mstore(add(ptr, 96), hexDigits(and(s, lowHalf)))
+                mstore(add(ptr, 64), hexDigits(shr(128, s)))
+                mstore(add(ptr, 32), hexDigits(and(r, lowHalf)))
+                mstore(ptr, hexDigits(shr(128, r)))
+                end := add(ptr, 130)
+            }
+
+            let addressMask := 0xffffffffffffffffffffffffffffffffffffffff
+            data := mload(0x40)
+            let start := add(data, 0x20)
+            mstore(start, 0)
+            let ptr := writeText(add(start, prefixLength), '{"payload":{"effects":{"ranges":', 32)
+            for {
+                let i := 0
+            } lt(i, ranges.length) {
+                i := add(i, 1)
+            } {
+                switch i
+                case 0 {
+                    ptr := writeText(ptr, '[{"batch_no":', 13)
+                }
+                default {
+                    ptr := writeText(ptr, '},{"batch_no":', 14)
+                }
+                let range := add(ranges.offset, mul(i, 0x60))
+                ptr := writeInteger(ptr, calldataload(range))
+                ptr := writeInteger(writeText(ptr, ',"first":', 9), calldataload(add(range, 0x20)))
+                ptr := writeInteger(writeText(ptr, ',"last":', 8), calldataload(add(range, 0x40)))
+            }
+            // Head of the struct: seq, time, owner, recipient, assetClass, batchNo, amount, nonce,
+            // expiry, signature, ranges; one word each.
+            ptr := writeInteger(writeText(ptr, '}]},"request":{"amount":', 24), calldataload(add(lock, 0xc0)))
+            ptr := writeText(ptr, ',"assetClass":"', 15)
+            calldatacopy(ptr, assetClass.offset, assetClass.length)
+            ptr := writeText(add(ptr, assetClass.length), '","batchNo":', 12)
+            ptr := writeInteger(ptr, calldataload(add(lock, 0xa0)))
+            ptr := writeInteger(writeText(ptr, ',"expiry":', 10), calldataload(add(lock, 0x100)))
+            ptr := writeInteger(writeText(ptr, ',"nonce":', 9), calldataload(add(lock, 0xe0)))
+            let owner := writeText(ptr, ',"owner":"0x', 12)
+            ptr := writeAddress(owner, and(calldataload(add(lock, 0x40)), addressMask))
+            ptr := writeText(ptr, '","recipient":"0x', 17)
+            ptr := writeAddress(ptr, and(calldataload(add(lock, 0x60)), addressMask))
+            ptr := writeInteger(writeText(ptr, '"}},"seq":', 10), calldataload(lock))
+            ptr := writeText(ptr, ',"signatures":[{"signature":"0x', 31)
+            ptr := writeText(writeSignature(ptr, signature.offset), '","signer":"0x', 14)
+            mcopy(ptr, owner, 40)
+            ptr := writeText(add(ptr, 40), '"}],"time":"', 12)
+            calldatacopy(ptr, time.offset, time.length)
+            ptr := writeText(add(ptr, time.length), '","type":"CreditsLocked"}', 25)
+            mstore(data, sub(ptr, start))
+            // Allocated up to the end of the spill of the last store.
+            mstore(0x40, and(add(ptr, 63), not(31)))
+        }
     }
 }

@@ -418,6 +418,42 @@ def retire(
 
 
 @cli.command()
+@key_file_option
+@click.option("--class", "asset_class", required=True, help="Asset class id.")
+@batch_option
+@grams_option("Grams to lock.")
+@click.option("--recipient", required=True, help="Chain address that will receive the tokens.")
+@json_option
+@pass_context
+@fail_cleanly
+def lock(
+    obj: Context,
+    key_file: str | None,
+    asset_class: str,
+    batch_no: int,
+    amount: str,
+    recipient: str,
+    as_json: bool,
+) -> None:
+    """Lock grams for the token contract, signed by the owner; the event seq is the lock id.
+
+    Once a checkpoint holding the lock is anchored, `proof SEQ` gives the bundle that
+    `token mint` (anyone) sends to the contract.
+    """
+    owner = owner_signer(key_file)
+    receipt = obj.submit(
+        owner,
+        "Lock",
+        owner=owner.address,
+        assetClass=asset_class,
+        batchNo=batch_no,
+        amount=parse_grams(amount),
+        recipient=recipient,
+    )
+    echo_receipt(receipt, as_json)
+
+
+@cli.command()
 @click.option("--holder", required=True, help="Account whose grams are cancelled.")
 @click.option("--class", "asset_class", required=True, help="Asset class id.")
 @batch_option
@@ -876,4 +912,3 @@ def simulate(
         return
     for line in report.lines():
         click.echo(line)
-

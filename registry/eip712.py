@@ -152,6 +152,12 @@ def parse_signature(signature: str) -> bytes:
     return raw[:64] + bytes([v])
 
 
+def normalise_signature(signature: str) -> str:
+    """The one written form of a valid signature: 0x, lowercase r || s || v with v 27 or 28."""
+    compact = parse_signature(signature)
+    return "0x" + compact[:64].hex() + f"{compact[64] + 27:02x}"
+
+
 def recover_signer(digest: bytes, signature: str) -> str:
     """Address whose key made `signature` over the 32-byte `digest`."""
     compact = parse_signature(signature)

@@ -131,6 +131,12 @@ class DuplicateClaimError(RegistryError):
     code = "duplicate_claim"
 
 
+class DuplicateChainEventError(RegistryError):
+    """This on-chain event (transaction and log index) is already recorded."""
+
+    code = "duplicate_chain_event"
+
+
 class ReplayMismatchError(RegistryError):
     """An event of the log cannot be applied to the state rebuilt so far."""
 

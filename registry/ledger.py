@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from registry import bridge
 from registry import messages as m
 from registry.canonical import canonical_bytes, from_canonical
-from registry.eip712 import Domain, StructType, recover_signer
+from registry.eip712 import Domain, StructType, normalise_signature, recover_signer
 from registry.errors import (
     AccountExistsError,
     AlreadyInitialisedError,
@@ -562,6 +563,100 @@ def _apply_reverse_claim(
     )
 
 
+def _decide_lock(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    _require_signer(req["owner"], signer)
+    _require_asset_class(store, req["assetClass"])
+    batch = _batch_scope(store, req["assetClass"], req["batchNo"])
+    return {"ranges": pick_fifo(store, req["owner"], req["assetClass"], batch, req["amount"])}
+
+
+def _apply_lock(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    move_ranges(
+        store,
+        fx["ranges"],
+        owner=req["owner"],
+        asset_class=req["assetClass"],
+        from_status="active",
+        new_owner=req["owner"],
+        new_status=bridge.LOCKED,
+        ref=bridge.lock_ref(seq),
+    )
+
+
+def _decide_record_return(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    _require_operator(store, signer)
+    bridge.require_new_chain_event(store, req["chainEvent"])
+    _require_asset_class(store, req["assetClass"])
+    # The burn happened on chain: the grams are credited even to an address that opens its
+    # account only later, rather than left in limbo.
+    return {"ranges": bridge.pick_locked(store, req["assetClass"], req["amount"])}
+
+
+def _apply_record_return(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    for r in fx["ranges"]:
+        move_ranges(
+            store,
+            [r],
+            owner=r["owner"],
+            asset_class=req["assetClass"],
+            from_status=bridge.LOCKED,
+            new_owner=req["account"],
+            new_status="active",
+            ref=None,
+        )
+    store.insert_chain_event(req["chainEvent"], seq, "CreditsReturned")
+
+
+def _decide_record_chain_retirement(
+    store: Store, req: dict[str, Any], signer: str, seq: int
+) -> Effects:
+    _require_operator(store, signer)
+    bridge.require_new_chain_event(store, req["chainEvent"])
+    _require_asset_class(store, req["assetClass"])
+    ranges = bridge.pick_locked(store, req["assetClass"], req["amount"])
+    return {"certificate_id": certificate_id(seq), "ranges": ranges}
+
+
+def _apply_record_chain_retirement(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    for r in fx["ranges"]:
+        move_ranges(
+            store,
+            [r],
+            owner=r["owner"],
+            asset_class=req["assetClass"],
+            from_status=bridge.LOCKED,
+            new_owner=req["holder"],
+            new_status="retired",
+            ref=fx["certificate_id"],
+        )
+    asset_class = _require_asset_class(store, req["assetClass"])
+    store.insert_retirement(
+        {
+            "certificate_id": fx["certificate_id"],
+            "seq": seq,
+            "time": time,
+            "owner": req["holder"],
+            "asset_class": req["assetClass"],
+            "amount": req["amount"],
+            "beneficiary_name": req["beneficiaryName"],
+            "beneficiary": req["holder"],
+            "reason": req["reason"],
+            "jurisdiction": bridge.ON_CHAIN_JURISDICTION,
+            "serials": " ".join(
+                serial_range(asset_class, r["batch_no"], r["first"], r["last"])
+                for r in fx["ranges"]
+            ),
+        }
+    )
+    store.insert_chain_event(req["chainEvent"], seq, "CreditsRetiredOnChain")
+
+
 OPERATIONS: dict[str, Operation] = {
     op.struct.name: op
     for op in (
@@ -587,6 +682,14 @@ OPERATIONS: dict[str, Operation] = {
         Operation(m.ATTEST_CLAIMS, "ClaimsAttested", _decide_attest, _apply_attest),
         Operation(m.RUN_ISSUANCE, "IssuanceRun", _decide_run_issuance, _apply_run_issuance),
         Operation(m.REVERSE_CLAIM, "ClaimReversed", _decide_reverse_claim, _apply_reverse_claim),
+        Operation(m.LOCK, "CreditsLocked", _decide_lock, _apply_lock),
+        Operation(m.RECORD_RETURN, "CreditsReturned", _decide_record_return, _apply_record_return),
+        Operation(
+            m.RECORD_CHAIN_RETIREMENT,
+            "CreditsRetiredOnChain",
+            _decide_record_chain_retirement,
+            _apply_record_chain_retirement,
+        ),
     )
 }
 BY_EVENT_TYPE = {op.event_type: op for op in OPERATIONS.values()}
@@ -704,7 +807,7 @@ class Registry:
         now = self.clock()
         if request["expiry"] < now:
             raise SignatureExpiredError(request["expiry"], int(now))
-        return Authorised(operation, request, signer, signature)
+        return Authorised(operation, request, signer, normalise_signature(signature))
 
     def execute(self, kind: str, message: Any, signature: str) -> Receipt:
         authorised = self.authorise(kind, message, signature)
@@ -784,6 +887,10 @@ class Registry:
     def cancel(self, message: Any, signature: str) -> Receipt:
         return self.execute("Cancel", message, signature)
 
+    def lock(self, message: Any, signature: str) -> Receipt:
+        """Lock grams for minting as tokens to `recipient`; the receipt's seq is the lock id."""
+        return self.execute("Lock", message, signature)
+
     def submit_activities(
         self,
         message: Any,
@@ -845,10 +952,12 @@ class Registry:
         ]
 
     def certificate(self, certificate_id: str) -> dict[str, Any]:
+        """A retirement certificate; one recorded from the chain names its chain event."""
         row = self.store.retirement(certificate_id)
         if row is None:
             raise UnknownCertificateError(f"no retirement certificate {certificate_id}")
-        return row
+        chain_event = self.store.chain_event_of(int(row["seq"]))
+        return row if chain_event is None else {**row, "chain_event": chain_event}
 
 
 def new_nonce() -> int:

@@ -110,6 +110,40 @@ REVERSE_CLAIM = StructType(
     "ReverseClaim",
     (("claimId", "string"), ("reason", "string"), ("evidenceHash", "bytes32")) + _TAIL,
 )
+LOCK = StructType(
+    "Lock",
+    (
+        ("owner", "address"),
+        ("assetClass", "string"),
+        ("batchNo", "uint256"),
+        ("amount", "uint256"),
+        ("recipient", "address"),
+    )
+    + _TAIL,
+)
+RECORD_RETURN = StructType(
+    "RecordReturn",
+    (
+        ("chainEvent", "string"),
+        ("holder", "address"),
+        ("account", "address"),
+        ("assetClass", "string"),
+        ("amount", "uint256"),
+    )
+    + _TAIL,
+)
+RECORD_CHAIN_RETIREMENT = StructType(
+    "RecordChainRetirement",
+    (
+        ("chainEvent", "string"),
+        ("holder", "address"),
+        ("assetClass", "string"),
+        ("amount", "uint256"),
+        ("beneficiaryName", "string"),
+        ("reason", "string"),
+    )
+    + _TAIL,
+)
 ATTACHED = {SUBMIT_ACTIVITIES.name: "records", ATTEST_CLAIMS.name: "claims"}
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -127,6 +161,10 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _REF = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _QUANTITY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 CLAIM_ID = re.compile(r"^C[0-9]{1,16}-[0-9]{1,5}$")
+# What the token contract accepts in a lock: it rebuilds the lock event from these characters.
+TOKEN_ASSET_CLASS = re.compile(r"^[A-Z0-9_.-]{1,80}$")
+# <chain id>:<transaction hash>:<log index>, one on-chain event.
+CHAIN_EVENT = re.compile(r"^[0-9]{1,20}:0x[0-9a-f]{64}:[0-9]{1,6}$")
 
 MAX_RECORDS = 5_000  # per activity batch: bounds one event's size (about 1.5 MB)
 MAX_ATTESTED = 10_000  # claims per attestation, for the same reason
@@ -473,6 +511,32 @@ def normalise(struct: StructType, message: Any) -> dict[str, Any]:
             "reason": text(m["reason"], "reason"),
             "evidenceHash": hex32(m["evidenceHash"], "evidenceHash"),
         }
+    elif struct is LOCK:
+        if not isinstance(m["assetClass"], str) or not TOKEN_ASSET_CLASS.fullmatch(m["assetClass"]):
+            raise ValidationError("assetClass of a lock must be 1-80 of A-Z, 0-9, _ . -")
+        out = {
+            "owner": address(m["owner"], "owner"),
+            "assetClass": m["assetClass"],
+            "batchNo": uint(m["batchNo"], "batchNo"),
+            "amount": amount(m["amount"]),
+            "recipient": address(m["recipient"], "recipient"),
+        }
+        if out["recipient"] == ZERO_ADDRESS:
+            raise ValidationError("recipient must not be the zero address")
+    elif struct in (RECORD_RETURN, RECORD_CHAIN_RETIREMENT):
+        if not isinstance(m["chainEvent"], str) or not CHAIN_EVENT.fullmatch(m["chainEvent"]):
+            raise ValidationError("chainEvent must be <chain id>:0x<tx hash>:<log index>")
+        out = {
+            "chainEvent": m["chainEvent"],
+            "holder": address(m["holder"], "holder"),
+            "assetClass": text(m["assetClass"], "assetClass"),
+            "amount": amount(m["amount"]),
+        }
+        if struct is RECORD_RETURN:
+            out["account"] = address(m["account"], "account")
+        else:
+            out["beneficiaryName"] = text(m["beneficiaryName"], "beneficiaryName", required=False)
+            out["reason"] = text(m["reason"], "reason", required=False)
     else:  # pragma: no cover - every struct above is listed
         raise ValidationError(f"unknown request type {struct.name}")
     out.update(_tail(m))

@@ -59,7 +59,16 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
     "attestations": ("seq",),
     "issuance_runs": ("seq",),
     "reversals": ("claim_id",),
+    "chain_events": ("chain_event",),
 }
+
+# The bridge's tables and indexes; added on open to registries made before them.
+_BRIDGE_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS chain_events (chain_event TEXT PRIMARY KEY, seq INTEGER NOT NULL,"
+    " kind TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS holdings_locked ON holdings(asset_class, batch_no, first)"
+    " WHERE status = 'locked'",
+)
 
 CLAIM_COLUMNS = (
     "claim_id",
@@ -181,6 +190,7 @@ class Store:
         self._asset_classes: dict[str, dict[str, Any]] = {}
         self._create_schema()
         self._create_mrv_schema()
+        self._create_bridge_schema()
 
     def close(self) -> None:
         self.conn.close()
@@ -302,6 +312,15 @@ class Store:
                 return
             for statement in _MRV_SCHEMA.split(";"):
                 if statement.strip():
+                    self.conn.execute(statement)
+
+    def _create_bridge_schema(self) -> None:
+        found = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chain_events'"
+        ).fetchone()
+        if found is None:
+            with self.write():
+                for statement in _BRIDGE_SCHEMA:
                     self.conn.execute(statement)
 
     # -- transactions ---------------------------------------------------------------------
@@ -955,6 +974,42 @@ class Store:
         names = [d[0] for d in cursor.description]
         keep = [i for i, name in enumerate(names) if name != "id"]
         return [tuple(row[i] for i in keep) for row in cursor]
+
+    # -- the bridge to the token contract --------------------------------------------------
+
+    def holdings_in_status(self, asset_class: str, status: str) -> Iterator[Holding]:
+        """Every range of the class in `status`, oldest batch and serial first."""
+        cursor = self.conn.execute(
+            f"SELECT {self._HOLDING_COLS} FROM holdings WHERE asset_class = ? AND status = ?"
+            " ORDER BY batch_no, first",
+            (asset_class, status),
+        )
+        for row in cursor:
+            yield Holding(*row)
+
+    def chain_event_seq(self, chain_event: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT seq FROM chain_events WHERE chain_event = ?", (chain_event,)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def chain_event_of(self, seq: int) -> str | None:
+        row = self.conn.execute(
+            "SELECT chain_event FROM chain_events WHERE seq = ?", (seq,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def insert_chain_event(self, chain_event: str, seq: int, kind: str) -> None:
+        self.conn.execute(
+            "INSERT INTO chain_events(chain_event, seq, kind) VALUES (?, ?, ?)",
+            (chain_event, seq, kind),
+        )
+
+    def locked_by_class(self) -> dict[str, int]:
+        rows = self.conn.execute(
+            "SELECT asset_class, SUM(locked) FROM balances GROUP BY asset_class HAVING SUM(locked) > 0"
+        )
+        return {str(c): int(total) for c, total in rows}
 
     def columns(self, table: str) -> list[str]:
         return [r[1] for r in self.conn.execute(f"PRAGMA table_info({table})") if r[1] != "id"]

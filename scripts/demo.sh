@@ -72,6 +72,38 @@ sed 's/^/  worker: /' "$work/anchor.log"
 say "The standalone verifier checks the retirement with only the bundle file and the chain RPC"
 (cd /tmp && "$OLDPWD/$CR" verify "$OLDPWD/$work/retirement-bundle.json" --rpc "$rpc" --confirmations 2)
 
+say "Bridge out: the household locks 1 kg for a chain wallet; anyone mints it with the lock's proof"
+wallet=$($CR keygen "$work/wallet.key"); buyer=$($CR keygen "$work/buyer.key")
+$CR fund "$wallet" --rpc "$rpc" >/dev/null; $CR fund "$buyer" --rpc "$rpc" >/dev/null
+lock_seq=$($CR lock --key-file "$seller" --class "$CLASS" --amount 1kg --recipient "$wallet" --json \
+  | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
+$CR proof "$lock_seq" --wait 60 -o "$work/lock-bundle.json"
+$CR token mint "$work/lock-bundle.json" --rpc "$rpc" --key-file "$work/buyer.key"
+$CR token balance "$wallet" --rpc "$rpc" --class "$CLASS"
+
+say "On chain: the wallet sells 400 g to a buyer, who retires 250 g for its beneficiary"
+$CR token transfer --rpc "$rpc" --key-file "$work/wallet.key" --to "$buyer" --class "$CLASS" --amount 400
+$CR token retire --rpc "$rpc" --key-file "$work/buyer.key" --class "$CLASS" --amount 250 \
+  --beneficiary-name "Li Wei" --reason "offset 2026 flights"
+
+say "The worker records the on-chain retirement in the registry, which anchors it in turn"
+chain_seq=$(.venv/bin/python - <<'PY'
+import json, subprocess, time
+for _ in range(240):
+    out = subprocess.run([".venv/bin/carbon-registry", "events", "--limit", "100000"], capture_output=True, text=True, check=True).stdout
+    found = [json.loads(line)["seq"] for line in out.splitlines() if '"type":"CreditsRetiredOnChain"' in line]
+    if found:
+        print(found[0]); break
+    time.sleep(0.25)
+PY
+)
+$CR proof "$chain_seq" --wait 60 -o "$work/chain-retirement-bundle.json"
+$CR certificate "$(printf 'CERT-%010d' "$chain_seq")"
+(cd /tmp && "$OLDPWD/$CR" verify "$OLDPWD/$work/chain-retirement-bundle.json" --rpc "$rpc" --confirmations 2)
+
+say "Proof of reserve: tokens on chain = grams locked in the anchored log"
+$CR verify-reserve --rpc "$rpc"
+
 say "Audit against the chain: clean"
 $CR audit --rpc "$rpc"
 

@@ -7,8 +7,11 @@ const fs = require("node:fs");
 const path = require("node:path");
 const hre = require("hardhat");
 
-/** Contracts exported for Python. */
-const EXPORTED_CONTRACTS = ["RegistryAnchor"];
+/**
+ * Contracts exported for Python: the anchoring contract, the token, and the plain ERC-1155 that
+ * bench/gas.py compares the token's mint with.
+ */
+const EXPORTED_CONTRACTS = ["RegistryAnchor", "CarbonCredits", "PlainERC1155"];
 
 const ARTIFACTS_DIR = path.join(__dirname, "..", "anchoring", "artifacts");
 

@@ -190,9 +190,7 @@ def test_roots_of_every_size(test_tree: MerkleLog) -> None:
 
 
 @pytest.mark.parametrize(("index", "size", "proof"), INCLUSION_PROOFS)
-def test_inclusion_proofs(
-    test_tree: MerkleLog, index: int, size: int, proof: list[bytes]
-) -> None:
+def test_inclusion_proofs(test_tree: MerkleLog, index: int, size: int, proof: list[bytes]) -> None:
     assert test_tree.inclusion_proof(index, size) == proof
     leaf = leaf_hash(LEAF_INPUTS[index])
     assert root_from_inclusion_proof(index, size, leaf, proof) == ROOT_HASHES[size]

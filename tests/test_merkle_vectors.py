@@ -81,8 +81,7 @@ def _verify(case: dict[str, Any]) -> None:
 def test_committed_vectors_equal_a_fresh_generation() -> None:
     generated = _generator().generate()
     committed = {
-        path.relative_to(MERKLE_VECTORS).as_posix()
-        for path in MERKLE_VECTORS.rglob("*.json")
+        path.relative_to(MERKLE_VECTORS).as_posix() for path in MERKLE_VECTORS.rglob("*.json")
     }
     assert committed == set(generated)
     assert set(generated) >= {f"tamper/{mutation}.json" for mutation in EXPECTED_ERRORS}

@@ -147,7 +147,9 @@ class MerkleLog:
         if size is None:
             return self.size
         if not 0 <= size <= self._known_size and not 0 <= size <= self.size:
-            raise SizeError(f"tree size {size} is not between 0 and the log size {self._known_size}")
+            raise SizeError(
+                f"tree size {size} is not between 0 and the log size {self._known_size}"
+            )
         return size
 
     def _grown_tiles(self, old_size: int, hashes: Sequence[bytes]) -> list[_TileRow]:

@@ -1,0 +1,120 @@
+"""Watch the token contract and record its burns in the registry, exactly once each.
+
+Every poll reads `CreditsReturned` and `CreditsRetiredOnChain` logs from the next unread
+block up to the newest block with enough confirmations, and records each one through the
+registry's own operator-signed operations (`RecordReturn`, `RecordChainRetirement`). A
+chain event can be recorded only once (the registry refuses a second record of the same
+chain id, transaction and log index), and the cursor moves only after the records commit:
+a watcher killed between seeing an event and recording it reads it again on restart and
+records it then; one killed after recording skips it. Nothing is lost or recorded twice.
+The registry events it writes are anchored like any other, so an on-chain retirement gets a
+proof bundle too.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+from anchoring.token import BridgeEvent, TokenContract
+from registry.bridge import chain_event_id, token_id
+from registry.ledger import Receipt, Registry
+from registry.signing import Signer
+
+log = logging.getLogger("carbon_registry.bridge")
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS anchor_bridge_cursor ("
+    " id INTEGER PRIMARY KEY CHECK (id = 0), token TEXT NOT NULL, next_block INTEGER NOT NULL)"
+)
+
+
+def _printable(text: str) -> str:
+    """Chain strings as registry text: control characters become spaces, 500 at most."""
+    return "".join(" " if ord(ch) < 0x20 else ch for ch in text)[:500]
+
+
+class BridgeWatcher:
+    def __init__(
+        self,
+        registry: Registry,
+        token: TokenContract,
+        operator: Signer,
+        *,
+        confirmations: int = 1,
+        conn: sqlite3.Connection | None = None,
+    ) -> None:
+        self.registry = registry
+        self.token = token
+        self.operator = operator
+        self.confirmations = confirmations
+        self.conn = conn or registry.store.conn
+        self.conn.execute(_SCHEMA)
+
+    def _next_block(self) -> int:
+        row = self.conn.execute(
+            "SELECT next_block FROM anchor_bridge_cursor WHERE id = 0 AND token = ?",
+            (self.token.address,),
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def _advance(self, next_block: int) -> None:
+        self.conn.execute(
+            "INSERT INTO anchor_bridge_cursor(id, token, next_block) VALUES (0, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET token = excluded.token, next_block = excluded.next_block",
+            (self.token.address, next_block),
+        )
+
+    def poll(self) -> list[Receipt]:
+        """Record the confirmed burns not recorded yet; returns the receipts of new records."""
+        chain = self.token.chain
+        # The embedded chain cannot reorganise and mines only when sent a transaction:
+        # waiting for blocks there would wait forever.
+        depth = 1 if chain.embedded else self.confirmations
+        safe = chain.head() - depth + 1
+        start = self._next_block()
+        receipts = []
+        classes = {token_id(c["id"]): c["id"] for c in self.registry.store.asset_classes()}
+        for event in self.token.bridge_events(start, safe):
+            receipt = self.record(event, classes, chain.chain_id)
+            if receipt is not None:
+                receipts.append(receipt)
+        if safe >= start:
+            self._advance(safe + 1)
+        return receipts
+
+    def record(self, event: BridgeEvent, classes: dict[int, str], chain_id: int) -> Receipt | None:
+        key = chain_event_id(chain_id, event.tx_hash, event.log_index)
+        if self.registry.store.chain_event_seq(key) is not None:
+            return None  # recorded before a restart
+        asset_class = classes.get(event.token_id)
+        if asset_class is None:
+            log.error(
+                "chain event %s burns token %d of no asset class; not recorded", key, event.token_id
+            )
+            return None
+        domain = self.registry.domain
+        if event.kind == "CreditsReturned":
+            request = self.operator.request(
+                domain,
+                "RecordReturn",
+                chainEvent=key,
+                holder=event.holder,
+                account=event.account,
+                assetClass=asset_class,
+                amount=event.amount,
+            )
+        else:
+            request = self.operator.request(
+                domain,
+                "RecordChainRetirement",
+                chainEvent=key,
+                holder=event.holder,
+                assetClass=asset_class,
+                amount=event.amount,
+                beneficiaryName=_printable(event.beneficiary_name),
+                reason=_printable(event.reason),
+            )
+        receipt = self.registry.execute(*request)
+        log.info("recorded %s %s as event %d", event.kind, key, receipt.seq)
+        return receipt

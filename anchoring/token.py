@@ -1,0 +1,207 @@
+"""The CarbonCredits token contract seen from Python: deploy, mint with proof, read, watch.
+
+A lock is minted from the typed fields of its `CreditsLocked` event; the contract rebuilds
+the event's canonical bytes from them and checks the inclusion proof against the root that
+RegistryAnchor holds, so the caller (anyone) needs no trust from the contract.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+
+from anchoring.chain import Chain, ChainError, ChainUnavailableError, load_artifact
+from registry.eip712 import keccak
+
+DEFAULT_BASE_URI = "http://127.0.0.1:8000/v1/asset-classes/tokens/{id}"
+
+
+@dataclass(frozen=True)
+class BridgeEvent:
+    """A burn on chain that the registry must record: a return or an on-chain retirement."""
+
+    kind: str  # "CreditsReturned" or "CreditsRetiredOnChain"
+    holder: str
+    token_id: int
+    amount: int
+    account: str | None  # registry account credited by a return
+    beneficiary_name: str
+    reason: str
+    tx_hash: bytes
+    log_index: int
+    block_number: int
+
+
+def lock_fields(event: dict[str, Any]) -> tuple[Any, ...]:
+    """The `LockEvent.Lock` tuple of a `CreditsLocked` event (as the registry logged it)."""
+    request = event["payload"]["request"]
+    (signature,) = event["signatures"]
+    return (
+        event["seq"],
+        event["time"],
+        request["owner"],
+        request["recipient"],
+        request["assetClass"],
+        request["batchNo"],
+        request["amount"],
+        request["nonce"],
+        request["expiry"],
+        bytes.fromhex(signature["signature"][2:]),
+        [[r["batch_no"], r["first"], r["last"]] for r in event["payload"]["effects"]["ranges"]],
+    )
+
+
+class TokenContract:
+    """CarbonCredits at `address` on `chain`."""
+
+    def __init__(self, chain: Chain, address: str) -> None:
+        self.chain = chain
+        self.address = chain.w3.to_checksum_address(address)
+        self.contract = chain.w3.eth.contract(
+            address=self.address, abi=load_artifact("CarbonCredits")["abi"]
+        )
+
+    @classmethod
+    def deploy(
+        cls, chain: Chain, key: bytes, anchor: str, base_uri: str = DEFAULT_BASE_URI
+    ) -> TokenContract:
+        admin = Account.from_key(key).address
+        return cls(chain, chain.deploy("CarbonCredits", key, admin, anchor, base_uri))
+
+    def _call(self, what: str, function: Any) -> Any:
+        return self.chain.call(what, function.call)
+
+    def _send(self, key: bytes, function: Any) -> tuple[bytes, bytes]:
+        sender = Account.from_key(key).address
+        tx = function.build_transaction(
+            {"from": sender, "nonce": self.chain.nonce(sender), "gas": 1_500_000}
+        )
+        return self.chain.sign_transaction(key, dict(tx))
+
+    def transact(self, key: bytes, function: Any) -> dict[str, Any]:
+        """Sign, send and wait for one call; returns the receipt.
+
+        The call is simulated first, so a revert raises ChainError naming the contract's
+        custom error (e.g. `CarbonCreditsLockAlreadyMinted`) before any gas is spent.
+        """
+        sender = Account.from_key(key).address
+        try:
+            self.chain.call("simulate", lambda: function.call({"from": sender}))
+        except ChainUnavailableError:
+            raise
+        except Exception as exc:  # web3 and eth-tester report reverts in different types
+            raise ChainError(f"reverted: {self._error_name(exc)}") from exc
+        raw, tx_hash = self._send(key, function)
+        self.chain.broadcast(raw)
+        receipt = self.chain.wait_receipt(tx_hash)
+        if receipt["status"] != 1:
+            raise ChainError(f"transaction 0x{tx_hash.hex()} reverted")
+        return receipt
+
+    def _error_name(self, exc: Exception) -> str:
+        """The custom error's name from the revert data, or the exception's own text."""
+        text = " ".join(str(a) for a in (getattr(exc, "data", None), *exc.args) if a)
+        literal = re.search(r"b'(?:[^'\\]|\\.)*'", text)
+        if literal:
+            selector = ast.literal_eval(literal.group(0))[:4].hex()
+        else:
+            found = re.search(r"0x([0-9a-fA-F]{8})", text)
+            if found is None:
+                return text
+            selector = found.group(1).lower()
+        for item in self.contract.abi:
+            if item["type"] == "error":
+                signature = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+                if keccak(signature.encode())[:4].hex() == selector:
+                    return str(item["name"])
+        return f"{text} (custom error 0x{selector})"
+
+    def mint_with_proof(
+        self, key: bytes, event: dict[str, Any], tree_size: int, proof: Sequence[bytes]
+    ) -> dict[str, Any]:
+        return self.transact(
+            key, self.contract.functions.mintWithProof(lock_fields(event), tree_size, list(proof))
+        )
+
+    def return_to_registry(
+        self, key: bytes, token_id: int, amount: int, account: str
+    ) -> dict[str, Any]:
+        return self.transact(
+            key, self.contract.functions.returnToRegistry(token_id, amount, account)
+        )
+
+    def retire(
+        self, key: bytes, token_id: int, amount: int, beneficiary: str, reason: str
+    ) -> dict[str, Any]:
+        return self.transact(
+            key, self.contract.functions.retire(token_id, amount, beneficiary, reason)
+        )
+
+    def transfer(self, key: bytes, to: str, token_id: int, amount: int) -> dict[str, Any]:
+        sender = Account.from_key(key).address
+        return self.transact(
+            key, self.contract.functions.safeTransferFrom(sender, to, token_id, amount, b"")
+        )
+
+    def balance_of(self, holder: str, token_id: int) -> int:
+        return int(self._call("balanceOf", self.contract.functions.balanceOf(holder, token_id)))
+
+    def total_supply(self, token_id: int) -> int:
+        return int(self._call("totalSupply", self.contract.functions.totalSupply(token_id)))
+
+    def is_lock_minted(self, seq: int) -> bool:
+        return bool(self._call("isLockMinted", self.contract.functions.isLockMinted(seq)))
+
+    def lock_event_bytes(self, event: dict[str, Any]) -> bytes:
+        return bytes(
+            self._call("lockEventBytes", self.contract.functions.lockEventBytes(lock_fields(event)))
+        )
+
+    def bridge_events(self, from_block: int, to_block: int) -> list[BridgeEvent]:
+        """Returns and on-chain retirements mined in [from_block, to_block], in chain order."""
+        if to_block < from_block:
+            return []
+        events = self.contract.events
+        returned = self.chain.call(
+            "get logs",
+            lambda: events.CreditsReturned.get_logs(from_block=from_block, to_block=to_block),
+        )
+        retired = self.chain.call(
+            "get logs",
+            lambda: events.CreditsRetiredOnChain.get_logs(from_block=from_block, to_block=to_block),
+        )
+        found = [
+            BridgeEvent(
+                "CreditsReturned",
+                log["args"]["holder"],
+                int(log["args"]["id"]),
+                int(log["args"]["amount"]),
+                log["args"]["registryAccount"],
+                "",
+                "",
+                bytes(log["transactionHash"]),
+                int(log["logIndex"]),
+                int(log["blockNumber"]),
+            )
+            for log in returned
+        ] + [
+            BridgeEvent(
+                "CreditsRetiredOnChain",
+                log["args"]["holder"],
+                int(log["args"]["id"]),
+                int(log["args"]["amount"]),
+                None,
+                log["args"]["beneficiaryName"],
+                log["args"]["reason"],
+                bytes(log["transactionHash"]),
+                int(log["logIndex"]),
+                int(log["blockNumber"]),
+            )
+            for log in retired
+        ]
+        return sorted(found, key=lambda e: (e.block_number, e.log_index))
