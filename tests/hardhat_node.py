@@ -32,10 +32,19 @@ def hardhat_node() -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
-        ["npx", "hardhat", "node", "--hostname", "127.0.0.1", "--port", str(port)],
+        [
+            "node",
+            str(ROOT / "node_modules" / ".bin" / "hardhat"),
+            "node",
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, stopped whole at the end
     )
     try:
         deadline = time.monotonic() + 120
@@ -58,7 +67,9 @@ def hardhat_node() -> Iterator[str]:
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
 
 
 def rpc(url: str, method: str, *params: object) -> object:

@@ -20,16 +20,15 @@ from anchoring.worker import AnchorPolicy, AnchorWorker
 from registry.signing import Signer
 from registry.store import Store
 from tests.anchoring_world import worker_for
-from tests.hardhat_node import FlakyProxy, connect, fund, hardhat_node, rpc
+from tests.hardhat_node import FlakyProxy, connect, fund, rpc
 from tests.ledger_world import World
 
 POLICY = AnchorPolicy(confirmations=2, poll_s=0.05, max_backoff_s=0.5)
 
 
-@pytest.fixture(scope="module")
-def node() -> Iterator[str]:
-    with hardhat_node() as url:
-        yield url
+@pytest.fixture
+def node(hardhat_url: str) -> str:
+    return hardhat_url
 
 
 def _world(node: str, tmp_path: Path) -> World:
