@@ -115,11 +115,6 @@ def _require_asset_class(store: Store, class_id: str) -> dict[str, Any]:
     return asset_class
 
 
-def _require_fresh_nonce(store: Store, signer: str, nonce: int) -> None:
-    if store.nonce_used(signer, nonce):
-        raise NonceReplayedError(signer, nonce)
-
-
 def _batch_scope(store: Store, class_id: str, batch_no: int) -> int | None:
     """`batchNo` 0 means "any batch of the class"; otherwise the batch must be of the class."""
     if batch_no == 0:
@@ -139,8 +134,6 @@ def pick_fifo(
     when the missing grams exist but are retired or locked).
     """
     scope = class_id if batch_no is None else f"{class_id} batch {batch_no}"
-    if batch_no is None and store.active_balance(owner, class_id) < amount:
-        _raise_short(store, owner, class_id, batch_no, amount, scope)
     ranges: list[dict[str, int]] = []
     remaining = amount
     for holding in store.active_holdings(owner, class_id, batch_no):
@@ -849,7 +842,9 @@ class Registry:
             if earlier is not None:
                 return earlier
         seq = store.next_seq()
-        _require_fresh_nonce(store, signer, request["nonce"])
+        # Claimed first: a refusal below rolls the transaction (or savepoint) back with it.
+        if not store.claim_nonce(signer, request["nonce"]):
+            raise NonceReplayedError(signer, request["nonce"])
         effects = operation.decide(store, request, signer, seq)
         time = format_time(self.clock())
         event = build_event(
@@ -860,7 +855,6 @@ class Registry:
             [{"signer": signer, "signature": authorised.signature}],
         )
         body = _event_bytes(event, operation.struct, request)
-        store.use_nonce(signer, request["nonce"])
         operation.apply(store, request, effects, signer, seq, time)
         store.append_event(seq, operation.event_type, time, body)
         return Receipt(seq, operation.event_type, effects)

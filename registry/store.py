@@ -188,6 +188,9 @@ class Store:
         # Accounts and asset classes are never removed, so a row once seen stays valid.
         self._accounts: dict[str, dict[str, Any]] = {}
         self._asset_classes: dict[str, dict[str, Any]] = {}
+        # Holdings just read by `active_holdings`, so that applying the ranges picked from
+        # them does not read them again; emptied by any write to holdings.
+        self._picked: dict[tuple[int, int], Holding] = {}
         self._create_schema()
         self._create_mrv_schema()
         self._create_bridge_schema()
@@ -331,6 +334,7 @@ class Store:
         if self._depth == 0:
             self.conn.execute("BEGIN IMMEDIATE")
             self._next_seq = None  # another process may have appended since our last write
+            self._picked.clear()
         else:
             self.conn.execute(f"SAVEPOINT sp{self._depth}")
         self._depth += 1
@@ -354,6 +358,7 @@ class Store:
     def _forget_uncommitted(self) -> None:
         """After a rollback, cached rows may be ones that were never committed."""
         self._next_seq = None
+        self._picked.clear()
         self._accounts.clear()
         self._asset_classes.clear()
 
@@ -505,10 +510,16 @@ class Store:
                 " AND batch_no = ? AND status = 'active' ORDER BY first",
                 (owner, asset_class, batch_no),
             )
+        picked = self._picked
         for row in cursor:
-            yield Holding(*row)
+            holding = Holding(*row)
+            picked[(holding.batch_no, holding.first)] = holding
+            yield holding
 
     def holding_containing(self, batch_no: int, serial: int) -> Holding | None:
+        known = self._picked.get((batch_no, serial))
+        if known is not None:
+            return known
         row = self.conn.execute(
             f"SELECT {self._HOLDING_COLS} FROM holdings WHERE batch_no = ? AND first <= ?"
             " ORDER BY first DESC LIMIT 1",
@@ -535,6 +546,7 @@ class Store:
         return [Holding(*row) for row in rows]
 
     def update_holding_range(self, holding_id: int, first: int, last: int) -> None:
+        self._picked.clear()
         self.conn.execute(
             "UPDATE holdings SET first = ?, last = ? WHERE id = ?", (first, last, holding_id)
         )
@@ -542,6 +554,7 @@ class Store:
     def update_holding_owner(
         self, holding_id: int, owner: str, status: str, ref: str | None
     ) -> None:
+        self._picked.clear()
         self.conn.execute(
             "UPDATE holdings SET owner = ?, status = ?, ref = ? WHERE id = ?",
             (owner, status, ref, holding_id),
@@ -557,6 +570,7 @@ class Store:
         status: str,
         ref: str | None,
     ) -> None:
+        self._picked.clear()
         self.conn.execute(
             "INSERT INTO holdings(batch_no, first, last, owner, asset_class, status, ref)"
             " VALUES (?,?,?,?,?,?,?)",
@@ -610,6 +624,13 @@ class Store:
             "SELECT 1 FROM nonces WHERE signer = ? AND nonce = ?", (signer, nonce)
         ).fetchone()
         return row is not None
+
+    def claim_nonce(self, signer: str, nonce: int) -> bool:
+        """Record the nonce as used; False when it already was (one statement, no race)."""
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO nonces(signer, nonce) VALUES (?, ?)", (signer, nonce)
+        )
+        return cursor.rowcount == 1
 
     def use_nonce(self, signer: str, nonce: int) -> None:
         self.conn.execute("INSERT INTO nonces(signer, nonce) VALUES (?, ?)", (signer, nonce))
