@@ -1,0 +1,1 @@
+"""The registry's HTTP API (FastAPI), its Python client and the `serve` command."""

@@ -1,0 +1,124 @@
+"""The anchoring worker inside the service: its own thread, Store and connection.
+
+On the embedded chain (the default) the worker deploys the anchoring contract at start and
+re-anchors the stored checkpoints (its state is not persistent, DESIGN.md), and the chain
+is served over JSON-RPC on loopback (`EmbeddedRpcServer`) so that outside verifiers check
+bundles against it exactly as against a real node; `GET /v1/chain` shows the URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from anchoring.chain import Chain
+from anchoring.rpc_server import EmbeddedRpcServer
+from anchoring.worker import AnchorPolicy, AnchorWorker
+from registry.eip712 import Domain
+from registry.store import Store
+
+log = logging.getLogger("carbon_registry.api.anchoring")
+
+START_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class ChainStatus:
+    kind: str
+    rpc_url: str | None
+    running: bool
+    error: str | None
+
+
+class AnchoringRuntime:
+    """Runs `AnchorWorker.run_forever` in a thread until `stop()`."""
+
+    def __init__(
+        self,
+        *,
+        db: str,
+        chain_spec: str,
+        domain: Domain,
+        log_id: str,
+        operator_key: bytes,
+        operator: str,
+        policy: AnchorPolicy,
+        rpc_port: int = 0,
+        public_rpc_url: str | None = None,
+    ) -> None:
+        self.db = db
+        self.domain = domain
+        self.log_id = log_id
+        self.operator_key = operator_key
+        self.operator = operator
+        self.policy = policy
+        self.chain = (
+            Chain.create_embedded() if chain_spec == "embedded" else Chain.connect(chain_spec)
+        )
+        self.rpc_port = rpc_port
+        self._public_rpc_url = public_rpc_url
+        self._server: EmbeddedRpcServer | None = None
+        self._stop = threading.Event()
+        self._attached = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="anchoring-worker", daemon=True)
+        self.error: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "embedded" if self.chain.embedded else "json-rpc"
+
+    @property
+    def rpc_url(self) -> str | None:
+        return self._server.url if self._server is not None else self._public_rpc_url
+
+    def start(self) -> None:
+        """Start the worker; returns once the contract is bound (deployed on the embedded chain)."""
+        self._thread.start()
+        if not self._attached.wait(START_TIMEOUT_S):
+            raise RuntimeError("the anchoring worker did not attach to the chain in time")
+        if self.error is not None:
+            raise RuntimeError(f"anchoring worker: {self.error}")
+        if self.chain.embedded:
+            self._server = EmbeddedRpcServer(self.chain, port=self.rpc_port).start()
+            log.info("embedded chain JSON-RPC at %s", self._server.url)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def status(self) -> ChainStatus:
+        running = self._thread.is_alive() and not self._stop.is_set()
+        return ChainStatus(self.kind, self.rpc_url, running, self.error)
+
+    def _run(self) -> None:
+        store = Store(self.db)
+        try:
+            worker = AnchorWorker(
+                store,
+                store.conn,
+                log_id=self.log_id,
+                domain=self.domain,
+                operator_key=self.operator_key,
+                operator=self.operator,
+                chain=self.chain,
+                policy=self.policy,
+            )
+            worker.attach()
+        except Exception as exc:
+            log.exception("anchoring worker could not start")
+            self.error = str(exc)
+            self._attached.set()
+            store.close()
+            return
+        self._attached.set()
+        try:
+            worker.run_forever(self._stop.is_set)
+        except Exception as exc:  # history diverged, or a bug: stop anchoring, keep serving
+            log.exception("anchoring worker stopped")
+            self.error = str(exc)
+        finally:
+            store.close()

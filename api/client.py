@@ -1,0 +1,544 @@
+"""Python client of the registry API.
+
+    from api.client import RegistryClient
+    from registry.signing import Signer
+
+    with RegistryClient("http://127.0.0.1:8080") as registry:
+        alice = Signer.load(Path("alice.key"))
+        receipt = registry.transfer(alice, to=bob, asset_class=CLASS, amount=5_000)
+        bundle = registry.wait_for_anchor(receipt.seq)
+        checks = registry.verify_proof(bundle)       # the standalone verifier, against the chain
+
+Requests are signed locally with the caller's key (EIP-712, in the domain `GET /v1`
+names); the server only ever sees signatures. Every POST carries a fresh Idempotency-Key,
+and a request that failed in transit is retried with the same key, so a retry never takes
+effect twice. Refusals raise `ApiProblem` with the registry's stable error `code`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from api import schemas as s
+from registry import messages
+from registry.eip712 import Domain
+from registry.ledger import Receipt as LedgerReceipt
+from registry.signing import Signer
+
+if TYPE_CHECKING:
+    from anchoring.verifier import Check
+
+M = TypeVar("M", bound=BaseModel)
+
+OPERATOR_KEY_HEADER = "X-Operator-Key"
+
+
+class ApiProblem(Exception):
+    """An RFC 9457 problem returned by the API."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        self.status = status
+        self.problem = problem
+        self.code = str(problem.get("code", "unknown"))
+        self.detail = str(problem.get("detail", ""))
+        super().__init__(f"[{self.code}] {self.detail}")
+
+
+class RegistryClient:
+    """Typed methods over the /v1 API; one instance per thread (httpx.Client is not shared)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        operator_api_key: str | None = None,
+        timeout_s: float = 30.0,
+        retries: int = 3,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.operator_api_key = operator_api_key
+        self.retries = retries
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport)
+        self._domain: Domain | None = None
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _answer(self, response: httpx.Response) -> Any:
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"code": "http_error", "detail": response.text[:500]}
+            raise ApiProblem(response.status_code, problem)
+        return response.json()
+
+    def get(self, path: str, **params: Any) -> Any:
+        query = {k: v for k, v in params.items() if v is not None}
+        return self._answer(self._http.get(path, params=query))
+
+    def post(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        operator: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """POST with an Idempotency-Key; transport failures are retried with the same key."""
+        headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        if operator:
+            if not self.operator_api_key:
+                raise ApiProblem(
+                    401, {"code": "operator_key_required", "detail": "no operator API key"}
+                )
+            headers[OPERATOR_KEY_HEADER] = self.operator_api_key
+        for attempt in range(self.retries + 1):
+            try:
+                response = self._http.post(path, json=dict(body), headers=headers)
+            except httpx.TransportError:
+                if attempt == self.retries:
+                    raise
+                time.sleep(0.2 * 2**attempt)
+                continue
+            if response.status_code == 503 and attempt < self.retries:
+                time.sleep(0.2 * 2**attempt)
+                continue
+            return self._answer(response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @property
+    def domain(self) -> Domain:
+        """The EIP-712 domain of the registry (read once from `GET /v1`)."""
+        if self._domain is None:
+            info = self.info()
+            self._domain = Domain(info.domain.chainId, info.domain.verifyingContract)
+        return self._domain
+
+    def signed(self, signer: Signer, request_type: str, /, **fields: Any) -> dict[str, Any]:
+        """`{"message", "signature"}` of a request signed locally with `signer`'s key."""
+        _, message, signature = signer.request(self.domain, request_type, **fields)
+        return {"message": message, "signature": signature}
+
+    def _write(
+        self,
+        path: str,
+        signer: Signer,
+        request_type: str,
+        /,
+        *,
+        operator: bool = False,
+        **fields: Any,
+    ) -> s.Receipt:
+        body = self.signed(signer, request_type, **fields)
+        return s.Receipt.model_validate(self.post(path, body, operator=operator))
+
+    # -- writes -------------------------------------------------------------------------------
+
+    WRITE_PATHS: dict[str, tuple[str, bool]] = {
+        "OpenAccount": ("/v1/accounts", True),
+        "RegisterAssetClass": ("/v1/asset-classes", True),
+        "Issue": ("/v1/batches", True),
+        "Transfer": ("/v1/transfers", False),
+        "Retire": ("/v1/retirements", False),
+        "Cancel": ("/v1/cancellations", True),
+        "SubmitActivities": ("/v1/activity-batches", False),
+        "AttestClaims": ("/v1/attestations", False),
+        "RunIssuance": ("/v1/issuance-runs", True),
+    }
+
+    def execute(self, signer: Signer, kind: str, /, **fields: Any) -> LedgerReceipt:
+        """Any signed request by its EIP-712 type name; returns the ledger's Receipt form."""
+        if kind == "GrantRole":
+            path, operator = f"/v1/accounts/{fields['account']}/roles", True
+        elif kind == "ReverseClaim":
+            path, operator = f"/v1/claims/{fields['claimId']}/reversal", True
+        elif kind in self.WRITE_PATHS:
+            path, operator = self.WRITE_PATHS[kind]
+        else:
+            raise ValueError(f"unknown request type {kind!r}")
+        receipt = self._write(path, signer, kind, operator=operator, **fields)
+        return LedgerReceipt(receipt.seq, receipt.event_type, receipt.effects)
+
+    def open_account(
+        self,
+        operator: Signer,
+        account: str,
+        kind: str,
+        name: str = "",
+        household: str = messages.ZERO_ADDRESS,
+    ) -> s.Receipt:
+        return self._write(
+            "/v1/accounts",
+            operator,
+            "OpenAccount",
+            operator=True,
+            account=account,
+            kind=kind,
+            name=name,
+            household=household,
+        )
+
+    def grant_role(self, operator: Signer, account: str, role: str) -> s.Receipt:
+        return self._write(
+            f"/v1/accounts/{account}/roles",
+            operator,
+            "GrantRole",
+            operator=True,
+            account=account,
+            role=role,
+        )
+
+    def register_asset_class(
+        self, operator: Signer, methodology: str, version: str, vintage: int, region: str
+    ) -> s.Receipt:
+        return self._write(
+            "/v1/asset-classes",
+            operator,
+            "RegisterAssetClass",
+            operator=True,
+            methodology=methodology,
+            methodologyVersion=version,
+            vintage=vintage,
+            region=region,
+        )
+
+    def issue(
+        self, operator: Signer, to: str, asset_class: str, amount: int, claim_id: str
+    ) -> s.Receipt:
+        return self._write(
+            "/v1/batches",
+            operator,
+            "Issue",
+            operator=True,
+            to=to,
+            assetClass=asset_class,
+            amount=amount,
+            claimId=claim_id,
+        )
+
+    def transfer(
+        self, owner: Signer, to: str, asset_class: str, amount: int, batch_no: int = 0
+    ) -> s.Receipt:
+        sender: dict[str, Any] = {"from": owner.address}  # a Python keyword as a field name
+        return self._write(
+            "/v1/transfers",
+            owner,
+            "Transfer",
+            **sender,
+            to=to,
+            assetClass=asset_class,
+            batchNo=batch_no,
+            amount=amount,
+        )
+
+    def retire(
+        self,
+        owner: Signer,
+        asset_class: str,
+        amount: int,
+        *,
+        beneficiary_name: str,
+        reason: str,
+        jurisdiction: str,
+        beneficiary: str | None = None,
+        batch_no: int = 0,
+    ) -> s.Receipt:
+        return self._write(
+            "/v1/retirements",
+            owner,
+            "Retire",
+            owner=owner.address,
+            assetClass=asset_class,
+            batchNo=batch_no,
+            amount=amount,
+            beneficiaryName=beneficiary_name,
+            beneficiary=beneficiary or owner.address,
+            reason=reason,
+            jurisdiction=jurisdiction,
+        )
+
+    def cancel(
+        self,
+        operator: Signer,
+        holder: str,
+        asset_class: str,
+        amount: int,
+        *,
+        reason: str,
+        evidence_hash: str,
+        batch_no: int = 0,
+    ) -> s.Receipt:
+        return self._write(
+            "/v1/cancellations",
+            operator,
+            "Cancel",
+            operator=True,
+            holder=holder,
+            assetClass=asset_class,
+            batchNo=batch_no,
+            amount=amount,
+            reason=reason,
+            evidenceHash=evidence_hash,
+        )
+
+    def submit_activities(
+        self,
+        platform: Signer,
+        batch_id: str,
+        records: list[dict[str, Any]],
+        evidence: Mapping[str, tuple[bytes, bytes]] | None = None,
+    ) -> s.Receipt:
+        """A platform's signed batch; `evidence` maps activity ids to raw `(salt, data)`."""
+        fields = messages.activity_batch(platform.address, batch_id, records)
+        body = self.signed(platform, "SubmitActivities", **fields)
+        if evidence:
+            body["evidence"] = {
+                activity_id: {"salt": salt.hex(), "data": data.decode()}
+                for activity_id, (salt, data) in evidence.items()
+            }
+        return s.Receipt.model_validate(self.post("/v1/activity-batches", body))
+
+    def attest(
+        self,
+        verifier: Signer,
+        claim_ids: list[str],
+        *,
+        approve: bool = True,
+        reason: str = "",
+        attestation_id: str | None = None,
+    ) -> s.Receipt:
+        fields = messages.attestation(
+            verifier.address,
+            attestation_id or f"att-{uuid.uuid4().hex[:12]}",
+            claim_ids,
+            approve,
+            reason,
+        )
+        return self._write("/v1/attestations", verifier, "AttestClaims", **fields)
+
+    def run_issuance(
+        self,
+        operator: Signer,
+        buffer_pool: str,
+        buffer_basis_points: int = 500,
+        run_id: str | None = None,
+    ) -> s.Receipt:
+        return self._write(
+            "/v1/issuance-runs",
+            operator,
+            "RunIssuance",
+            operator=True,
+            runId=run_id or f"run-{uuid.uuid4().hex[:12]}",
+            bufferPool=buffer_pool,
+            bufferBasisPoints=buffer_basis_points,
+        )
+
+    def reverse_claim(
+        self, operator: Signer, claim_id: str, *, reason: str, evidence_hash: str
+    ) -> s.Receipt:
+        return self._write(
+            f"/v1/claims/{claim_id}/reversal",
+            operator,
+            "ReverseClaim",
+            operator=True,
+            claimId=claim_id,
+            reason=reason,
+            evidenceHash=evidence_hash,
+        )
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def _model(self, model: type[M], path: str, **params: Any) -> M:
+        return model.model_validate(self.get(path, **params))
+
+    def _list(self, model: type[M], path: str, **params: Any) -> list[M]:
+        return TypeAdapter(list[model]).validate_python(self.get(path, **params))  # type: ignore[valid-type]
+
+    def info(self) -> s.RegistryInfo:
+        return self._model(s.RegistryInfo, "/v1")
+
+    def chain(self) -> s.ChainInfo:
+        return self._model(s.ChainInfo, "/v1/chain")
+
+    def account(self, address: str) -> s.AccountDetail:
+        return self._model(s.AccountDetail, f"/v1/accounts/{address}")
+
+    def balances(self, address: str) -> list[s.Balance]:
+        return self._list(s.Balance, f"/v1/accounts/{address}/balances")
+
+    def active_balance(self, address: str, asset_class: str) -> int:
+        return sum(b.active for b in self.balances(address) if b.asset_class == asset_class)
+
+    def holdings(self, address: str, status: str | None = None) -> list[s.Holding]:
+        return self._list(s.Holding, f"/v1/accounts/{address}/holdings", status=status)
+
+    def asset_classes(self) -> list[s.AssetClass]:
+        return self._list(s.AssetClass, "/v1/asset-classes")
+
+    def asset_class(self, class_id: str) -> s.AssetClass:
+        return self._model(s.AssetClass, f"/v1/asset-classes/{class_id}")
+
+    def batches(
+        self, asset_class: str | None = None, after: int = -1, limit: int = 100
+    ) -> s.Page[s.Batch]:
+        data = self.get("/v1/batches", asset_class=asset_class, after=after, limit=limit)
+        return s.Page[s.Batch].model_validate(data)
+
+    def batch(self, batch_no: int) -> s.BatchDetail:
+        return self._model(s.BatchDetail, f"/v1/batches/{batch_no}")
+
+    def transfers(self, after: int = -1, limit: int = 100) -> s.Page[s.Transfer]:
+        return s.Page[s.Transfer].model_validate(
+            self.get("/v1/transfers", after=after, limit=limit)
+        )
+
+    def retirements(self, after: int = -1, limit: int = 100) -> s.Page[s.Retirement]:
+        data = self.get("/v1/retirements", after=after, limit=limit)
+        return s.Page[s.Retirement].model_validate(data)
+
+    def certificate(self, certificate_id: str) -> s.Certificate:
+        return self._model(s.Certificate, f"/v1/retirements/{certificate_id}")
+
+    def certificate_html(self, certificate_id: str) -> str:
+        response = self._http.get(f"/v1/retirements/{certificate_id}/certificate.html")
+        if response.status_code >= 400:
+            self._answer(response)
+        return response.text
+
+    def events(self, after: int = -1, limit: int = 100, type: str | None = None) -> s.Page[s.Event]:  # noqa: A002
+        data = self.get("/v1/events", after=after, limit=limit, type=type)
+        return s.Page[s.Event].model_validate(data)
+
+    def iter_events(self, after: int = -1, page_size: int = 500) -> Iterator[s.Event]:
+        """Every event after `after`, page by page, until the end of the log."""
+        while True:
+            page = self.events(after, page_size)
+            yield from page.items
+            if page.next_after is None:
+                return
+            after = page.next_after
+
+    def event(self, seq: int) -> s.Event:
+        return self._model(s.Event, f"/v1/events/{seq}")
+
+    def proof(self, seq: int) -> dict[str, Any]:
+        """The proof bundle of event `seq` as JSON (what the verifier takes)."""
+        bundle: dict[str, Any] = self.get(f"/v1/events/{seq}/proof")
+        return bundle
+
+    def wait_for_anchor(
+        self, seq: int, timeout_s: float = 60.0, poll_s: float = 0.25
+    ) -> dict[str, Any]:
+        """Poll the proof of `seq` until it is anchored; raises TimeoutError."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            bundle = self.proof(seq)
+            if bundle.get("anchor") is not None:
+                return bundle
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"event {seq} not anchored within {timeout_s} s: {bundle.get('pending')}"
+                )
+            time.sleep(poll_s)
+
+    def checkpoints(self, after: int = -1, limit: int = 100) -> s.Page[s.Checkpoint]:
+        data = self.get("/v1/checkpoints", after=after, limit=limit)
+        return s.Page[s.Checkpoint].model_validate(data)
+
+    def latest_checkpoint(self) -> s.Checkpoint:
+        return self._model(s.Checkpoint, "/v1/checkpoints/latest")
+
+    def consistency(self, old_size: int, new_size: int) -> dict[str, Any]:
+        bundle: dict[str, Any] = self.get(f"/v1/checkpoints/{old_size}/consistency/{new_size}")
+        return bundle
+
+    def methodologies(self) -> list[s.MethodologySummary]:
+        return self._list(s.MethodologySummary, "/v1/methodologies")
+
+    def methodology(self, methodology_id: str, version: str) -> s.MethodologyDetail:
+        return self._model(s.MethodologyDetail, f"/v1/methodologies/{methodology_id}/{version}")
+
+    def claims(
+        self,
+        *,
+        account: str | None = None,
+        status: str | None = None,
+        platform: str | None = None,
+        after: int = -1,
+        limit: int = 1000,
+    ) -> s.Page[s.Claim]:
+        data = self.get(
+            "/v1/claims",
+            account=account,
+            status=status,
+            platform=platform,
+            after=after,
+            limit=limit,
+        )
+        return s.Page[s.Claim].model_validate(data)
+
+    def claim(self, claim_id: str) -> s.Claim:
+        return self._model(s.Claim, f"/v1/claims/{claim_id}")
+
+    def rejections(self, after: int = -1, limit: int = 1000, **filters: str) -> s.Page[s.Rejection]:
+        data = self.get("/v1/claims/rejections", after=after, limit=limit, **filters)
+        return s.Page[s.Rejection].model_validate(data)
+
+    def claim_summary(self) -> s.ClaimSummary:
+        return self._model(s.ClaimSummary, "/v1/claims/summary")
+
+    def activity_batch(self, platform: str, batch_id: str) -> s.ActivityBatchDetail:
+        return self._model(s.ActivityBatchDetail, f"/v1/activity-batches/{platform}/{batch_id}")
+
+    def attestations(self, after: int = -1, limit: int = 100) -> s.Page[s.Attestation]:
+        data = self.get("/v1/attestations", after=after, limit=limit)
+        return s.Page[s.Attestation].model_validate(data)
+
+    def issuance_runs(self, after: int = -1, limit: int = 100) -> s.Page[s.IssuanceRun]:
+        data = self.get("/v1/issuance-runs", after=after, limit=limit)
+        return s.Page[s.IssuanceRun].model_validate(data)
+
+    # -- webhooks (operator) ------------------------------------------------------------------
+
+    def create_webhook(self, url: str, event_types: list[str] | None = None) -> s.WebhookCreated:
+        body = {"url": url, "event_types": event_types or []}
+        return s.WebhookCreated.model_validate(self.post("/v1/webhooks", body, operator=True))
+
+    def webhook_deliveries(self, webhook_id: int) -> list[s.WebhookDelivery]:
+        response = self._http.get(
+            f"/v1/webhooks/{webhook_id}/deliveries",
+            headers={OPERATOR_KEY_HEADER: self.operator_api_key or ""},
+        )
+        return TypeAdapter(list[s.WebhookDelivery]).validate_python(self._answer(response))
+
+    # -- verification -------------------------------------------------------------------------
+
+    def verify_proof(
+        self, bundle: dict[str, Any], rpc_url: str | None = None, min_confirmations: int = 1
+    ) -> list[Check]:
+        """Check a bundle with the standalone verifier against the chain at `rpc_url`
+        (default: the RPC URL the registry publishes in `GET /v1/chain`). Returns the checks
+        (`anchoring.verifier.Check`); all passed when every `check.ok`."""
+        from anchoring.chain import Chain
+        from anchoring.verifier import verify_bundle
+
+        url = rpc_url or self.chain().rpc_url
+        if url is None:
+            raise ValueError("the registry publishes no chain RPC URL: pass rpc_url")
+        return verify_bundle(bundle, Chain.connect(url), min_confirmations=min_confirmations)

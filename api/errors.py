@@ -1,0 +1,179 @@
+"""Errors as RFC 9457 problem details: the one place where error codes meet HTTP statuses.
+
+Every refusal, whether the registry's (`registry.errors`, with their stable `code`) or the
+API's own (a missing operator key, an oversized body, a reused Idempotency-Key), leaves as
+`application/problem+json`:
+
+    {"type": "/v1/problems/<code>", "title": ..., "status": ..., "detail": ...,
+     "instance": <request path>, "code": <code>, ...extensions}
+
+`STATUS` maps each code to its status; `GET /v1/problems` lists them for integrators.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from registry import errors as registry_errors
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+# code -> (HTTP status, title). Registry codes first, then the API's own.
+PROBLEMS: dict[str, tuple[int, str]] = {
+    "invalid_request": (422, "A field of the request is malformed"),
+    "bad_signature": (401, "The signature is malformed or does not recover"),
+    "wrong_signer": (403, "Signed by a key that may not authorise this request"),
+    "signature_expired": (401, "The signed request has expired"),
+    "nonce_replayed": (409, "This signed request was already used"),
+    "not_authorised": (403, "The signer lacks the role this request needs"),
+    "unknown_account": (404, "No such account"),
+    "account_exists": (409, "The account is already open"),
+    "unknown_asset_class": (404, "No such asset class"),
+    "asset_class_exists": (409, "The asset class is already registered"),
+    "unknown_batch": (404, "No such issuance batch"),
+    "unknown_certificate": (404, "No such retirement certificate"),
+    "insufficient_balance": (409, "Fewer active grams than requested"),
+    "credits_retired": (409, "The grams asked for are retired"),
+    "credits_locked": (409, "The grams asked for are locked for bridging"),
+    "duplicate_claim": (409, "The claim was already issued"),
+    "batch_conflict": (409, "The batch id was used for other records"),
+    "unknown_claim": (404, "No such claim"),
+    "claim_status": (409, "The claim is not in the status this request needs"),
+    "attestation_exists": (409, "The attestation id was already used"),
+    "issuance_run_exists": (409, "The issuance run id was already used"),
+    "nothing_to_issue": (409, "No approved claim is waiting for issuance"),
+    "buffer_shortfall": (409, "The buffer pool holds too few grams for the reversal"),
+    "not_initialised": (503, "The database holds no registry"),
+    "already_initialised": (409, "The database already holds a registry"),
+    "replay_mismatch": (500, "The log and the tables disagree"),
+    "registry_error": (400, "The registry refused the request"),
+    # The API's own codes.
+    "malformed_body": (400, "The body is not the JSON the route expects"),
+    "invalid_idempotency_key": (400, "The Idempotency-Key header is malformed"),
+    "idempotency_key_reused": (422, "The Idempotency-Key was used with another request"),
+    "operator_key_required": (401, "This operator-only request needs a valid X-Operator-Key"),
+    "path_mismatch": (422, "The signed message names another resource than the URL"),
+    "not_found": (404, "No such resource"),
+    "unknown_event": (404, "No such event in the log"),
+    "unknown_checkpoint": (404, "No such confirmed checkpoint"),
+    "unknown_methodology": (404, "No such methodology version"),
+    "unknown_attestation": (404, "No such attestation"),
+    "unknown_issuance_run": (404, "No such issuance run"),
+    "unknown_activity_batch": (404, "No such activity batch"),
+    "unknown_webhook": (404, "No such webhook subscription"),
+    "method_not_allowed": (405, "The resource does not support this method"),
+    "body_too_large": (413, "The request body is larger than the service accepts"),
+    "unsupported_media_type": (415, "The body must be application/json"),
+    "unavailable": (503, "The service is starting or stopping"),
+    "internal_error": (500, "Unexpected error"),
+}
+
+# A reference to a missing account or class inside a signed request is a problem with the
+# request (422), while the same code for a URL is a missing resource (404).
+_REFERENCE_CODES = {
+    "unknown_account",
+    "unknown_asset_class",
+    "unknown_batch",
+    "unknown_claim",
+    "unknown_certificate",
+}
+
+
+class ApiError(Exception):
+    """A refusal of the API layer itself, with a code of PROBLEMS."""
+
+    def __init__(self, code: str, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        if code not in PROBLEMS:
+            raise ValueError(f"unknown problem code {code}")
+        self.code = code
+        self.detail = detail
+        self.extensions = extensions
+
+
+def problem(
+    code: str, detail: str, instance: str | None = None, *, status: int | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The problem-details object of `code`."""
+    default_status, title = PROBLEMS.get(code, PROBLEMS["registry_error"])
+    body: dict[str, Any] = {
+        "type": f"/v1/problems/{code}",
+        "title": title,
+        "status": status or default_status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance is not None:
+        body["instance"] = instance
+    body.update(extra)
+    return body
+
+
+def _registry_extensions(exc: registry_errors.RegistryError) -> dict[str, Any]:
+    """Machine-readable facts some registry errors carry (amounts, the recovered signer)."""
+    names = ("expected", "recovered", "requested", "active", "signer", "nonce", "expiry", "now")
+    return {name: getattr(exc, name) for name in names if hasattr(exc, name)}
+
+
+def registry_problem(
+    exc: registry_errors.RegistryError, instance: str | None, *, write: bool
+) -> dict[str, Any]:
+    """The problem for a refusal of the registry; `write` when a signed request caused it."""
+    status = 422 if write and exc.code in _REFERENCE_CODES else None
+    return problem(exc.code, str(exc), instance, status=status, **_registry_extensions(exc))
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        body, status_code=int(body["status"]), media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def _validation_detail(exc: RequestValidationError) -> tuple[str, str, list[dict[str, Any]]]:
+    errors = []
+    for error in exc.errors():
+        errors.append(
+            {
+                "location": ".".join(str(part) for part in error.get("loc", ())),
+                "message": str(error.get("msg", "")),
+            }
+        )
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        return "malformed_body", "the body is not valid JSON", errors
+    first = errors[0] if errors else {"location": "?", "message": "invalid"}
+    return "invalid_request", f"{first['location']}: {first['message']}", errors
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Register the exception handlers that turn every error into a problem response."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return problem_response(problem(exc.code, exc.detail, request.url.path, **exc.extensions))
+
+    @app.exception_handler(registry_errors.RegistryError)
+    async def registry_error(request: Request, exc: registry_errors.RegistryError) -> JSONResponse:
+        return problem_response(registry_problem(exc, request.url.path, write=False))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        code, detail, errors = _validation_detail(exc)
+        return problem_response(problem(code, detail, request.url.path, errors=errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+            exc.status_code, "registry_error"
+        )
+        body = problem(code, str(exc.detail), request.url.path, status=exc.status_code)
+        return problem_response(body, dict(exc.headers) if exc.headers else None)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(problem("internal_error", type(exc).__name__, request.url.path))

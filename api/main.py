@@ -1,0 +1,137 @@
+"""The FastAPI application: `create_app(settings)` builds it; its lifespan runs the service.
+
+uvicorn --factory api.main:create_app      (settings from CARBON_REGISTRY_* variables)
+carbon-registry serve                      (the same, plus the anchoring worker and chain)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.types import Message, Scope
+
+from api.errors import install_handlers
+from api.middleware import BodySizeLimit
+from api.routes import (
+    accounts,
+    cancellations,
+    checkpoints,
+    events,
+    meta,
+    methodologies,
+    mrv,
+    retirements,
+    supply,
+    transfers,
+    webhooks,
+)
+from api.service import RegistryService
+from api.settings import Settings
+
+DESCRIPTION = """
+An open registry for household carbon reductions (碳普惠). Every state change is an
+EIP-712 request signed by the party that authorises it (owner, platform, verifier,
+operator) and becomes one event of an RFC 9162 Merkle log anchored on an EVM chain.
+
+* **Writes**: `POST {"message": {...}, "signature": "0x..."}` signed in the domain of
+  `GET /v1`; operator-only requests also need `X-Operator-Key`. Send an `Idempotency-Key`
+  to retry safely.
+* **Errors**: RFC 9457 `application/problem+json` with a stable `code` (`GET /v1/problems`).
+* **Proofs**: `GET /v1/events/{seq}/proof` for any event; verify it with nothing but the
+  bundle and a chain RPC (`GET /v1/chain`).
+* **Amounts** are integer grams of CO2e.
+"""
+
+
+# FastAPI tries routers in this order for every request: the hot paths (transfers, proofs)
+# first, so that matching them costs least.
+ROUTERS = (
+    transfers.router,
+    events.router,
+    retirements.router,
+    accounts.router,
+    supply.classes,
+    supply.batches,
+    cancellations.router,
+    checkpoints.checkpoints,
+    checkpoints.anchors,
+    mrv.activity_batches,
+    mrv.claims,
+    mrv.attestations,
+    mrv.issuance_runs,
+    methodologies.router,
+    webhooks.router,
+    meta.router,
+)
+
+
+async def warm_up(app: FastAPI) -> None:
+    """Match every route once (OPTIONS: 405, no handler runs) so that FastAPI builds its
+    lazily prepared route state now, not while the first requests wait for it."""
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        return None
+
+    for router in ROUTERS:
+        for route in router.routes:
+            if not isinstance(route, APIRoute):
+                continue
+            path = re.sub(r"\{[^}]+\}", "0", route.path)
+            scope: Scope = {
+                "type": "http",
+                "method": "OPTIONS",
+                "path": path,
+                "raw_path": path.encode(),
+                "query_string": b"",
+                "headers": [],
+                "http_version": "1.1",
+                "scheme": "http",
+                "server": ("127.0.0.1", 0),
+                "client": ("127.0.0.1", 0),
+                "root_path": "",
+            }
+            await app.router(scope, receive, send)
+
+
+def create_app(
+    settings: Settings | None = None, *, service: RegistryService | None = None
+) -> FastAPI:
+    """The app over the registry at `settings.db`; with `settings.anchoring`, the anchoring
+    worker runs inside it (embedded chain by default)."""
+    settings = settings or Settings()
+    if service is None:
+        service = (
+            RegistryService.with_anchoring(settings)
+            if settings.anchoring
+            else RegistryService(settings)
+        )
+    running = service
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        running.start()
+        await warm_up(app)
+        try:
+            yield
+        finally:
+            running.stop()
+
+    app = FastAPI(
+        title="Carbon Registry API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    install_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,171 @@
+"""Accounts and roles; balances, holdings (serial ranges) and retirements per account."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from api import examples as ex
+from api.deps import After, IdempotencyKey, Limit, OperatorOnly, ServiceDep
+from api.errors import ApiError
+from api.routes import next_after, problem_responses
+from api.routes.retirements import retirement_model
+from api.schemas import (
+    Account,
+    AccountDetail,
+    Balance,
+    GrantRoleRequest,
+    Holding,
+    OpenAccountRequest,
+    Page,
+    Receipt,
+    Retirement,
+)
+from registry import messages
+from registry.errors import UnknownAccountError
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=problem_responses())
+
+AddressPath = Annotated[
+    str, Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="0x-prefixed 20-byte hex address")
+]
+
+
+def _known(service: ServiceDep, address: str) -> str:
+    checksummed = messages.address(address, "address")
+    if service.reader().store.account(checksummed) is None:
+        raise UnknownAccountError(checksummed)
+    return checksummed
+
+
+@router.get(
+    "",
+    response_model=Page[Account],
+    summary="Accounts in opening order, with their roles",
+    responses=ex.ok(ex.page(ex.ACCOUNT, next_after=3)),
+)
+def list_accounts(service: ServiceDep, after: After = -1, limit: Limit = 100) -> Page[Account]:
+    store = service.reader().store
+    rows = store.accounts_page(after, limit)
+    roles = store.roles_by_address([r["address"] for r in rows])
+    items = [Account(**r, roles=roles[r["address"]]) for r in rows]
+    return Page(
+        items=items, next_after=next_after(rows, limit, rows[-1]["opened_seq"] if rows else after)
+    )
+
+
+@router.post(
+    "",
+    response_model=Receipt,
+    status_code=201,
+    dependencies=[OperatorOnly],
+    summary="Open an account (operator-signed OpenAccount; needs X-Operator-Key)",
+    responses=ex.ok({**ex.RECEIPT, "event_type": "AccountOpened", "effects": {}}, 201),
+)
+async def open_account(
+    request: Request,
+    service: ServiceDep,
+    body: Annotated[
+        OpenAccountRequest,
+        Body(
+            openapi_examples=ex.signed(
+                {
+                    "account": ex.ALICE,
+                    "kind": "household",
+                    "name": "Wang household",
+                    "household": ex.ZERO,
+                }
+            )
+        ),
+    ],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await service.write(request, "OpenAccount", body, idempotency_key)
+
+
+@router.get(
+    "/{address}",
+    response_model=AccountDetail,
+    summary="One account: kind, household, roles and balances per asset class",
+    responses=ex.ok({**ex.ACCOUNT, "balances": [ex.BALANCE]}),
+)
+def get_account(service: ServiceDep, address: AddressPath) -> AccountDetail:
+    store = service.reader().store
+    account = store.account(_known(service, address))
+    assert account is not None
+    return AccountDetail(
+        **account,
+        roles=store.roles_of(account["address"]),
+        balances=[Balance(**b) for b in store.balances(account["address"])],
+    )
+
+
+@router.post(
+    "/{address}/roles",
+    response_model=Receipt,
+    status_code=201,
+    dependencies=[OperatorOnly],
+    summary="Grant a role to the account (operator-signed GrantRole; needs X-Operator-Key)",
+    responses=ex.ok({**ex.RECEIPT, "event_type": "RoleGranted", "effects": {}}, 201),
+)
+async def grant_role(
+    request: Request,
+    service: ServiceDep,
+    address: AddressPath,
+    body: Annotated[
+        GrantRoleRequest,
+        Body(openapi_examples=ex.signed({"account": ex.PLATFORM, "role": "platform"})),
+    ],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    if body.message.account.lower() != address.lower():
+        raise ApiError(
+            "path_mismatch", f"the message grants to {body.message.account}, not {address}"
+        )
+    return await service.write(request, "GrantRole", body, idempotency_key)
+
+
+@router.get(
+    "/{address}/balances",
+    response_model=list[Balance],
+    summary="Grams held per asset class and status",
+    responses=ex.ok([ex.BALANCE]),
+)
+def get_balances(service: ServiceDep, address: AddressPath) -> list[Balance]:
+    return [Balance(**b) for b in service.reader().store.balances(_known(service, address))]
+
+
+@router.get(
+    "/{address}/holdings",
+    response_model=list[Holding],
+    summary="Serial ranges held by the account (all statuses, or one)",
+    responses=ex.ok([ex.HOLDING]),
+)
+def get_holdings(
+    service: ServiceDep,
+    address: AddressPath,
+    status: Annotated[
+        Literal["active", "retired", "cancelled", "locked"] | None,
+        Query(description="Only ranges in this status."),
+    ] = None,
+) -> list[Holding]:
+    rows = service.reader().registry.holdings(_known(service, address))
+    return [Holding(**h) for h in rows if status is None or h["status"] == status]
+
+
+@router.get(
+    "/{address}/retirements",
+    response_model=Page[Retirement],
+    summary="Retirements made by the account",
+    responses=ex.ok(ex.page(ex.RETIREMENT)),
+)
+def get_account_retirements(
+    service: ServiceDep, address: AddressPath, after: After = -1, limit: Limit = 100
+) -> Page[Retirement]:
+    rows = service.reader().store.retirements_page(after, limit, owner=_known(service, address))
+    return Page(
+        items=[retirement_model(r) for r in rows],
+        next_after=next_after(rows, limit, rows[-1]["seq"] if rows else after),
+    )

@@ -1,0 +1,134 @@
+"""The registry itself: identity and EIP-712 domain, the chain, problem types."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from api import examples as ex
+from api.deps import ServiceDep
+from api.errors import PROBLEMS, ApiError
+from api.routes import problem_responses
+from api.schemas import Anchoring, ChainInfo, Eip712Domain, ProblemType, RegistryInfo
+
+router = APIRouter(prefix="/v1", tags=["registry"], responses=problem_responses())
+
+LINKS = {
+    "docs": "/docs",
+    "openapi": "/openapi.json",
+    "accounts": "/v1/accounts",
+    "asset_classes": "/v1/asset-classes",
+    "batches": "/v1/batches",
+    "transfers": "/v1/transfers",
+    "retirements": "/v1/retirements",
+    "events": "/v1/events",
+    "event_stream": "/v1/events/stream",
+    "checkpoints": "/v1/checkpoints",
+    "anchors": "/v1/anchors",
+    "chain": "/v1/chain",
+    "methodologies": "/v1/methodologies",
+    "activity_batches": "/v1/activity-batches",
+    "claims": "/v1/claims",
+    "attestations": "/v1/attestations",
+    "issuance_runs": "/v1/issuance-runs",
+    "problems": "/v1/problems",
+}
+
+
+@router.get(
+    "",
+    response_model=RegistryInfo,
+    summary="The registry: log id, operator and the EIP-712 domain to sign requests in",
+    responses=ex.ok(
+        {
+            "log_id": "carbon-registry.demo/shenzhen-pilot",
+            "operator": ex.OPERATOR,
+            "domain": {
+                "name": "CarbonRegistry",
+                "version": "1",
+                "chainId": 131277322940537,
+                "verifyingContract": ex.CONTRACT,
+            },
+            "events": 44,
+            "links": {"docs": "/docs"},
+        }
+    ),
+)
+def registry_info(service: ServiceDep) -> RegistryInfo:
+    events = service.reader().store.event_count()
+    return RegistryInfo(
+        log_id=service.log_id,
+        operator=service.operator,
+        domain=Eip712Domain.model_validate(service.domain.as_dict()),
+        events=events,
+        links=LINKS,
+    )
+
+
+@router.get(
+    "/chain",
+    response_model=ChainInfo,
+    summary="The anchoring chain: chain id, contract, RPC URL for verifiers, worker status",
+    responses=ex.ok(
+        {
+            "kind": "embedded",
+            "chain_id": 131277322940537,
+            "contract": ex.CONTRACT,
+            "rpc_url": "http://127.0.0.1:8545",
+            "anchoring": {"running": True, "latest_confirmed_size": 64, "error": None},
+            "verify_command": "carbon-registry verify bundle.json --rpc http://127.0.0.1:8545",
+        }
+    ),
+)
+def chain_info(service: ServiceDep) -> ChainInfo:
+    status = service.chain_status()
+    confirmed = [r for r in service.reader().checkpoints.all() if r.status == "confirmed"]
+    command = (
+        f"carbon-registry verify BUNDLE.json --rpc {status.rpc_url}" if status.rpc_url else None
+    )
+    return ChainInfo(
+        kind=status.kind,  # type: ignore[arg-type]
+        chain_id=service.domain.chain_id,
+        contract=service.domain.verifying_contract,
+        rpc_url=status.rpc_url,
+        anchoring=Anchoring(
+            running=status.running,
+            latest_confirmed_size=confirmed[-1].tree_size if confirmed else 0,
+            error=status.error,
+        ),
+        verify_command=command,
+    )
+
+
+@router.get(
+    "/problems",
+    response_model=list[ProblemType],
+    summary="Every problem code with its HTTP status",
+    responses=ex.ok(
+        [
+            {
+                "code": "insufficient_balance",
+                "status": 409,
+                "title": "Fewer active grams than requested",
+            }
+        ]
+    ),
+)
+def problem_types() -> list[ProblemType]:
+    return [ProblemType(code=c, status=s, title=t) for c, (s, t) in PROBLEMS.items()]
+
+
+@router.get(
+    "/problems/{code}",
+    response_model=ProblemType,
+    summary="One problem code: what it means and its HTTP status",
+    responses=ex.ok(
+        {"code": "nonce_replayed", "status": 409, "title": "This signed request was already used"}
+    ),
+)
+def problem_type(code: Annotated[str, Path(max_length=64)]) -> ProblemType:
+    if code not in PROBLEMS:
+        raise ApiError("not_found", f"no problem type {code!r}")
+    status, title = PROBLEMS[code]
+    return ProblemType(code=code, status=status, title=title)

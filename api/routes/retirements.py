@@ -1,0 +1,195 @@
+"""Retirements: owner-signed, each with a certificate (JSON and a printable page) that
+carries the proof bundle of its event."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from api import examples as ex
+from api.deps import After, IdempotencyKey, Limit, ServiceDep
+from api.routes import next_after, problem_responses
+from api.schemas import Certificate, Page, ProofBundle, Receipt, Retirement, RetireRequest
+from api.service import RegistryService
+from registry import messages
+from registry.errors import UnknownCertificateError
+from registry.units import format_grams
+
+router = APIRouter(prefix="/v1/retirements", tags=["retirements"], responses=problem_responses())
+
+CertificatePath = Annotated[str, Path(pattern=r"^CERT-[0-9]{10}$", examples=["CERT-0000000043"])]
+
+
+def retirement_model(row: dict[str, Any]) -> Retirement:
+    cert = row["certificate_id"]
+    return Retirement(
+        **{k: v for k, v in row.items() if k != "serials"},
+        serials=str(row["serials"]).split(),
+        certificate_url=f"/v1/retirements/{cert}",
+        html_url=f"/v1/retirements/{cert}/certificate.html",
+    )
+
+
+def certificate(service: RegistryService, certificate_id: str) -> Certificate:
+    row = service.reader().store.retirement(certificate_id)
+    if row is None:
+        raise UnknownCertificateError(f"no retirement certificate {certificate_id}")
+    retirement = retirement_model(row)
+    rpc_url = service.chain_status().rpc_url
+    verify = {
+        "bundle": "the `proof` member of this certificate, saved as bundle.json",
+        "command": f"carbon-registry verify bundle.json --rpc {rpc_url or 'CHAIN_RPC_URL'}",
+    }
+    if rpc_url:
+        verify["rpc_url"] = rpc_url
+    return Certificate(
+        **retirement.model_dump(),
+        proof=ProofBundle.model_validate(service.bundle(row["seq"])),
+        verify=verify,
+    )
+
+
+@router.get(
+    "",
+    response_model=Page[Retirement],
+    summary="Retirements in log order",
+    responses=ex.ok(ex.page(ex.RETIREMENT)),
+)
+def list_retirements(
+    service: ServiceDep,
+    after: After = -1,
+    limit: Limit = 100,
+    owner: Annotated[
+        str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$", description="Only this owner's.")
+    ] = None,
+) -> Page[Retirement]:
+    who = None if owner is None else messages.address(owner, "owner")
+    rows = service.reader().store.retirements_page(after, limit, owner=who)
+    return Page(
+        items=[retirement_model(r) for r in rows],
+        next_after=next_after(rows, limit, rows[-1]["seq"] if rows else after),
+    )
+
+
+@router.post(
+    "",
+    response_model=Receipt,
+    status_code=201,
+    summary="Retire grams for a beneficiary (owner-signed Retire); returns the certificate id",
+    responses=ex.ok(ex.RETIRE_RECEIPT, 201),
+)
+async def retire(
+    request: Request,
+    service: ServiceDep,
+    body: Annotated[
+        RetireRequest,
+        Body(
+            openapi_examples=ex.signed(
+                {
+                    "owner": ex.BOB,
+                    "assetClass": ex.CLASS,
+                    "batchNo": 0,
+                    "amount": 15_000,
+                    "beneficiaryName": "Acme Logistics",
+                    "beneficiary": ex.BOB,
+                    "reason": "offset 2026 Q4 delivery fleet",
+                    "jurisdiction": "CN-GD",
+                }
+            )
+        ),
+    ],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await service.write(request, "Retire", body, idempotency_key)
+
+
+@router.get(
+    "/{certificate_id}",
+    response_model=Certificate,
+    summary="A retirement certificate with the proof bundle of its event",
+    responses=ex.ok(
+        {
+            **ex.RETIREMENT,
+            "proof": ex.BUNDLE,
+            "verify": {"command": "carbon-registry verify bundle.json --rpc http://127.0.0.1:8545"},
+        }
+    ),
+)
+def get_certificate(service: ServiceDep, certificate_id: CertificatePath) -> Certificate:
+    return certificate(service, certificate_id)
+
+
+@router.get(
+    "/{certificate_id}/certificate.html",
+    response_class=HTMLResponse,
+    response_model=None,
+    summary="The printable retirement certificate (HTML) with its embedded proof bundle",
+    responses=ex.ok(
+        "<!doctype html><html><head><title>CERT-0000000043</title></head>...</html>",
+        media_type="text/html",
+    ),
+)
+def get_certificate_html(service: ServiceDep, certificate_id: CertificatePath) -> HTMLResponse:
+    return HTMLResponse(render_certificate(certificate(service, certificate_id)))
+
+
+def render_certificate(cert: Certificate) -> str:
+    """A self-contained printable page; the bundle is embedded as JSON for verifiers."""
+    e = html.escape
+    bundle = cert.proof.model_dump(exclude_none=True)
+    bundle_json = json.dumps(bundle, indent=2, ensure_ascii=False)
+    embedded = json.dumps(bundle, ensure_ascii=False).replace("</", "<\\/")
+    anchor = cert.proof.anchor
+    if anchor is not None and cert.proof.checkpoint is not None:
+        status = (
+            f"Anchored: checkpoint of {cert.proof.checkpoint.tree_size} events, root "
+            f"{e(cert.proof.checkpoint.root_hash)}, in block {anchor.block_number} of chain "
+            f"{anchor.chain_id} (transaction {e(anchor.tx_hash)}, contract {e(anchor.contract)})."
+        )
+    else:
+        pending = cert.proof.pending
+        status = "Logged; not anchored yet" + (
+            f" ({e(pending.detail)}, expected by {e(pending.expected_by)})." if pending else "."
+        )
+    rows = [
+        ("Certificate", cert.certificate_id),
+        ("Retired", format_grams(cert.amount) + " CO2e"),
+        ("Asset class", cert.asset_class),
+        ("Beneficiary", f"{cert.beneficiary_name} ({cert.beneficiary})"),
+        ("Reason", cert.reason),
+        ("Jurisdiction", cert.jurisdiction),
+        ("Retired by", cert.owner),
+        ("Time (UTC)", cert.time),
+        ("Event", f"#{cert.seq} of the registry log"),
+    ]
+    table = "\n".join(f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in rows)
+    serials = "\n".join(f"<li><code>{e(s)}</code></li>" for s in cert.serials)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Retirement certificate {e(cert.certificate_id)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; color: #1b2b1b; }}
+h1 {{ border-bottom: 3px solid #2e7d32; padding-bottom: .4rem; }}
+th {{ text-align: left; padding: .3rem 1rem .3rem 0; vertical-align: top; }}
+td {{ padding: .3rem 0; }}
+.proof {{ background: #f1f8e9; padding: 1rem; border-radius: .4rem; }}
+pre {{ white-space: pre-wrap; word-break: break-all; font-size: .75rem; }}
+@media print {{ details {{ display: none; }} }}
+</style></head>
+<body>
+<h1>Carbon Registry retirement certificate</h1>
+<p>{e(format_grams(cert.amount))} of verified household carbon reductions were retired
+and can never be transferred again.</p>
+<table>{table}</table>
+<h2>Serial numbers</h2><ul>{serials}</ul>
+<div class="proof"><h2>Proof</h2><p>{status}</p>
+<p>Anyone can check this certificate without trusting the registry: save the proof bundle
+below as <code>bundle.json</code> and run <code>{e(cert.verify["command"])}</code>.</p></div>
+<details><summary>Proof bundle (version 1)</summary><pre>{e(bundle_json)}</pre></details>
+<script type="application/json" id="proof-bundle">{embedded}</script>
+</body></html>
+"""

@@ -1,0 +1,629 @@
+"""The API's request and response bodies (pydantic), apart from how the registry stores them.
+
+Requests: every state change is `{"message": {...EIP-712 fields...}, "signature": "0x..."}`;
+the message models check shapes strictly (a JSON string is never taken for a number), and the
+registry then checks everything again and decides (`registry.messages.normalise`). Amounts
+are integer grams everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from registry.messages import ACCOUNT_KINDS, MAX_AMOUNT, MAX_ATTESTED, MAX_RECORDS, ROLES
+
+MAX_SAFE = 2**53 - 1
+
+Address = Annotated[
+    str,
+    Field(
+        pattern=r"^0x[0-9a-fA-F]{40}$",
+        description="0x-prefixed 20-byte hex address",
+        examples=["0x5B38Da6a701c568545dCfcB03FcB875f56beddC4"],
+    ),
+]
+Hex32 = Annotated[
+    str,
+    Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="0x-prefixed 32-byte hex value"),
+]
+SignatureHex = Annotated[
+    str,
+    Field(
+        pattern=r"^0x[0-9a-fA-F]{130}$",
+        description="65-byte EIP-712 signature r || s || v, low-s",
+    ),
+]
+Grams = Annotated[int, Field(ge=1, le=MAX_AMOUNT, description="Integer grams of CO2e")]
+Count = Annotated[int, Field(ge=0, le=MAX_SAFE)]
+Nonce = Annotated[int, Field(ge=0, le=MAX_SAFE, description="Unique per signer")]
+Expiry = Annotated[int, Field(ge=0, le=2**64 - 1, description="Unix seconds")]
+Text = Annotated[str, Field(max_length=500)]
+RequiredText = Annotated[str, Field(min_length=1, max_length=500)]
+Ref = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+ClaimId = Annotated[str, Field(pattern=r"^C[0-9]{1,16}-[0-9]{1,5}$", examples=["C42-7"])]
+MethodologyId = Annotated[str, Field(pattern=r"^[A-Z0-9_]{1,40}$", examples=["SZ_TRANSIT"])]
+Version = Annotated[str, Field(pattern=r"^[0-9]{1,4}(\.[0-9]{1,4}){0,2}$", examples=["1.0"])]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+    nonce: Nonce
+    expiry: Expiry
+
+
+class OpenAccountMessage(_Message):
+    account: Address
+    kind: Literal[ACCOUNT_KINDS]  # type: ignore[valid-type]
+    name: Text
+    household: Address
+
+
+class GrantRoleMessage(_Message):
+    account: Address
+    role: Literal[ROLES]  # type: ignore[valid-type]
+
+
+class RegisterAssetClassMessage(_Message):
+    methodology: MethodologyId
+    methodologyVersion: Version  # noqa: N815 - the EIP-712 field name
+    vintage: Annotated[int, Field(ge=2000, le=9999)]
+    region: Annotated[str, Field(pattern=r"^[0-9]{6}$|^CN$", examples=["440300"])]
+
+
+class IssueMessage(_Message):
+    to: Address
+    assetClass: RequiredText  # noqa: N815
+    amount: Grams
+    claimId: RequiredText  # noqa: N815
+
+
+class TransferMessage(_Message):
+    from_: Address = Field(alias="from")
+    to: Address
+    assetClass: RequiredText  # noqa: N815
+    batchNo: Count  # noqa: N815
+    amount: Grams
+
+
+class RetireMessage(_Message):
+    owner: Address
+    assetClass: RequiredText  # noqa: N815
+    batchNo: Count  # noqa: N815
+    amount: Grams
+    beneficiaryName: RequiredText  # noqa: N815
+    beneficiary: Address
+    reason: RequiredText
+    jurisdiction: RequiredText
+
+
+class CancelMessage(_Message):
+    holder: Address
+    assetClass: RequiredText  # noqa: N815
+    batchNo: Count  # noqa: N815
+    amount: Grams
+    reason: RequiredText
+    evidenceHash: Hex32  # noqa: N815
+
+
+class ActivityRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: Ref
+    account: Address
+    methodology: MethodologyId
+    version: Version
+    start: Annotated[int, Field(ge=0, le=2**40)]
+    end: Annotated[int, Field(ge=0, le=2**40)]
+    quantities: dict[str, Count] = Field(min_length=1, max_length=16)
+    evidenceHash: Hex32  # noqa: N815
+
+
+class SubmitActivitiesMessage(_Message):
+    platform: Address
+    batchId: Ref  # noqa: N815
+    recordCount: Annotated[int, Field(ge=1, le=MAX_RECORDS)]  # noqa: N815
+    recordsHash: Hex32  # noqa: N815
+    records: list[ActivityRecord] = Field(min_length=1, max_length=MAX_RECORDS)
+
+
+class AttestClaimsMessage(_Message):
+    verifier: Address
+    attestationId: Ref  # noqa: N815
+    approve: bool
+    reason: Text
+    claimCount: Annotated[int, Field(ge=1, le=MAX_ATTESTED)]  # noqa: N815
+    claimsHash: Hex32  # noqa: N815
+    claims: list[ClaimId] = Field(min_length=1, max_length=MAX_ATTESTED)
+
+
+class RunIssuanceMessage(_Message):
+    runId: Ref  # noqa: N815
+    bufferPool: Address  # noqa: N815
+    bufferBasisPoints: Annotated[int, Field(ge=0, le=5_000)]  # noqa: N815
+
+
+class ReverseClaimMessage(_Message):
+    claimId: ClaimId  # noqa: N815
+    reason: RequiredText
+    evidenceHash: Hex32  # noqa: N815
+
+
+class _Signed(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    signature: SignatureHex
+
+
+class OpenAccountRequest(_Signed):
+    message: OpenAccountMessage
+
+
+class GrantRoleRequest(_Signed):
+    message: GrantRoleMessage
+
+
+class RegisterAssetClassRequest(_Signed):
+    message: RegisterAssetClassMessage
+
+
+class IssueRequest(_Signed):
+    message: IssueMessage
+
+
+class TransferRequest(_Signed):
+    message: TransferMessage
+
+
+class RetireRequest(_Signed):
+    message: RetireMessage
+
+
+class CancelRequest(_Signed):
+    message: CancelMessage
+
+
+class EvidencePiece(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    salt: Annotated[
+        str, Field(pattern=r"^(0x)?[0-9a-fA-F]{32,128}$", description="hex, >= 16 bytes")
+    ]
+    data: Annotated[str, Field(max_length=65_536, description="The raw evidence (UTF-8 text)")]
+
+
+class SubmitActivitiesRequest(_Signed):
+    message: SubmitActivitiesMessage
+    evidence: dict[str, EvidencePiece] | None = Field(
+        None,
+        description="Raw evidence by activity id, kept apart from the log (erasable); each "
+        "piece must hash to its record's evidenceHash.",
+    )
+
+
+class AttestClaimsRequest(_Signed):
+    message: AttestClaimsMessage
+
+
+class RunIssuanceRequest(_Signed):
+    message: RunIssuanceMessage
+
+
+class ReverseClaimRequest(_Signed):
+    message: ReverseClaimMessage
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    url: Annotated[str, Field(pattern=r"^https?://[^\s]{1,2000}$", max_length=2048)]
+    event_types: list[Annotated[str, Field(pattern=r"^[A-Za-z]{1,64}$")]] = Field(
+        default_factory=list, max_length=32, description="Empty: every event type."
+    )
+    from_seq: Annotated[int, Field(ge=-1, le=MAX_SAFE)] | None = Field(
+        None, description="Deliver events after this seq (default: only new events)."
+    )
+
+
+# -- responses ------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass `next_after` as `after` for the next page (null: the end)."""
+
+    items: list[T]
+    next_after: int | None
+
+
+class Receipt(BaseModel):
+    """What an accepted signed request did: its event and effects."""
+
+    seq: int
+    event_type: str
+    effects: dict[str, Any]
+    event_url: str
+    proof_url: str
+    certificate_id: str | None = None
+    certificate_url: str | None = None
+
+
+class Eip712Domain(BaseModel):
+    name: str
+    version: str
+    chainId: int  # noqa: N815
+    verifyingContract: str  # noqa: N815
+
+
+class RegistryInfo(BaseModel):
+    log_id: str
+    operator: str
+    domain: Eip712Domain
+    events: int
+    links: dict[str, str]
+
+
+class Balance(BaseModel):
+    asset_class: str
+    active: int
+    retired: int
+    cancelled: int
+    locked: int
+
+
+class Account(BaseModel):
+    address: str
+    kind: str
+    name: str
+    household: str | None
+    opened_seq: int
+    roles: list[str]
+
+
+class AccountDetail(Account):
+    balances: list[Balance]
+
+
+class Holding(BaseModel):
+    asset_class: str
+    batch_no: int
+    first: int
+    last: int
+    amount: int
+    status: Literal["active", "retired", "cancelled", "locked"]
+    ref: str | None
+    serials: str
+
+
+class Supply(BaseModel):
+    """issued = active + retired + cancelled + locked; buffer: issued to buffer pools."""
+
+    issued: int
+    active: int
+    retired: int
+    cancelled: int
+    locked: int
+    buffer: int
+
+
+class AssetClass(BaseModel):
+    id: str
+    methodology: str
+    methodology_version: str
+    vintage: int
+    region: str
+    registered_seq: int
+    batches: int
+    supply: Supply
+
+
+class Batch(BaseModel):
+    batch_no: int
+    asset_class: str
+    amount: int
+    issued_to: str
+    reference: str
+    issued_seq: int
+    buffer: bool
+    serials: str
+    supply: Supply
+
+
+class BatchHolding(Holding):
+    owner: str
+
+
+class BatchDetail(Batch):
+    holdings: list[BatchHolding]
+
+
+class Transfer(BaseModel):
+    seq: int
+    time: str
+    from_: str = Field(alias="from")
+    to: str
+    asset_class: str
+    amount: int
+    serials: list[str]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class Retirement(BaseModel):
+    certificate_id: str
+    seq: int
+    time: str
+    owner: str
+    asset_class: str
+    amount: int
+    beneficiary_name: str
+    beneficiary: str
+    reason: str
+    jurisdiction: str
+    serials: list[str]
+    certificate_url: str
+    html_url: str
+
+
+class Inclusion(BaseModel):
+    tree_size: int
+    path: list[str]
+
+
+class CheckpointJson(BaseModel):
+    log_id: str
+    tree_size: int
+    root_hash: str
+    timestamp: int
+    signer: str
+    signature: str
+
+
+class AnchorJson(BaseModel):
+    chain_id: int
+    contract: str
+    tx_hash: str
+    block_number: int
+    block_hash: str
+
+
+class Pending(BaseModel):
+    status: str
+    detail: str
+    expected_by: str
+
+
+class ProofBundle(BaseModel):
+    """Proof bundle version 1 (DESIGN.md); `anchor` null and `pending` set until anchored."""
+
+    version: int
+    event: dict[str, Any]
+    leaf_index: int
+    inclusion: Inclusion | None
+    checkpoint: CheckpointJson | None
+    anchor: AnchorJson | None
+    pending: Pending | None = None
+
+
+class Certificate(Retirement):
+    """A retirement certificate with the proof bundle of its event."""
+
+    proof: ProofBundle
+    verify: dict[str, str]
+
+
+class Cancellation(BaseModel):
+    seq: int
+    holder: str
+    asset_class: str
+    amount: int
+    reason: str
+    evidence_hash: str
+    serials: list[str]
+
+
+class Signature(BaseModel):
+    signer: str
+    signature: str
+
+
+class Event(BaseModel):
+    seq: int
+    type: str
+    time: str
+    payload: dict[str, Any]
+    signatures: list[Signature] | None = None
+
+
+class Checkpoint(BaseModel):
+    log_id: str
+    tree_size: int
+    root_hash: str
+    timestamp: int
+    signer: str
+    signature: str
+    status: Literal["signed", "sent", "confirmed"]
+    anchor: AnchorJson | None
+    note: str
+
+
+class ConsistencySide(BaseModel):
+    checkpoint: CheckpointJson
+    anchor: AnchorJson
+
+
+class ConsistencyProof(BaseModel):
+    version: int
+    old: ConsistencySide
+    new: ConsistencySide
+    proof: list[str]
+
+
+class Anchoring(BaseModel):
+    running: bool
+    latest_confirmed_size: int
+    error: str | None
+
+
+class ChainInfo(BaseModel):
+    kind: Literal["embedded", "json-rpc", "none"]
+    chain_id: int
+    contract: str
+    rpc_url: str | None
+    anchoring: Anchoring
+    verify_command: str | None
+
+
+class MethodologySummary(BaseModel):
+    id: str
+    version: str
+    family: str
+    region: str
+    title_en: str
+    title_zh: str
+    hash: str
+
+
+class Factor(BaseModel):
+    mg_per_unit: str
+    unit: str
+    source: str
+
+
+class MethodologyDetail(MethodologySummary):
+    source: str
+    quantities: dict[str, str]
+    factors: dict[str, Factor]
+    parameters: dict[str, Any]
+
+
+class ActivityBatch(BaseModel):
+    platform: str
+    batch_id: str
+    records_hash: str
+    records: int
+    accepted: int
+    rejected: int
+    grams: int
+    seq: int
+
+
+class ActivityBatchDetail(ActivityBatch):
+    outcomes: list[dict[str, Any]]
+
+
+class Claim(BaseModel):
+    claim_id: str
+    seq: int
+    idx: int
+    platform: str
+    activity_id: str
+    account: str
+    beneficiary: str
+    methodology: str
+    version: str
+    methodology_hash: str
+    family: str
+    start_s: int
+    end_s: int
+    day: str
+    asset_class: str
+    grams: int
+    evidence_hash: str
+    status: Literal["pending", "approved", "rejected", "issued", "reversed"]
+    attested_seq: int | None
+    verdict: str | None
+    issued_seq: int | None
+    reversed_seq: int | None
+
+
+class Rejection(BaseModel):
+    seq: int
+    idx: int
+    platform: str
+    activity_id: str
+    account: str
+    methodology: str
+    version: str
+    start_s: int
+    end_s: int
+    reason: str
+    detail: str
+
+
+class ClaimCount(BaseModel):
+    claims: int
+    grams: int
+
+
+class ClaimSummary(BaseModel):
+    claims: dict[str, ClaimCount]
+    rejected: dict[str, int]
+
+
+class Attestation(BaseModel):
+    seq: int
+    attestation_id: str
+    verifier: str
+    approve: bool
+    reason: str
+    claims: int
+    claims_hash: str
+
+
+class IssuanceRun(BaseModel):
+    seq: int
+    run_id: str
+    buffer_pool: str
+    buffer_basis_points: int
+    claims: int
+    grams: int
+    issued_grams: int
+    buffer_grams: int
+    batches: int
+
+
+class Webhook(BaseModel):
+    id: int
+    url: str
+    event_types: list[str]
+    active: bool
+    cursor: int
+    created_at: float
+
+
+class WebhookCreated(Webhook):
+    secret: str = Field(
+        description="HMAC-SHA256 key of the X-Registry-Signature header; shown once."
+    )
+
+
+class WebhookDelivery(BaseModel):
+    seq: int
+    attempt: int
+    status_code: int | None
+    error: str | None
+    outcome: Literal["delivered", "retry", "gave_up"]
+    time: float
+
+
+class ProblemType(BaseModel):
+    code: str
+    status: int
+    title: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details with the registry's stable error `code`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None

@@ -1,0 +1,236 @@
+"""The running registry behind the routes: readers, the writer, events, webhooks, anchoring.
+
+SQLite connections belong to the thread that opened them, so every thread that reads gets
+its own `Reader` (a Store, the Merkle log and the checkpoint table on one connection),
+opened on first use; writes all go to the single `Writer` thread (group commit). Reads see
+committed data only (WAL), so they never wait for the writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from anchoring.bundle import UnknownEventError, build_bundle
+from anchoring.merkle import MerkleLog
+from anchoring.worker import AnchorPolicy, CheckpointStore
+from api.anchoring import AnchoringRuntime, ChainStatus
+from api.errors import ApiError, problem_response
+from api.schemas import SubmitActivitiesRequest
+from api.settings import Settings
+from api.storage import IdempotencyTable, WebhookTable, create_tables
+from api.webhooks import EventHub, WebhookDispatcher
+from api.writer import Outcome, WriteJob, Writer, WriterStoppedError
+from registry.ledger import Receipt, Registry
+from registry.signing import Signer
+from registry.store import Store
+
+log = logging.getLogger("carbon_registry.api")
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+@dataclass
+class Reader:
+    """One thread's view of the database."""
+
+    store: Store
+    registry: Registry
+    tree: MerkleLog
+    checkpoints: CheckpointStore
+    idempotency: IdempotencyTable
+    webhooks: WebhookTable
+
+
+def render_receipt(receipt: Receipt) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "seq": receipt.seq,
+        "event_type": receipt.event_type,
+        "effects": receipt.effects,
+        "event_url": f"/v1/events/{receipt.seq}",
+        "proof_url": f"/v1/events/{receipt.seq}/proof",
+    }
+    certificate = receipt.effects.get("certificate_id")
+    if certificate is not None:
+        body["certificate_id"] = certificate
+        body["certificate_url"] = f"/v1/retirements/{certificate}"
+    return body
+
+
+def request_hash(method: str, path: str, body: dict[str, Any]) -> str:
+    text = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def operator_signing_key(settings: Settings) -> Signer:
+    """The operator's key for checkpoints: from the settings, else the key file of `init`."""
+    if settings.operator_key is not None:
+        return Signer(settings.operator_key.get_secret_value())
+    return Signer.load(settings.db.with_name(settings.db.name + ".operator-key.json"))
+
+
+class RegistryService:
+    """Everything the routes use; `start()` before serving, `stop()` after."""
+
+    def __init__(self, settings: Settings, *, anchoring: AnchoringRuntime | None = None) -> None:
+        self.settings = settings
+        store = Store(settings.db)
+        try:
+            registry = Registry(store)
+            create_tables(store.conn)
+            self.log_id = registry.log_id
+            self.domain = registry.domain
+            self.operator = registry.operator
+            last_seq = store.event_count() - 1
+        finally:
+            store.close()
+        self.policy = AnchorPolicy(
+            max_pending_events=settings.anchor_max_pending,
+            max_age_s=settings.anchor_max_age_s,
+            confirmations=settings.anchor_confirmations,
+        )
+        self.hub = EventHub(last_seq)
+        self.writer = Writer(settings, on_commit=self.hub.notify)
+        self.webhooks = WebhookDispatcher(settings, self.hub)
+        self.anchoring = anchoring
+        self._local = threading.local()
+        self._users = 0
+        self._users_lock = threading.Lock()
+        self.started = False
+
+    @classmethod
+    def with_anchoring(cls, settings: Settings) -> RegistryService:
+        """A service that also runs the anchoring worker on the configured chain."""
+        service = cls(settings)
+        operator = operator_signing_key(settings)
+        if operator.address != service.operator:
+            raise ApiError(
+                "not_initialised",
+                f"the operator key is {operator.address}, the registry's operator is "
+                f"{service.operator}",
+            )
+        service.anchoring = AnchoringRuntime(
+            db=str(settings.db),
+            chain_spec=settings.chain,
+            domain=service.domain,
+            log_id=service.log_id,
+            operator_key=bytes.fromhex(operator.private_key_hex[2:]),
+            operator=operator.address,
+            policy=service.policy,
+            rpc_port=settings.rpc_port,
+            public_rpc_url=settings.public_rpc_url,
+        )
+        return service
+
+    def start(self) -> None:
+        """Start the threads; nested starts (a second lifespan of the same app) share them."""
+        with self._users_lock:
+            self._users += 1
+            if self._users > 1:
+                return
+            if self.anchoring is not None:
+                self.anchoring.start()
+            self.writer.start()
+            self.webhooks.start()
+            self.started = True
+
+    def stop(self) -> None:
+        with self._users_lock:
+            self._users -= 1
+            if self._users > 0:
+                return
+            self.started = False
+            self.writer.stop()
+            self.webhooks.stop()
+            if self.anchoring is not None:
+                self.anchoring.stop()
+
+    def reader(self) -> Reader:
+        """This thread's Reader (opened on first use)."""
+        reader: Reader | None = getattr(self._local, "reader", None)
+        if reader is None:
+            store = Store(self.settings.db)
+            reader = Reader(
+                store,
+                Registry(store),
+                MerkleLog(store.conn),
+                CheckpointStore(store.conn, self.log_id),
+                IdempotencyTable(store.conn),
+                WebhookTable(store.conn),
+            )
+            self._local.reader = reader
+        return reader
+
+    def bundle(self, seq: int) -> dict[str, Any]:
+        """The proof bundle of event `seq` (pending, never an error, while not anchored)."""
+        reader = self.reader()
+        try:
+            return build_bundle(
+                reader.store, reader.tree, reader.checkpoints, seq, policy=self.policy
+            )
+        except UnknownEventError as exc:
+            raise ApiError("unknown_event", str(exc)) from exc
+
+    def chain_status(self) -> ChainStatus:
+        if self.anchoring is None:
+            return ChainStatus("none", None, False, None)
+        return self.anchoring.status()
+
+    # -- writes -------------------------------------------------------------------------------
+
+    @staticmethod
+    def check_idempotency_key(key: str | None) -> None:
+        if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+            raise ApiError(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1-255 printable ASCII characters",
+            )
+
+    async def write(
+        self,
+        request: Request,
+        kind: str,
+        body: Any,
+        idempotency_key: str | None,
+    ) -> JSONResponse:
+        """Queue a signed request to the writer and answer with its receipt or problem."""
+        self.check_idempotency_key(idempotency_key)
+        evidence = None
+        if isinstance(body, SubmitActivitiesRequest) and body.evidence is not None:
+            evidence = {
+                activity_id: (bytes.fromhex(piece.salt.removeprefix("0x")), piece.data.encode())
+                for activity_id, piece in body.evidence.items()
+            }
+        job = WriteJob(
+            kind,
+            body.message.model_dump(by_alias=True),
+            body.signature,
+            render_receipt,
+            request.url.path,
+            ""
+            if idempotency_key is None
+            else request_hash(request.method, request.url.path, body.model_dump(by_alias=True)),
+            idempotency_key,
+            evidence,
+        )
+        try:
+            outcome = await self.writer.submit(job)
+        except WriterStoppedError as exc:
+            raise ApiError("unavailable", str(exc)) from exc
+        return outcome_response(outcome)
+
+
+def outcome_response(outcome: Outcome) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    if not outcome.ok:
+        return problem_response(outcome.body, headers)
+    headers["Location"] = str(outcome.body.get("certificate_url") or outcome.body["event_url"])
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)

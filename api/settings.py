@@ -1,0 +1,84 @@
+"""Service settings, read from `CARBON_REGISTRY_*` environment variables (pydantic-settings).
+
+Every variable is documented in README.md ("Running the service"). Secrets (the operator's
+signing key, the operator API key) come from the environment or from files beside the
+database that only their owner can read; never from the repository.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KIB = 1024
+
+
+class Settings(BaseSettings):
+    """Configuration of `carbon-registry serve` and of `api.main.create_app`."""
+
+    model_config = SettingsConfigDict(env_prefix="CARBON_REGISTRY_", extra="ignore")
+
+    db: Path = Field(default=Path("carbon-registry.db"), description="SQLite file of the registry.")
+    host: str = Field(default="127.0.0.1", description="Interface the API listens on.")
+    port: int = Field(
+        default=8080, ge=0, le=65535, description="TCP port of the API (0: any free)."
+    )
+    operator_api_key: SecretStr | None = Field(
+        default=None,
+        description="Key operator-only requests carry in X-Operator-Key; serve generates one "
+        "into DB.operator-api-key when unset.",
+    )
+    operator_key: SecretStr | None = Field(
+        default=None,
+        description="Operator's secp256k1 key for checkpoints and anchors (else the key file "
+        "DB.operator-key.json written by init).",
+    )
+    max_body_bytes: int = Field(default=256 * KIB, ge=1 * KIB, description="Largest request body.")
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        default="FULL",
+        description="SQLite synchronous mode of the writer (FULL survives power cuts).",
+    )
+    group_commit_max: int = Field(
+        default=256, ge=1, le=5_000, description="Most write requests committed in one transaction."
+    )
+    idempotency_ttl_s: int = Field(
+        default=86_400, ge=60, description="How long an Idempotency-Key and its response are kept."
+    )
+    anchoring: bool = Field(default=True, description="Run the anchoring worker inside `serve`.")
+    chain: str = Field(
+        default="embedded",
+        description="'embedded' (in-process EVM) or the JSON-RPC URL of a chain.",
+    )
+    rpc_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port of the embedded chain's JSON-RPC server (0: any).",
+    )
+    public_rpc_url: str | None = Field(
+        default=None,
+        description="RPC URL shown to verifiers for a JSON-RPC chain (it may hold a key).",
+    )
+    anchor_max_pending: int = Field(
+        default=1_000, ge=1, description="Cut a checkpoint at this many events."
+    )
+    anchor_max_age_s: float = Field(
+        default=10.0, gt=0, description="...or when this many seconds old."
+    )
+    anchor_confirmations: int = Field(
+        default=1, ge=1, description="Blocks deep before an anchor counts."
+    )
+    webhook_max_attempts: int = Field(default=8, ge=1, description="Deliveries tried per event.")
+    webhook_backoff_s: float = Field(
+        default=1.0, gt=0, description="First retry delay; doubles each try."
+    )
+    webhook_max_backoff_s: float = Field(default=300.0, gt=0, description="Longest retry delay.")
+    webhook_timeout_s: float = Field(
+        default=5.0, gt=0, description="Timeout of one webhook delivery."
+    )
+    sse_max_seconds: float = Field(
+        default=3600.0, gt=0, description="An event stream closes after this; clients resume."
+    )

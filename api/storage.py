@@ -1,0 +1,209 @@
+"""The API's own tables, beside the registry's in the same SQLite file.
+
+`api_idempotency` keeps, per Idempotency-Key, the hash of the request and the response
+that the first request got; the writer inserts the row in the same transaction as the
+request's effects, so a retried request can never take effect twice nor get another answer.
+`api_webhooks` holds webhook subscriptions with a cursor (the last event delivered), and
+`api_webhook_deliveries` one row per delivery attempt. None of them is registry state:
+`replay` neither reads nor rebuilds them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+_SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS api_idempotency (
+        key TEXT PRIMARY KEY,
+        request_hash TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        created_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS api_idempotency_age ON api_idempotency(created_at)",
+    """
+    CREATE TABLE IF NOT EXISTS api_webhooks (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        event_types TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        cursor INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL DEFAULT 0
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS api_webhook_deliveries (
+        id INTEGER PRIMARY KEY,
+        webhook_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        status_code INTEGER,
+        error TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN ('delivered', 'retry', 'gave_up')),
+        time REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS api_webhook_deliveries_hook ON api_webhook_deliveries(webhook_id, id)",
+)
+
+
+def create_tables(conn: sqlite3.Connection) -> None:
+    """Create the API's tables when missing (one transaction, safe to run concurrently)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    request_hash: str
+    status: int
+    body: dict[str, Any]
+
+
+class IdempotencyTable:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def get(self, key: str) -> StoredResponse | None:
+        row = self.conn.execute(
+            "SELECT request_hash, status, body FROM api_idempotency WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        return StoredResponse(str(row[0]), int(row[1]), json.loads(row[2]))
+
+    def put(self, key: str, response: StoredResponse, now: float) -> None:
+        self.conn.execute(
+            "INSERT INTO api_idempotency(key, request_hash, status, body, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (key, response.request_hash, response.status, json.dumps(response.body), now),
+        )
+
+    def prune(self, older_than: float) -> int:
+        cursor = self.conn.execute(
+            "DELETE FROM api_idempotency WHERE created_at < ?", (older_than,)
+        )
+        return int(cursor.rowcount)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: int
+    url: str
+    secret: str
+    event_types: tuple[str, ...]
+    created_at: float
+    active: bool
+    cursor: int
+    attempts: int
+    next_attempt_at: float
+
+    def wants(self, event_type: str) -> bool:
+        return not self.event_types or event_type in self.event_types
+
+
+_WEBHOOK_COLUMNS = (
+    "id, url, secret, event_types, created_at, active, cursor, attempts, next_attempt_at"
+)
+
+
+class WebhookTable:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _row(row: tuple[Any, ...]) -> Webhook:
+        return Webhook(
+            int(row[0]),
+            str(row[1]),
+            str(row[2]),
+            tuple(json.loads(row[3])),
+            float(row[4]),
+            bool(row[5]),
+            int(row[6]),
+            int(row[7]),
+            float(row[8]),
+        )
+
+    def create(self, url: str, secret: str, event_types: list[str], cursor: int, now: float) -> int:
+        """Insert a subscription (inside the caller's transaction); returns its id."""
+        cur = self.conn.execute(
+            "INSERT INTO api_webhooks(url, secret, event_types, created_at, cursor)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (url, secret, json.dumps(sorted(set(event_types))), now, cursor),
+        )
+        return int(cur.lastrowid or 0)
+
+    def get(self, webhook_id: int) -> Webhook | None:
+        row = self.conn.execute(
+            f"SELECT {_WEBHOOK_COLUMNS} FROM api_webhooks WHERE id = ?", (webhook_id,)
+        ).fetchone()
+        return None if row is None else self._row(tuple(row))
+
+    def all(self, *, active_only: bool = False) -> list[Webhook]:
+        where = " WHERE active = 1" if active_only else ""
+        rows = self.conn.execute(f"SELECT {_WEBHOOK_COLUMNS} FROM api_webhooks{where} ORDER BY id")
+        return [self._row(tuple(r)) for r in rows]
+
+    def deactivate(self, webhook_id: int) -> bool:
+        cursor = self.conn.execute(
+            "UPDATE api_webhooks SET active = 0 WHERE id = ? AND active = 1", (webhook_id,)
+        )
+        return cursor.rowcount > 0
+
+    def record(
+        self,
+        hook: Webhook,
+        seq: int,
+        outcome: str,
+        *,
+        status_code: int | None,
+        error: str | None,
+        cursor: int,
+        attempts: int,
+        next_attempt_at: float,
+        now: float,
+    ) -> None:
+        """Log one delivery attempt and move the subscription's cursor and retry state."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute(
+                "INSERT INTO api_webhook_deliveries(webhook_id, seq, attempt, status_code, error,"
+                " outcome, time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (hook.id, seq, hook.attempts + 1, status_code, error, outcome, now),
+            )
+            self.conn.execute(
+                "UPDATE api_webhooks SET cursor = ?, attempts = ?, next_attempt_at = ? WHERE id = ?",
+                (cursor, attempts, next_attempt_at, hook.id),
+            )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def advance(self, hook_id: int, cursor: int) -> None:
+        """Skip events the subscription does not want (no delivery to log)."""
+        self.conn.execute("UPDATE api_webhooks SET cursor = ? WHERE id = ?", (cursor, hook_id))
+
+    def deliveries(self, webhook_id: int, limit: int) -> list[dict[str, Any]]:
+        cols = ("seq", "attempt", "status_code", "error", "outcome", "time")
+        rows = self.conn.execute(
+            f"SELECT {', '.join(cols)} FROM api_webhook_deliveries WHERE webhook_id = ?"
+            " ORDER BY id DESC LIMIT ?",
+            (webhook_id, limit),
+        )
+        return [dict(zip(cols, row, strict=True)) for row in rows]

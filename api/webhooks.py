@@ -1,0 +1,192 @@
+"""Signed webhooks: every logged event, pushed to subscribers, with retries.
+
+Each subscription has a cursor (the last event it got) and receives events in log order,
+one POST each, body = the event's canonical JSON (the same bytes as the log's leaf data).
+Headers:
+
+    X-Registry-Event-Id: <seq>
+    X-Registry-Event-Type: <type>
+    X-Registry-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>
+
+A receiver recomputes the HMAC with the secret it got when the subscription was created
+(`verify_signature`) and refuses old timestamps, so a captured delivery cannot be replayed
+later. A failed delivery (no 2xx within the timeout) is retried after `backoff`, doubling
+up to `max_backoff`; after `max_attempts` the event is logged as given up and the
+subscription moves on. Every attempt is logged in `api_webhook_deliveries`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import httpx
+
+from api.settings import Settings
+from api.storage import Webhook, WebhookTable, create_tables
+from registry.store import Store
+
+log = logging.getLogger("carbon_registry.api.webhooks")
+
+SIGNATURE_HEADER = "X-Registry-Signature"
+DELIVERY_BATCH = 100
+SIGNATURE_TOLERANCE_S = 300
+
+
+def sign_payload(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify_signature(
+    secret: str,
+    header: str,
+    body: bytes,
+    *,
+    now: float | None = None,
+    tolerance_s: int = SIGNATURE_TOLERANCE_S,
+) -> bool:
+    """True when `header` is a fresh signature of `body` with `secret`."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+        expected = sign_payload(secret, timestamp, body).split("v1=", 1)[1]
+        fresh = abs((time.time() if now is None else now) - timestamp) <= tolerance_s
+        return fresh and hmac.compare_digest(expected, parts["v1"])
+    except (KeyError, ValueError):
+        return False
+
+
+class EventHub:
+    """The latest logged seq, and a way for threads to wait for a newer one."""
+
+    def __init__(self, last_seq: int = -1) -> None:
+        self._last = last_seq
+        self._changed = threading.Condition()
+
+    @property
+    def last_seq(self) -> int:
+        return self._last
+
+    def notify(self, seq: int) -> None:
+        with self._changed:
+            if seq > self._last:
+                self._last = seq
+                self._changed.notify_all()
+
+    def wake(self) -> None:
+        """Wake every waiter (to notice a stop)."""
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_beyond(self, seq: int, timeout_s: float) -> int:
+        with self._changed:
+            if self._last <= seq:
+                self._changed.wait(timeout_s)  # a newer event, wake() or the timeout
+            return self._last
+
+
+class WebhookDispatcher:
+    """One thread delivering to every active subscription."""
+
+    def __init__(
+        self, settings: Settings, hub: EventHub, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self.hub = hub
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.hub.wake()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        store = Store(self.settings.db)
+        create_tables(store.conn)
+        table = WebhookTable(store.conn)
+        client = httpx.Client(timeout=self.settings.webhook_timeout_s, follow_redirects=False)
+        seen = self.hub.last_seq
+        try:
+            while not self._stop.is_set():
+                # Events written by other processes (the CLI) reach SSE clients this way too.
+                self.hub.notify(store.event_count() - 1)
+                for hook in table.all(active_only=True):
+                    if self._stop.is_set():
+                        break
+                    if hook.cursor < self.hub.last_seq and hook.next_attempt_at <= self.clock():
+                        self._deliver(store, table, client, hook)
+                seen = self.hub.wait_beyond(seen, 0.5)
+        except Exception:
+            log.exception("webhook dispatcher stopped")
+        finally:
+            client.close()
+            store.close()
+
+    def _deliver(
+        self, store: Store, table: WebhookTable, client: httpx.Client, hook: Webhook
+    ) -> None:
+        """Deliver the hook's next events in order; stop at the first failure."""
+        for seq, event_type, _, body in store.event_rows(hook.cursor, DELIVERY_BATCH):
+            if self._stop.is_set():
+                return
+            if not hook.wants(event_type):
+                table.advance(hook.id, seq)
+                hook = replace(hook, cursor=seq, attempts=0, next_attempt_at=0.0)
+                continue
+            status, error = self._post(client, hook, seq, event_type, body)
+            now = self.clock()
+            if status is not None and 200 <= status < 300:
+                table.record(
+                    hook, seq, "delivered", status_code=status, error=None, cursor=seq,
+                    attempts=0, next_attempt_at=0.0, now=now,
+                )  # fmt: skip
+                hook = replace(hook, cursor=seq, attempts=0, next_attempt_at=0.0)
+                continue
+            attempts = hook.attempts + 1
+            if attempts >= self.settings.webhook_max_attempts:
+                log.warning(
+                    "webhook %d: gave up on event %d after %d attempts", hook.id, seq, attempts
+                )
+                table.record(
+                    hook, seq, "gave_up", status_code=status, error=error, cursor=seq,
+                    attempts=0, next_attempt_at=0.0, now=now,
+                )  # fmt: skip
+                hook = replace(hook, cursor=seq, attempts=0, next_attempt_at=0.0)
+                continue
+            delay = min(
+                self.settings.webhook_backoff_s * 2 ** (attempts - 1),
+                self.settings.webhook_max_backoff_s,
+            )
+            table.record(
+                hook, seq, "retry", status_code=status, error=error, cursor=hook.cursor,
+                attempts=attempts, next_attempt_at=now + delay, now=now,
+            )  # fmt: skip
+            return
+
+    def _post(
+        self, client: httpx.Client, hook: Webhook, seq: int, event_type: str, body: bytes
+    ) -> tuple[int | None, str | None]:
+        headers = {
+            "Content-Type": "application/json",
+            "X-Registry-Event-Id": str(seq),
+            "X-Registry-Event-Type": event_type,
+            SIGNATURE_HEADER: sign_payload(hook.secret, int(self.clock()), body),
+        }
+        try:
+            response = client.post(hook.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return None, f"{type(exc).__name__}: {exc}"[:500]
+        if 200 <= response.status_code < 300:
+            return response.status_code, None
+        return response.status_code, f"HTTP {response.status_code}"

@@ -1,0 +1,274 @@
+"""The single writer: signed requests from every HTTP request, committed in groups.
+
+SQLite takes one writer at a time, and a commit (an fsync with `synchronous=FULL`) costs far
+more than applying a transfer. So every write request is queued to one thread that owns the
+writing connection; it takes whatever requests are waiting (up to `group_commit_max`) and
+commits them in one transaction with `Registry.execute_many`, each request in its own
+savepoint, so each still gets its own receipt or its own refusal.
+
+Idempotency-Keys are checked and stored by this thread inside the same transaction as the
+requests' effects: the stored response and the effects commit together, so a retried
+request (same key, same body) gets the first response back and never takes effect twice,
+even across a crash; the same key with another body is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.errors import problem, registry_problem
+from api.settings import Settings
+from api.storage import IdempotencyTable, StoredResponse, create_tables
+from registry.errors import RegistryError
+from registry.ledger import Receipt, Registry
+from registry.store import Store
+
+log = logging.getLogger("carbon_registry.api.writer")
+
+PRUNE_EVERY_S = 300.0
+
+Render = Callable[[Receipt], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The HTTP answer to one write request."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+@dataclass
+class WriteJob:
+    kind: str
+    message: dict[str, Any]
+    signature: str
+    render: Render
+    instance: str
+    request_hash: str
+    idempotency_key: str | None = None
+    evidence: dict[str, tuple[bytes, bytes]] | None = None
+    future: Future[Outcome] = field(default_factory=Future)
+
+
+class WriterStoppedError(RuntimeError):
+    pass
+
+
+_STOP = object()
+
+
+class Writer:
+    """One thread, one connection, group commit."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        on_commit: Callable[[int], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.on_commit = on_commit
+        self.clock = clock
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="registry-writer", daemon=True)
+        self._ready = threading.Event()
+        self._stopped = False
+        self._startup_error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait()
+        if self._startup_error is not None:
+            raise self._startup_error
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._queue.put(_STOP)
+        self._thread.join(timeout=30)
+
+    async def submit(self, job: WriteJob) -> Outcome:
+        if self._stopped or not self._thread.is_alive():
+            raise WriterStoppedError("the writer is not running")
+        self._queue.put(job)
+        return await asyncio.wrap_future(job.future)
+
+    # -- the thread ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            store = Store(self.settings.db, synchronous=self.settings.sqlite_synchronous)
+            create_tables(store.conn)
+            registry = Registry(store, self.clock)
+        except BaseException as exc:
+            self._startup_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        idempotency = IdempotencyTable(store.conn)
+        last_prune = 0.0
+        try:
+            while True:
+                first = self._queue.get()
+                if first is _STOP:
+                    break
+                batch: list[WriteJob] = [first]
+                stop = False
+                while len(batch) < self.settings.group_commit_max:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is _STOP:
+                        stop = True
+                        break
+                    batch.append(item)
+                self._process(registry, idempotency, batch)
+                now = self.clock()
+                if now - last_prune > PRUNE_EVERY_S:
+                    try:
+                        with store.write():
+                            idempotency.prune(now - self.settings.idempotency_ttl_s)
+                    except sqlite3.Error:
+                        log.exception("pruning old Idempotency-Keys failed; trying later")
+                    last_prune = now
+                if stop:
+                    break
+        finally:
+            self._fail_waiting()
+            store.close()
+
+    def _fail_waiting(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, WriteJob) and not item.future.done():
+                item.future.set_exception(WriterStoppedError("the writer stopped"))
+
+    def _process(
+        self, registry: Registry, idempotency: IdempotencyTable, batch: list[WriteJob]
+    ) -> None:
+        try:
+            outcomes = self._commit(registry, idempotency, batch)
+        except Exception as exc:
+            if len(batch) > 1:  # find the one request that broke the group; commit the rest
+                for job in batch:
+                    self._process(registry, idempotency, [job])
+                return
+            log.exception("write request failed unexpectedly")
+            if not batch[0].future.done():
+                batch[0].future.set_exception(exc)
+            return
+        seqs = [int(o.body["seq"]) for o in outcomes if o.ok and "seq" in o.body]
+        for job, outcome in zip(batch, outcomes, strict=True):
+            if not job.future.done():  # a client that went away cancelled its future
+                job.future.set_result(outcome)
+        if seqs:
+            self.on_commit(max(seqs))
+
+    def _commit(
+        self, registry: Registry, idempotency: IdempotencyTable, batch: list[WriteJob]
+    ) -> list[Outcome]:
+        outcomes: list[Outcome | None] = [None] * len(batch)
+        first_of_key: dict[str, int] = {}
+        copies: list[tuple[int, int]] = []  # (index, index of the first job with its key)
+        todo: list[int] = []
+        now = self.clock()
+        with registry.store.write():
+            for i, job in enumerate(batch):
+                key = job.idempotency_key
+                if key is None:
+                    todo.append(i)
+                    continue
+                stored = idempotency.get(key)
+                earlier = first_of_key.get(key)
+                if stored is not None:
+                    outcomes[i] = _answer_stored(job, stored)
+                elif earlier is not None:
+                    if batch[earlier].request_hash == job.request_hash:
+                        copies.append((i, earlier))
+                    else:
+                        outcomes[i] = _key_reused(job)
+                else:
+                    first_of_key[key] = i
+                    todo.append(i)
+            for i, result in zip(
+                todo, self._execute(registry, [batch[i] for i in todo]), strict=True
+            ):
+                job = batch[i]
+                if isinstance(result, RegistryError):
+                    body = registry_problem(result, job.instance, write=True)
+                    outcome = Outcome(int(body["status"]), body)
+                else:
+                    outcome = Outcome(201, job.render(result))
+                    if job.idempotency_key is not None:
+                        idempotency.put(
+                            job.idempotency_key,
+                            StoredResponse(job.request_hash, outcome.status, outcome.body),
+                            now,
+                        )
+                outcomes[i] = outcome
+            for i, earlier in copies:
+                first = outcomes[earlier]
+                assert first is not None
+                outcomes[i] = Outcome(first.status, first.body, replayed=first.ok)
+        return [o for o in outcomes if o is not None]
+
+    @staticmethod
+    def _execute(registry: Registry, jobs: list[WriteJob]) -> list[Receipt | RegistryError]:
+        """Run the jobs in order: plain requests in groups, evidence-carrying batches alone."""
+        results: list[Receipt | RegistryError] = []
+        group: list[WriteJob] = []
+
+        def flush() -> None:
+            if group:
+                results.extend(
+                    registry.execute_many((j.kind, j.message, j.signature) for j in group)
+                )
+                group.clear()
+
+        for job in jobs:
+            if job.evidence is None:
+                group.append(job)
+                continue
+            flush()
+            try:
+                results.append(registry.submit_activities(job.message, job.signature, job.evidence))
+            except RegistryError as exc:
+                results.append(exc)
+        flush()
+        return results
+
+
+def _answer_stored(job: WriteJob, stored: StoredResponse) -> Outcome:
+    if stored.request_hash != job.request_hash:
+        return _key_reused(job)
+    return Outcome(stored.status, stored.body, replayed=True)
+
+
+def _key_reused(job: WriteJob) -> Outcome:
+    body = problem(
+        "idempotency_key_reused",
+        f"Idempotency-Key {job.idempotency_key!r} was first used with another request body",
+        job.instance,
+    )
+    return Outcome(int(body["status"]), body)
