@@ -17,7 +17,9 @@ import logging
 import sqlite3
 
 from anchoring.token import BridgeEvent, TokenContract
+from anchoring.worker import AnchorWorker
 from registry.bridge import chain_event_id, token_id
+from registry.eip712 import contract_address_of
 from registry.ledger import Receipt, Registry
 from registry.signing import Signer
 
@@ -118,3 +120,32 @@ class BridgeWatcher:
         receipt = self.registry.execute(*request)
         log.info("recorded %s %s as event %d", event.kind, key, receipt.seq)
         return receipt
+
+
+def start_bridge(
+    registry: Registry, worker: AnchorWorker, operator: Signer, token_address: str | None
+) -> TokenContract | None:
+    """Deploy (embedded chain) or bind CarbonCredits, and make the worker watch its burns.
+
+    The embedded chain deploys it as the operator's second contract, right after
+    RegistryAnchor; on a JSON-RPC chain it is at `token_address` (default: that same
+    address), and the bridge stays off when no contract is there.
+    """
+    chain = worker.chain
+    assert chain.anchor_address is not None, "attach the worker first"
+    expected = token_address or contract_address_of(registry.operator, 1)
+    if chain.embedded:
+        contract = TokenContract.deploy(chain, worker.key, chain.anchor_address)
+        if contract.address != expected:
+            raise ValueError(f"CarbonCredits landed at {contract.address}, not at {expected}")
+    elif chain.has_code(expected):
+        contract = TokenContract(chain, expected)
+    else:
+        log.warning("no CarbonCredits contract at %s: the bridge is off", expected)
+        return None
+    log.info("CarbonCredits token at %s; watching its burns", contract.address)
+    watcher = BridgeWatcher(
+        registry, contract, operator, confirmations=worker.policy.confirmations, conn=worker.conn
+    )
+    worker.watchers.append(watcher.poll)
+    return contract

@@ -20,12 +20,12 @@ import click
 from registry.cli import (
     OPERATOR_KEY_ENV,
     Context,
-    contract_address_of,
     echo_json,
     fail_cleanly,
     owner_signer,
     pass_context,
 )
+from registry.eip712 import contract_address_of
 from registry.errors import ValidationError
 from registry.signing import Signer
 
@@ -71,30 +71,6 @@ token_option = click.option(
 def default_token_address(obj: Context, token: str | None) -> str:
     """The embedded chain deploys CarbonCredits as the operator's second contract."""
     return token or contract_address_of(obj.registry.operator, 1)
-
-
-def attach_bridge(obj: Context, worker: AnchorWorker, token: str | None) -> None:
-    """Deploy (embedded chain) or bind the token contract and watch its burns."""
-    from anchoring.bridge_watcher import BridgeWatcher
-    from anchoring.token import TokenContract
-
-    chain = worker.chain
-    assert chain.anchor_address is not None
-    if chain.embedded:
-        contract = TokenContract.deploy(chain, worker.key, chain.anchor_address)
-        if contract.address != default_token_address(obj, None):
-            raise ValidationError(f"CarbonCredits landed at {contract.address}, not where expected")
-    else:
-        address = default_token_address(obj, token)
-        if not chain.has_code(address):
-            logging.warning("no CarbonCredits contract at %s: the bridge is off", address)
-            return
-        contract = TokenContract(chain, address)
-    logging.info("CarbonCredits token at %s; watching its burns", contract.address)
-    watcher = BridgeWatcher(
-        obj.registry, contract, obj.operator(), confirmations=worker.policy.confirmations
-    )
-    worker.watchers.append(watcher.poll)
 
 
 def print_checks(checks: list[Check]) -> bool:
@@ -176,7 +152,9 @@ def anchor(
     chain = open_chain(chain_spec)
     worker = make_worker(obj, chain, policy)
     worker.attach()
-    attach_bridge(obj, worker, token)
+    from anchoring.bridge_watcher import start_bridge
+
+    start_bridge(obj.registry, worker, obj.operator(), token)
     if rpc_port is not None:
         if not chain.embedded:
             raise ValidationError("--rpc-port serves the embedded chain only")

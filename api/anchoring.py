@@ -1,5 +1,8 @@
 """The anchoring worker inside the service: its own thread, Store and connection.
 
+It also runs the bridge: the CarbonCredits token contract is deployed (embedded chain) or
+bound, and its burns are recorded in the registry by the worker's watcher.
+
 On the embedded chain (the default) the worker deploys the anchoring contract at start and
 re-anchors the stored checkpoints (its state is not persistent, DESIGN.md), and the chain
 is served over JSON-RPC on loopback (`EmbeddedRpcServer`) so that outside verifiers check
@@ -12,10 +15,14 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from anchoring.bridge_watcher import start_bridge
 from anchoring.chain import Chain
 from anchoring.rpc_server import EmbeddedRpcServer
+from anchoring.token import TokenContract
 from anchoring.worker import AnchorPolicy, AnchorWorker
 from registry.eip712 import Domain
+from registry.ledger import Registry
+from registry.signing import Signer
 from registry.store import Store
 
 log = logging.getLogger("carbon_registry.api.anchoring")
@@ -46,6 +53,7 @@ class AnchoringRuntime:
         policy: AnchorPolicy,
         rpc_port: int = 0,
         public_rpc_url: str | None = None,
+        token_address: str | None = None,
     ) -> None:
         self.db = db
         self.domain = domain
@@ -58,6 +66,8 @@ class AnchoringRuntime:
         )
         self.rpc_port = rpc_port
         self._public_rpc_url = public_rpc_url
+        self._token_address = token_address
+        self.token: TokenContract | None = None
         self._server: EmbeddedRpcServer | None = None
         self._stop = threading.Event()
         self._attached = threading.Event()
@@ -108,6 +118,9 @@ class AnchoringRuntime:
                 policy=self.policy,
             )
             worker.attach()
+            self.token = start_bridge(
+                Registry(store), worker, Signer(self.operator_key), self._token_address
+            )
         except Exception as exc:
             log.exception("anchoring worker could not start")
             self.error = str(exc)

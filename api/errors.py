@@ -71,6 +71,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "body_too_large": (413, "The request body is larger than the service accepts"),
     "unsupported_media_type": (415, "The body must be application/json"),
     "unavailable": (503, "The service is starting or stopping"),
+    "no_token_contract": (404, "This service runs no token contract (anchoring is off)"),
     "internal_error": (500, "Unexpected error"),
 }
 

@@ -24,6 +24,7 @@ from api.routes import (
     meta,
     methodologies,
     mrv,
+    reserve,
     retirements,
     supply,
     transfers,
@@ -64,6 +65,7 @@ ROUTERS = (
     mrv.attestations,
     mrv.issuance_runs,
     methodologies.router,
+    reserve.router,
     webhooks.router,
     meta.router,
 )

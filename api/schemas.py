@@ -627,3 +627,22 @@ class Problem(BaseModel):
     detail: str
     code: str
     instance: str | None = None
+
+
+class ClassReserveModel(BaseModel):
+    asset_class: str
+    token_id: str = Field(description="ERC-1155 id, decimal (uint256 exceeds JSON integers).")
+    locked_in_log: int = Field(description="Grams locked by the anchored log, net of returns.")
+    unminted_locks: int = Field(description="Locked grams whose tokens are not minted yet.")
+    burns_not_in_log: int = Field(description="Grams burned on chain, not yet recorded.")
+    expected_supply: int
+    total_supply: int = Field(description="The token's totalSupply(id) on chain.")
+    ok: bool
+
+
+class ReserveModel(BaseModel):
+    token_contract: str
+    chain_id: int
+    tree_size: int = Field(description="Anchored tree size the log was read and checked up to.")
+    ok: bool
+    classes: list[ClassReserveModel]

@@ -127,6 +127,7 @@ class RegistryService:
             policy=service.policy,
             rpc_port=settings.rpc_port,
             public_rpc_url=settings.public_rpc_url,
+            token_address=settings.token,
         )
         return service
 

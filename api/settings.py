@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         le=65535,
         description="Port of the embedded chain's JSON-RPC server (0: any).",
     )
+    token: str | None = Field(
+        default=None,
+        description="CarbonCredits address on a JSON-RPC chain (default: the operator's second "
+        "contract; the embedded chain deploys it there).",
+    )
     public_rpc_url: str | None = Field(
         default=None,
         description="RPC URL shown to verifiers for a JSON-RPC chain (it may hold a key).",

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from registry import messages
-from registry.eip712 import checksum_address, keccak
+from registry.eip712 import contract_address_of
 from registry.errors import RegistryError, ValidationError
 from registry.ledger import Receipt, Registry
 from registry.messages import MAX_ATTESTED, ZERO_ADDRESS, address
@@ -43,23 +43,6 @@ OWNER_KEY_ENV = "CARBON_REGISTRY_KEY"
 
 def operator_key_path(db: str) -> Path:
     return Path(db + ".operator-key.json")
-
-
-def contract_address_of(deployer: str, nonce: int) -> str:
-    """Address of the contract `deployer` creates with its transaction number `nonce`.
-
-    keccak256(rlp([deployer, nonce]))[12:], with the two-item RLP list written out.
-    """
-    if nonce == 0:
-        nonce_rlp = b"\x80"
-    elif nonce < 0x80:
-        nonce_rlp = bytes([nonce])
-    else:
-        raw = nonce.to_bytes((nonce.bit_length() + 7) // 8, "big")
-        nonce_rlp = bytes([0x80 + len(raw)]) + raw
-    items = b"\x94" + bytes.fromhex(deployer[2:]) + nonce_rlp
-    encoded = bytes([0xC0 + len(items)]) + items
-    return checksum_address(keccak(encoded)[12:].hex())
 
 
 def fail_cleanly(func: F) -> F:

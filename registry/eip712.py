@@ -127,6 +127,23 @@ class Domain:
         }
 
 
+def contract_address_of(deployer: str, nonce: int) -> str:
+    """Address of the contract `deployer` creates with its transaction number `nonce`.
+
+    keccak256(rlp([deployer, nonce]))[12:], with the two-item RLP list written out.
+    """
+    if nonce == 0:
+        nonce_rlp = b"\x80"
+    elif nonce < 0x80:
+        nonce_rlp = bytes([nonce])
+    else:
+        raw = nonce.to_bytes((nonce.bit_length() + 7) // 8, "big")
+        nonce_rlp = bytes([0x80 + len(raw)]) + raw
+    items = b"\x94" + bytes.fromhex(deployer[2:]) + nonce_rlp
+    encoded = bytes([0xC0 + len(items)]) + items
+    return checksum_address(keccak(encoded)[12:].hex())
+
+
 def address_of_public_key(public_key: PublicKey) -> str:
     return checksum_address(keccak(public_key.format(compressed=False)[1:])[12:].hex())
 

@@ -49,6 +49,16 @@ def wait_for(port: int, server: subprocess.Popen[bytes], timeout_s: float = 120)
     raise SystemExit("the server did not start")
 
 
+def free_or_other(port: int) -> int:
+    """`port` if nothing listens there, else any free port (the demo must not fail on it)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def trips(account: str, days: int, first_id: int) -> list[dict[str, object]]:
     """Two metro commutes a day, ending two days ago."""
     midnight = int(time.time()) // 86_400 * 86_400 - (days + 2) * 86_400
@@ -154,6 +164,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--no-wait", action="store_true", help="Stop the server at the end.")
     args = parser.parse_args()
+    args.port = free_or_other(args.port)
     work = Path(args.dir)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)

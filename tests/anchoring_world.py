@@ -6,7 +6,7 @@ from pathlib import Path
 
 from anchoring.chain import Chain
 from anchoring.worker import AnchorPolicy, AnchorWorker
-from registry.cli import contract_address_of
+from registry.eip712 import contract_address_of
 from registry.ledger import Registry
 from registry.signing import Signer
 from registry.store import Store

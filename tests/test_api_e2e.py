@@ -29,7 +29,8 @@ from api.client import ApiProblem, RegistryClient
 from api.main import create_app
 from api.webhooks import SIGNATURE_HEADER, verify_signature
 from carbon_registry.cli import cli
-from registry.cli import EMBEDDED_CHAIN_ID, contract_address_of
+from registry.cli import EMBEDDED_CHAIN_ID
+from registry.eip712 import contract_address_of
 from registry.ledger import Registry
 from registry.messages import ZERO_ADDRESS
 from registry.mrv.ingest import evidence_hash
@@ -244,6 +245,11 @@ def test_lifecycle_over_http_verified_against_the_chain(
         )
         latest = api.latest_checkpoint()
         assert latest.anchor is not None and latest.tree_size >= retired.seq + 1
+
+        # Proof of reserve for exchanges: no lock yet, so no class and nothing to back.
+        reserve = api.get("/v1/reserve")
+        assert reserve["ok"] is True and reserve["classes"] == []
+        assert reserve["tree_size"] >= retired.seq + 1
         assert ZERO_ADDRESS not in {a["address"] for a in api.get("/v1/accounts")["items"]}
 
 

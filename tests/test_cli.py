@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from carbon_registry.cli import cli
-from registry.cli import contract_address_of
+from registry.eip712 import contract_address_of
 from registry.units import format_grams, parse_grams
 
 
