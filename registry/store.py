@@ -190,7 +190,7 @@ class Store:
         self._asset_classes: dict[str, dict[str, Any]] = {}
         # Holdings just read by `active_holdings`, so that applying the ranges picked from
         # them does not read them again; emptied by any write to holdings.
-        self._picked: dict[tuple[int, int], Holding] = {}
+        self._picked: dict[int, list[Holding]] = {}
         self._create_schema()
         self._create_mrv_schema()
         self._create_bridge_schema()
@@ -257,16 +257,11 @@ class Store:
                 "CREATE INDEX holdings_active ON holdings(owner, asset_class, batch_no, first)"
                 " WHERE status = 'active'"
             )
-            db.table("balances").create(
-                {
-                    "owner": str,
-                    "asset_class": str,
-                    "active": int,
-                    "retired": int,
-                    "cancelled": int,
-                    "locked": int,
-                },
-                pk=("owner", "asset_class"),
+            # WITHOUT ROWID: every transfer updates two rows by their key, one b-tree search each.
+            self.conn.execute(
+                "CREATE TABLE balances (owner TEXT, asset_class TEXT, active INTEGER,"
+                " retired INTEGER, cancelled INTEGER, locked INTEGER,"
+                " PRIMARY KEY (owner, asset_class)) WITHOUT ROWID"
             )
             self.conn.execute(
                 "CREATE TABLE nonces (signer TEXT, nonce INTEGER, PRIMARY KEY (signer, nonce))"
@@ -513,13 +508,13 @@ class Store:
         picked = self._picked
         for row in cursor:
             holding = Holding(*row)
-            picked[(holding.batch_no, holding.first)] = holding
+            picked.setdefault(holding.batch_no, []).append(holding)
             yield holding
 
     def holding_containing(self, batch_no: int, serial: int) -> Holding | None:
-        known = self._picked.get((batch_no, serial))
-        if known is not None:
-            return known
+        for known in self._picked.get(batch_no, ()):
+            if known.first <= serial <= known.last:
+                return known
         row = self.conn.execute(
             f"SELECT {self._HOLDING_COLS} FROM holdings WHERE batch_no = ? AND first <= ?"
             " ORDER BY first DESC LIMIT 1",
@@ -595,13 +590,17 @@ class Store:
     def add_balance(self, owner: str, asset_class: str, status: str, delta: int) -> None:
         if status not in STATUSES:
             raise ValueError(status)
-        values = {s: (delta if s == status else 0) for s in STATUSES}
-        self.conn.execute(
-            "INSERT INTO balances(owner, asset_class, active, retired, cancelled, locked)"
-            " VALUES (:owner, :asset_class, :active, :retired, :cancelled, :locked)"
-            f" ON CONFLICT(owner, asset_class) DO UPDATE SET {status} = {status} + :delta",
-            {"owner": owner, "asset_class": asset_class, "delta": delta, **values},
+        updated = self.conn.execute(
+            f"UPDATE balances SET {status} = {status} + ? WHERE owner = ? AND asset_class = ?",
+            (delta, owner, asset_class),
         )
+        if updated.rowcount == 0:  # first grams of this class for this owner
+            values = [delta if s == status else 0 for s in STATUSES]
+            self.conn.execute(
+                "INSERT INTO balances(owner, asset_class, active, retired, cancelled, locked)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (owner, asset_class, *values),
+            )
 
     def balances(self, owner: str) -> list[dict[str, Any]]:
         cols = ("asset_class", "active", "retired", "cancelled", "locked")

@@ -94,8 +94,8 @@ def test_trading_lifecycle_reads_back_everywhere(world: World, client: Client) -
     ]
     holdings = client.get(f"/v1/accounts/{world.addr('bob')}/holdings").json()
     assert {h["serials"]: h["status"] for h in holdings} == {
-        "CN-CIR-SZ_TRANSIT-1.0-2026-1-1-3000": "retired",
-        "CN-CIR-SZ_TRANSIT-1.0-2026-1-3001-5000": "active",
+        "CN-CIR-SZ_TRANSIT-1.0-2026-1-15001-17000": "active",
+        "CN-CIR-SZ_TRANSIT-1.0-2026-1-17001-20000": "retired",
     }
     active = client.get(f"/v1/accounts/{world.addr('bob')}/holdings?status=active").json()
     assert [h["amount"] for h in active] == [2_000]

@@ -117,10 +117,10 @@ def test_lifecycle_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         )
     )
     cert = json.loads(run(runner, db, "certificate", receipt["effects"]["certificate_id"]))
-    assert cert["serials"] == "CN-CIR-SZ_TRANSIT-1.0-2026-1-1-400"
+    assert cert["serials"] == "CN-CIR-SZ_TRANSIT-1.0-2026-1-2101-2500"
     balances = json.loads(run(runner, db, "balance", wang, "--json"))
     assert balances[0]["active"] == 1_500
-    assert "CN-CIR-SZ_TRANSIT-1.0-2026-1-1001-2500" in run(runner, db, "holdings", wang)
+    assert "CN-CIR-SZ_TRANSIT-1.0-2026-1-1-1500" in run(runner, db, "holdings", wang)
     assert "retired 400" in run(runner, db, "batches")
     assert len(run(runner, db, "events").splitlines()) == 7  # genesis + 6 operations
     assert "state equals the log" in run(runner, db, "replay")

@@ -94,12 +94,12 @@ def test_transfer_splits_ranges_first_in_first_out(world: World) -> None:
     receipt = world.transfer("alice", "bob", 1_200)
     assert receipt.effects["ranges"] == [
         {"batch_no": 1, "first": 1, "last": 1000},
-        {"batch_no": 2, "first": 1, "last": 200},
+        {"batch_no": 2, "first": 301, "last": 500},
     ]
     assert world.active("alice") == 300
     assert world.active("bob") == 1_200
     alice = world.registry.holdings(world.addr("alice"))
-    assert [(h["batch_no"], h["first"], h["last"]) for h in alice] == [(2, 201, 500)]
+    assert [(h["batch_no"], h["first"], h["last"]) for h in alice] == [(2, 1, 300)]
     check_invariants(world.store)
 
 
@@ -107,7 +107,7 @@ def test_transfer_from_a_named_batch(world: World) -> None:
     world.issue("alice", 1_000)
     world.issue("alice", 500)
     receipt = world.transfer("alice", "bob", 100, batch_no=2)
-    assert receipt.effects["ranges"] == [{"batch_no": 2, "first": 1, "last": 100}]
+    assert receipt.effects["ranges"] == [{"batch_no": 2, "first": 401, "last": 500}]
 
 
 def test_transfer_refuses_a_replayed_signature(world: World) -> None:
@@ -243,7 +243,7 @@ def test_retire_returns_a_certificate(world: World) -> None:
     certificate = world.registry.certificate(cert_id)
     assert certificate["amount"] == 250
     assert certificate["beneficiary_name"] == "alice family"
-    assert certificate["serials"] == "CN-CIR-SZ_TRANSIT-1.0-2026-1-1-250"
+    assert certificate["serials"] == "CN-CIR-SZ_TRANSIT-1.0-2026-1-751-1000"
     balances = world.registry.balances(world.addr("alice"))
     assert balances == [
         {"asset_class": CLASS, "active": 750, "retired": 250, "cancelled": 0, "locked": 0}
