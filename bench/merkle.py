@@ -37,10 +37,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from anchor_gas import anchor_gas_figures  # bench/ is the script directory
 from pymerkle import InmemoryTree, SqliteTree
 
 from anchoring.merkle import MerkleLog, leaf_hashes
-from bench.anchor_gas import anchor_gas_figures
 
 LEAVES = 1_000_000
 REPEATS = 3

@@ -373,25 +373,50 @@ def _apply_retire(
         new_status="retired",
         ref=fx["certificate_id"],
     )
-    asset_class = _require_asset_class(store, req["assetClass"])
+    _record_retirement(
+        store,
+        req,
+        fx,
+        seq,
+        time,
+        owner=req["owner"],
+        beneficiary=req["beneficiary"],
+        jurisdiction=req["jurisdiction"],
+    )
+
+
+def _record_retirement(
+    store: Store,
+    req: dict[str, Any],
+    fx: Effects,
+    seq: int,
+    time: str,
+    *,
+    owner: str,
+    beneficiary: str,
+    jurisdiction: str,
+) -> None:
+    """The certificate row of a retirement, in the registry or recorded from the chain."""
     store.insert_retirement(
         {
             "certificate_id": fx["certificate_id"],
             "seq": seq,
             "time": time,
-            "owner": req["owner"],
+            "owner": owner,
             "asset_class": req["assetClass"],
             "amount": req["amount"],
             "beneficiary_name": req["beneficiaryName"],
-            "beneficiary": req["beneficiary"],
+            "beneficiary": beneficiary,
             "reason": req["reason"],
-            "jurisdiction": req["jurisdiction"],
-            "serials": " ".join(
-                serial_range(asset_class, r["batch_no"], r["first"], r["last"])
-                for r in fx["ranges"]
-            ),
+            "jurisdiction": jurisdiction,
+            "serials": serial_ranges(store, req["assetClass"], fx["ranges"]),
         }
     )
+
+
+def serial_ranges(store: Store, class_id: str, ranges: Sequence[dict[str, Any]]) -> str:
+    asset_class = _require_asset_class(store, class_id)
+    return " ".join(serial_range(asset_class, r["batch_no"], r["first"], r["last"]) for r in ranges)
 
 
 def _decide_cancel(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
@@ -415,7 +440,6 @@ def _apply_cancel(
         new_status="cancelled",
         ref=f"cancelled-{seq}",
     )
-    asset_class = _require_asset_class(store, req["assetClass"])
     store.insert_cancellation(
         {
             "seq": seq,
@@ -424,10 +448,7 @@ def _apply_cancel(
             "amount": req["amount"],
             "reason": req["reason"],
             "evidence_hash": req["evidenceHash"],
-            "serials": " ".join(
-                serial_range(asset_class, r["batch_no"], r["first"], r["last"])
-                for r in fx["ranges"]
-            ),
+            "serials": serial_ranges(store, req["assetClass"], fx["ranges"]),
         }
     )
 
@@ -638,24 +659,15 @@ def _apply_record_chain_retirement(
             new_status="retired",
             ref=fx["certificate_id"],
         )
-    asset_class = _require_asset_class(store, req["assetClass"])
-    store.insert_retirement(
-        {
-            "certificate_id": fx["certificate_id"],
-            "seq": seq,
-            "time": time,
-            "owner": req["holder"],
-            "asset_class": req["assetClass"],
-            "amount": req["amount"],
-            "beneficiary_name": req["beneficiaryName"],
-            "beneficiary": req["holder"],
-            "reason": req["reason"],
-            "jurisdiction": bridge.ON_CHAIN_JURISDICTION,
-            "serials": " ".join(
-                serial_range(asset_class, r["batch_no"], r["first"], r["last"])
-                for r in fx["ranges"]
-            ),
-        }
+    _record_retirement(
+        store,
+        req,
+        fx,
+        seq,
+        time,
+        owner=req["holder"],
+        beneficiary=req["holder"],
+        jurisdiction=bridge.ON_CHAIN_JURISDICTION,
     )
     store.insert_chain_event(req["chainEvent"], seq, "CreditsRetiredOnChain")
 
