@@ -157,6 +157,7 @@ _ID_PART = re.compile(r"^[A-Z0-9_]{1,40}$")
 _VERSION = re.compile(r"^[0-9]{1,4}(\.[0-9]{1,4}){0,2}$")
 _REGION = re.compile(r"^[0-9]{6}$|^CN$")
 _HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
+_CONTROL = re.compile(r"[\x00-\x1f]")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _REF = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _QUANTITY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -203,7 +204,7 @@ def text(value: Any, field: str, required: bool = True) -> str:
         raise ValidationError(f"{field} must not be empty")
     if len(value) > MAX_TEXT:
         raise ValidationError(f"{field} is longer than {MAX_TEXT} characters")
-    if any(ord(ch) < 0x20 for ch in value):
+    if _CONTROL.search(value):
         raise ValidationError(f"{field} contains control characters")
     return value
 
