@@ -57,15 +57,16 @@ def check_reserve(events: EventSource, chain: Chain, token: TokenContract) -> Re
     locks: list[tuple[int, str, int]] = []
     recorded: set[str] = set()
     leaves = []
-    for seq, event_type, _, body in events.event_rows(-1, tree_size):
+    for _, event_type, _, body in events.event_rows(-1, tree_size):
         leaves.append(leaf_hash(body))
         if event_type not in ("CreditsLocked", "CreditsReturned", "CreditsRetiredOnChain"):
             continue
-        request = json.loads(body)["payload"]["request"]
+        payload = json.loads(body)["payload"]
+        request = payload["request"]
         asset_class, amount = request["assetClass"], int(request["amount"])
         if event_type == "CreditsLocked":
             locked[asset_class] = locked.get(asset_class, 0) + amount
-            locks.append((seq, asset_class, amount))
+            locks.append((int(payload["effects"]["lock_no"]), asset_class, amount))
         else:
             locked[asset_class] = locked.get(asset_class, 0) - amount
             recorded.add(request["chainEvent"])
@@ -73,8 +74,8 @@ def check_reserve(events: EventSource, chain: Chain, token: TokenContract) -> Re
     if tree.size != tree_size or tree.root(tree_size) != root:
         raise ChainError(f"the log's first {tree_size} events do not hash to the anchored root")
     unminted: dict[str, int] = {}
-    for seq, asset_class, amount in locks:
-        if not token.is_lock_minted(seq):
+    for lock_no, asset_class, amount in locks:
+        if not token.is_lock_minted(lock_no):
             unminted[asset_class] = unminted.get(asset_class, 0) + amount
     pending: dict[int, int] = {}
     chain_id = chain.chain_id

@@ -53,6 +53,7 @@ def lock_fields(event: dict[str, Any]) -> tuple[Any, ...]:
         request["expiry"],
         bytes.fromhex(signature["signature"][2:]),
         [[r["batch_no"], r["first"], r["last"]] for r in event["payload"]["effects"]["ranges"]],
+        event["payload"]["effects"]["lock_no"],
     )
 
 
@@ -154,8 +155,8 @@ class TokenContract:
     def total_supply(self, token_id: int) -> int:
         return int(self._call("totalSupply", self.contract.functions.totalSupply(token_id)))
 
-    def is_lock_minted(self, seq: int) -> bool:
-        return bool(self._call("isLockMinted", self.contract.functions.isLockMinted(seq)))
+    def is_lock_minted(self, lock_no: int) -> bool:
+        return bool(self._call("isLockMinted", self.contract.functions.isLockMinted(lock_no)))
 
     def lock_event_bytes(self, event: dict[str, Any]) -> bytes:
         return bytes(

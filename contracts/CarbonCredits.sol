@@ -18,7 +18,8 @@ import {RFC9162} from "./RFC9162.sol";
  * leave the chain by returning credits to a registry account or by retiring them; both burn and
  * emit an event that the registry's anchoring worker records.
  * @dev The token id of an asset class is `uint256(keccak256(bytes(assetClass)))`. A lock is
- * identified by its sequence number in the log; minted locks are kept in a bitmap. Proof of
+ * identified by its lock number (0, 1, 2... in the order the registry logged the locks), so
+ * that the bitmap of minted locks fills its words densely. Proof of
  * reserve: for every asset class, {totalSupply} of its id is the grams of its minted locks
  * ({isLockMinted}) less the grams returned or retired, which the registry holds as locked.
  */
@@ -95,9 +96,9 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
 
     /**
      * @notice The credits of this lock were already minted.
-     * @param seq Sequence number of the lock event.
+     * @param lockNo Lock number of the lock event.
      */
-    error CarbonCreditsLockAlreadyMinted(uint256 seq);
+    error CarbonCreditsLockAlreadyMinted(uint256 lockNo);
 
     /**
      * @notice No root is anchored at this tree size.
@@ -141,8 +142,9 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
     function mintWithProof(LockEvent.Lock calldata lock, uint256 treeSize, bytes32[] calldata proof) external {
         _checkLockFields(lock);
         uint256 seq = lock.seq;
-        if (_mintedLocks.get(seq)) {
-            revert CarbonCreditsLockAlreadyMinted(seq);
+        uint256 lockNo = lock.lockNo;
+        if (_mintedLocks.get(lockNo)) {
+            revert CarbonCreditsLockAlreadyMinted(lockNo);
         }
         bytes32 root = registryAnchor.rootAt(treeSize);
         if (root == bytes32(0)) {
@@ -151,7 +153,7 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
         if (!RFC9162.verifyInclusion(treeSize, seq, LockEvent.leafHash(lock), root, proof)) {
             revert CarbonCreditsInvalidProof(seq, treeSize);
         }
-        _mintedLocks.set(seq);
+        _mintedLocks.set(lockNo);
         uint256 id = tokenIdOf(lock.assetClass);
         _mint(lock.recipient, id, lock.amount, "");
         emit CreditsMinted(seq, lock.recipient, id, lock.amount);
@@ -210,12 +212,12 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
     }
 
     /**
-     * @notice Whether the credits of the lock with sequence number `seq` were minted.
-     * @param seq Sequence number of a `CreditsLocked` event.
+     * @notice Whether the credits of the lock with lock number `lockNo` were minted.
+     * @param lockNo The `lock_no` of a `CreditsLocked` event.
      * @return Whether {mintWithProof} succeeded for that lock.
      */
-    function isLockMinted(uint256 seq) external view returns (bool) {
-        return _mintedLocks.get(seq);
+    function isLockMinted(uint256 lockNo) external view returns (bool) {
+        return _mintedLocks.get(lockNo);
     }
 
     /**
@@ -260,6 +262,9 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
         uint256 limit = LockEvent.INTEGER_LIMIT;
         if (lock.seq >= limit) {
             revert CarbonCreditsInvalidField("seq");
+        }
+        if (lock.lockNo >= limit) {
+            revert CarbonCreditsInvalidField("lockNo");
         }
         if (lock.batchNo >= limit) {
             revert CarbonCreditsInvalidField("batchNo");

@@ -7,7 +7,7 @@ pragma solidity ^0.8.28;
  * canonical bytes and its RFC 9162 leaf hash.
  * @dev The bytes are those the registry logs for a lock, with no whitespace and keys sorted:
  *
- * `{"payload":{"effects":{"ranges":[{"batch_no":B,"first":F,"last":L},...]},"request":{"amount":A,
+ * `{"payload":{"effects":{"lock_no":K,"ranges":[{"batch_no":B,"first":F,"last":L},...]},"request":{"amount":A,
  * "assetClass":"C","batchNo":BN,"expiry":E,"nonce":N,"owner":"0xO","recipient":"0xR"}},"seq":S,
  * "signatures":[{"signature":"0xSIG","signer":"0xO"}],"time":"T","type":"CreditsLocked"}`
  *
@@ -35,6 +35,8 @@ library LockEvent {
      * @param expiry Expiry (Unix seconds) of the signed lock request.
      * @param signature The owner's 65-byte signature (r, s, v) of the lock request.
      * @param ranges Locked serial ranges, each `[batch_no, first, last]`.
+     * @param lockNo Number of the lock among the registry's locks (0, 1, 2...): dense, so that
+     * the minted-lock bitmap fills its words (a fresh word costs 17,100 gas more).
      */
     struct Lock {
         uint256 seq;
@@ -48,6 +50,7 @@ library LockEvent {
         uint256 expiry;
         bytes signature;
         uint256[3][] ranges;
+        uint256 lockNo;
     }
 
     /// @notice Integers of an event are below 2**53, the range RFC 8785 renders exactly.
@@ -273,7 +276,9 @@ library LockEvent {
             data := mload(0x40)
             let start := add(data, 0x20)
             mstore(start, 0)
-            let ptr := writeText(add(start, prefixLength), '{"payload":{"effects":{"ranges":', 32)
+            let ptr := writeText(add(start, prefixLength), '{"payload":{"effects":{"lock_no"', 32)
+            ptr := writeInteger(writeText(ptr, ':', 1), calldataload(add(lock, 0x160)))
+            ptr := writeText(ptr, ',"ranges":', 10)
             for {
                 let i := 0
             } lt(i, ranges.length) {
@@ -292,7 +297,7 @@ library LockEvent {
                 ptr := writeInteger(writeText(ptr, ',"last":', 8), calldataload(add(range, 0x40)))
             }
             // Head of the struct: seq, time, owner, recipient, assetClass, batchNo, amount, nonce,
-            // expiry, signature, ranges; one word each.
+            // expiry, signature, ranges, lockNo; one word each.
             ptr := writeInteger(writeText(ptr, '}]},"request":{"amount":', 24), calldataload(add(lock, 0xc0)))
             ptr := writeText(ptr, ',"assetClass":"', 15)
             calldatacopy(ptr, assetClass.offset, assetClass.length)

@@ -591,7 +591,9 @@ def _decide_lock(store: Store, req: dict[str, Any], signer: str, seq: int) -> Ef
     _require_signer(req["owner"], signer)
     _require_asset_class(store, req["assetClass"])
     batch = _batch_scope(store, req["assetClass"], req["batchNo"])
-    return {"ranges": pick_fifo(store, req["owner"], req["assetClass"], batch, req["amount"])}
+    ranges = pick_fifo(store, req["owner"], req["assetClass"], batch, req["amount"])
+    # Locks are numbered 0, 1, 2...: the token contract's bitmap of minted locks stays dense.
+    return {"lock_no": store.next_lock_no(), "ranges": ranges}
 
 
 def _apply_lock(
@@ -606,6 +608,9 @@ def _apply_lock(
         new_owner=req["owner"],
         new_status=bridge.LOCKED,
         ref=bridge.lock_ref(seq),
+    )
+    store.insert_lock(
+        fx["lock_no"], seq, req["owner"], req["recipient"], req["assetClass"], req["amount"]
     )
 
 

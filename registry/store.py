@@ -60,6 +60,7 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
     "issuance_runs": ("seq",),
     "reversals": ("claim_id",),
     "chain_events": ("chain_event",),
+    "locks": ("lock_no",),
 }
 
 # The bridge's tables and indexes; added on open to registries made before them.
@@ -68,6 +69,9 @@ _BRIDGE_SCHEMA = (
     " kind TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS holdings_locked ON holdings(asset_class, batch_no, first)"
     " WHERE status = 'locked'",
+    "CREATE TABLE IF NOT EXISTS locks (lock_no INTEGER PRIMARY KEY, seq INTEGER NOT NULL UNIQUE,"
+    " owner TEXT NOT NULL, recipient TEXT NOT NULL, asset_class TEXT NOT NULL,"
+    " amount INTEGER NOT NULL)",
 )
 
 CLAIM_COLUMNS = (
@@ -314,7 +318,7 @@ class Store:
 
     def _create_bridge_schema(self) -> None:
         found = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chain_events'"
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'locks'"
         ).fetchone()
         if found is None:
             with self.write():
@@ -1023,6 +1027,19 @@ class Store:
         self.conn.execute(
             "INSERT INTO chain_events(chain_event, seq, kind) VALUES (?, ?, ?)",
             (chain_event, seq, kind),
+        )
+
+    def next_lock_no(self) -> int:
+        row = self.conn.execute("SELECT COALESCE(MAX(lock_no), -1) + 1 FROM locks").fetchone()
+        return int(row[0])
+
+    def insert_lock(
+        self, lock_no: int, seq: int, owner: str, recipient: str, asset_class: str, amount: int
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO locks(lock_no, seq, owner, recipient, asset_class, amount)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (lock_no, seq, owner, recipient, asset_class, amount),
         )
 
     def locked_by_class(self) -> dict[str, int]:

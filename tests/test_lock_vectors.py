@@ -18,7 +18,7 @@ _ADDRESS = r"0x[0-9a-fA-F]{40}"
 _RANGE = rf'\{{"batch_no":{_INTEGER},"first":{_INTEGER},"last":{_INTEGER}\}}'
 # The bytes CarbonCredits rebuilds, as fixed by issue 6.
 LOCK_SHAPE = re.compile(
-    rf'\{{"payload":\{{"effects":\{{"ranges":\[{_RANGE}(?:,{_RANGE})*\]\}},'
+    rf'\{{"payload":\{{"effects":\{{"lock_no":{_INTEGER},"ranges":\[{_RANGE}(?:,{_RANGE})*\]\}},'
     rf'"request":\{{"amount":{_INTEGER},"assetClass":"[A-Z0-9_.-]{{1,80}}","batchNo":{_INTEGER},'
     rf'"expiry":{_INTEGER},"nonce":{_INTEGER},"owner":"{_ADDRESS}","recipient":"{_ADDRESS}"\}}\}},'
     rf'"seq":{_INTEGER},"signatures":\[\{{"signature":"0x[0-9a-f]{{130}}","signer":"{_ADDRESS}"\}}\],'

@@ -296,6 +296,7 @@ describe("CarbonCredits", function () {
       ].map((assetClass) => ({ assetClass })),
       signature: [`0x${"11".repeat(64)}`, `0x${"11".repeat(66)}`, "0x"].map((signature) => ({ signature })),
       seq: [{ seq: INTEGER_LIMIT }],
+      lockNo: [{ lockNo: INTEGER_LIMIT }],
       batchNo: [{ batchNo: INTEGER_LIMIT }],
       amount: [{ amount: INTEGER_LIMIT }],
       nonce: [{ nonce: INTEGER_LIMIT }],

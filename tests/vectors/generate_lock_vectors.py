@@ -8,7 +8,7 @@ tests/test_lock_vectors.py checks that the committed file equals a fresh generat
 A lock event is {"seq", "type": "CreditsLocked", "time", "payload": {"request", "effects"},
 "signatures"}; its leaf is SHA-256(0x00 || RFC 8785 bytes) at leaf index `seq`. The typed
 `fields` of a case are what `CarbonCredits.mintWithProof` takes: seq, time, owner, recipient,
-assetClass, batchNo, amount, nonce, expiry, signature (0x hex, 65 bytes), ranges
+assetClass, batchNo, amount, nonce, expiry, signature (0x hex, 65 bytes), ranges, lockNo
 ([batch_no, first, last] each).
 
 - "tree": a small log of 16 events mixing other events, valid locks and forged
@@ -102,10 +102,11 @@ def lock_event(fields: Fields) -> Event:
                 "expiry": fields["expiry"],
             },
             "effects": {
+                "lock_no": fields["lockNo"],
                 "ranges": [
                     {"batch_no": batch_no, "first": first, "last": last}
                     for batch_no, first, last in fields["ranges"]
-                ]
+                ],
             },
         },
         "signatures": [{"signer": fields["owner"], "signature": fields["signature"]}],
@@ -128,7 +129,9 @@ def lock_fields(
     nonce: int = 7_461_093_853_211,
     expiry: int = 1_767_312_000,
     time: str = "2026-01-02T03:04:05.678Z",
+    lock_no: int | None = None,
 ) -> Fields:
+    """Typed fields of a lock; its lock number defaults to its seq (unique in the vectors)."""
     return {
         "seq": seq,
         "time": time,
@@ -141,6 +144,7 @@ def lock_fields(
         "expiry": expiry,
         "signature": signature(label),
         "ranges": [list(r) for r in ranges],
+        "lockNo": seq if lock_no is None else lock_no,
     }
 
 
