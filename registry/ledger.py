@@ -614,56 +614,58 @@ def _apply_lock(
     )
 
 
-def _decide_record_return(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+def _burned_ranges(store: Store, req: dict[str, Any], signer: str) -> list[dict[str, Any]]:
+    """The locked ranges a burn on chain releases, once per chain event, operator-recorded."""
     _require_operator(store, signer)
     bridge.require_new_chain_event(store, req["chainEvent"])
     _require_asset_class(store, req["assetClass"])
-    # The burn happened on chain: the grams are credited even to an address that opens its
-    # account only later, rather than left in limbo.
-    return {"ranges": bridge.pick_locked(store, req["assetClass"], req["amount"])}
+    return bridge.pick_locked(store, req["assetClass"], req["amount"])
 
 
-def _apply_record_return(
-    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+def _release_locked(
+    store: Store,
+    req: dict[str, Any],
+    fx: Effects,
+    new_owner: str,
+    new_status: str,
+    ref: str | None,
 ) -> None:
-    for r in fx["ranges"]:
+    for r in fx["ranges"]:  # each range keeps the owner who locked it until now
         move_ranges(
             store,
             [r],
             owner=r["owner"],
             asset_class=req["assetClass"],
             from_status=bridge.LOCKED,
-            new_owner=req["account"],
-            new_status="active",
-            ref=None,
+            new_owner=new_owner,
+            new_status=new_status,
+            ref=ref,
         )
+
+
+def _decide_record_return(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    # The burn happened on chain: the grams are credited even to an address that opens its
+    # account only later, rather than left in limbo.
+    return {"ranges": _burned_ranges(store, req, signer)}
+
+
+def _apply_record_return(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    _release_locked(store, req, fx, req["account"], "active", None)
     store.insert_chain_event(req["chainEvent"], seq, "CreditsReturned")
 
 
 def _decide_record_chain_retirement(
     store: Store, req: dict[str, Any], signer: str, seq: int
 ) -> Effects:
-    _require_operator(store, signer)
-    bridge.require_new_chain_event(store, req["chainEvent"])
-    _require_asset_class(store, req["assetClass"])
-    ranges = bridge.pick_locked(store, req["assetClass"], req["amount"])
-    return {"certificate_id": certificate_id(seq), "ranges": ranges}
+    return {"certificate_id": certificate_id(seq), "ranges": _burned_ranges(store, req, signer)}
 
 
 def _apply_record_chain_retirement(
     store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
 ) -> None:
-    for r in fx["ranges"]:
-        move_ranges(
-            store,
-            [r],
-            owner=r["owner"],
-            asset_class=req["assetClass"],
-            from_status=bridge.LOCKED,
-            new_owner=req["holder"],
-            new_status="retired",
-            ref=fx["certificate_id"],
-        )
+    _release_locked(store, req, fx, req["holder"], "retired", fx["certificate_id"])
     _record_retirement(
         store,
         req,
