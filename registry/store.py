@@ -821,17 +821,8 @@ class Store:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Claims matching every filter given, oldest first."""
-        where, args = _filters(("account", account), ("status", status), ("platform", platform))
-        query = f"SELECT {', '.join(CLAIM_COLUMNS)} FROM claims"
-        if where:
-            query += f" WHERE {' AND '.join(where)}"
-        query += " ORDER BY seq, idx"
-        if limit is not None:
-            query += " LIMIT ?"
-            args.append(limit)
-        return [
-            dict(zip(CLAIM_COLUMNS, row, strict=True)) for row in self.conn.execute(query, args)
-        ]
+        filters = (("account", account), ("status", status), ("platform", platform))
+        return self._filtered("claims", CLAIM_COLUMNS, filters, limit)
 
     def rejections(
         self,
@@ -842,17 +833,26 @@ class Store:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Records refused at ingestion, with their reasons, oldest first."""
-        where, args = _filters(("account", account), ("platform", platform), ("reason", reason))
-        query = f"SELECT {', '.join(REJECTION_COLUMNS)} FROM claim_rejections"
+        filters = (("account", account), ("platform", platform), ("reason", reason))
+        return self._filtered("claim_rejections", REJECTION_COLUMNS, filters, limit)
+
+    def _filtered(
+        self,
+        table: str,
+        columns: tuple[str, ...],
+        filters: tuple[tuple[str, str | None], ...],
+        limit: int | None,
+    ) -> list[dict[str, Any]]:
+        """Rows of `table` (ordered by seq, idx) whose columns equal every non-None filter."""
+        where, args = _filters(*filters)
+        query = f"SELECT {', '.join(columns)} FROM {table}"
         if where:
             query += f" WHERE {' AND '.join(where)}"
         query += " ORDER BY seq, idx"
         if limit is not None:
             query += " LIMIT ?"
             args.append(limit)
-        return [
-            dict(zip(REJECTION_COLUMNS, row, strict=True)) for row in self.conn.execute(query, args)
-        ]
+        return [dict(zip(columns, row, strict=True)) for row in self.conn.execute(query, args)]
 
     def claim_counts(self) -> dict[str, dict[str, int]]:
         """`{status: {"claims": n, "grams": g}}` over all claims."""
