@@ -14,11 +14,14 @@ from tests.ledger_world import World
 
 
 def anchored_world(
-    path: Path, chain: Chain | None = None, contract: str | None = None
+    path: Path,
+    chain: Chain | None = None,
+    contract: str | None = None,
+    operator: Signer | None = None,
 ) -> tuple[World, Chain]:
     """A World whose EIP-712 domain names `chain` and its (future) anchoring contract."""
     chain = chain or Chain.create_embedded()
-    operator = Signer.generate()
+    operator = operator or Signer.generate()
     registry = Registry.create(
         Store(path),
         chain_id=chain.chain_id,

@@ -18,7 +18,7 @@ from anchoring.verifier import verify_bundle
 from anchoring.worker import AnchorPolicy, AnchorWorker
 from registry.signing import Signer
 from registry.store import Store
-from tests.anchoring_world import worker_for
+from tests.anchoring_world import anchored_world, worker_for
 from tests.hardhat_node import FlakyProxy, connect, fund, rpc
 from tests.ledger_world import World
 
@@ -37,26 +37,7 @@ def _world(node: str, tmp_path: Path) -> World:
     contract = chain.deploy_anchor(
         bytes.fromhex(operator.private_key_hex[2:]), operator.address, operator.address
     )
-    from registry.ledger import Registry
-    from registry.store import Store
-
-    registry = Registry.create(
-        Store(tmp_path / "r.db"),
-        chain_id=chain.chain_id,
-        verifying_contract=contract,
-        operator=operator.address,
-        log_id="test.local/hardhat",
-    )
-    world = World(registry, operator)
-    for name in ("alice", "bob"):
-        world.open(name)
-    world.op(
-        "RegisterAssetClass",
-        methodology="SZ_TRANSIT",
-        methodologyVersion="1.0",
-        vintage=2026,
-        region="440300",
-    )
+    world, _ = anchored_world(tmp_path / "r.db", chain, contract, operator)
     world.issue("alice", 10_000)
     return world
 
