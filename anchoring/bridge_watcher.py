@@ -21,19 +21,11 @@ from anchoring.worker import AnchorWorker
 from registry.bridge import chain_event_id, token_id
 from registry.eip712 import contract_address_of
 from registry.ledger import Receipt, Registry
+from registry.messages import printable
 from registry.signing import Signer
+from registry.storage.bridge import BridgeCursor
 
 log = logging.getLogger("carbon_registry.bridge")
-
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS anchor_bridge_cursor ("
-    " id INTEGER PRIMARY KEY CHECK (id = 0), token TEXT NOT NULL, next_block INTEGER NOT NULL)"
-)
-
-
-def _printable(text: str) -> str:
-    """Chain strings as registry text: control characters become spaces, 500 at most."""
-    return "".join(" " if ord(ch) < 0x20 else ch for ch in text)[:500]
 
 
 class BridgeWatcher:
@@ -50,22 +42,13 @@ class BridgeWatcher:
         self.token = token
         self.operator = operator
         self.confirmations = confirmations
-        self.conn = conn or registry.store.conn
-        self.conn.execute(_SCHEMA)
+        self.cursor = BridgeCursor(conn or registry.store.conn)
 
     def _next_block(self) -> int:
-        row = self.conn.execute(
-            "SELECT next_block FROM anchor_bridge_cursor WHERE id = 0 AND token = ?",
-            (self.token.address,),
-        ).fetchone()
-        return 0 if row is None else int(row[0])
+        return self.cursor.next_block(self.token.address)
 
     def _advance(self, next_block: int) -> None:
-        self.conn.execute(
-            "INSERT INTO anchor_bridge_cursor(id, token, next_block) VALUES (0, ?, ?)"
-            " ON CONFLICT(id) DO UPDATE SET token = excluded.token, next_block = excluded.next_block",
-            (self.token.address, next_block),
-        )
+        self.cursor.advance(self.token.address, next_block)
 
     def poll(self) -> list[Receipt]:
         """Record the confirmed burns not recorded yet; returns the receipts of new records."""
@@ -114,8 +97,8 @@ class BridgeWatcher:
                 holder=event.holder,
                 assetClass=asset_class,
                 amount=event.amount,
-                beneficiaryName=_printable(event.beneficiary_name),
-                reason=_printable(event.reason),
+                beneficiaryName=printable(event.beneficiary_name),
+                reason=printable(event.reason),
             )
         receipt = self.registry.execute(*request)
         log.info("recorded %s %s as event %d", event.kind, key, receipt.seq)

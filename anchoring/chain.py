@@ -9,6 +9,7 @@ between. RPC failures surface as `ChainUnavailableError` so callers can back off
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,12 @@ from requests.exceptions import RequestException
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.exceptions import TransactionNotFound, Web3Exception
 
+# web3 imports py_ecc, which raises the recursion limit to 100,000: deep enough for a nested
+# document to overflow the C stack inside a parser and kill the process. py-evm's own limit
+# (1,024 EVM call frames) is safe: a RecursionError stays an exception.
+EVM_RECURSION_LIMIT = 1024 * 12
+sys.setrecursionlimit(EVM_RECURSION_LIMIT)
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 EMBEDDED_FUNDING_WEI = 10**21
 T = TypeVar("T")
@@ -28,6 +35,10 @@ T = TypeVar("T")
 
 class ChainError(Exception):
     """The chain refused or failed an operation."""
+
+
+class ChainConfigError(ChainError):
+    """The chain does not fit the registry (another contract, another chain): no retry helps."""
 
 
 class ChainUnavailableError(ChainError):

@@ -14,8 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from hexbytes import HexBytes
+from web3.types import RPCEndpoint
 
 from anchoring.chain import Chain
+from carbon_verifier.jsonsafe import MalformedJsonError, loads
 
 MAX_BODY = 1 << 20
 
@@ -44,29 +46,45 @@ class EmbeddedRpcServer:
         manager = chain.w3.manager
         caller = chain.w3.eth.accounts[0]
 
-        def answer(call: Any) -> dict[str, Any]:
-            method, params = call.get("method"), list(call.get("params", []))
+        def answer(call: dict[str, Any]) -> dict[str, Any]:
+            response: dict[str, Any] = {"jsonrpc": "2.0", "id": call.get("id")}
+            method, params = call.get("method"), call.get("params", [])
+            if not isinstance(method, str) or not isinstance(params, list):
+                response["error"] = {
+                    "code": -32600,
+                    "message": "method must be text, params a list",
+                }
+                return response
             if method in ("eth_call", "eth_estimateGas") and params and isinstance(params[0], dict):
                 # eth-tester insists on a sender even for read-only calls; nodes do not.
                 params[0] = {"from": caller, **params[0]}
-            response: dict[str, Any] = {"jsonrpc": "2.0", "id": call.get("id")}
             try:
                 with chain.lock:
-                    response["result"] = _to_json_rpc(manager.request_blocking(method, params))
+                    response["result"] = _to_json_rpc(
+                        manager.request_blocking(RPCEndpoint(method), params)
+                    )
             except Exception as exc:  # a JSON-RPC error, never a dropped connection
                 response["error"] = {"code": -32000, "message": str(exc)}
             return response
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                length = int(self.headers.get("Content-Length", "0"))
-                if length > MAX_BODY:
+                header = self.headers.get("Content-Length", "0")
+                if not header.isascii() or not header.isdigit() or len(header) > 9:
+                    self.send_error(400, "Content-Length must be a number of bytes")
+                    return
+                if int(header) > MAX_BODY:
                     self.send_error(413)
                     return
                 try:
-                    request = json.loads(self.rfile.read(length))
-                except ValueError:
-                    self.send_error(400, "body is not JSON")
+                    request = loads(self.rfile.read(int(header)), what="the JSON-RPC request")
+                except MalformedJsonError as exc:
+                    self.send_error(400, str(exc))
+                    return
+                if not isinstance(request, dict | list) or (
+                    isinstance(request, list) and not all(isinstance(c, dict) for c in request)
+                ):
+                    self.send_error(400, "a JSON-RPC request is an object or a list of objects")
                     return
                 if isinstance(request, list):
                     body = json.dumps([answer(call) for call in request])

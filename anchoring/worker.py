@@ -29,35 +29,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from anchoring.chain import Chain, ChainError, ChainUnavailableError
+from anchoring.chain import Chain, ChainConfigError, ChainError, ChainUnavailableError
 from anchoring.checkpoint import Checkpoint, SignedCheckpoint
 from anchoring.merkle import MerkleLog, leaf_hash
 from registry.eip712 import Domain
+from registry.loops import LoopHealth, run_resilient
+from registry.storage.anchors import AnchorTable, CheckpointRecord
 
 log = logging.getLogger("carbon_registry.anchoring")
 
 SYNC_BATCH = 10_000
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS anchor_checkpoints (
-    tree_size INTEGER PRIMARY KEY,
-    root_hash BLOB NOT NULL,
-    timestamp INTEGER NOT NULL,
-    checkpoint_hash BLOB NOT NULL,
-    signer TEXT NOT NULL,
-    signature TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('signed', 'sent', 'confirmed')),
-    tx_hash BLOB,
-    raw_tx BLOB,
-    block_number INTEGER,
-    block_hash BLOB,
-    chain_id INTEGER,
-    contract TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    confirmed_at REAL
-)
-"""
 
 
 class EventSource(Protocol):
@@ -103,112 +84,70 @@ class CheckpointRow:
         return self.signed.checkpoint.tree_size
 
 
-_ROW_COLUMNS = (
-    "tree_size, root_hash, timestamp, signer, signature, checkpoint_hash, status, tx_hash,"
-    " raw_tx, block_number, block_hash, chain_id, contract"
-)
-
-
-def _blob(value: Any) -> bytes | None:
-    return None if value is None else bytes(value)
-
-
 class CheckpointStore:
-    """The worker's table of checkpoints, on the registry's SQLite connection."""
+    """The worker's checkpoints, as signed checkpoints (`registry.storage.anchors` stores them)."""
 
     def __init__(self, conn: sqlite3.Connection, log_id: str) -> None:
-        self.conn = conn
+        self.table = AnchorTable(conn)
         self.log_id = log_id
-        conn.execute(_SCHEMA)
 
-    def _row(self, values: tuple[Any, ...]) -> CheckpointRow:
-        size, root, ts, signer, signature, cp_hash, status, tx, raw, bn, bh, chain_id, contract = (
-            values
-        )
-        signed = SignedCheckpoint(Checkpoint(self.log_id, size, bytes(root), ts), signer, signature)
+    def _row(self, r: CheckpointRecord) -> CheckpointRow:
+        checkpoint = Checkpoint(self.log_id, r.tree_size, r.root_hash, r.timestamp)
         return CheckpointRow(
-            signed, bytes(cp_hash), status, _blob(tx), _blob(raw), bn, _blob(bh), chain_id, contract
+            SignedCheckpoint(checkpoint, r.signer, r.signature),
+            r.checkpoint_hash,
+            r.status,
+            r.tx_hash,
+            r.raw_tx,
+            r.block_number,
+            r.block_hash,
+            r.chain_id,
+            r.contract,
         )
 
-    def _select(
-        self, where: str = "", args: tuple[Any, ...] = (), limit: int = -1
-    ) -> list[CheckpointRow]:
-        rows = self.conn.execute(
-            f"SELECT {_ROW_COLUMNS} FROM anchor_checkpoints {where} ORDER BY tree_size LIMIT ?",
-            (*args, limit),
-        ).fetchall()
-        return [self._row(tuple(r)) for r in rows]
+    def _rows(self, records: list[CheckpointRecord]) -> list[CheckpointRow]:
+        return [self._row(r) for r in records]
 
     def all(self) -> list[CheckpointRow]:
-        return self._select()
+        return self._rows(self.table.all())
+
+    def page(self, after: int, limit: int, *, confirmed_only: bool = False) -> list[CheckpointRow]:
+        return self._rows(self.table.page(after, limit, confirmed_only=confirmed_only))
 
     def unconfirmed(self) -> list[CheckpointRow]:
-        return self._select("WHERE status != 'confirmed'")
+        return self._rows(self.table.unconfirmed())
 
     def confirmed_since(self, block_number: int) -> list[CheckpointRow]:
-        return self._select("WHERE status = 'confirmed' AND block_number >= ?", (block_number,))
+        return self._rows(self.table.confirmed_since(block_number))
+
+    def latest_confirmed(self) -> CheckpointRow | None:
+        record = self.table.latest_confirmed()
+        return None if record is None else self._row(record)
 
     def get(self, tree_size: int) -> CheckpointRow | None:
-        rows = self._select("WHERE tree_size = ?", (tree_size,))
-        return rows[0] if rows else None
+        record = self.table.get(tree_size)
+        return None if record is None else self._row(record)
 
     def covering(self, index: int, *, confirmed_only: bool) -> CheckpointRow | None:
         """The smallest checkpoint whose tree contains leaf `index`."""
-        status = "AND status = 'confirmed'" if confirmed_only else ""
-        rows = self._select(f"WHERE tree_size > ? {status}", (index,), limit=1)
-        return rows[0] if rows else None
+        record = self.table.covering(index, confirmed_only=confirmed_only)
+        return None if record is None else self._row(record)
 
     def last_size(self) -> int:
-        row = self.conn.execute(
-            "SELECT COALESCE(MAX(tree_size), 0) FROM anchor_checkpoints"
-        ).fetchone()
-        return int(row[0])
+        return self.table.last_size()
 
     def insert(self, signed: SignedCheckpoint, checkpoint_hash: bytes, now: float) -> None:
         cp = signed.checkpoint
-        with _transaction(self.conn):
-            self.conn.execute(
-                "INSERT INTO anchor_checkpoints(tree_size, root_hash, timestamp, checkpoint_hash,"
-                " signer, signature, status, created_at) VALUES (?,?,?,?,?,?, 'signed', ?)",
-                (
-                    cp.tree_size,
-                    cp.root_hash,
-                    cp.timestamp,
-                    checkpoint_hash,
-                    signed.signer,
-                    signed.signature,
-                    now,
-                ),
-            )
+        self.table.insert(
+            cp.tree_size, cp.root_hash, cp.timestamp, checkpoint_hash, signed.signer,
+            signed.signature, now,
+        )  # fmt: skip
 
     def update(self, tree_size: int, **fields: Any) -> None:
-        sets = ", ".join(f"{name} = ?" for name in fields)
-        with _transaction(self.conn):
-            self.conn.execute(
-                f"UPDATE anchor_checkpoints SET {sets} WHERE tree_size = ?",
-                (*fields.values(), tree_size),
-            )
+        self.table.update(tree_size, **fields)
 
     def back_to_signed(self, tree_size: int) -> None:
-        with _transaction(self.conn):
-            self.conn.execute(
-                "UPDATE anchor_checkpoints SET status = 'signed', tx_hash = NULL, raw_tx = NULL,"
-                " block_number = NULL, block_hash = NULL, attempts = attempts + 1 WHERE tree_size = ?",
-                (tree_size,),
-            )
-
-
-class _transaction:
-    """BEGIN IMMEDIATE ... COMMIT on a connection in autocommit mode."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        self.table.back_to_signed(tree_size)
 
 
 class AnchorWorker:
@@ -241,6 +180,7 @@ class AnchorWorker:
         self._last_cut = clock()
         # Called first in every step, e.g. the bridge watcher that records token burns.
         self.watchers: list[Callable[[], object]] = []
+        self.health = LoopHealth("anchoring")
 
     # -- start ------------------------------------------------------------------------------
 
@@ -251,7 +191,7 @@ class AnchorWorker:
             self.chain.fund(self.operator)
             address = self.chain.deploy_anchor(self.key, self.operator, self.operator)
             if address != contract:
-                raise ChainError(
+                raise ChainConfigError(
                     f"the embedded chain deployed RegistryAnchor at {address}, but this registry "
                     f"was initialised for {contract}: its operator key sent other transactions first"
                 )
@@ -352,16 +292,16 @@ class AnchorWorker:
             self._adopt_existing(row)
             return
         if on_chain != bytes(32):
-            raise HistoryDivergedError(
+            raise self._diverged(
                 f"chain holds root {on_chain.hex()} for size {size}, our log has {root.hex()}"
             )
         chain_size, chain_root = self.chain.latest()
         if chain_size >= size:
-            raise HistoryDivergedError(
+            raise self._diverged(
                 f"chain is anchored at size {chain_size} >= {size} without our checkpoint {size}"
             )
         if chain_size and self.tree.root(chain_size) != chain_root:
-            raise HistoryDivergedError(
+            raise self._diverged(
                 f"chain root at size {chain_size} is {chain_root.hex()}, our log says "
                 f"{self.tree.root(chain_size).hex()}"
             )
@@ -388,6 +328,26 @@ class AnchorWorker:
             self.checkpoints.back_to_signed(size)
             return
         log.info("checkpoint %d sent (tx %s, %d proof hashes)", size, tx_hash.hex(), len(proof))
+
+    def _diverged(self, found: str) -> HistoryDivergedError:
+        """The error for a log that no longer matches the chain, naming where it diverges:
+        between the largest anchored size whose root the log still gives and the smallest
+        whose root it does not (`audit` names the exact event when the leaves were kept)."""
+        agreed, differs = 0, None
+        for row in self.checkpoints.all():
+            if row.status != "confirmed" or row.tree_size > self.tree.size:
+                continue
+            if self.chain.root_at(row.tree_size) == self.tree.root(row.tree_size):
+                agreed = row.tree_size
+            else:
+                differs = row.tree_size
+                break
+        where = (
+            f"the events at seq {agreed}..{differs - 1} were rewritten after they were anchored"
+            if differs is not None
+            else f"every anchored size up to {agreed} still agrees"
+        )
+        return HistoryDivergedError(f"history diverged from the chain: {found}; {where}")
 
     def _adopt_existing(self, row: CheckpointRow) -> None:
         """The chain already holds our root for this size (a previous run sent it)."""
@@ -461,22 +421,14 @@ class AnchorWorker:
         return self.checkpoints.all()
 
     def run_forever(self, stop: Callable[[], bool]) -> None:
-        """Step until `stop()`; back off exponentially while the RPC is down."""
-        backoff = self.policy.poll_s
-        while not stop():
-            try:
-                self.step()
-                backoff = self.policy.poll_s
-            except HistoryDivergedError:
-                log.exception("history diverged from the chain: stopping the worker")
-                raise
-            except ChainError as exc:  # RPC down, or a refusal worth retrying later
-                log.warning("chain: %s; retrying in %.1f s", exc, backoff)
-                backoff = min(backoff * 2, self.policy.max_backoff_s)
-            _sleep_until(stop, backoff)
-
-
-def _sleep_until(stop: Callable[[], bool], seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while not stop() and time.monotonic() < end:
-        time.sleep(min(0.05, seconds))
+        """Step until `stop()`. Any error (RPC down, database busy, disk I/O) is retried with
+        exponential backoff; a history that diverged from the chain stops the worker, and
+        `health` says why."""
+        run_resilient(
+            self.step,
+            stop,
+            self.health,
+            idle_s=self.policy.poll_s,
+            max_backoff_s=self.policy.max_backoff_s,
+            fatal=(HistoryDivergedError,),
+        )

@@ -16,14 +16,15 @@ import threading
 from dataclasses import dataclass
 
 from anchoring.bridge_watcher import start_bridge
-from anchoring.chain import Chain
+from anchoring.chain import Chain, ChainConfigError
 from anchoring.rpc_server import EmbeddedRpcServer
 from anchoring.token import TokenContract
 from anchoring.worker import AnchorPolicy, AnchorWorker
 from registry.eip712 import Domain
 from registry.ledger import Registry
+from registry.loops import LoopHealth, sleep_until
 from registry.signing import Signer
-from registry.store import Store
+from registry.storage import Store
 
 log = logging.getLogger("carbon_registry.api.anchoring")
 
@@ -36,6 +37,7 @@ class ChainStatus:
     rpc_url: str | None
     running: bool
     error: str | None
+    health: LoopHealth | None = None
 
 
 class AnchoringRuntime:
@@ -72,6 +74,7 @@ class AnchoringRuntime:
         self._stop = threading.Event()
         self._attached = threading.Event()
         self._thread = threading.Thread(target=self._run, name="anchoring-worker", daemon=True)
+        self.health = LoopHealth("anchoring")
         self.error: str | None = None
 
     @property
@@ -83,12 +86,16 @@ class AnchoringRuntime:
         return self._server.url if self._server is not None else self._public_rpc_url
 
     def start(self) -> None:
-        """Start the worker; returns once the contract is bound (deployed on the embedded chain)."""
+        """Start the worker; returns once the contract is bound (deployed on the embedded
+        chain) or the first attempt failed (a JSON-RPC chain that is down: the worker keeps
+        trying, and `status()` says so)."""
         self._thread.start()
         if not self._attached.wait(START_TIMEOUT_S):
             raise RuntimeError("the anchoring worker did not attach to the chain in time")
         if self.error is not None:
             raise RuntimeError(f"anchoring worker: {self.error}")
+        if self.health.state == "retrying":
+            log.warning("anchoring worker not attached yet (%s); retrying", self.health.last_error)
         if self.chain.embedded:
             self._server = EmbeddedRpcServer(self.chain, port=self.rpc_port).start()
             log.info("embedded chain JSON-RPC at %s", self._server.url)
@@ -101,8 +108,9 @@ class AnchoringRuntime:
             self._server = None
 
     def status(self) -> ChainStatus:
-        running = self._thread.is_alive() and not self._stop.is_set()
-        return ChainStatus(self.kind, self.rpc_url, running, self.error)
+        running = self._thread.is_alive() and not self._stop.is_set() and self.health.healthy
+        error = self.error or (self.health.last_error if not self.health.healthy else None)
+        return ChainStatus(self.kind, self.rpc_url, running, error, self.health)
 
     def _run(self) -> None:
         store = Store(self.db)
@@ -117,21 +125,39 @@ class AnchoringRuntime:
                 chain=self.chain,
                 policy=self.policy,
             )
-            worker.attach()
-            self.token = start_bridge(
-                Registry(store), worker, Signer(self.operator_key), self._token_address
-            )
-        except Exception as exc:
-            log.exception("anchoring worker could not start")
-            self.error = str(exc)
-            self._attached.set()
-            store.close()
-            return
-        self._attached.set()
-        try:
-            worker.run_forever(self._stop.is_set)
+            worker.health = self.health
+            if self._attach(store, worker):
+                worker.run_forever(self._stop.is_set)
         except Exception as exc:  # history diverged, or a bug: stop anchoring, keep serving
             log.exception("anchoring worker stopped")
             self.error = str(exc)
         finally:
+            self._attached.set()
+            self.health.stopped()
             store.close()
+
+    def _attach(self, store: Store, worker: AnchorWorker) -> bool:
+        """Bind (or deploy) the contracts, retrying while the chain is unreachable; False
+        when stopped first. A registry that does not fit the chain stops the worker."""
+        backoff = self.policy.poll_s
+        while not self._stop.is_set():
+            try:
+                worker.attach()
+                self.token = start_bridge(
+                    Registry(store), worker, Signer(self.operator_key), self._token_address
+                )
+            except ChainConfigError as exc:
+                self.health.failed(exc, None)
+                self.error = str(exc)
+                raise
+            except Exception as exc:  # the RPC is down, or the database busy: try again
+                backoff = min(backoff * 2, self.policy.max_backoff_s)
+                self.health.failed(exc, backoff)
+                log.warning("anchoring worker cannot attach yet (%s); retrying", exc)
+                self._attached.set()
+                sleep_until(self._stop.is_set, backoff)
+                continue
+            self.health.succeeded()
+            self._attached.set()
+            return True
+        return False

@@ -67,10 +67,12 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "unknown_issuance_run": (404, "No such issuance run"),
     "unknown_activity_batch": (404, "No such activity batch"),
     "unknown_webhook": (404, "No such webhook subscription"),
+    "webhook_target_refused": (422, "The webhook URL is not a public http(s) address"),
     "method_not_allowed": (405, "The resource does not support this method"),
     "body_too_large": (413, "The request body is larger than the service accepts"),
     "unsupported_media_type": (415, "The body must be application/json"),
-    "unavailable": (503, "The service is starting or stopping"),
+    "rate_limited": (429, "Too many requests from this client; retry after Retry-After"),
+    "unavailable": (503, "The service is starting, stopping or cannot write for a moment"),
     "no_token_contract": (404, "This service runs no token contract (anchoring is off)"),
     "internal_error": (500, "Unexpected error"),
 }
@@ -131,6 +133,11 @@ def registry_problem(
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    """The problem as a response; one that says when to come back (`retry_after_s`) carries
+    it as `Retry-After` too."""
+    headers = dict(headers or {})
+    if "retry_after_s" in body:
+        headers["Retry-After"] = str(int(body["retry_after_s"]))
     return JSONResponse(
         body, status_code=int(body["status"]), media_type=PROBLEM_MEDIA_TYPE, headers=headers
     )
@@ -169,9 +176,12 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-            exc.status_code, "registry_error"
-        )
+        code = {
+            400: "malformed_body",  # Starlette's "error parsing the body" (huge numbers, say)
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "body_too_large",
+        }.get(exc.status_code, "registry_error")
         body = problem(code, str(exc.detail), request.url.path, status=exc.status_code)
         return problem_response(body, dict(exc.headers) if exc.headers else None)
 

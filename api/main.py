@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from starlette.types import Message, Scope
 
 from api.errors import install_handlers
-from api.middleware import BodySizeLimit
+from api.middleware import BodyGuard, RateLimit
 from api.routes import (
     accounts,
     cancellations,
@@ -135,5 +135,12 @@ def create_app(
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
+    if settings.rate_limits:  # outermost: a refused client costs no body read
+        app.add_middleware(
+            RateLimit,
+            writes=settings.rate_limit_writes,
+            expensive_reads=settings.rate_limit_expensive_reads,
+            trust_forwarded_for=settings.trust_forwarded_for,
+        )
     return app

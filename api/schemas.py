@@ -38,7 +38,7 @@ SignatureHex = Annotated[
 Grams = Annotated[int, Field(ge=1, le=MAX_AMOUNT, description="Integer grams of CO2e")]
 Count = Annotated[int, Field(ge=0, le=MAX_SAFE)]
 Nonce = Annotated[int, Field(ge=0, le=MAX_SAFE, description="Unique per signer")]
-Expiry = Annotated[int, Field(ge=0, le=2**64 - 1, description="Unix seconds")]
+Expiry = Annotated[int, Field(ge=0, le=MAX_SAFE, description="Unix seconds")]
 Text = Annotated[str, Field(max_length=500)]
 RequiredText = Annotated[str, Field(min_length=1, max_length=500)]
 Ref = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]

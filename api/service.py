@@ -26,12 +26,12 @@ from api.anchoring import AnchoringRuntime, ChainStatus
 from api.errors import ApiError, problem_response
 from api.schemas import SubmitActivitiesRequest
 from api.settings import Settings
-from api.storage import IdempotencyTable, WebhookTable, create_tables
 from api.webhooks import EventHub, WebhookDispatcher
 from api.writer import Outcome, WriteJob, Writer, WriterStoppedError
 from registry.ledger import Receipt, Registry
 from registry.signing import Signer
-from registry.store import Store
+from registry.storage import Store
+from registry.storage.service import IdempotencyTable, WebhookTable
 
 log = logging.getLogger("carbon_registry.api")
 
@@ -85,7 +85,6 @@ class RegistryService:
         store = Store(settings.db)
         try:
             registry = Registry(store)
-            create_tables(store.conn)
             self.log_id = registry.log_id
             self.domain = registry.domain
             self.operator = registry.operator

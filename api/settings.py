@@ -7,10 +7,12 @@ database that only their owner can read; never from the repository.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from limits import parse
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 KIB = 1024
@@ -46,6 +48,20 @@ class Settings(BaseSettings):
     )
     idempotency_ttl_s: int = Field(
         default=86_400, ge=60, description="How long an Idempotency-Key and its response are kept."
+    )
+    rate_limits: bool = Field(
+        default=True, description="Limit each client's writes and expensive reads (429)."
+    )
+    rate_limit_writes: str = Field(
+        default="100/second", description="Writes per client (`limits` notation)."
+    )
+    rate_limit_expensive_reads: str = Field(
+        default="200/second",
+        description="Proofs, consistency proofs, reserve and stream connections per client.",
+    )
+    trust_forwarded_for: bool = Field(
+        default=False,
+        description="Take the client address from X-Forwarded-For (only behind a proxy that sets it).",
     )
     anchoring: bool = Field(default=True, description="Run the anchoring worker inside `serve`.")
     chain: str = Field(
@@ -84,6 +100,27 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(
         default=5.0, gt=0, description="Timeout of one webhook delivery."
     )
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list,
+        description='Networks webhooks may reach although not public, e.g. ["127.0.0.0/8"]'
+        " for local use (JSON list). Default: public addresses only.",
+    )
     sse_max_seconds: float = Field(
         default=3600.0, gt=0, description="An event stream closes after this; clients resume."
     )
+
+    def webhook_networks(self) -> list[IPv4Network | IPv6Network]:
+        return [ip_network(n, strict=False) for n in self.webhook_allowed_networks]
+
+    @field_validator("rate_limit_writes", "rate_limit_expensive_reads")
+    @classmethod
+    def _limit(cls, value: str) -> str:
+        parse(value)  # ValueError names the bad notation
+        return value
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ip_network(network, strict=False)  # ValueError names the bad one
+        return value

@@ -19,23 +19,30 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
+import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 import httpx
 
 from api.settings import Settings
-from api.storage import Webhook, WebhookTable, create_tables
-from registry.store import Store
+from registry.loops import LoopHealth, sleep_until
+from registry.storage import Store
+from registry.storage.service import Webhook, WebhookTable
 
 log = logging.getLogger("carbon_registry.api.webhooks")
+
+ip_network_type = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 SIGNATURE_HEADER = "X-Registry-Signature"
 DELIVERY_BATCH = 100
 SIGNATURE_TOLERANCE_S = 300
+BACKOFF_FIRST_S = 0.1
 
 
 def sign_payload(secret: str, timestamp: int, body: bytes) -> str:
@@ -60,6 +67,46 @@ def verify_signature(
         return fresh and hmac.compare_digest(expected, parts["v1"])
     except (KeyError, ValueError):
         return False
+
+
+class TargetRefusedError(ValueError):
+    """A webhook URL the dispatcher will not call (SSRF guard)."""
+
+
+def check_target(url: str, allowed: Sequence[ip_network_type]) -> None:
+    """Refuse a webhook URL that is not plain http(s) to public addresses.
+
+    Deliveries are requests the registry makes on a subscriber's behalf; without this check
+    a subscription could reach the operator's own network (loopback, private ranges, the
+    169.254.169.254 metadata service) and the delivery log would report what answered. The
+    host is resolved and EVERY address must be global unicast, or inside a network the
+    operator allowed (`webhook_allowed_networks`, e.g. 127.0.0.0/8 for local use). Checked
+    when subscribing and again before each delivery (the name may resolve anew).
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise TargetRefusedError("webhook URLs must be http:// or https://")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise TargetRefusedError("webhook URLs must not carry credentials (user:pass@)")
+    host = parts.hostname
+    if not host:
+        raise TargetRefusedError("the webhook URL names no host")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError, UnicodeError) as exc:
+        raise TargetRefusedError(f"cannot resolve {host!r}: {exc}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if any(address in network for network in allowed):
+            continue
+        if not address.is_global or address.is_multicast or address.is_reserved:
+            raise TargetRefusedError(
+                f"{host} resolves to {address}, which is not a public address"
+                " (allow its network with CARBON_REGISTRY_WEBHOOK_ALLOWED_NETWORKS)"
+            )
 
 
 class EventHub:
@@ -102,6 +149,7 @@ class WebhookDispatcher:
         self.clock = clock
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+        self.health = LoopHealth("webhooks")
 
     def start(self) -> None:
         self._thread.start()
@@ -112,26 +160,44 @@ class WebhookDispatcher:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        store = Store(self.settings.db)
-        create_tables(store.conn)
-        table = WebhookTable(store.conn)
+        """Deliver until stopped; an error (a busy or failing database) is retried with
+        exponential backoff, and the loop's `health` shows it meanwhile."""
         client = httpx.Client(timeout=self.settings.webhook_timeout_s, follow_redirects=False)
+        store: Store | None = None
         seen = self.hub.last_seq
+        backoff = 0.0
         try:
             while not self._stop.is_set():
-                # Events written by other processes (the CLI) reach SSE clients this way too.
-                self.hub.notify(store.event_count() - 1)
-                for hook in table.all(active_only=True):
-                    if self._stop.is_set():
-                        break
-                    if hook.cursor < self.hub.last_seq and hook.next_attempt_at <= self.clock():
-                        self._deliver(store, table, client, hook)
+                try:
+                    if store is None:
+                        store = Store(self.settings.db)
+                    self._pass(store, WebhookTable(store.conn), client)
+                except Exception as exc:
+                    backoff = min(
+                        max(2 * backoff, BACKOFF_FIRST_S), self.settings.webhook_max_backoff_s
+                    )
+                    self.health.failed(exc, backoff)
+                    log.warning("webhook dispatcher: %s; retrying in %.2f s", exc, backoff)
+                    sleep_until(self._stop.is_set, backoff)
+                    continue
+                self.health.succeeded()
+                backoff = 0.0
                 seen = self.hub.wait_beyond(seen, 0.5)
-        except Exception:
-            log.exception("webhook dispatcher stopped")
         finally:
+            self.health.stopped()
             client.close()
-            store.close()
+            if store is not None:
+                store.close()
+
+    def _pass(self, store: Store, table: WebhookTable, client: httpx.Client) -> None:
+        """One round: every active subscription that is due gets its next events."""
+        # Events written by other processes (the CLI) reach SSE clients this way too.
+        self.hub.notify(store.event_count() - 1)
+        for hook in table.all(active_only=True):
+            if self._stop.is_set():
+                return
+            if hook.cursor < self.hub.last_seq and hook.next_attempt_at <= self.clock():
+                self._deliver(store, table, client, hook)
 
     def _deliver(
         self, store: Store, table: WebhookTable, client: httpx.Client, hook: Webhook
@@ -177,6 +243,10 @@ class WebhookDispatcher:
     def _post(
         self, client: httpx.Client, hook: Webhook, seq: int, event_type: str, body: bytes
     ) -> tuple[int | None, str | None]:
+        try:
+            check_target(hook.url, self.settings.webhook_networks())
+        except TargetRefusedError as exc:
+            return None, f"target refused: {exc}"[:500]
         headers = {
             "Content-Type": "application/json",
             "X-Registry-Event-Id": str(seq),

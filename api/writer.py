@@ -27,14 +27,20 @@ from typing import Any
 
 from api.errors import problem, registry_problem
 from api.settings import Settings
-from api.storage import IdempotencyTable, StoredResponse, create_tables
 from registry.errors import RegistryError
 from registry.ledger import Receipt, Registry
-from registry.store import Store
+from registry.loops import LoopHealth
+from registry.storage import Store
+from registry.storage.service import IdempotencyTable, StoredResponse
 
 log = logging.getLogger("carbon_registry.api.writer")
 
 PRUNE_EVERY_S = 300.0
+# A write group that meets a transient SQLite error is tried this many times, the delay
+# doubling from the first (about 3 s in all), before its requests get a 503.
+TRANSIENT_ATTEMPTS = 7
+TRANSIENT_FIRST_DELAY_S = 0.05
+TRANSIENT_RETRY_AFTER_S = 5
 
 Render = Callable[[Receipt], dict[str, Any]]
 
@@ -90,6 +96,7 @@ class Writer:
         self._ready = threading.Event()
         self._stopped = False
         self._startup_error: BaseException | None = None
+        self.health = LoopHealth("writer")
 
     def start(self) -> None:
         self._thread.start()
@@ -115,13 +122,13 @@ class Writer:
     def _run(self) -> None:
         try:
             store = Store(self.settings.db, synchronous=self.settings.sqlite_synchronous)
-            create_tables(store.conn)
             registry = Registry(store, self.clock)
         except BaseException as exc:
             self._startup_error = exc
             self._ready.set()
             return
         self._ready.set()
+        self.health.succeeded()
         idempotency = IdempotencyTable(store.conn)
         last_prune = 0.0
         try:
@@ -152,6 +159,7 @@ class Writer:
                 if stop:
                     break
         finally:
+            self.health.stopped()
             self._fail_waiting()
             store.close()
 
@@ -168,7 +176,18 @@ class Writer:
         self, registry: Registry, idempotency: IdempotencyTable, batch: list[WriteJob]
     ) -> None:
         try:
-            outcomes = self._commit(registry, idempotency, batch)
+            outcomes = self._commit_retrying(registry, idempotency, batch)
+        except sqlite3.OperationalError as exc:  # still busy or failing: nothing committed
+            self.health.failed(exc, None)
+            body = problem(
+                "unavailable",
+                f"the registry database is not accepting writes ({exc}); retry later",
+                retry_after_s=TRANSIENT_RETRY_AFTER_S,
+            )
+            for job in batch:
+                if not job.future.done():
+                    job.future.set_result(Outcome(503, {**body, "instance": job.instance}))
+            return
         except Exception as exc:
             if len(batch) > 1:  # find the one request that broke the group; commit the rest
                 for job in batch:
@@ -184,6 +203,27 @@ class Writer:
                 job.future.set_result(outcome)
         if seqs:
             self.on_commit(max(seqs))
+
+    def _commit_retrying(
+        self, registry: Registry, idempotency: IdempotencyTable, batch: list[WriteJob]
+    ) -> list[Outcome]:
+        """`_commit`, tried again while SQLite reports a transient error (busy, locked, an I/O
+        error): each failed attempt rolled back whole, so trying again is safe."""
+        delay = TRANSIENT_FIRST_DELAY_S
+        for _ in range(TRANSIENT_ATTEMPTS - 1):
+            try:
+                outcomes = self._commit(registry, idempotency, batch)
+            except sqlite3.OperationalError as exc:
+                self.health.failed(exc, delay)
+                log.warning("write group failed (%s); retrying in %.2f s", exc, delay)
+                time.sleep(delay)
+                delay *= 2
+                continue
+            self.health.succeeded()
+            return outcomes
+        outcomes = self._commit(registry, idempotency, batch)
+        self.health.succeeded()
+        return outcomes
 
     def _commit(
         self, registry: Registry, idempotency: IdempotencyTable, batch: list[WriteJob]
@@ -220,17 +260,19 @@ class Writer:
                     outcome = Outcome(int(body["status"]), body)
                 else:
                     outcome = Outcome(201, job.render(result))
-                    if job.idempotency_key is not None:
-                        idempotency.put(
-                            job.idempotency_key,
-                            StoredResponse(job.request_hash, outcome.status, outcome.body),
-                            now,
-                        )
+                # The registry's answer, refusal or receipt, is the answer to this key for
+                # good (IETF Idempotency-Key draft): a retry gets it back and runs nothing.
+                if job.idempotency_key is not None:
+                    idempotency.put(
+                        job.idempotency_key,
+                        StoredResponse(job.request_hash, outcome.status, outcome.body),
+                        now,
+                    )
                 outcomes[i] = outcome
             for i, earlier in copies:
                 first = outcomes[earlier]
                 assert first is not None
-                outcomes[i] = Outcome(first.status, first.body, replayed=first.ok)
+                outcomes[i] = Outcome(first.status, first.body, replayed=True)
         return [o for o in outcomes if o is not None]
 
     @staticmethod

@@ -39,7 +39,7 @@ from registry.cli import contract_address_of  # noqa: E402
 from registry.ledger import Registry  # noqa: E402
 from registry.messages import ZERO_ADDRESS  # noqa: E402
 from registry.signing import Signer  # noqa: E402
-from registry.store import Store  # noqa: E402
+from registry.storage import Store  # noqa: E402
 
 CLASS = "SZ_TRANSIT-1.0-2026-440300"
 TRADERS = int(os.environ.get("BENCH_TRADERS", "200"))

@@ -40,7 +40,7 @@ from registry.ledger import Registry  # noqa: E402
 from registry.methodologies import CATALOGUE  # noqa: E402
 from registry.mrv.ingest import class_of, cst_day, evidence_hash  # noqa: E402
 from registry.signing import Signer  # noqa: E402
-from registry.store import CLAIM_COLUMNS, Store  # noqa: E402
+from registry.storage import CLAIM_COLUMNS, Store  # noqa: E402
 
 T0 = 1_772_380_800  # 2026-03-02 00:00 China Standard Time
 BATCH = 1_000

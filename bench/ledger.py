@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from registry.ledger import Registry  # noqa: E402
 from registry.messages import ZERO_ADDRESS  # noqa: E402
 from registry.signing import Signer  # noqa: E402
-from registry.store import Store  # noqa: E402
+from registry.storage import Store  # noqa: E402
 
 CLASS = "SZ_TRANSIT-1.0-2026-440300"
 TRADERS = 1_000

@@ -21,7 +21,7 @@ from typing import Any
 
 from registry.eip712 import keccak
 from registry.errors import DuplicateChainEventError, InsufficientBalanceError
-from registry.store import Store
+from registry.storage import Store
 
 LOCKED = "locked"
 ON_CHAIN_JURISDICTION = "on-chain"

@@ -30,7 +30,7 @@ from registry.mrv.simulator import DEFAULT_START, SimulationConfig, simulation_s
 from registry.mrv.simulator import simulate as run_simulation
 from registry.replay import replay
 from registry.signing import Signer
-from registry.store import Store
+from registry.storage import Store
 from registry.units import format_grams, parse_grams
 
 F = TypeVar("F", bound=Callable[..., Any])

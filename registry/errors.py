@@ -23,6 +23,12 @@ class NotInitialisedError(RegistryError):
     code = "not_initialised"
 
 
+class SchemaVersionError(RegistryError):
+    """The file's schema is older or newer than this program's: migrate, or upgrade."""
+
+    code = "schema_version"
+
+
 class AlreadyInitialisedError(RegistryError):
     code = "already_initialised"
 

@@ -55,7 +55,7 @@ from registry.errors import (
     WrongSignerError,
 )
 from registry.mrv import ingest, issuance, verification
-from registry.store import Store
+from registry.storage import Store
 
 GENESIS = "RegistryOpened"
 

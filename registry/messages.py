@@ -157,7 +157,13 @@ _ID_PART = re.compile(r"^[A-Z0-9_]{1,40}$")
 _VERSION = re.compile(r"^[0-9]{1,4}(\.[0-9]{1,4}){0,2}$")
 _REGION = re.compile(r"^[0-9]{6}$|^CN$")
 _HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
-_CONTROL = re.compile(r"[\x00-\x1f]")
+# Refused in text: C0 and C1 controls and DEL, and the invisible bidirectional controls
+# (U+202A-U+202E embeddings and overrides, U+2066-U+2069 isolates, U+200E/U+200F marks,
+# U+061C) that make a name display as something other than what was signed.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Text that is only these shows nothing: whitespace, zero-width and other format characters.
+_INVISIBLE = re.compile("[\\s\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff]*")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _REF = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _QUANTITY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -200,13 +206,25 @@ def uint(value: Any, field: str, upper: int = MAX_SAFE_INTEGER) -> int:
 def text(value: Any, field: str, required: bool = True) -> str:
     if not isinstance(value, str):
         raise ValidationError(f"{field} must be text")
-    if required and not value.strip():
-        raise ValidationError(f"{field} must not be empty")
     if len(value) > MAX_TEXT:
         raise ValidationError(f"{field} is longer than {MAX_TEXT} characters")
     if _CONTROL.search(value):
-        raise ValidationError(f"{field} contains control characters")
+        raise ValidationError(f"{field} contains control or bidirectional-override characters")
+    if _SURROGATE.search(value):
+        raise ValidationError(f"{field} contains an unpaired surrogate (not valid Unicode)")
+    if value and _INVISIBLE.fullmatch(value):
+        raise ValidationError(f"{field} holds only invisible characters")
+    if required and not value:
+        raise ValidationError(f"{field} must not be empty")
     return value
+
+
+def printable(value: str, placeholder: str = "-") -> str:
+    """`value` made acceptable to `text`: refused characters become U+FFFD, at most MAX_TEXT
+    characters, `placeholder` for nothing visible. For text the registry records but nobody
+    signed for it (strings of on-chain events): refusing it would stop the recording."""
+    cleaned = _SURROGATE.sub("\ufffd", _CONTROL.sub("\ufffd", value))[:MAX_TEXT]
+    return placeholder if _INVISIBLE.fullmatch(cleaned) else cleaned
 
 
 def hex32(value: Any, field: str) -> str:
@@ -374,7 +392,8 @@ def asset_class_id(methodology: str, version: str, vintage: int, region: str) ->
 def _tail(message: dict[str, Any]) -> dict[str, Any]:
     return {
         "nonce": uint(message.get("nonce"), "nonce"),
-        "expiry": uint(message.get("expiry"), "expiry", 2**64 - 1),
+        # uint64 in the EIP-712 struct, but every integer of an event must be JSON-safe.
+        "expiry": uint(message.get("expiry"), "expiry"),
     }
 
 

@@ -17,7 +17,7 @@ from registry.eip712 import Domain, recover_signer
 from registry.errors import RegistryError
 from registry.ledger import BY_EVENT_TYPE, GENESIS, apply_genesis, parse_time
 from registry.messages import normalise
-from registry.store import STATE_TABLES, Store
+from registry.storage import STATE_TABLES, Store
 
 MAX_REPORTED_ROWS = 5
 

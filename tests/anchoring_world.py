@@ -9,7 +9,7 @@ from anchoring.worker import AnchorPolicy, AnchorWorker
 from registry.eip712 import contract_address_of
 from registry.ledger import Registry
 from registry.signing import Signer
-from registry.store import Store
+from registry.storage import Store
 from tests.ledger_world import World
 
 

@@ -36,6 +36,8 @@ def settings_for(db: Path | str, **overrides: Any) -> Settings:
         "db": Path(db),
         "anchoring": False,
         "operator_api_key": SecretStr(OPERATOR_API_KEY),
+        "webhook_allowed_networks": ["127.0.0.0/8"],  # the tests' receivers are on loopback
+        "rate_limits": False,  # on by default; tests of the limits turn them on
     }
     values.update(overrides)
     return Settings(**values)

@@ -9,7 +9,7 @@ from typing import Any
 from registry.ledger import Receipt, Registry
 from registry.messages import ZERO_ADDRESS
 from registry.signing import Signer
-from registry.store import STATE_TABLES, Store
+from registry.storage import STATE_TABLES, Store
 
 CLASS = "SZ_TRANSIT-1.0-2026-440300"
 CHAIN_ID = 31337

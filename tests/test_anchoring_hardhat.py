@@ -17,7 +17,7 @@ from anchoring.chain import Chain, ChainError
 from anchoring.verifier import verify_bundle
 from anchoring.worker import AnchorPolicy, AnchorWorker
 from registry.signing import Signer
-from registry.store import Store
+from registry.storage import Store
 from tests.anchoring_world import anchored_world, worker_for
 from tests.hardhat_node import FlakyProxy, connect, fund, rpc
 from tests.ledger_world import World

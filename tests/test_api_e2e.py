@@ -35,7 +35,7 @@ from registry.ledger import Registry
 from registry.messages import ZERO_ADDRESS
 from registry.mrv.ingest import evidence_hash
 from registry.signing import Signer
-from registry.store import Store
+from registry.storage import Store
 from tests.api_world import OPERATOR_API_KEY, loopback_server, settings_for
 
 CLASS = "SZ_TRANSIT-1.0-2026-440300"

@@ -402,7 +402,7 @@ def test_a_new_registry_object_sees_the_stored_registry(world: World) -> None:
 
 
 def test_open_without_init_is_a_clear_error(tmp_path: Any) -> None:
-    from registry.store import Store
+    from registry.storage import Store
 
     with pytest.raises(errors.NotInitialisedError):
         Registry(Store(tmp_path / "empty.db"))

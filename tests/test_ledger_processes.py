@@ -13,7 +13,7 @@ from registry.errors import InsufficientBalanceError, RegistryError
 from registry.ledger import Registry
 from registry.replay import replay
 from registry.signing import Signer
-from registry.store import Store
+from registry.storage import Store
 from tests.ledger_world import CLASS, World, check_invariants
 
 SPAWN = mp.get_context("spawn")

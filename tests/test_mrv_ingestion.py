@@ -20,12 +20,13 @@ from hypothesis import strategies as st
 
 from registry import errors
 from registry import messages as m
+from registry.errors import SchemaVersionError
 from registry.ledger import Receipt
 from registry.methodologies import lookup
 from registry.mrv.ingest import evidence_hash
 from registry.replay import replay
 from registry.signing import Signer
-from registry.store import Store
+from registry.storage import Store, migrate_file
 from tests.ledger_world import World
 
 T0 = 1_772_380_800  # 2026-03-02 00:00 China Standard Time (2026-03-01 16:00 UTC)
@@ -502,7 +503,7 @@ def test_events_of_batches_are_canonical_and_spliced_exactly(mrv: MrvWorld) -> N
     assert json.loads(body)["payload"]["request"]["records"][1]["start"] == T0 + 9 * 3600
 
 
-def test_a_registry_from_before_the_mrv_tables_gets_them(tmp_path: Path) -> None:
+def test_a_registry_from_before_the_mrv_tables_gets_them_by_migration(tmp_path: Path) -> None:
     world = World.create(tmp_path / "old.db", names=("alice",))
     world.issue("alice", 100)
     for table in (
@@ -516,7 +517,11 @@ def test_a_registry_from_before_the_mrv_tables_gets_them(tmp_path: Path) -> None
         "evidence",
     ):
         world.store.conn.execute(f"DROP TABLE {table}")
+    world.store.conn.execute("PRAGMA user_version = 0")
     world.store.close()
+    with pytest.raises(SchemaVersionError, match="carbon-registry migrate"):
+        Store(tmp_path / "old.db")
+    migrate_file(tmp_path / "old.db")
     reopened = Store(tmp_path / "old.db")
     assert reopened.claims() == []
     assert replay(reopened).clean

@@ -14,7 +14,7 @@ from registry.ledger import Registry
 from registry.mrv.simulator import SimulationConfig, simulate
 from registry.replay import replay
 from registry.signing import Signer
-from registry.store import Store
+from registry.storage import Store
 from tests.ledger_world import CHAIN_ID, CONTRACT, check_invariants
 
 

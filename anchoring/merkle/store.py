@@ -6,7 +6,7 @@ Level h is a run of hashes; it is cut into rows of `TILE_WIDTH` consecutive hash
 ("tiles", one BLOB each) in table `merkle_tiles`; the last tile of a level is partial and
 grows with appends. Tiles at levels 0, 8, 16, ... are exactly C2SP tlog-tiles (tile level
 L is tree level 8L), so the log can later be served as static tiles. `merkle_state` holds
-the tree size. The log creates and touches only these two tables.
+the tree size. The log touches only these two tables, through `registry.storage.merkle`.
 
 Costs. Appending n leaves hashes about n nodes and writes about 2n * 32 bytes, in one
 transaction. The root of any size up to the current one, an inclusion proof and a
@@ -40,31 +40,14 @@ from anchoring.merkle.errors import (
     StoreError,
 )
 from anchoring.merkle.hasher import HASH_SIZE, parent_hashes
+from registry.storage.merkle import TileRow, TileTable, TileTableError
 
 TILE_WIDTH = 256
 """Hashes per stored tile row, as in C2SP tlog-tiles."""
 
 _TILE_BYTES = TILE_WIDTH * HASH_SIZE
 
-_SCHEMA = (
-    """
-    CREATE TABLE IF NOT EXISTS merkle_state (
-        id INTEGER PRIMARY KEY CHECK (id = 0),
-        tree_size INTEGER NOT NULL CHECK (tree_size >= 0)
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS merkle_tiles (
-        level INTEGER NOT NULL CHECK (level >= 0),
-        tile INTEGER NOT NULL CHECK (tile >= 0),
-        hashes BLOB NOT NULL,
-        PRIMARY KEY (level, tile)
-    )
-    """,
-    "INSERT OR IGNORE INTO merkle_state (id, tree_size) VALUES (0, 0)",
-)
-
-_TileRow = tuple[int, int, bytes]
+_TileRow = TileRow
 
 
 class MerkleLog:
@@ -78,24 +61,20 @@ class MerkleLog:
     def __init__(self, conn: sqlite3.Connection, *, cache_tiles: int = 16_384) -> None:
         if cache_tiles < 1:
             raise ValueError(f"cache_tiles must be at least 1, got {cache_tiles}")
-        self._conn = conn
+        self._table = TileTable(conn)
         self._cache_tiles = cache_tiles
         self._tiles: dict[tuple[int, int], bytes] = {}
         # The log only grows, so a size once read bounds every later one from below: a
         # request within it needs no read of merkle_state.
         self._known_size = 0
-        if not self._has_tables():
-            with self._transaction():
-                for statement in _SCHEMA:
-                    conn.execute(statement)
 
     @property
     def size(self) -> int:
         """Number of leaves in the log, as last committed by any connection."""
-        row = self._conn.execute("SELECT tree_size FROM merkle_state WHERE id = 0").fetchone()
-        if row is None:
-            raise StoreError("merkle_state has no row: the Merkle log tables were tampered with")
-        self._known_size = int(row[0])
+        try:
+            self._known_size = self._table.size()
+        except TileTableError as exc:
+            raise StoreError(str(exc)) from exc
         return self._known_size
 
     def append(self, leaf_hashes: Iterable[bytes]) -> int:
@@ -113,11 +92,8 @@ class MerkleLog:
         with self._transaction():
             old_size = self.size
             rows = self._grown_tiles(old_size, hashes)
-            self._conn.executemany(
-                "INSERT OR REPLACE INTO merkle_tiles (level, tile, hashes) VALUES (?, ?, ?)", rows
-            )
             new_size = old_size + len(hashes)
-            self._conn.execute("UPDATE merkle_state SET tree_size = ? WHERE id = 0", (new_size,))
+            self._table.write(rows, new_size)
         for level, tile, blob in rows:
             self._remember(level, tile, blob)
         return new_size
@@ -203,15 +179,13 @@ class MerkleLog:
         tile = self._tiles.get((level, tile_index))
         if tile is not None and len(tile) >= count * HASH_SIZE:
             return tile
-        row = self._conn.execute(
-            "SELECT hashes FROM merkle_tiles WHERE level = ? AND tile = ?", (level, tile_index)
-        ).fetchone()
-        if row is None or len(row[0]) < count * HASH_SIZE:
+        stored = self._table.tile(level, tile_index)
+        if stored is None or len(stored) < count * HASH_SIZE:
             raise StoreError(
                 f"tile {tile_index} of level {level} lacks hashes that the tree size promises: "
                 "the Merkle log tables were changed by something other than MerkleLog"
             )
-        tile = bytes(row[0])
+        tile = stored
         self._remember(level, tile_index, tile)
         return tile
 
@@ -223,26 +197,15 @@ class MerkleLog:
             del tiles[next(iter(tiles))]
         tiles[key] = tile
 
-    def _has_tables(self) -> bool:
-        found = self._conn.execute(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-            "AND name IN ('merkle_state', 'merkle_tiles')"
-        ).fetchone()
-        return int(found[0]) == 2
-
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """One write transaction of the log's own, committed on success, else rolled back."""
-        if self._conn.in_transaction:
-            raise StoreError(
-                "the connection is inside a transaction; the Merkle log commits its own writes, "
-                "so commit or roll back first"
-            )
-        self._conn.execute("BEGIN IMMEDIATE")
         try:
-            yield
-            self._conn.execute("COMMIT")
-        except BaseException:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise
+            with self._table.transaction():
+                yield
+        except TileTableError as exc:
+            raise StoreError(str(exc)) from exc
+
+    @property
+    def table(self) -> TileTable:
+        """The stored tiles (audit compares them with the leaves)."""
+        return self._table

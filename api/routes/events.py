@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -21,10 +23,13 @@ from api.service import RegistryService
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=problem_responses())
 
-Seq = Annotated[int, Path(ge=0, le=2**53 - 1, description="Sequence number of the event")]
+MAX_SEQ = 2**53 - 1
+Seq = Annotated[int, Path(ge=0, le=MAX_SEQ, description="Sequence number of the event")]
+_SEQ = re.compile(r"[0-9]{1,16}")  # ASCII digits only: str.isdigit() also takes "²"
 STREAM_BATCH = 200
 STREAM_POLL_S = 0.05
 KEEPALIVE_S = 15.0
+STREAM_RETRY_S = 0.5
 
 
 @router.get(
@@ -75,8 +80,11 @@ async def stream_events(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     if last_event_id is not None:
-        if not last_event_id.isdigit():
-            raise ApiError("invalid_request", "Last-Event-ID must be an event seq")
+        if not _SEQ.fullmatch(last_event_id) or int(last_event_id) > MAX_SEQ:
+            raise ApiError(
+                "invalid_request",
+                f"Last-Event-ID must be an event seq, 0..{MAX_SEQ} in ASCII digits",
+            )
         start = int(last_event_id)
     elif after is not None:
         start = after
@@ -107,7 +115,11 @@ async def _stream(
                 yield ": keep-alive\n\n"
             await asyncio.sleep(STREAM_POLL_S)
             continue
-        rows = await anyio.to_thread.run_sync(_fetch, service, last)
+        try:
+            rows = await anyio.to_thread.run_sync(_fetch, service, last)
+        except sqlite3.Error:  # busy or failing for a moment: the stream waits, then resumes
+            await asyncio.sleep(STREAM_RETRY_S)
+            continue
         for seq, event_type, _, body in rows:
             yield f"id: {seq}\nevent: {event_type}\ndata: {body.decode()}\n\n"
             last, sent = seq, sent + 1

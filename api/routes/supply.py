@@ -24,7 +24,7 @@ from api.schemas import (
 from api.service import RegistryService
 from registry.errors import UnknownAssetClassError, UnknownBatchError
 from registry.ledger import serial_range
-from registry.store import STATUSES
+from registry.storage import STATUSES
 
 classes = APIRouter(
     prefix="/v1/asset-classes", tags=["asset classes"], responses=problem_responses()

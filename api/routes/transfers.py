@@ -14,7 +14,7 @@ from api.errors import ApiError
 from api.routes import next_after, problem_responses
 from api.schemas import Page, Receipt, Transfer, TransferRequest
 from registry.ledger import serial_range
-from registry.store import Store
+from registry.storage import Store
 
 router = APIRouter(prefix="/v1/transfers", tags=["transfers"], responses=problem_responses())
 

@@ -15,8 +15,9 @@ from api.errors import ApiError
 from api.routes import problem_responses
 from api.schemas import Webhook, WebhookCreate, WebhookCreated, WebhookDelivery
 from api.service import RegistryService, request_hash
-from api.storage import StoredResponse
-from api.storage import Webhook as StoredWebhook
+from api.webhooks import TargetRefusedError, check_target
+from registry.storage.service import StoredResponse
+from registry.storage.service import Webhook as StoredWebhook
 
 router = APIRouter(
     prefix="/v1/webhooks",
@@ -91,6 +92,10 @@ def create_webhook(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     service.check_idempotency_key(idempotency_key)
+    try:
+        check_target(body.url, service.settings.webhook_networks())
+    except TargetRefusedError as exc:
+        raise ApiError("webhook_target_refused", str(exc)) from exc
     reader = service.reader()
     digest = request_hash("POST", request.url.path, body.model_dump())
     with reader.store.write():

@@ -48,7 +48,7 @@ from registry.errors import ValidationError
 from registry.messages import asset_class_id
 from registry.methodologies import CATALOGUE, MAX_DURATION_S
 from registry.methodologies.base import INVALID_QUANTITIES, Methodology
-from registry.store import Store
+from registry.storage import Store
 
 Effects = dict[str, Any]
 

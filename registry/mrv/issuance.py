@@ -34,7 +34,7 @@ from registry.errors import (
     UnknownAccountError,
     ValidationError,
 )
-from registry.store import Store
+from registry.storage import Store
 
 Effects = dict[str, Any]
 

@@ -18,7 +18,7 @@ from registry.errors import (
     NotAuthorisedError,
     UnknownClaimError,
 )
-from registry.store import Store
+from registry.storage import Store
 
 Effects = dict[str, Any]
 

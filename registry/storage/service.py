@@ -1,4 +1,4 @@
-"""The API's own tables, beside the registry's in the same SQLite file.
+"""The service's own tables (the HTTP API's), beside the registry's in the same file.
 
 `api_idempotency` keeps, per Idempotency-Key, the hash of the request and the response
 that the first request got; the writer inserts the row in the same transaction as the
@@ -14,57 +14,6 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
-
-_SCHEMA = (
-    """
-    CREATE TABLE IF NOT EXISTS api_idempotency (
-        key TEXT PRIMARY KEY,
-        request_hash TEXT NOT NULL,
-        status INTEGER NOT NULL,
-        body TEXT NOT NULL,
-        created_at REAL NOT NULL
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS api_idempotency_age ON api_idempotency(created_at)",
-    """
-    CREATE TABLE IF NOT EXISTS api_webhooks (
-        id INTEGER PRIMARY KEY,
-        url TEXT NOT NULL,
-        secret TEXT NOT NULL,
-        event_types TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        active INTEGER NOT NULL DEFAULT 1,
-        cursor INTEGER NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at REAL NOT NULL DEFAULT 0
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS api_webhook_deliveries (
-        id INTEGER PRIMARY KEY,
-        webhook_id INTEGER NOT NULL,
-        seq INTEGER NOT NULL,
-        attempt INTEGER NOT NULL,
-        status_code INTEGER,
-        error TEXT,
-        outcome TEXT NOT NULL CHECK (outcome IN ('delivered', 'retry', 'gave_up')),
-        time REAL NOT NULL
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS api_webhook_deliveries_hook ON api_webhook_deliveries(webhook_id, id)",
-)
-
-
-def create_tables(conn: sqlite3.Connection) -> None:
-    """Create the API's tables when missing (one transaction, safe to run concurrently)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for statement in _SCHEMA:
-            conn.execute(statement)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 @dataclass(frozen=True)

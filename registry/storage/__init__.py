@@ -1,0 +1,30 @@
+"""The registry's storage: the only package that knows SQL.
+
+`Store` is the registry database seen by the domain, one class assembled from one module
+per concern (events, ledger, MRV, bridge, read models); `schema` holds every table as
+numbered migrations. A second backend implements the same methods.
+"""
+
+from __future__ import annotations
+
+from registry.storage.base import STATE_TABLES, STATUSES, Holding, StoreBase, migrate_file
+from registry.storage.bridge import BridgeTables
+from registry.storage.events import EventsTables
+from registry.storage.ledger import LedgerTables
+from registry.storage.mrv import CLAIM_COLUMNS, NEW_CLAIM_COLUMNS, REJECTION_COLUMNS, MrvTables
+from registry.storage.reads import ReadModels
+
+__all__ = [
+    "CLAIM_COLUMNS",
+    "NEW_CLAIM_COLUMNS",
+    "REJECTION_COLUMNS",
+    "STATE_TABLES",
+    "STATUSES",
+    "Holding",
+    "Store",
+    "migrate_file",
+]
+
+
+class Store(EventsTables, LedgerTables, MrvTables, BridgeTables, ReadModels, StoreBase):
+    """One registry database (see `registry.storage.base` for opening and transactions)."""

@@ -1,0 +1,274 @@
+"""The storage layer's foundation: opening a registry file, transactions, shared helpers.
+
+Only `registry.storage` knows SQL. A `Store` is one SQLite connection (WAL mode,
+`synchronous=FULL`) to one registry file, split by concern into the modules of this
+package (events, ledger tables, MRV tables, bridge tables, read models); the Merkle tiles,
+anchors and service tables have table classes of their own over the same connection.
+
+Opening. A writable Store creates a new file (mode 0600: it holds webhook secrets and raw
+evidence) with the latest schema, and refuses a file of an older schema until
+`carbon-registry migrate` has upgraded it (`schema.py`). A read-only Store (`read_only=True`)
+never writes, not even the WAL index: it works on a file in a directory it cannot write and
+leaves an empty file empty.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import quote
+
+from registry.errors import NotInitialisedError, SchemaVersionError
+from registry.storage import schema
+
+STATUSES = ("active", "retired", "cancelled", "locked")
+
+# Tables that hold state derived from the event log; `replay` rebuilds and compares them.
+STATE_TABLES: dict[str, tuple[str, ...]] = {
+    "meta": ("key",),
+    "accounts": ("address",),
+    "roles": ("address", "role"),
+    "asset_classes": ("id",),
+    "batches": ("batch_no",),
+    "holdings": ("batch_no", "first"),
+    "balances": ("owner", "asset_class"),
+    "nonces": ("signer", "nonce"),
+    "retirements": ("certificate_id",),
+    "cancellations": ("seq",),
+    "activity_batches": ("platform", "batch_id"),
+    "claims": ("claim_id",),
+    "claim_rejections": ("seq", "idx"),
+    "daily_totals": ("account", "methodology", "day"),
+    "attestations": ("seq",),
+    "issuance_runs": ("seq",),
+    "reversals": ("claim_id",),
+    "chain_events": ("chain_event",),
+    "locks": ("lock_no",),
+}
+
+
+class Holding(NamedTuple):
+    """A contiguous serial range of one batch held by one account, in one status.
+
+    A named tuple, not a dataclass: the hot path builds one per row read, and a tuple is
+    several times cheaper to construct.
+    """
+
+    id: int
+    batch_no: int
+    first: int
+    last: int
+    owner: str
+    asset_class: str
+    status: str
+    ref: str | None
+
+    @property
+    def amount(self) -> int:
+        return self.last - self.first + 1
+
+
+def create_private(path: str) -> None:
+    """Create `path` empty, readable and writable by its owner only, unless it exists.
+    SQLite gives the -wal and -shm files the database file's permissions."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def connect_read_only(path: str) -> sqlite3.Connection:
+    """A connection that never writes. A WAL file in a directory this process cannot write
+    has no WAL index to open: it is then read as it is on disk (`immutable`)."""
+    uri = f"file:{quote(path)}"
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=30.0)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+    return conn
+
+
+def migrate_file(
+    path: str | Path, on_step: Callable[[schema.Migration], None] | None = None
+) -> tuple[int, list[schema.Migration]]:
+    """Bring the registry file at `path` to the latest schema; returns the version it had
+    and the steps applied. Refuses a file that holds no registry."""
+    if not Path(path).is_file():
+        raise NotInitialisedError(f"no registry at {path}")
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
+    try:
+        conn.execute("PRAGMA busy_timeout = 30000")
+        found = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
+        ).fetchone()
+        if found is None:
+            raise NotInitialisedError(f"{path} holds no registry")
+        before = schema.version_of(conn)
+        if before > schema.LATEST:
+            raise SchemaVersionError(
+                f"{path} has schema version {before}, newer than this program's {schema.LATEST}"
+            )
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        applied = schema.migrate(conn, on_step)
+    finally:
+        conn.close()
+    tighten_permissions(str(path))
+    return before, applied
+
+
+def tighten_permissions(path: str) -> None:
+    """Files of the first release were created readable by everyone: owner only now."""
+    try:
+        mode = os.stat(path).st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            os.chmod(path, stat.S_IMODE(mode) & ~(stat.S_IRWXG | stat.S_IRWXO))
+    except OSError:
+        pass  # not ours to change: the operator can fix it by hand
+
+
+class StoreBase:
+    """One registry database. Not thread-safe: one Store per thread or process."""
+
+    def __init__(
+        self, path: str | Path, *, synchronous: str = "FULL", read_only: bool = False
+    ) -> None:
+        self.path = str(path)
+        self.read_only = read_only
+        if read_only:
+            self.conn = connect_read_only(self.path)
+        else:
+            if self.path != ":memory:":
+                create_private(self.path)
+            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        self.conn.execute("PRAGMA busy_timeout = 30000")
+        if not read_only:
+            if self.path != ":memory:":
+                self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute(f"PRAGMA synchronous = {synchronous}")
+        self._depth = 0
+        self._next_seq: int | None = None
+        # Accounts and asset classes are never removed, so a row once seen stays valid.
+        self._accounts: dict[str, dict[str, Any]] = {}
+        self._asset_classes: dict[str, dict[str, Any]] = {}
+        # Holdings just read by `active_holdings`, so that applying the ranges picked from
+        # them does not read them again; emptied by any write to holdings.
+        self._picked: dict[int, list[Holding]] = {}
+        try:
+            self._check_schema()
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _check_schema(self) -> None:
+        """A new file gets the latest schema; an existing one must already have it."""
+        version = schema.version_of(self.conn)
+        has_events = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
+        ).fetchone()
+        if has_events is None:
+            if self.read_only:
+                raise NotInitialisedError(f"{self.path} holds no registry")
+            schema.migrate(self.conn)
+            return
+        if version < schema.LATEST:
+            raise SchemaVersionError(
+                f"{self.path} has schema version {version}; this program needs version"
+                f" {schema.LATEST}: back it up, then run `carbon-registry migrate`"
+            )
+        if version > schema.LATEST:
+            raise SchemaVersionError(
+                f"{self.path} has schema version {version}, newer than this program's"
+                f" {schema.LATEST}: upgrade carbon-registry"
+            )
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- transactions ---------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """A write transaction; nested calls become savepoints that roll back alone."""
+        if self._depth == 0:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._next_seq = None  # another process may have appended since our last write
+            self._picked.clear()
+        else:
+            self.conn.execute(f"SAVEPOINT sp{self._depth}")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            self._forget_uncommitted()
+            if self._depth == 0:
+                self.conn.execute("ROLLBACK")
+            else:
+                self.conn.execute(f"ROLLBACK TO sp{self._depth}")
+                self.conn.execute(f"RELEASE sp{self._depth}")
+            raise
+        self._depth -= 1
+        if self._depth == 0:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:  # a full disk or an I/O error: nothing was committed
+                self._forget_uncommitted()
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+        else:
+            self.conn.execute(f"RELEASE sp{self._depth}")
+
+    def _forget_uncommitted(self) -> None:
+        """After a rollback, cached rows may be ones that were never committed."""
+        self._next_seq = None
+        self._picked.clear()
+        self._accounts.clear()
+        self._asset_classes.clear()
+
+    def meta(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", list(values.items())
+        )
+
+    def dump(self, table: str) -> list[tuple[Any, ...]]:
+        """Every row of a state table, without surrogate ids, in key order."""
+        key = STATE_TABLES[table]
+        cursor = self.conn.execute(f"SELECT * FROM {table} ORDER BY {', '.join(key)}")
+        names = [d[0] for d in cursor.description]
+        keep = [i for i, name in enumerate(names) if name != "id"]
+        return [tuple(row[i] for i in keep) for row in cursor]
+
+    def columns(self, table: str) -> list[str]:
+        return [r[1] for r in self.conn.execute(f"PRAGMA table_info({table})") if r[1] != "id"]
+
+
+# SQLite allows 32,766 bound parameters a statement; queries over many keys go in chunks.
+MAX_PARAMETERS = 30_000
+
+
+def chunks(items: list[str], size: int = MAX_PARAMETERS // 2) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def marks(items: Sequence[Any]) -> str:
+    return ",".join("?" * len(items))
+
+
+def equal_filters(*pairs: tuple[str, str | None]) -> tuple[list[str], list[Any]]:
+    """`column = ?` conditions for the filters that are set (column names are constants)."""
+    where = [f"{column} = ?" for column, value in pairs if value is not None]
+    return where, [value for _, value in pairs if value is not None]
