@@ -14,15 +14,26 @@ from typing import Any
 
 from anchoring.merkle import MerkleLog
 from anchoring.worker import AnchorPolicy, CheckpointRow, CheckpointStore, EventSource
+from registry.errors import CodedError
 from registry.ledger import format_time
 
 BUNDLE_VERSION = 1
 
 
-class UnknownEventError(LookupError):
+class UnknownEventError(CodedError, LookupError):
+    code = "unknown_event"
+    status = 404
+    title = "No such event in the log"
+
     def __init__(self, seq: int, size: int) -> None:
         super().__init__(f"no event {seq}: the log holds events 0..{size - 1}")
         self.seq = seq
+
+
+class UnknownCheckpointError(CodedError, LookupError):
+    code = "unknown_checkpoint"
+    status = 404
+    title = "No such confirmed checkpoint"
 
 
 def event_body(events: EventSource, seq: int) -> bytes:
@@ -106,7 +117,7 @@ def consistency_bundle(
     for size in (size1, size2):
         row = checkpoints.get(size)
         if row is None or row.status != "confirmed":
-            raise LookupError(f"no confirmed checkpoint of size {size}")
+            raise UnknownCheckpointError(f"no confirmed checkpoint of size {size}")
         rows.append(row)
     return {
         "version": BUNDLE_VERSION,

@@ -22,6 +22,8 @@ from requests.exceptions import RequestException
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.exceptions import TransactionNotFound, Web3Exception
 
+from registry.errors import CodedError
+
 # web3 imports py_ecc, which raises the recursion limit to 100,000: deep enough for a nested
 # document to overflow the C stack inside a parser and kill the process. py-evm's own limit
 # (1,024 EVM call frames) is safe: a RecursionError stays an exception.
@@ -33,16 +35,28 @@ EMBEDDED_FUNDING_WEI = 10**21
 T = TypeVar("T")
 
 
-class ChainError(Exception):
+class ChainError(CodedError):
     """The chain refused or failed an operation."""
+
+    code = "chain_error"
+    status = 502
+    title = "The chain refused or failed the operation"
 
 
 class ChainConfigError(ChainError):
     """The chain does not fit the registry (another contract, another chain): no retry helps."""
 
+    code = "chain_config"
+    status = 500
+    title = "The chain does not fit this registry"
+
 
 class ChainUnavailableError(ChainError):
     """The RPC endpoint could not be reached or answered with an error; try again later."""
+
+    code = "chain_unavailable"
+    status = 503
+    title = "The chain's RPC cannot be reached"
 
 
 @cache

@@ -31,6 +31,8 @@ class CheckpointSignatureError(SignatureError):
     """The checkpoint's signature does not recover to the signer it names."""
 
     code = "bad_checkpoint_signature"
+    status = 422
+    title = "The checkpoint's signature does not recover to its signer"
 
 
 @dataclass(frozen=True)

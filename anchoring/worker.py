@@ -54,6 +54,10 @@ class EventSource(Protocol):
 class HistoryDivergedError(ChainError):
     """The chain holds a root for a size that our log gives another root: stop everything."""
 
+    code = "history_diverged"
+    status = 500
+    title = "The log no longer gives the roots anchored on chain"
+
 
 @dataclass(frozen=True)
 class AnchorPolicy:

@@ -15,11 +15,11 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from anchoring.bridge_watcher import start_bridge
 from anchoring.chain import Chain, ChainConfigError
 from anchoring.rpc_server import EmbeddedRpcServer
-from anchoring.token import TokenContract
 from anchoring.worker import AnchorPolicy, AnchorWorker
+from bridge.token import TokenContract
+from bridge.watcher import start_bridge
 from registry.eip712 import Domain
 from registry.ledger import Registry
 from registry.loops import LoopHealth, sleep_until

@@ -19,50 +19,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from registry import errors as registry_errors
+import anchoring.bundle  # noqa: F401 - its error classes join PROBLEMS
+import anchoring.worker  # noqa: F401
+from registry.errors import CodedError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
-# code -> (HTTP status, title). Registry codes first, then the API's own.
-PROBLEMS: dict[str, tuple[int, str]] = {
-    "invalid_request": (422, "A field of the request is malformed"),
-    "bad_signature": (401, "The signature is malformed or does not recover"),
-    "wrong_signer": (403, "Signed by a key that may not authorise this request"),
-    "signature_expired": (401, "The signed request has expired"),
-    "nonce_replayed": (409, "This signed request was already used"),
-    "not_authorised": (403, "The signer lacks the role this request needs"),
-    "unknown_account": (404, "No such account"),
-    "account_exists": (409, "The account is already open"),
-    "unknown_asset_class": (404, "No such asset class"),
-    "asset_class_exists": (409, "The asset class is already registered"),
-    "unknown_batch": (404, "No such issuance batch"),
-    "unknown_certificate": (404, "No such retirement certificate"),
-    "insufficient_balance": (409, "Fewer active grams than requested"),
-    "credits_retired": (409, "The grams asked for are retired"),
-    "credits_locked": (409, "The grams asked for are locked for bridging"),
-    "duplicate_claim": (409, "The claim was already issued"),
-    "batch_conflict": (409, "The batch id was used for other records"),
-    "unknown_claim": (404, "No such claim"),
-    "claim_status": (409, "The claim is not in the status this request needs"),
-    "attestation_exists": (409, "The attestation id was already used"),
-    "issuance_run_exists": (409, "The issuance run id was already used"),
-    "nothing_to_issue": (409, "No approved claim is waiting for issuance"),
-    "buffer_shortfall": (409, "The buffer pool holds too few grams for the reversal"),
-    "not_initialised": (503, "The database holds no registry"),
-    "already_initialised": (409, "The database already holds a registry"),
-    "replay_mismatch": (500, "The log and the tables disagree"),
-    "registry_error": (400, "The registry refused the request"),
-    # The API's own codes.
+# The API's own codes: refusals that happen before a request reaches the registry.
+API_PROBLEMS: dict[str, tuple[int, str]] = {
     "malformed_body": (400, "The body is not the JSON the route expects"),
     "invalid_idempotency_key": (400, "The Idempotency-Key header is malformed"),
     "idempotency_key_reused": (422, "The Idempotency-Key was used with another request"),
     "operator_key_required": (401, "This operator-only request needs a valid X-Operator-Key"),
     "path_mismatch": (422, "The signed message names another resource than the URL"),
     "not_found": (404, "No such resource"),
-    "unknown_event": (404, "No such event in the log"),
-    "unknown_checkpoint": (404, "No such confirmed checkpoint"),
-    "unknown_methodology": (404, "No such methodology version"),
     "unknown_attestation": (404, "No such attestation"),
     "unknown_issuance_run": (404, "No such issuance run"),
     "unknown_activity_batch": (404, "No such activity batch"),
@@ -75,6 +46,24 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "unavailable": (503, "The service is starting, stopping or cannot write for a moment"),
     "no_token_contract": (404, "This service runs no token contract (anchoring is off)"),
     "internal_error": (500, "Unexpected error"),
+}
+
+
+def coded_errors() -> list[type[CodedError]]:
+    """Every error class with a code, of every layer the API imports."""
+    found: list[type[CodedError]] = []
+    todo: list[type[CodedError]] = [CodedError]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return [c for c in found if c is not CodedError]
+
+
+# code -> (HTTP status, title): the error classes' own, then the API's.
+PROBLEMS: dict[str, tuple[int, str]] = {
+    **{cls.code: (cls.status, cls.title) for cls in coded_errors()},
+    **API_PROBLEMS,
 }
 
 # A reference to a missing account or class inside a signed request is a problem with the
@@ -118,17 +107,15 @@ def problem(
     return body
 
 
-def _registry_extensions(exc: registry_errors.RegistryError) -> dict[str, Any]:
+def _registry_extensions(exc: CodedError) -> dict[str, Any]:
     """Machine-readable facts some registry errors carry (amounts, the recovered signer)."""
     names = ("expected", "recovered", "requested", "active", "signer", "nonce", "expiry", "now")
     return {name: getattr(exc, name) for name in names if hasattr(exc, name)}
 
 
-def registry_problem(
-    exc: registry_errors.RegistryError, instance: str | None, *, write: bool
-) -> dict[str, Any]:
+def registry_problem(exc: CodedError, instance: str | None, *, write: bool) -> dict[str, Any]:
     """The problem for a refusal of the registry; `write` when a signed request caused it."""
-    status = 422 if write and exc.code in _REFERENCE_CODES else None
+    status = 422 if write and exc.code in _REFERENCE_CODES else exc.status
     return problem(exc.code, str(exc), instance, status=status, **_registry_extensions(exc))
 
 
@@ -165,8 +152,8 @@ def install_handlers(app: FastAPI) -> None:
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return problem_response(problem(exc.code, exc.detail, request.url.path, **exc.extensions))
 
-    @app.exception_handler(registry_errors.RegistryError)
-    async def registry_error(request: Request, exc: registry_errors.RegistryError) -> JSONResponse:
+    @app.exception_handler(CodedError)
+    async def coded_error(request: Request, exc: CodedError) -> JSONResponse:
         return problem_response(registry_problem(exc, request.url.path, write=False))
 
     @app.exception_handler(RequestValidationError)

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from anchoring.chain import Chain  # noqa: E402
 from anchoring.worker import AnchorPolicy, AnchorWorker  # noqa: E402
-from registry.cli import contract_address_of  # noqa: E402
+from registry.eip712 import contract_address_of  # noqa: E402
 from registry.ledger import Registry  # noqa: E402
 from registry.messages import ZERO_ADDRESS  # noqa: E402
 from registry.signing import Signer  # noqa: E402

@@ -1,48 +1,74 @@
 """Named errors of the registry.
 
-Each error says what was wrong in words a user can act on. The API layer maps
-`code` to an HTTP status in one place; the CLI prints the message.
+Each error says what was wrong in words a user can act on, and carries on its class a
+stable `code`, the HTTP `status` the API answers with and a short `title`; a test walks
+every class. The API turns them into RFC 9457 problems, the CLI into one line
+`Error [code]: message`, both in one place.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
 
-class RegistryError(Exception):
+
+class CodedError(Exception):
+    """An error with a stable code, an HTTP status and a title (for every layer)."""
+
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Unexpected error"
+
+
+class RegistryError(CodedError):
     """Base class: a request was refused and nothing was changed."""
 
     code = "registry_error"
+    status = 400
+    title = "The registry refused the request"
 
 
 class ValidationError(RegistryError):
     """A field of a request is malformed (address, amount, hex, text)."""
 
     code = "invalid_request"
+    status = 422
+    title = "A field of the request is malformed"
 
 
 class NotInitialisedError(RegistryError):
     code = "not_initialised"
+    status = 503
+    title = "The database holds no registry"
 
 
 class SchemaVersionError(RegistryError):
     """The file's schema is older or newer than this program's: migrate, or upgrade."""
 
     code = "schema_version"
+    status = 503
+    title = "The database's schema does not match this program: migrate first"
 
 
 class AlreadyInitialisedError(RegistryError):
     code = "already_initialised"
+    status = 409
+    title = "The database already holds a registry"
 
 
 class SignatureError(RegistryError):
     """The signature is malformed or does not recover to a key."""
 
     code = "bad_signature"
+    status = 401
+    title = "The signature is malformed or does not recover"
 
 
 class WrongSignerError(SignatureError):
     """The signature is valid but made by a key other than the one that must authorise."""
 
     code = "wrong_signer"
+    status = 403
+    title = "Signed by a key that may not authorise this request"
 
     def __init__(self, expected: str, recovered: str) -> None:
         super().__init__(f"signed by {recovered}, but only {expected} may authorise this")
@@ -52,6 +78,8 @@ class WrongSignerError(SignatureError):
 
 class SignatureExpiredError(RegistryError):
     code = "signature_expired"
+    status = 401
+    title = "The signed request has expired"
 
     def __init__(self, expiry: int, now: int) -> None:
         super().__init__(f"the signed request expired at {expiry} (now {now})")
@@ -61,6 +89,8 @@ class SignatureExpiredError(RegistryError):
 
 class NonceReplayedError(RegistryError):
     code = "nonce_replayed"
+    status = 409
+    title = "This signed request was already used"
 
     def __init__(self, signer: str, nonce: int) -> None:
         super().__init__(f"nonce {nonce} of {signer} was already used: replayed request")
@@ -72,10 +102,14 @@ class NotAuthorisedError(RegistryError):
     """The signer lacks the role the operation needs."""
 
     code = "not_authorised"
+    status = 403
+    title = "The signer lacks the role this request needs"
 
 
 class UnknownAccountError(RegistryError):
     code = "unknown_account"
+    status = 404
+    title = "No such account"
 
     def __init__(self, address: str) -> None:
         super().__init__(f"no account {address} in this registry")
@@ -84,10 +118,14 @@ class UnknownAccountError(RegistryError):
 
 class AccountExistsError(RegistryError):
     code = "account_exists"
+    status = 409
+    title = "The account is already open"
 
 
 class UnknownAssetClassError(RegistryError):
     code = "unknown_asset_class"
+    status = 404
+    title = "No such asset class"
 
     def __init__(self, asset_class: str) -> None:
         super().__init__(f"no asset class {asset_class!r} in this registry")
@@ -96,20 +134,34 @@ class UnknownAssetClassError(RegistryError):
 
 class AssetClassExistsError(RegistryError):
     code = "asset_class_exists"
+    status = 409
+    title = "The asset class is already registered"
+
+
+class UnknownMethodologyError(RegistryError):
+    code = "unknown_methodology"
+    status = 404
+    title = "No such methodology version"
 
 
 class UnknownBatchError(RegistryError):
     code = "unknown_batch"
+    status = 404
+    title = "No such issuance batch"
 
 
 class UnknownCertificateError(RegistryError):
     code = "unknown_certificate"
+    status = 404
+    title = "No such retirement certificate"
 
 
 class InsufficientBalanceError(RegistryError):
     """Fewer active grams than requested in the chosen asset class or batch."""
 
     code = "insufficient_balance"
+    status = 409
+    title = "Fewer active grams than requested"
 
     def __init__(self, owner: str, scope: str, requested: int, active: int) -> None:
         super().__init__(
@@ -125,34 +177,46 @@ class CreditsRetiredError(InsufficientBalanceError):
     """The grams asked for exist only as retired ranges: retired credits never move."""
 
     code = "credits_retired"
+    status = 409
+    title = "The grams asked for are retired"
 
 
 class CreditsLockedError(InsufficientBalanceError):
     """The grams asked for are locked for bridging and cannot move in the registry."""
 
     code = "credits_locked"
+    status = 409
+    title = "The grams asked for are locked for bridging"
 
 
 class DuplicateClaimError(RegistryError):
     code = "duplicate_claim"
+    status = 409
+    title = "The claim was already issued"
 
 
 class DuplicateChainEventError(RegistryError):
     """This on-chain event (transaction and log index) is already recorded."""
 
     code = "duplicate_chain_event"
+    status = 409
+    title = "This chain event is already recorded"
 
 
 class ReplayMismatchError(RegistryError):
     """An event of the log cannot be applied to the state rebuilt so far."""
 
     code = "replay_mismatch"
+    status = 500
+    title = "The log and the tables disagree"
 
 
 class BatchConflictError(RegistryError):
     """A platform reused a batch id for different records: a batch id names one batch."""
 
     code = "batch_conflict"
+    status = 409
+    title = "The batch id was used for other records"
 
     def __init__(self, platform: str, batch_id: str) -> None:
         super().__init__(
@@ -165,6 +229,8 @@ class BatchConflictError(RegistryError):
 
 class UnknownClaimError(RegistryError):
     code = "unknown_claim"
+    status = 404
+    title = "No such claim"
 
     def __init__(self, claim_id: str) -> None:
         super().__init__(f"no claim {claim_id!r} in this registry")
@@ -175,32 +241,42 @@ class ClaimStatusError(RegistryError):
     """The claim is not in the state the operation needs (e.g. attesting an issued claim)."""
 
     code = "claim_status"
+    status = 409
+    title = "The claim is not in the status this request needs"
 
     def __init__(self, claim_id: str, status: str, needed: str) -> None:
         super().__init__(f"claim {claim_id} is {status}; this needs a {needed} claim")
         self.claim_id = claim_id
-        self.status = status
+        self.claim_status = status
         self.needed = needed
 
 
 class AttestationExistsError(RegistryError):
     code = "attestation_exists"
+    status = 409
+    title = "The attestation id was already used"
 
 
 class IssuanceRunExistsError(RegistryError):
     code = "issuance_run_exists"
+    status = 409
+    title = "The issuance run id was already used"
 
 
 class NothingToIssueError(RegistryError):
     """An issuance run found no approved claim: no event is written for an empty run."""
 
     code = "nothing_to_issue"
+    status = 409
+    title = "No approved claim is waiting for issuance"
 
 
 class BufferShortfallError(RegistryError):
     """A reversal needs more grams from the buffer pool than the pool holds active."""
 
     code = "buffer_shortfall"
+    status = 409
+    title = "The buffer pool holds too few grams for the reversal"
 
     def __init__(self, pool: str, asset_class: str, needed: int, active: int) -> None:
         super().__init__(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from anchoring.bridge_watcher import BridgeWatcher
 from anchoring.bundle import build_bundle
 from anchoring.chain import Chain
-from anchoring.token import TokenContract
 from anchoring.worker import AnchorPolicy, AnchorWorker
+from bridge.token import TokenContract
+from bridge.watcher import BridgeWatcher
 from registry.bridge import token_id
 from registry.ledger import Receipt
 from registry.signing import Signer

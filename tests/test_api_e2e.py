@@ -29,7 +29,7 @@ from api.client import ApiProblem, RegistryClient
 from api.main import create_app
 from api.webhooks import SIGNATURE_HEADER, verify_signature
 from carbon_registry.cli import cli
-from registry.cli import EMBEDDED_CHAIN_ID
+from carbon_registry.cli.app import EMBEDDED_CHAIN_ID
 from registry.eip712 import contract_address_of
 from registry.ledger import Registry
 from registry.messages import ZERO_ADDRESS

@@ -103,7 +103,7 @@ def test_a_watcher_killed_before_recording_records_once_after_restart(bridge: Br
     with pytest.raises(KeyboardInterrupt):
         bridge.watcher.poll()
     registry.execute = real_execute  # type: ignore[method-assign]
-    from anchoring.bridge_watcher import BridgeWatcher
+    from bridge.watcher import BridgeWatcher
 
     restarted = BridgeWatcher(registry, bridge.token, bridge.world.operator)
     assert len(restarted.poll()) == 1

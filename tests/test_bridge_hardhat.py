@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from anchoring.bridge_watcher import BridgeWatcher
-from anchoring.reserve import check_reserve
 from anchoring.verifier import verify_bundle
 from anchoring.worker import AnchorPolicy
+from bridge.reserve import check_reserve
+from bridge.watcher import BridgeWatcher
 from tests.bridge_world import TOKEN, Bridge, key_of
 from tests.hardhat_node import connect, fund, rpc
 from tests.ledger_world import check_invariants

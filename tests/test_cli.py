@@ -183,6 +183,6 @@ def test_contract_address_equals_rlp_reference(nonce: int) -> None:
 
 def test_embedded_chain_id_is_eth_testers() -> None:
     from anchoring.chain import Chain
-    from registry.cli import EMBEDDED_CHAIN_ID
+    from carbon_registry.cli.app import EMBEDDED_CHAIN_ID
 
     assert Chain.create_embedded().chain_id == EMBEDDED_CHAIN_ID

@@ -6,13 +6,19 @@ Catch `MerkleError` to handle them all.
 
 from __future__ import annotations
 
+from registry.errors import CodedError
+
 
 def _hex(value: bytes) -> str:
     return "0x" + value.hex()
 
 
-class MerkleError(Exception):
+class MerkleError(CodedError):
     """Base class: a proof was rejected, or the log refused a request and changed nothing."""
+
+    code = "merkle_error"
+    status = 422
+    title = "A Merkle proof or tree size was refused"
 
 
 class HashLengthError(MerkleError):
@@ -63,3 +69,7 @@ class RootMismatchError(MerkleError):
 class StoreError(MerkleError):
     """The SQLite store cannot serve the request: its tables are inconsistent, or the
     connection is inside a transaction that the log does not own."""
+
+    code = "merkle_store"
+    status = 500
+    title = "The stored Merkle log is inconsistent"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from anchoring.reserve import check_reserve
 from api.deps import ServiceDep
 from api.errors import ApiError
 from api.routes import problem_responses
 from api.schemas import ClassReserveModel, ReserveModel
+from bridge.reserve import check_reserve
 
 router = APIRouter(prefix="/v1/reserve", tags=["tokens"], responses=problem_responses())
 

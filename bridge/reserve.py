@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from anchoring.chain import Chain, ChainError
 from anchoring.merkle import MerkleLog, leaf_hash
-from anchoring.token import TokenContract
 from anchoring.worker import EventSource
+from bridge.token import TokenContract
 from registry.bridge import chain_event_id, token_id
 
 

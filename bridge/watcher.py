@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from anchoring.token import BridgeEvent, TokenContract
 from anchoring.worker import AnchorWorker
+from bridge.token import BridgeEvent, TokenContract
 from registry.bridge import chain_event_id, token_id
 from registry.eip712 import contract_address_of
 from registry.ledger import Receipt, Registry

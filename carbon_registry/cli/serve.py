@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from registry.cli import Context, fail_cleanly, init
-from registry.errors import RegistryError, ValidationError
+from carbon_registry.cli.app import Context, cli
+from carbon_registry.cli.ledger import init
+from registry.errors import ValidationError
 from registry.ledger import Receipt, Registry
 from registry.signing import Signer
+from registry.storage import migrate_file
 
 if TYPE_CHECKING:
     from api.client import RegistryClient
@@ -77,24 +79,21 @@ class RemoteContext(Context):
     def submit(self, signer: Signer, kind: str, /, **fields: Any) -> Receipt:
         import httpx
 
-        from api.client import ApiProblem
-
-        try:
+        try:  # a refusal (ApiProblem) carries the API's code: the CLI prints it as is
             return self.client.execute(signer, kind, **fields)
-        except ApiProblem as exc:
-            refusal = RegistryError(exc.detail)
-            refusal.code = exc.code
-            raise refusal from exc
         except httpx.HTTPError as exc:
             raise ValidationError(
                 f"cannot reach the registry API at {self.api_url}: {exc}"
             ) from exc
 
 
-@click.command()
+@cli.command()
 @click.option("--host", default=None, help="Interface (default 127.0.0.1; CARBON_REGISTRY_HOST).")
 @click.option(
-    "--port", type=int, default=None, help="TCP port (default 8080; CARBON_REGISTRY_PORT)."
+    "--port",
+    type=click.IntRange(0, 65_535),
+    default=None,
+    help="TCP port (default 8080; CARBON_REGISTRY_PORT).",
 )
 @click.option(
     "--chain",
@@ -102,13 +101,17 @@ class RemoteContext(Context):
     default=None,
     help="'embedded' (default) or a JSON-RPC URL (CARBON_REGISTRY_CHAIN).",
 )
-@click.option("--rpc-port", type=int, default=None, help="Port of the embedded chain's JSON-RPC.")
+@click.option(
+    "--rpc-port",
+    type=click.IntRange(0, 65_535),
+    default=None,
+    help="Port of the embedded chain's JSON-RPC.",
+)
 @click.option(
     "--anchor-max-age", type=float, default=None, help="Seconds before a checkpoint is cut."
 )
 @click.option("--no-anchoring", is_flag=True, help="Serve the API without the anchoring worker.")
 @click.pass_context
-@fail_cleanly
 def serve(
     ctx: click.Context,
     host: str | None,
@@ -129,7 +132,11 @@ def serve(
     from api.settings import Settings
 
     obj: Context = ctx.obj
-    if not Path(obj.db).exists():
+    if Path(obj.db).exists():
+        _, applied = migrate_file(obj.db)
+        for step in applied:
+            click.echo(f"migrated {obj.db}: step {step.version}, {step.description}")
+    else:
         ctx.invoke(init)
     overrides: dict[str, Any] = {
         "host": host,
@@ -173,9 +180,8 @@ def _announce(server: Any, service: Any) -> None:
     click.echo("Ctrl-C to stop")
 
 
-def register(group: click.Group) -> None:
-    """Add `serve`, and the `--api URL` option that sends write commands to the API."""
-    group.add_command(serve)
+def install_api_option(group: click.Group) -> None:
+    """Add `--api URL`: write commands then go to a running API instead of the --db file."""
     group.params.append(
         click.Option(
             ["--api"],
@@ -195,3 +201,6 @@ def register(group: click.Group) -> None:
             context.obj = RemoteContext(context.obj.db, api)
 
     group.callback = callback
+
+
+install_api_option(cli)

@@ -1,0 +1,360 @@
+"""Anchoring commands: the worker, checkpoints, proofs, verification, audit, deployment.
+
+`verify` and `verify-consistency` read only a bundle file and a chain RPC: they work on a
+machine that has no registry database at all. The chain modules (web3, eth-account) take
+most of a second to import, so commands import them when they run, not when the CLI starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from carbon_registry.cli.app import (
+    OPERATOR_KEY_ENV,
+    SAFE_INT,
+    Context,
+    cli,
+    echo_json,
+    pass_context,
+    write_json,
+)
+from carbon_verifier.jsonsafe import loads
+from registry.errors import ValidationError
+from registry.signing import Signer
+
+if TYPE_CHECKING:
+    from anchoring.chain import Chain
+    from anchoring.verifier import Check
+    from anchoring.worker import AnchorPolicy, AnchorWorker
+
+CHAIN_HELP = "'embedded' (in-process, default) or a JSON-RPC URL (env CARBON_REGISTRY_CHAIN)."
+MAX_BUNDLE_BYTES = 16 * 1024 * 1024
+
+
+def open_chain(spec: str) -> Chain:
+    from anchoring.chain import Chain
+
+    return Chain.create_embedded() if spec == "embedded" else Chain.connect(spec)
+
+
+def make_worker(obj: Context, chain: Chain, policy: AnchorPolicy) -> AnchorWorker:
+    from anchoring.worker import AnchorWorker
+
+    registry = obj.registry
+    operator = obj.operator()
+    return AnchorWorker(
+        registry.store,
+        registry.store.conn,
+        log_id=registry.log_id,
+        domain=registry.domain,
+        operator_key=bytes.fromhex(operator.private_key_hex[2:]),
+        operator=operator.address,
+        chain=chain,
+        policy=policy,
+    )
+
+
+def print_checks(checks: list[Check]) -> bool:
+    for check in checks:
+        mark = "ok  " if check.ok else "FAIL"
+        click.echo(f"[{mark}] {check.name}: {check.detail}")
+    passed = bool(checks) and all(c.ok for c in checks)
+    click.echo("VERIFIED" if passed else "NOT VERIFIED")
+    return passed
+
+
+def load_bundle(path: str) -> dict[str, Any]:
+    """A bundle file as JSON (bounded in size and nesting): a JSON object, else an error."""
+    file = Path(path)
+    if file.stat().st_size > MAX_BUNDLE_BYTES:
+        raise ValidationError(f"{path} is larger than {MAX_BUNDLE_BYTES} bytes: not a bundle")
+    value = loads(file.read_bytes(), what=path)
+    if not isinstance(value, dict):
+        raise ValidationError(f"{path} is not a JSON object")
+    return value
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Checkpoint what is logged, anchor it, wait, exit.")
+@click.option(
+    "--chain",
+    "chain_spec",
+    envvar="CARBON_REGISTRY_CHAIN",
+    default="embedded",
+    show_default=True,
+    help=CHAIN_HELP,
+)
+@click.option(
+    "--confirmations",
+    type=click.IntRange(1, 10_000),
+    default=1,
+    show_default=True,
+    help="Blocks deep before an anchor counts.",
+)
+@click.option(
+    "--max-pending",
+    type=click.IntRange(1, 10**9),
+    default=1000,
+    show_default=True,
+    help="Cut a checkpoint at this many new events.",
+)
+@click.option(
+    "--max-age",
+    type=click.FloatRange(0.01, 86_400.0),
+    default=30.0,
+    show_default=True,
+    help="...or when the oldest is this many seconds old.",
+)
+@click.option(
+    "--rpc-port",
+    type=click.IntRange(0, 65_535),
+    default=None,
+    help="Serve the embedded chain as JSON-RPC on 127.0.0.1:PORT.",
+)
+@click.option(
+    "--token",
+    envvar="CARBON_REGISTRY_TOKEN",
+    default=None,
+    help="CarbonCredits address (env CARBON_REGISTRY_TOKEN; default: the operator's 2nd contract).",
+)
+@pass_context
+def anchor(
+    obj: Context,
+    once: bool,
+    chain_spec: str,
+    confirmations: int,
+    max_pending: int,
+    max_age: float,
+    rpc_port: int | None,
+    token: str | None,
+) -> None:
+    """Run the anchoring worker: Merkle log, signed checkpoints, anchors on chain."""
+    from anchoring.rpc_server import EmbeddedRpcServer
+    from anchoring.worker import AnchorPolicy
+    from bridge.watcher import start_bridge
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    policy = AnchorPolicy(
+        max_pending_events=max_pending, max_age_s=max_age, confirmations=confirmations
+    )
+    chain = open_chain(chain_spec)
+    worker = make_worker(obj, chain, policy)
+    worker.attach()
+    start_bridge(obj.registry, worker, obj.operator(), token)
+    if rpc_port is not None:
+        if not chain.embedded:
+            raise ValidationError("--rpc-port serves the embedded chain only")
+        server = EmbeddedRpcServer(chain, port=rpc_port).start()
+        click.echo(f"embedded chain JSON-RPC at {server.url}", err=True)
+    if once:
+        rows = worker.run_once()
+        last = rows[-1] if rows else None
+        if last is not None:
+            click.echo(
+                f"anchored {len(rows)} checkpoint(s); latest tree size {last.tree_size}"
+                f" in block {last.block_number}"
+            )
+        return
+    try:
+        worker.run_forever(lambda: False)
+    except KeyboardInterrupt:
+        click.echo("anchoring worker stopped")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def checkpoints(obj: Context, as_json: bool) -> None:
+    """List the signed checkpoints and where each is anchored."""
+    from anchoring.worker import CheckpointStore
+
+    rows = CheckpointStore(obj.reader.store.conn, obj.reader.log_id).all()
+    if as_json:
+        echo_json(
+            [
+                dict(
+                    r.signed.to_json(),
+                    status=r.status,
+                    tx_hash=r.tx_hash and r.tx_hash.hex(),
+                    block_number=r.block_number,
+                )
+                for r in rows
+            ]
+        )
+        return
+    for r in rows:
+        where = (
+            f" block {r.block_number} tx 0x{r.tx_hash.hex()}"
+            if r.tx_hash and r.block_number
+            else ""
+        )
+        click.echo(
+            f"size {r.tree_size:>8} root {r.signed.checkpoint.root_hash.hex()} {r.status}{where}"
+        )
+
+
+@cli.command()
+@click.argument("seq", type=SAFE_INT)
+@click.option("-o", "--out", default=None, help="Write the bundle to this file.")
+@click.option(
+    "--wait",
+    type=click.FloatRange(0.0, 86_400.0),
+    default=0.0,
+    help="Wait up to this many seconds for the anchor.",
+)
+@pass_context
+def proof(obj: Context, seq: int, out: str | None, wait: float) -> None:
+    """Write the proof bundle of event SEQ (docs/spec.md, version 1)."""
+    from anchoring.bundle import build_bundle
+    from anchoring.merkle import MerkleLog
+    from anchoring.worker import CheckpointStore
+
+    registry = obj.reader
+    store = registry.store
+    deadline = time.monotonic() + wait
+    while True:
+        bundle = build_bundle(
+            store, MerkleLog(store.conn), CheckpointStore(store.conn, registry.log_id), seq
+        )
+        if bundle["anchor"] is not None or time.monotonic() >= deadline:
+            break
+        time.sleep(0.25)
+    write_json(bundle, out)
+
+
+@cli.command("consistency-proof")
+@click.argument("size1", type=SAFE_INT)
+@click.argument("size2", type=SAFE_INT)
+@click.option("-o", "--out", default=None, help="Write the bundle to this file.")
+@pass_context
+def consistency_proof(obj: Context, size1: int, size2: int, out: str | None) -> None:
+    """Write a bundle proving that anchored checkpoint SIZE2 extends checkpoint SIZE1."""
+    from anchoring.bundle import consistency_bundle
+    from anchoring.merkle import MerkleLog
+    from anchoring.worker import CheckpointStore
+
+    registry = obj.reader
+    store = registry.store
+    bundle = consistency_bundle(
+        MerkleLog(store.conn), CheckpointStore(store.conn, registry.log_id), size1, size2
+    )
+    write_json(bundle, out)
+
+
+@cli.command()
+@click.argument("bundle_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--rpc", required=True, help="JSON-RPC URL of the chain the bundle names.")
+@click.option(
+    "--confirmations",
+    type=click.IntRange(1, 10_000),
+    default=1,
+    show_default=True,
+    help="Required depth of the anchor block.",
+)
+@click.option("--operator", default=None, help="Expected operator address (else any anchorer).")
+def verify(bundle_file: str, rpc: str, confirmations: int, operator: str | None) -> None:
+    """Verify a proof bundle with nothing but the bundle and a chain RPC."""
+    from anchoring.chain import Chain
+    from anchoring.verifier import verify_bundle
+
+    checks = verify_bundle(
+        load_bundle(bundle_file),
+        Chain.connect(rpc),
+        min_confirmations=confirmations,
+        operator=operator,
+    )
+    if not print_checks(checks):
+        raise SystemExit(1)
+
+
+@cli.command("verify-consistency")
+@click.argument("bundle_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--rpc", required=True, help="JSON-RPC URL of the chain the checkpoints name.")
+@click.option("--operator", default=None, help="Expected operator address.")
+def verify_consistency(bundle_file: str, rpc: str, operator: str | None) -> None:
+    """Verify that one anchored checkpoint extends another (from consistency-proof)."""
+    from anchoring.chain import Chain
+    from anchoring.verifier import verify_consistency_bundle
+
+    if not print_checks(
+        verify_consistency_bundle(load_bundle(bundle_file), Chain.connect(rpc), operator=operator)
+    ):
+        raise SystemExit(1)
+
+
+@cli.command("audit")
+@click.option("--rpc", default=None, help="Chain JSON-RPC URL to compare anchored roots with.")
+@pass_context
+def audit_command(obj: Context, rpc: str | None) -> None:
+    """Recompute every root from the event log; compare with checkpoints and the chain."""
+    from anchoring.audit import audit
+    from anchoring.chain import Chain
+    from anchoring.merkle import MerkleLog
+    from anchoring.worker import CheckpointStore
+
+    registry = obj.reader
+    store = registry.store
+    chain = None
+    if rpc:
+        chain = Chain.connect(rpc)
+        chain.bind(registry.domain.verifying_contract)
+    report = audit(
+        store,
+        MerkleLog(store.conn),
+        CheckpointStore(store.conn, registry.log_id),
+        registry.domain,
+        chain,
+    )
+    for problem in report.problems:
+        click.echo(f"PROBLEM: {problem}", err=True)
+    chain_note = (
+        f", {report.anchored_checked} anchored root(s) compared with the chain"
+        if chain
+        else " (no --rpc: chain not compared)"
+    )
+    click.echo(
+        f"audit of {report.events} events and {report.checkpoints} checkpoint(s){chain_note}: "
+        + ("clean" if report.clean else f"{len(report.problems)} problem(s)")
+    )
+    if not report.clean:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.option(
+    "--chain",
+    "chain_spec",
+    envvar="CARBON_REGISTRY_CHAIN",
+    required=True,
+    help="JSON-RPC URL of the chain.",
+)
+def deploy(chain_spec: str) -> None:
+    """Deploy RegistryAnchor and CarbonCredits with the key of CARBON_REGISTRY_OPERATOR_KEY.
+
+    The operator's account deploys RegistryAnchor then CarbonCredits (its next two
+    transactions). Prints the chain id and both addresses to give `init` and
+    CARBON_REGISTRY_TOKEN for a registry on that chain.
+    """
+    from anchoring.chain import Chain
+    from bridge.token import TokenContract
+
+    key = os.environ.get(OPERATOR_KEY_ENV)
+    if not key:
+        raise ValidationError(f"set {OPERATOR_KEY_ENV} to the funded operator key")
+    operator = Signer(key)
+    secret = bytes.fromhex(operator.private_key_hex[2:])
+    chain = Chain.connect(chain_spec)
+    address = chain.deploy_anchor(secret, operator.address, operator.address)
+    token = TokenContract.deploy(chain, secret, address)
+    click.echo(f"RegistryAnchor deployed at {address} on chain {chain.chain_id}")
+    click.echo(f"CarbonCredits deployed at {token.address}")
+    click.echo(
+        f"next: carbon-registry init --chain-id {chain.chain_id} --contract {address}"
+        f" (and CARBON_REGISTRY_TOKEN={token.address} if it is not the default)"
+    )

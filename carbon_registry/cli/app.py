@@ -1,0 +1,205 @@
+"""The `carbon-registry` command group, its context, and the one place errors become text.
+
+Every command is a thin wrapper over the library. Whatever goes wrong is printed as one
+line `Error [code]: message` on stderr with exit status 1, translated here once: the
+library's coded errors print their own code; a database that is not a registry, a full
+disk, a file that cannot be written, input that is not JSON each get theirs. Set
+CARBON_REGISTRY_DEBUG=1 to see the traceback instead.
+
+Read commands open the database read-only (`Context.reader`): they work in a directory
+they cannot write and never change the file; write commands open it writable
+(`Context.registry`).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from registry.errors import NotInitialisedError, ValidationError
+from registry.ledger import Receipt, Registry
+from registry.signing import Signer
+from registry.storage import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+OPERATOR_KEY_ENV = "CARBON_REGISTRY_OPERATOR_KEY"
+OWNER_KEY_ENV = "CARBON_REGISTRY_KEY"
+DEBUG_ENV = "CARBON_REGISTRY_DEBUG"
+# The chain id of eth-tester's py-evm chain, the embedded default (a test checks it).
+EMBEDDED_CHAIN_ID = 131277322940537
+SAFE_INT = click.IntRange(0, 2**53 - 1)
+
+
+def operator_key_path(db: str) -> Path:
+    return Path(db + ".operator-key.json")
+
+
+def describe(exc: BaseException) -> tuple[str, str]:
+    """`(code, message)` of any error a command can meet."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code:
+        return code, str(exc)
+    if isinstance(exc, sqlite3.DatabaseError):
+        text = str(exc)
+        if "not a database" in text or "malformed" in text:
+            return "not_a_registry", f"the file is not a registry database ({text})"
+        if "readonly" in text or "unable to open" in text:
+            return "read_only", f"cannot write the registry database here ({text})"
+        if "full" in text:
+            return "disk_full", f"the disk is full ({text})"
+        if "locked" in text or "busy" in text:
+            return "busy", f"the database is busy; try again ({text})"
+        return "database_error", text
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        reason = exc.strerror or str(exc)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return "disk_full", f"{where}{reason}"
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return "permission_denied", f"{where}{reason}"
+        if exc.errno == errno.ENOENT:
+            return "not_found", f"{where}{reason}"
+        return "os_error", f"{where}{reason}"
+    if isinstance(exc, RecursionError):
+        return "too_deep", "the input nests too deep"
+    if isinstance(exc, OverflowError):
+        return "invalid_request", f"a number is out of range ({exc})"
+    return "internal_error", f"{type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for details)"
+
+
+class RegistryGroup(click.Group):
+    """A click group that turns any error of its commands into one line and status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            code, message = describe(exc)
+            click.echo(f"Error [{code}]: {' '.join(message.split())}", err=True)
+            ctx.exit(1)
+
+
+class Context:
+    def __init__(self, db: str) -> None:
+        self.db = db
+        self._registry: Registry | None = None
+        self._reader: Registry | None = None
+
+    def _require_file(self) -> None:
+        if not Path(self.db).is_file():
+            raise NotInitialisedError(
+                f"no registry at {self.db}: run `carbon-registry init` first (or pass --db)"
+            )
+
+    @property
+    def registry(self) -> Registry:
+        """The registry opened for writing."""
+        if self._registry is None:
+            self._require_file()
+            self._registry = Registry(Store(self.db))
+        return self._registry
+
+    @property
+    def reader(self) -> Registry:
+        """The registry opened read-only (it never writes the file, nor its directory)."""
+        if self._registry is not None:
+            return self._registry
+        if self._reader is None:
+            self._require_file()
+            self._reader = Registry(Store(self.db, read_only=True))
+        return self._reader
+
+    def operator(self) -> Signer:
+        key = os.environ.get(OPERATOR_KEY_ENV)
+        if key:
+            return Signer(key)
+        path = operator_key_path(self.db)
+        if not path.exists():
+            raise ValidationError(f"no operator key: set {OPERATOR_KEY_ENV} or keep {path}")
+        return Signer.load(path)
+
+    def submit(self, signer: Signer, kind: str, /, **fields: Any) -> Receipt:
+        registry = self.registry
+        return registry.execute(*signer.request(registry.domain, kind, **fields))
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def owner_signer(key_file: str | None) -> Signer:
+    if key_file:
+        return Signer.load(Path(key_file))
+    key = os.environ.get(OWNER_KEY_ENV)
+    if not key:
+        raise ValidationError(f"give --key-file or set {OWNER_KEY_ENV} to the owner's private key")
+    return Signer(key)
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def write_json(value: Any, out: str | None) -> None:
+    text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    if out:
+        Path(out).write_text(text)
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text, nl=False)
+
+
+def echo_receipt(receipt: Receipt, as_json: bool) -> None:
+    if as_json:
+        echo_json({"seq": receipt.seq, "event": receipt.event_type, "effects": receipt.effects})
+        return
+    click.echo(f"event {receipt.seq} {receipt.event_type}")
+    for key, value in receipt.effects.items():
+        if key != "ranges":
+            click.echo(f"  {key}: {value}")
+    for r in receipt.effects.get("ranges", []):
+        click.echo(f"  batch {r['batch_no']} serials {r['first']}-{r['last']}")
+
+
+def grams_option(help_text: str) -> Callable[[F], F]:
+    return click.option(
+        "--amount", required=True, help=help_text + " Grams, or with a unit: 2.5kg, 0.75t."
+    )
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+key_file_option = click.option(
+    "--key-file", default=None, help=f"Owner's key file (or env {OWNER_KEY_ENV})."
+)
+batch_option = click.option(
+    "--batch",
+    "batch_no",
+    type=SAFE_INT,
+    default=0,
+    help="Only this batch (default 0: any batch, oldest first).",
+)
+
+
+@click.group(cls=RegistryGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    envvar="CARBON_REGISTRY_DB",
+    default="carbon-registry.db",
+    show_default=True,
+    help="SQLite file of the registry (env CARBON_REGISTRY_DB).",
+)
+@click.pass_context
+def cli(ctx: click.Context, db: str) -> None:
+    """Carbon Registry: verifiable ledger of household carbon reductions (grams of CO2e)."""
+    ctx.obj = Context(db)

@@ -1,0 +1,231 @@
+"""Token bridge commands: proof of reserve, the CarbonCredits token on chain, test funds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from carbon_registry.cli.anchoring import load_bundle
+from carbon_registry.cli.app import (
+    Context,
+    cli,
+    owner_signer,
+    pass_context,
+)
+from registry.eip712 import contract_address_of
+from registry.errors import ValidationError
+
+token_option = click.option(
+    "--token",
+    envvar="CARBON_REGISTRY_TOKEN",
+    default=None,
+    help="CarbonCredits address (env CARBON_REGISTRY_TOKEN; default: the operator's 2nd contract).",
+)
+
+
+def default_token_address(obj: Context, token: str | None) -> str:
+    """The embedded chain deploys CarbonCredits as the operator's second contract."""
+    return token or contract_address_of(obj.reader.operator, 1)
+
+
+@cli.command("verify-reserve")
+@click.option("--rpc", required=True, help="JSON-RPC URL of the chain.")
+@token_option
+@pass_context
+def verify_reserve(obj: Context, rpc: str, token: str | None) -> None:
+    """Check that every token on chain is backed by grams locked in the anchored log.
+
+    Reads only the event log (checked against the anchored root) and the chain.
+    """
+    from anchoring.chain import Chain
+    from bridge.reserve import check_reserve
+    from bridge.token import TokenContract
+
+    chain = Chain.connect(rpc)
+    chain.bind(obj.reader.domain.verifying_contract)
+    contract = TokenContract(chain, default_token_address(obj, token))
+    report = check_reserve(obj.reader.store, chain, contract)
+    click.echo(f"log anchored up to tree size {report.tree_size}")
+    for c in report.classes:
+        mark = "ok  " if c.ok else "FAIL"
+        click.echo(
+            f"[{mark}] {c.asset_class}: locked {c.locked_in_log:,} g - unminted {c.unminted_locks:,}"
+            f" - burns not yet logged {c.burns_not_in_log:,} = {c.expected_supply:,};"
+            f" totalSupply {c.total_supply:,}"
+        )
+    if not report.ok:
+        raise SystemExit(1)
+    click.echo("RESERVE VERIFIED")
+
+
+@cli.group("token")
+def token_group() -> None:
+    """The CarbonCredits token on chain: mint with proof, transfer, retire, return."""
+
+
+def _token(rpc: str, address: str | None, obj: Context | None = None) -> Any:
+    from anchoring.chain import Chain
+    from bridge.token import TokenContract
+
+    if address is None:
+        if obj is None:
+            raise ValidationError("give --token")
+        address = default_token_address(obj, None)
+    return TokenContract(Chain.connect(rpc), address)
+
+
+def _wallet_key(key_file: str | None) -> bytes:
+    return bytes.fromhex(owner_signer(key_file).private_key_hex[2:])
+
+
+rpc_option = click.option("--rpc", required=True, help="JSON-RPC URL of the chain.")
+wallet_option = click.option(
+    "--key-file", default=None, help="Chain wallet's key file (or env CARBON_REGISTRY_KEY)."
+)
+class_option = click.option("--class", "asset_class", required=True, help="Asset class id.")
+amount_option = click.option("--amount", type=int, required=True, help="Grams.")
+
+
+@token_group.command("mint")
+@click.argument("bundle_file", type=click.Path(exists=True, dir_okay=False))
+@rpc_option
+@token_option
+@wallet_option
+@pass_context
+def token_mint(
+    obj: Context, bundle_file: str, rpc: str, token: str | None, key_file: str | None
+) -> None:
+    """Mint the tokens of a lock from its proof bundle (anyone may pay for it)."""
+    bundle = load_bundle(bundle_file)
+    event, inclusion = bundle.get("event"), bundle.get("inclusion")
+    if (
+        bundle.get("anchor") is None
+        or not isinstance(event, dict)
+        or event.get("type") != "CreditsLocked"
+        or not isinstance(inclusion, dict)
+    ):
+        raise ValidationError("the bundle must be the anchored bundle of a CreditsLocked event")
+    try:
+        path = [bytes.fromhex(h) for h in inclusion["path"]]
+        tree_size = int(inclusion["tree_size"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValidationError(f"the bundle's inclusion proof is malformed: {exc!r}") from exc
+    receipt = _token(rpc, token, obj).mint_with_proof(_wallet_key(key_file), event, tree_size, path)
+    request = bundle["event"]["payload"]["request"]
+    click.echo(
+        f"minted {request['amount']:,} g of {request['assetClass']} to {request['recipient']}"
+        f" (gas {receipt['gasUsed']:,})"
+    )
+
+
+@token_group.command("transfer")
+@rpc_option
+@token_option
+@wallet_option
+@click.option("--to", "to", required=True, help="Receiving address.")
+@class_option
+@amount_option
+@pass_context
+def token_transfer(
+    obj: Context,
+    rpc: str,
+    token: str | None,
+    key_file: str | None,
+    to: str,
+    asset_class: str,
+    amount: int,
+) -> None:
+    """Transfer tokens on chain (ERC-1155 safeTransferFrom)."""
+    from registry.bridge import token_id
+
+    _token(rpc, token, obj).transfer(_wallet_key(key_file), to, token_id(asset_class), amount)
+    click.echo(f"transferred {amount:,} g of {asset_class} to {to} on chain")
+
+
+@token_group.command("retire")
+@rpc_option
+@token_option
+@wallet_option
+@class_option
+@amount_option
+@click.option("--beneficiary-name", required=True, help="On whose behalf.")
+@click.option("--reason", required=True, help="Why.")
+@pass_context
+def token_retire(
+    obj: Context,
+    rpc: str,
+    token: str | None,
+    key_file: str | None,
+    asset_class: str,
+    amount: int,
+    beneficiary_name: str,
+    reason: str,
+) -> None:
+    """Retire tokens on chain; the registry records the retirement and its certificate."""
+    from registry.bridge import token_id
+
+    receipt = _token(rpc, token, obj).retire(
+        _wallet_key(key_file), token_id(asset_class), amount, beneficiary_name, reason
+    )
+    tx = bytes(receipt["transactionHash"]).hex()
+    click.echo(f"retired {amount:,} g of {asset_class} on chain (tx 0x{tx})")
+
+
+@token_group.command("return")
+@rpc_option
+@token_option
+@wallet_option
+@class_option
+@amount_option
+@click.option("--account", required=True, help="Registry account to credit.")
+@pass_context
+def token_return(
+    obj: Context,
+    rpc: str,
+    token: str | None,
+    key_file: str | None,
+    asset_class: str,
+    amount: int,
+    account: str,
+) -> None:
+    """Burn tokens back into a registry account."""
+    from registry.bridge import token_id
+
+    _token(rpc, token, obj).return_to_registry(
+        _wallet_key(key_file), token_id(asset_class), amount, account
+    )
+    click.echo(f"returned {amount:,} g of {asset_class} to registry account {account}")
+
+
+@token_group.command("balance")
+@click.argument("holder")
+@rpc_option
+@token_option
+@class_option
+@pass_context
+def token_balance(obj: Context, holder: str, rpc: str, token: str | None, asset_class: str) -> None:
+    """Token balance of HOLDER for an asset class, and the class's total supply."""
+    from registry.bridge import token_id
+
+    contract = _token(rpc, token, obj)
+    tid = token_id(asset_class)
+    click.echo(
+        f"{holder}: {contract.balance_of(holder, tid):,} g of {asset_class}"
+        f" (total supply {contract.total_supply(tid):,} g)"
+    )
+
+
+@cli.command("fund")
+@click.argument("address")
+@rpc_option
+def fund(address: str, rpc: str) -> None:
+    """Give ADDRESS 10 ether from a test chain's unlocked account (embedded RPC, Hardhat)."""
+    from web3.types import Wei
+
+    from anchoring.chain import Chain
+
+    chain = Chain.connect(rpc)
+    sender = chain.w3.eth.accounts[0]
+    chain.w3.eth.send_transaction({"from": sender, "to": address, "value": Wei(10**19)})
+    click.echo(f"funded {address}")

@@ -1,0 +1,461 @@
+"""Ledger commands: init, keys, accounts, asset classes, credits, reads, replay, migrate."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import click
+
+from carbon_registry.cli.app import (
+    EMBEDDED_CHAIN_ID,
+    OPERATOR_KEY_ENV,
+    Context,
+    batch_option,
+    cli,
+    echo_json,
+    echo_receipt,
+    grams_option,
+    json_option,
+    key_file_option,
+    operator_key_path,
+    owner_signer,
+    pass_context,
+)
+from registry.eip712 import contract_address_of
+from registry.errors import ValidationError
+from registry.ledger import Registry
+from registry.messages import ZERO_ADDRESS, address
+from registry.replay import replay
+from registry.signing import Signer
+from registry.storage import Store, migrate_file
+from registry.units import format_grams, parse_grams
+
+
+@cli.command()
+@click.option(
+    "--chain-id",
+    type=click.IntRange(1, 2**53 - 1),
+    default=EMBEDDED_CHAIN_ID,
+    show_default=True,
+    help="Chain id of the EIP-712 domain (default: the embedded chain's; see `deploy`).",
+)
+@click.option(
+    "--contract",
+    default=None,
+    help="Anchoring contract address (default: where the embedded chain deploys it).",
+)
+@click.option("--log-id", default=None, help="Log identity (C2SP origin); default: generated.")
+@pass_context
+def init(obj: Context, chain_id: int, contract: str | None, log_id: str | None) -> None:
+    """Create a new registry: its database, operator key and genesis event."""
+    if Path(obj.db).exists():
+        raise ValidationError(f"{obj.db} already exists; choose another --db")
+    if not Path(obj.db).resolve().parent.is_dir():
+        raise ValidationError(f"the directory of {obj.db} does not exist; create it first")
+    if os.environ.get(OPERATOR_KEY_ENV):
+        operator = Signer(os.environ[OPERATOR_KEY_ENV])
+    else:
+        operator = Signer.generate()
+        operator.save(operator_key_path(obj.db))
+        click.echo(f"generated operator key {operator_key_path(obj.db)} (keep it secret)")
+    verifying_contract = contract or contract_address_of(operator.address, 0)
+    registry = Registry.create(
+        Store(obj.db),
+        chain_id=chain_id,
+        verifying_contract=verifying_contract,
+        operator=operator.address,
+        log_id=log_id or f"carbon-registry.local/{uuid.uuid4().hex[:12]}",
+    )
+    click.echo(f"registry {registry.log_id} created in {obj.db}")
+    click.echo(f"operator {registry.operator}, chain {chain_id}, contract {verifying_contract}")
+
+
+@cli.command()
+@click.argument("out", type=click.Path(dir_okay=False, writable=True))
+def keygen(out: str) -> None:
+    """Generate a key file OUT (JSON, readable by its owner only) and print its address."""
+    signer = Signer.generate()
+    try:
+        signer.save(Path(out))
+    except FileExistsError as exc:
+        raise ValidationError(f"{out} exists; refusing to overwrite a key") from exc
+    click.echo(signer.address)
+
+
+@cli.group()
+def accounts() -> None:
+    """List, open and grant roles to accounts."""
+
+
+@accounts.command("list")
+@json_option
+@pass_context
+def accounts_list(obj: Context, as_json: bool) -> None:
+    """List every account with its kind and roles."""
+    store = obj.reader.store
+    rows = [dict(a, roles=store.roles_of(a["address"])) for a in store.accounts()]
+    if as_json:
+        echo_json(rows)
+        return
+    for a in rows:
+        member = f" member of {a['household']}" if a["household"] else ""
+        roles = f" roles: {', '.join(a['roles'])}" if a["roles"] else ""
+        click.echo(f"{a['address']}  {a['kind']:<9} {a['name']}{member}{roles}")
+
+
+@accounts.command("open")
+@click.argument("account")
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(["person", "household", "company", "platform", "verifier", "exchange"]),
+    help="Kind of account.",
+)
+@click.option("--name", default="", help="Display name (no personal data needed).")
+@click.option("--household", default=None, help="Household this person belongs to.")
+@json_option
+@pass_context
+def accounts_open(
+    obj: Context, account: str, kind: str, name: str, household: str | None, as_json: bool
+) -> None:
+    """Open ACCOUNT (an Ethereum address), signed by the operator."""
+    receipt = obj.submit(
+        obj.operator(),
+        "OpenAccount",
+        account=account,
+        kind=kind,
+        name=name,
+        household=household or ZERO_ADDRESS,
+    )
+    echo_receipt(receipt, as_json)
+
+
+@accounts.command("grant")
+@click.argument("account")
+@click.argument("role", type=click.Choice(["operator", "platform", "verifier", "exchange"]))
+@json_option
+@pass_context
+def accounts_grant(obj: Context, account: str, role: str, as_json: bool) -> None:
+    """Grant ROLE to ACCOUNT, signed by the operator."""
+    echo_receipt(obj.submit(obj.operator(), "GrantRole", account=account, role=role), as_json)
+
+
+@cli.group()
+def classes() -> None:
+    """Asset classes: methodology x version x vintage x region."""
+
+
+@classes.command("list")
+@json_option
+@pass_context
+def classes_list(obj: Context, as_json: bool) -> None:
+    """List the registered asset classes."""
+    rows = obj.reader.store.asset_classes()
+    if as_json:
+        echo_json(rows)
+        return
+    for c in rows:
+        click.echo(c["id"])
+
+
+@classes.command("register")
+@click.option("--methodology", required=True, help="Methodology id, e.g. SZ_TRANSIT.")
+@click.option("--version", "methodology_version", required=True, help="Methodology version.")
+@click.option(
+    "--vintage",
+    type=click.IntRange(2000, 9999),
+    required=True,
+    help="Vintage year of the reductions.",
+)
+@click.option("--region", required=True, help="GB/T 2260 division code, e.g. 440300.")
+@json_option
+@pass_context
+def classes_register(
+    obj: Context,
+    methodology: str,
+    methodology_version: str,
+    vintage: int,
+    region: str,
+    as_json: bool,
+) -> None:
+    """Register an asset class, signed by the operator."""
+    receipt = obj.submit(
+        obj.operator(),
+        "RegisterAssetClass",
+        methodology=methodology,
+        methodologyVersion=methodology_version,
+        vintage=vintage,
+        region=region,
+    )
+    echo_receipt(receipt, as_json)
+
+
+@cli.command()
+@click.option("--to", "to", required=True, help="Receiving account.")
+@click.option("--class", "asset_class", required=True, help="Asset class id.")
+@grams_option("Grams to issue.")
+@click.option("--claim-id", required=True, help="Id of the attested claim being issued.")
+@json_option
+@pass_context
+def issue(
+    obj: Context, to: str, asset_class: str, amount: str, claim_id: str, as_json: bool
+) -> None:
+    """Issue a new batch of serial-numbered grams, signed by the operator."""
+    receipt = obj.submit(
+        obj.operator(),
+        "Issue",
+        to=to,
+        assetClass=asset_class,
+        amount=parse_grams(amount),
+        claimId=claim_id,
+    )
+    echo_receipt(receipt, as_json)
+
+
+@cli.command()
+@key_file_option
+@click.option("--to", "to", required=True, help="Receiving account.")
+@click.option("--class", "asset_class", required=True, help="Asset class id.")
+@batch_option
+@grams_option("Grams to transfer.")
+@json_option
+@pass_context
+def transfer(
+    obj: Context,
+    key_file: str | None,
+    to: str,
+    asset_class: str,
+    batch_no: int,
+    amount: str,
+    as_json: bool,
+) -> None:
+    """Transfer grams to another account, signed by the owner (oldest serials first)."""
+    owner = owner_signer(key_file)
+    receipt = obj.submit(
+        owner,
+        "Transfer",
+        **{"from": owner.address},
+        to=to,
+        assetClass=asset_class,
+        batchNo=batch_no,
+        amount=parse_grams(amount),
+    )
+    echo_receipt(receipt, as_json)
+
+
+@cli.command()
+@key_file_option
+@click.option("--class", "asset_class", required=True, help="Asset class id.")
+@batch_option
+@grams_option("Grams to retire.")
+@click.option("--beneficiary-name", required=True, help="On whose behalf the grams are retired.")
+@click.option("--beneficiary", default=None, help="Beneficiary address (default: the owner).")
+@click.option("--reason", required=True, help="Why, e.g. 'offset 2026 commuting'.")
+@click.option("--jurisdiction", required=True, help="Where the claim is made, e.g. CN-GD.")
+@json_option
+@pass_context
+def retire(
+    obj: Context,
+    key_file: str | None,
+    asset_class: str,
+    batch_no: int,
+    amount: str,
+    beneficiary_name: str,
+    beneficiary: str | None,
+    reason: str,
+    jurisdiction: str,
+    as_json: bool,
+) -> None:
+    """Retire grams for a beneficiary, signed by the owner; prints the certificate id."""
+    owner = owner_signer(key_file)
+    receipt = obj.submit(
+        owner,
+        "Retire",
+        owner=owner.address,
+        assetClass=asset_class,
+        batchNo=batch_no,
+        amount=parse_grams(amount),
+        beneficiaryName=beneficiary_name,
+        beneficiary=beneficiary or owner.address,
+        reason=reason,
+        jurisdiction=jurisdiction,
+    )
+    echo_receipt(receipt, as_json)
+
+
+@cli.command()
+@key_file_option
+@click.option("--class", "asset_class", required=True, help="Asset class id.")
+@batch_option
+@grams_option("Grams to lock.")
+@click.option("--recipient", required=True, help="Chain address that will receive the tokens.")
+@json_option
+@pass_context
+def lock(
+    obj: Context,
+    key_file: str | None,
+    asset_class: str,
+    batch_no: int,
+    amount: str,
+    recipient: str,
+    as_json: bool,
+) -> None:
+    """Lock grams for the token contract, signed by the owner; the event seq is the lock id.
+
+    Once a checkpoint holding the lock is anchored, `proof SEQ` gives the bundle that
+    `token mint` (anyone) sends to the contract.
+    """
+    owner = owner_signer(key_file)
+    receipt = obj.submit(
+        owner,
+        "Lock",
+        owner=owner.address,
+        assetClass=asset_class,
+        batchNo=batch_no,
+        amount=parse_grams(amount),
+        recipient=recipient,
+    )
+    echo_receipt(receipt, as_json)
+
+
+@cli.command()
+@click.option("--holder", required=True, help="Account whose grams are cancelled.")
+@click.option("--class", "asset_class", required=True, help="Asset class id.")
+@batch_option
+@grams_option("Grams to cancel.")
+@click.option("--reason", required=True, help="Why the grams are cancelled.")
+@click.option("--evidence-hash", required=True, help="0x SHA-256 of the linked evidence.")
+@json_option
+@pass_context
+def cancel(
+    obj: Context,
+    holder: str,
+    asset_class: str,
+    batch_no: int,
+    amount: str,
+    reason: str,
+    evidence_hash: str,
+    as_json: bool,
+) -> None:
+    """Cancel grams (operator), with a reason and the hash of the evidence."""
+    receipt = obj.submit(
+        obj.operator(),
+        "Cancel",
+        holder=holder,
+        assetClass=asset_class,
+        batchNo=batch_no,
+        amount=parse_grams(amount),
+        reason=reason,
+        evidenceHash=evidence_hash,
+    )
+    echo_receipt(receipt, as_json)
+
+
+@cli.command()
+@click.argument("account")
+@json_option
+@pass_context
+def balance(obj: Context, account: str, as_json: bool) -> None:
+    """Grams held by ACCOUNT per asset class and status."""
+    rows = obj.reader.balances(account)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo(f"{address(account, 'account')} holds nothing")
+    for b in rows:
+        click.echo(
+            f"{b['asset_class']}: active {format_grams(b['active'])}, retired {b['retired']:,} g,"
+            f" cancelled {b['cancelled']:,} g, locked {b['locked']:,} g"
+        )
+
+
+@cli.command()
+@click.argument("account")
+@json_option
+@pass_context
+def holdings(obj: Context, account: str, as_json: bool) -> None:
+    """Serial ranges held by ACCOUNT, in every status."""
+    rows = obj.reader.holdings(account)
+    if as_json:
+        echo_json(rows)
+        return
+    for h in rows:
+        ref = f" ({h['ref']})" if h["ref"] else ""
+        click.echo(f"{h['serials']}  {h['amount']:>12,} g  {h['status']}{ref}")
+
+
+@cli.command()
+@pass_context
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def batches(obj: Context, as_json: bool) -> None:
+    """Issuance batches with their supply: issued = active + retired + cancelled + locked."""
+    store = obj.reader.store
+    rows = [dict(b, **store.batch_status_totals(b["batch_no"])) for b in store.batches()]
+    if as_json:
+        echo_json(rows)
+        return
+    for b in rows:
+        click.echo(
+            f"batch {b['batch_no']} {b['asset_class']} issued {b['amount']:,} g: active"
+            f" {b['active']:,}, retired {b['retired']:,}, cancelled {b['cancelled']:,},"
+            f" locked {b['locked']:,}"
+        )
+
+
+@cli.command()
+@click.argument("certificate_id")
+@pass_context
+def certificate(obj: Context, certificate_id: str) -> None:
+    """Print the retirement certificate CERTIFICATE_ID as JSON."""
+    echo_json(obj.reader.certificate(certificate_id))
+
+
+@cli.command()
+@click.option(
+    "--after",
+    type=click.IntRange(-1, 2**53 - 1),
+    default=-1,
+    help="Only events with seq greater than this.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100_000),
+    default=100,
+    show_default=True,
+    help="At most this many.",
+)
+@pass_context
+def events(obj: Context, after: int, limit: int) -> None:
+    """Print events of the log, one canonical JSON object a line."""
+    for _, _, _, body in obj.reader.store.event_rows(after, limit):
+        click.echo(body.decode("utf-8"))
+
+
+@cli.command()
+@pass_context
+def migrate(obj: Context) -> None:
+    """Upgrade the registry file to this program's schema (back it up first; safe to rerun)."""
+    before, applied = migrate_file(
+        obj.db, lambda step: click.echo(f"applied step {step.version}: {step.description}")
+    )
+    if applied:
+        click.echo(f"{obj.db}: schema version {before} -> {applied[-1].version}")
+    else:
+        click.echo(f"{obj.db} is at schema version {before}: nothing to do")
+
+
+@cli.command("replay")
+@click.option("--skip-signatures", is_flag=True, help="Trust recorded signers (faster).")
+@pass_context
+def replay_command(obj: Context, skip_signatures: bool) -> None:
+    """Rebuild all state from the event log alone and compare it with the tables."""
+    report = replay(obj.reader.store, verify_signatures=not skip_signatures)
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    if not report.clean:
+        click.echo(f"replay of {report.events} events: {len(report.problems)} problem(s)", err=True)
+        raise SystemExit(1)
+    click.echo(f"replay of {report.events} events: state equals the log")
