@@ -19,7 +19,7 @@ from anchoring.chain import Chain
 from anchoring.merkle import MerkleLog, leaf_hash
 from anchoring.worker import CheckpointStore, EventSource
 from registry.eip712 import Domain
-from registry.errors import RegistryError
+from registry.errors import CodedError
 
 MAX_NAMED_EVENTS = 20
 
@@ -91,7 +91,7 @@ def audit(
             )
         try:
             row.signed.verify(domain)
-        except RegistryError as exc:
+        except CodedError as exc:
             report.problems.append(f"checkpoint {size}: {exc}")
         if chain is None or row.status != "confirmed":
             continue

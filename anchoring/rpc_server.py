@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -37,35 +38,41 @@ def _to_json_rpc(value: Any) -> Any:
     return value
 
 
+def embedded_transport(chain: Chain) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A JSON-RPC request object -> its response object, answered by the embedded chain
+    through web3's own formatting (the HTTP server and in-process verifiers use it)."""
+    if not chain.embedded:
+        raise ValueError("only the embedded chain needs serving")
+    manager = chain.w3.manager
+    caller = chain.w3.eth.accounts[0]
+
+    def answer(call: dict[str, Any]) -> dict[str, Any]:
+        response: dict[str, Any] = {"jsonrpc": "2.0", "id": call.get("id")}
+        method, params = call.get("method"), call.get("params", [])
+        if not isinstance(method, str) or not isinstance(params, list):
+            response["error"] = {"code": -32600, "message": "method must be text, params a list"}
+            return response
+        if method in ("eth_call", "eth_estimateGas") and params and isinstance(params[0], dict):
+            # eth-tester insists on a sender even for read-only calls; nodes do not.
+            params = [{"from": caller, **params[0]}, *params[1:]]
+        try:
+            with chain.lock:
+                result = manager.request_blocking(RPCEndpoint(method), params)
+            response["result"] = _to_json_rpc(result)
+        except Exception as exc:  # a JSON-RPC error, never a dropped connection
+            response["error"] = {"code": -32000, "message": str(exc)}
+        return response
+
+    return answer
+
+
 class EmbeddedRpcServer:
     """JSON-RPC over the embedded chain; calls share the chain's lock with the worker."""
 
     def __init__(self, chain: Chain, host: str = "127.0.0.1", port: int = 0) -> None:
         if not chain.embedded:
             raise ValueError("only the embedded chain needs serving")
-        manager = chain.w3.manager
-        caller = chain.w3.eth.accounts[0]
-
-        def answer(call: dict[str, Any]) -> dict[str, Any]:
-            response: dict[str, Any] = {"jsonrpc": "2.0", "id": call.get("id")}
-            method, params = call.get("method"), call.get("params", [])
-            if not isinstance(method, str) or not isinstance(params, list):
-                response["error"] = {
-                    "code": -32600,
-                    "message": "method must be text, params a list",
-                }
-                return response
-            if method in ("eth_call", "eth_estimateGas") and params and isinstance(params[0], dict):
-                # eth-tester insists on a sender even for read-only calls; nodes do not.
-                params[0] = {"from": caller, **params[0]}
-            try:
-                with chain.lock:
-                    response["result"] = _to_json_rpc(
-                        manager.request_blocking(RPCEndpoint(method), params)
-                    )
-            except Exception as exc:  # a JSON-RPC error, never a dropped connection
-                response["error"] = {"code": -32000, "message": str(exc)}
-            return response
+        answer = embedded_transport(chain)
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming

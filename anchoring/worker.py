@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from anchoring.chain import Chain, ChainConfigError, ChainError, ChainUnavailableError
-from anchoring.checkpoint import Checkpoint, SignedCheckpoint
+from anchoring.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
 from anchoring.merkle import MerkleLog, leaf_hash
 from registry.eip712 import Domain
 from registry.loops import LoopHealth, run_resilient
@@ -239,7 +239,7 @@ class AnchorWorker:
         if pending <= 0 or not (due or force):
             return None
         checkpoint = Checkpoint(self.log_id, size, self.tree.root(size), int(now))
-        signed = checkpoint.sign(self.key, self.domain, self.operator)
+        signed = sign_checkpoint(checkpoint, self.key, self.domain, self.operator)
         self.checkpoints.insert(signed, checkpoint.digest(self.domain), now)
         self._last_cut = now
         log.info("checkpoint %d signed, root %s", size, checkpoint.root_hash.hex())

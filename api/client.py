@@ -32,7 +32,7 @@ from registry.ledger import Receipt as LedgerReceipt
 from registry.signing import Signer
 
 if TYPE_CHECKING:
-    from anchoring.verifier import Check
+    from carbon_verifier.verify import Check
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -532,13 +532,13 @@ class RegistryClient:
     def verify_proof(
         self, bundle: dict[str, Any], rpc_url: str | None = None, min_confirmations: int = 1
     ) -> list[Check]:
-        """Check a bundle with the standalone verifier against the chain at `rpc_url`
-        (default: the RPC URL the registry publishes in `GET /v1/chain`). Returns the checks
-        (`anchoring.verifier.Check`); all passed when every `check.ok`."""
-        from anchoring.chain import Chain
-        from anchoring.verifier import verify_bundle
+        """Check a bundle with the light verifier against the chain at `rpc_url` (default:
+        the RPC URL the registry publishes in `GET /v1/chain`). Returns the checks
+        (`carbon_verifier.verify.Check`); all passed when every `check.ok`."""
+        from carbon_verifier.rpc import Rpc
+        from carbon_verifier.verify import verify_bundle
 
         url = rpc_url or self.chain().rpc_url
         if url is None:
             raise ValueError("the registry publishes no chain RPC URL: pass rpc_url")
-        return verify_bundle(bundle, Chain.connect(url), min_confirmations=min_confirmations)
+        return verify_bundle(bundle, Rpc(url), min_confirmations=min_confirmations).checks

@@ -8,15 +8,9 @@ every class. The API turns them into RFC 9457 problems, the CLI into one line
 
 from __future__ import annotations
 
-from typing import ClassVar
+from carbon_verifier.errors import CodedError
 
-
-class CodedError(Exception):
-    """An error with a stable code, an HTTP status and a title (for every layer)."""
-
-    code: ClassVar[str] = "error"
-    status: ClassVar[int] = 500
-    title: ClassVar[str] = "Unexpected error"
+__all__ = ["CodedError"]  # the root of every coded error, from the lowest layer
 
 
 class RegistryError(CodedError):

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from anchoring.chain import Chain
+from anchoring.rpc_server import embedded_transport
 from anchoring.worker import AnchorPolicy, AnchorWorker
+from carbon_verifier.rpc import Rpc
+from carbon_verifier.verify import Check, verify_bundle
 from registry.eip712 import contract_address_of
 from registry.ledger import Registry
 from registry.signing import Signer
@@ -54,3 +58,15 @@ def worker_for(world: World, chain: Chain, policy: AnchorPolicy | None = None) -
         chain=chain,
         policy=policy or AnchorPolicy(),
     )
+
+
+def verifier_rpc(chain: Chain) -> Rpc:
+    """The light verifier's RPC client for `chain`: in-process for the embedded chain."""
+    if chain.embedded:
+        return Rpc(embedded_transport(chain))
+    return Rpc(chain.description)
+
+
+def verify(bundle: dict[str, Any], chain: Chain, **options: Any) -> list[Check]:
+    """The light verifier's checks of `bundle` against `chain`."""
+    return verify_bundle(bundle, verifier_rpc(chain), **options).checks

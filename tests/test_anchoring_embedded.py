@@ -12,9 +12,10 @@ import pytest
 from anchoring.audit import audit
 from anchoring.bundle import build_bundle, consistency_bundle
 from anchoring.chain import Chain
-from anchoring.verifier import verify_bundle, verify_consistency_bundle
 from anchoring.worker import AnchorPolicy, AnchorWorker
-from tests.anchoring_world import anchored_world, worker_for
+from carbon_verifier.trust import TrustAnchor
+from carbon_verifier.verify import verify_consistency
+from tests.anchoring_world import anchored_world, verifier_rpc, verify, worker_for
 from tests.ledger_world import World
 
 
@@ -42,12 +43,17 @@ def test_every_check_of_a_fresh_bundle_passes(
     world, chain, worker, seq = anchored
     bundle = build_bundle(world.store, worker.tree, worker.checkpoints, seq)
     assert bundle["anchor"]["chain_id"] == chain.chain_id
-    checks = verify_bundle(
-        json.loads(json.dumps(bundle)), chain, min_confirmations=2, operator=world.operator.address
+    trust = TrustAnchor(
+        world.registry.log_id,
+        chain.chain_id,
+        world.registry.domain.verifying_contract,
+        (world.operator.address,),
     )
+    checks = verify(json.loads(json.dumps(bundle)), chain, min_confirmations=2, trust=trust)
     assert [c.name for c in checks] == [
-        "leaf",
+        "format",
         "inclusion",
+        "trust",
         "signature",
         "chain",
         "signer role",
@@ -76,7 +82,7 @@ def _mutate(bundle: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     [
         ("event.payload.request.amount", 151, "inclusion"),
         ("event.payload.request.beneficiaryName", "someone else", "inclusion"),
-        ("leaf_index", 2, "leaf"),
+        ("leaf_index", 2, "format"),
         ("inclusion.path.0", "00" * 32, "inclusion"),
         ("checkpoint.root_hash", "11" * 32, "inclusion"),
         ("checkpoint.timestamp", 1, "signature"),
@@ -90,21 +96,24 @@ def test_tampered_bundles_fail_the_right_check(
 ) -> None:
     world, chain, worker, seq = anchored
     bundle = build_bundle(world.store, worker.tree, worker.checkpoints, seq)
-    checks = verify_bundle(_mutate(bundle, path, value), chain)
+    checks = verify(_mutate(bundle, path, value), chain)
     assert failed(checks)[0] == first_failure
 
 
 def test_too_many_confirmations_required(anchored: tuple[World, Chain, AnchorWorker, int]) -> None:
     world, chain, worker, seq = anchored
     bundle = build_bundle(world.store, worker.tree, worker.checkpoints, seq)
-    assert failed(verify_bundle(bundle, chain, min_confirmations=1_000)) == ["confirmations"]
+    assert failed(verify(bundle, chain, min_confirmations=1_000)) == ["confirmations"]
 
 
 def test_another_operator_is_refused(anchored: tuple[World, Chain, AnchorWorker, int]) -> None:
     world, chain, worker, seq = anchored
     bundle = build_bundle(world.store, worker.tree, worker.checkpoints, seq)
     other = world.people["alice"].address
-    assert failed(verify_bundle(bundle, chain, operator=other)) == ["signature"]
+    trust = TrustAnchor(
+        world.registry.log_id, chain.chain_id, world.registry.domain.verifying_contract, (other,)
+    )
+    assert failed(verify(bundle, chain, trust=trust)) == ["trust"]
 
 
 def test_a_logged_but_unanchored_event_says_pending(
@@ -116,7 +125,7 @@ def test_a_logged_but_unanchored_event_says_pending(
     assert bundle["anchor"] is None
     assert bundle["pending"]["status"] == "awaiting_checkpoint"
     assert bundle["pending"]["expected_by"].endswith("Z")
-    assert failed(verify_bundle(bundle, chain)) == ["anchored"]
+    assert failed(verify(bundle, chain)) == ["anchored"]
     worker.sync_tree()
     worker.cut_if_due(force=True)
     pending = build_bundle(world.store, worker.tree, worker.checkpoints, receipt.seq)
@@ -128,9 +137,9 @@ def test_consistency_bundle_verifies(anchored: tuple[World, Chain, AnchorWorker,
     world, chain, worker, _ = anchored
     sizes = [row.tree_size for row in worker.checkpoints.all()]
     bundle = consistency_bundle(worker.tree, worker.checkpoints, sizes[0], sizes[1])
-    assert failed(verify_consistency_bundle(bundle, chain)) == []
+    assert failed(verify_consistency(bundle, verifier_rpc(chain)).checks) == []
     bundle["proof"][0] = "00" * 32
-    assert failed(verify_consistency_bundle(bundle, chain)) == ["consistency"]
+    assert failed(verify_consistency(bundle, verifier_rpc(chain)).checks) == ["consistency"]
 
 
 def test_audit_is_clean_then_names_an_edited_event(
@@ -184,7 +193,7 @@ def test_a_restarted_embedded_chain_redeploys_and_reanchors(
     assert [r.status for r in rows] == ["confirmed", "confirmed"]
     assert fresh_chain.latest()[0] == rows[-1].tree_size
     bundle = build_bundle(world.store, restarted.tree, restarted.checkpoints, seq)
-    assert failed(verify_bundle(bundle, fresh_chain)) == []
+    assert failed(verify(bundle, fresh_chain)) == []
 
 
 def test_checkpoints_are_cut_by_count_and_by_age(tmp_path: Path) -> None:

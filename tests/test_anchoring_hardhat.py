@@ -14,11 +14,10 @@ import pytest
 
 from anchoring.bundle import build_bundle
 from anchoring.chain import Chain, ChainError
-from anchoring.verifier import verify_bundle
 from anchoring.worker import AnchorPolicy, AnchorWorker
 from registry.signing import Signer
 from registry.storage import Store
-from tests.anchoring_world import anchored_world, worker_for
+from tests.anchoring_world import anchored_world, verify, worker_for
 from tests.hardhat_node import FlakyProxy, connect, fund, rpc
 from tests.ledger_world import World
 
@@ -123,7 +122,7 @@ def test_a_reorg_that_drops_the_anchor_is_detected_and_anchored_again(
     assert_each_anchored_once(world, node)
     receipt = world.store.event_count() - 1
     bundle = build_bundle(world.store, worker.tree, worker.checkpoints, receipt)
-    assert all(c.ok for c in verify_bundle(bundle, connect(node), min_confirmations=2))
+    assert all(c.ok for c in verify(bundle, connect(node), min_confirmations=2))
 
 
 def test_rpc_down_then_up(node: str, tmp_path: Path) -> None:

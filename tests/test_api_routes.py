@@ -171,10 +171,11 @@ def test_proof_is_pending_then_anchored_and_consistent(tmp_path: Path) -> None:
         proof = client.get(f"/v1/checkpoints/{first}/consistency/{first + 1}").json()
         assert proof["old"]["checkpoint"]["tree_size"] == first and proof["proof"]
 
-        from anchoring.verifier import verify_bundle, verify_consistency_bundle
+        from carbon_verifier.verify import verify_consistency
+        from tests.anchoring_world import verifier_rpc, verify
 
-        assert all(c.ok for c in verify_bundle(anchored, chain)), verify_bundle(anchored, chain)
-        assert all(c.ok for c in verify_consistency_bundle(proof, chain))
+        assert all(c.ok for c in verify(anchored, chain)), verify(anchored, chain)
+        assert verify_consistency(proof, verifier_rpc(chain)).verified
 
 
 def test_mrv_batches_claims_attestations_issuance_and_reversal(

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 from anchoring.chain import ChainError
-from anchoring.verifier import verify_bundle
 from registry import errors
 from registry.bridge import token_id
-from tests.anchoring_world import anchored_world
+from tests.anchoring_world import anchored_world, verify
 from tests.bridge_world import TOKEN, Bridge, key_of
 from tests.ledger_world import CLASS, check_invariants
 
@@ -82,7 +81,7 @@ def test_lock_anchor_mint_trade_retire_and_return(bridge: Bridge) -> None:
     assert cert["amount"] == 600 and cert["beneficiary_name"] == "Acme Logistics"
     assert cert["chain_event"].startswith(f"{bridge.chain.chain_id}:0x")
     bundle = bridge.bundle(seq)
-    assert all(c.ok for c in verify_bundle(bundle, bridge.chain))
+    assert all(c.ok for c in verify(bundle, bridge.chain))
     assert bridge.watcher.poll() == []  # nothing recorded twice
     check_invariants(world.store)
 

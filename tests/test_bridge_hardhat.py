@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from anchoring.verifier import verify_bundle
 from anchoring.worker import AnchorPolicy
 from bridge.reserve import check_reserve
 from bridge.watcher import BridgeWatcher
+from tests.anchoring_world import verify
 from tests.bridge_world import TOKEN, Bridge, key_of
 from tests.hardhat_node import connect, fund, rpc
 from tests.ledger_world import check_invariants
@@ -68,7 +68,7 @@ def test_bridge_lifecycle_on_a_hardhat_node(hardhat_url: str, tmp_path: Path) ->
     certificate = registry.certificate(f"CERT-{seq:010d}")
     assert certificate["amount"] == 700 and certificate["chain_event"].startswith("31337:0x")
     bundle = bridge.bundle(seq)
-    checks = verify_bundle(bundle, connect(hardhat_url), min_confirmations=2)
+    checks = verify(bundle, connect(hardhat_url), min_confirmations=2)
     assert all(c.ok for c in checks), checks
     chain = connect(hardhat_url)
     chain.bind(registry.domain.verifying_contract)

@@ -1,22 +1,24 @@
-"""RFC 9162 Merkle log (SHA-256): hashing, a persistent log in SQLite, proofs and verification.
+"""RFC 9162 Merkle log (SHA-256) kept in the registry's database.
 
-Modules, one concern each: `hasher` (leaf and node hashes), `proof` (roots and proofs from
-complete subtrees), `verify` (proof checking, no storage needed), `store` (the SQLite log),
-`errors` (typed errors).
+`store` is the persistent log (`MerkleLog`, its tiles in `registry.storage.merkle`); the
+hashing, proof assembly and proof checking it uses are the light verifier's
+(`carbon_verifier.merkle`), so the registry and every verifier share one implementation.
 """
 
-from anchoring.merkle.errors import (
+from anchoring.merkle.errors import StoreError
+from anchoring.merkle.store import MerkleLog
+from carbon_verifier.merkle import (
+    EMPTY_ROOT,
+    HASH_SIZE,
     HashLengthError,
     IndexOutOfRangeError,
     MerkleError,
     ProofLengthError,
     RootMismatchError,
     SizeError,
-    StoreError,
-)
-from anchoring.merkle.hasher import EMPTY_ROOT, HASH_SIZE, leaf_hash, leaf_hashes, node_hash
-from anchoring.merkle.store import MerkleLog
-from anchoring.merkle.verify import (
+    leaf_hash,
+    leaf_hashes,
+    node_hash,
     root_from_consistency_proof,
     root_from_inclusion_proof,
     verify_consistency,

@@ -32,14 +32,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import pairwise
 
-from anchoring.merkle import proof
-from anchoring.merkle.errors import (
-    HashLengthError,
-    IndexOutOfRangeError,
-    SizeError,
-    StoreError,
-)
-from anchoring.merkle.hasher import HASH_SIZE, parent_hashes
+from anchoring.merkle.errors import StoreError
+from carbon_verifier.merkle import proof
+from carbon_verifier.merkle.errors import HashLengthError, IndexOutOfRangeError, SizeError
+from carbon_verifier.merkle.hasher import HASH_SIZE, parent_hashes
 from registry.storage.merkle import TileRow, TileTable, TileTableError
 
 TILE_WIDTH = 256

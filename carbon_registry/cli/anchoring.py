@@ -30,7 +30,6 @@ from registry.signing import Signer
 
 if TYPE_CHECKING:
     from anchoring.chain import Chain
-    from anchoring.verifier import Check
     from anchoring.worker import AnchorPolicy, AnchorWorker
 
 CHAIN_HELP = "'embedded' (in-process, default) or a JSON-RPC URL (env CARBON_REGISTRY_CHAIN)."
@@ -58,15 +57,6 @@ def make_worker(obj: Context, chain: Chain, policy: AnchorPolicy) -> AnchorWorke
         chain=chain,
         policy=policy,
     )
-
-
-def print_checks(checks: list[Check]) -> bool:
-    for check in checks:
-        mark = "ok  " if check.ok else "FAIL"
-        click.echo(f"[{mark}] {check.name}: {check.detail}")
-    passed = bool(checks) and all(c.ok for c in checks)
-    click.echo("VERIFIED" if passed else "NOT VERIFIED")
-    return passed
 
 
 def load_bundle(path: str) -> dict[str, Any]:
@@ -247,6 +237,15 @@ def consistency_proof(obj: Context, size1: int, size2: int, out: str | None) -> 
     write_json(bundle, out)
 
 
+trust_option = click.option(
+    "--trust",
+    "trust_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Trust anchor file (GET /v1/trust) pinning the log, chain, contract and signers.",
+)
+
+
 @cli.command()
 @click.argument("bundle_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--rpc", required=True, help="JSON-RPC URL of the chain the bundle names.")
@@ -257,34 +256,36 @@ def consistency_proof(obj: Context, size1: int, size2: int, out: str | None) -> 
     show_default=True,
     help="Required depth of the anchor block.",
 )
-@click.option("--operator", default=None, help="Expected operator address (else any anchorer).")
-def verify(bundle_file: str, rpc: str, confirmations: int, operator: str | None) -> None:
-    """Verify a proof bundle with nothing but the bundle and a chain RPC."""
-    from anchoring.chain import Chain
-    from anchoring.verifier import verify_bundle
+@trust_option
+def verify(bundle_file: str, rpc: str, confirmations: int, trust_file: str | None) -> None:
+    """Verify a proof bundle with nothing but the bundle and a chain RPC (the light
+    verifier, `carbon-verify bundle`)."""
+    from carbon_verifier.cli import print_report
+    from carbon_verifier.rpc import Rpc
+    from carbon_verifier.trust import TrustAnchor
+    from carbon_verifier.verify import verify_bundle
 
-    checks = verify_bundle(
-        load_bundle(bundle_file),
-        Chain.connect(rpc),
-        min_confirmations=confirmations,
-        operator=operator,
+    trust = TrustAnchor.load(trust_file) if trust_file else None
+    report = verify_bundle(
+        load_bundle(bundle_file), Rpc(rpc), trust=trust, min_confirmations=confirmations
     )
-    if not print_checks(checks):
+    if not print_report(report):
         raise SystemExit(1)
 
 
 @cli.command("verify-consistency")
 @click.argument("bundle_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--rpc", required=True, help="JSON-RPC URL of the chain the checkpoints name.")
-@click.option("--operator", default=None, help="Expected operator address.")
-def verify_consistency(bundle_file: str, rpc: str, operator: str | None) -> None:
+@trust_option
+def verify_consistency(bundle_file: str, rpc: str, trust_file: str | None) -> None:
     """Verify that one anchored checkpoint extends another (from consistency-proof)."""
-    from anchoring.chain import Chain
-    from anchoring.verifier import verify_consistency_bundle
+    from carbon_verifier.cli import print_report
+    from carbon_verifier.rpc import Rpc
+    from carbon_verifier.trust import TrustAnchor
+    from carbon_verifier.verify import verify_consistency as check
 
-    if not print_checks(
-        verify_consistency_bundle(load_bundle(bundle_file), Chain.connect(rpc), operator=operator)
-    ):
+    trust = TrustAnchor.load(trust_file) if trust_file else None
+    if not print_report(check(load_bundle(bundle_file), Rpc(rpc), trust=trust)):
         raise SystemExit(1)
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from anchoring.merkle import MerkleLog, leaf_hash, node_hash, verify_inclusion
-from anchoring.merkle import proof as merkle_proof
+from carbon_verifier.merkle import proof as merkle_proof
 from registry.canonical import canonical_bytes
 from registry.eip712 import SECP256K1_N
 from registry.signing import Signer

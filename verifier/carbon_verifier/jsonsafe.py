@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+from carbon_verifier.errors import CodedError
+
 MAX_DEPTH = 64
 """Deeper than any document of the registry (bundles, requests, batches): 8 levels suffice."""
 
@@ -22,10 +24,12 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _OPENERS = frozenset(b"[{")
 
 
-class MalformedJsonError(ValueError):
+class MalformedJsonError(CodedError, ValueError):
     """The text is not JSON, or not JSON this program accepts (too deep, huge numbers)."""
 
     code = "malformed_json"
+    status = 400
+    title = "The input is not JSON, or nests too deep"
 
 
 def too_deep(data: bytes, limit: int = MAX_DEPTH) -> bool:

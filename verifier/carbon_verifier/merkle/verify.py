@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from anchoring.merkle.errors import (
+from carbon_verifier.merkle.errors import (
     HashLengthError,
     IndexOutOfRangeError,
     ProofLengthError,
     RootMismatchError,
     SizeError,
 )
-from anchoring.merkle.hasher import EMPTY_ROOT, HASH_SIZE, node_hash
-from anchoring.merkle.proof import consistency_proof_length, inclusion_proof_length
+from carbon_verifier.merkle.hasher import EMPTY_ROOT, HASH_SIZE, node_hash
+from carbon_verifier.merkle.proof import consistency_proof_length, inclusion_proof_length
 
 
 def root_from_inclusion_proof(

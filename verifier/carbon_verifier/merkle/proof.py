@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from anchoring.merkle.errors import IndexOutOfRangeError, SizeError
-from anchoring.merkle.hasher import EMPTY_ROOT, node_hash
+from carbon_verifier.merkle.errors import IndexOutOfRangeError, SizeError
+from carbon_verifier.merkle.hasher import EMPTY_ROOT, node_hash
 
 NodeReader = Callable[[int, int], bytes]
 """node(level, index) -> hash of that complete subtree; called only for subtrees whose leaves

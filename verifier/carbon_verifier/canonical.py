@@ -1,0 +1,73 @@
+"""Canonical bytes of events: RFC 8785 (JCS), UTF-8.
+
+Events contain only objects with ASCII keys, strings, booleans, null and integers within
++-(2**53 - 1). For that subset RFC 8785 equals `json.dumps` with sorted keys, no
+whitespace and no ASCII escaping (Python escapes control characters as lowercase
+`\\u00xx` and uses the short escapes, as RFC 8785 does), and it is three times faster than
+the general `rfc8785` encoder. `canonical_bytes` refuses anything outside the subset, and a
+property test checks it against the `rfc8785` package.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from carbon_verifier.errors import CodedError
+from carbon_verifier.jsonsafe import loads
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+class CanonicalError(CodedError, ValueError):
+    """A value outside the JSON subset events are made of (floats, huge integers...)."""
+
+    code = "not_canonical"
+    status = 422
+    title = "The value has no RFC 8785 form in the events' JSON subset"
+
+
+_encoder = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
+
+
+def _check(value: Any, path: str = "") -> None:
+    """Refuse anything outside the subset, naming where it is (`payload.request.amount`)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    where = path or "the value"
+    if isinstance(value, int):
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return
+        raise CanonicalError(f"{where}: integer {value} is outside the JSON-safe range +-(2**53-1)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise CanonicalError(f"{where}: keys must be ASCII strings, got {key!r}")
+            _check(item, f"{path}.{key}" if path else key)
+        return
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check(item, f"{path}[{i}]")
+        return
+    raise CanonicalError(f"{where}: {type(value).__name__} values cannot appear in an event")
+
+
+def canonical_bytes(value: Any, *, checked: bool = True, path: str = "") -> bytes:
+    """RFC 8785 bytes of `value`; raises CanonicalError outside the supported subset.
+
+    `checked=False` skips the walk over the value, for events the ledger builds itself from
+    requests whose fields `registry.messages.normalise` has already bounded.
+    """
+    if checked:
+        _check(value, path)
+    try:
+        return _encoder.encode(value).encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates have no UTF-8 form
+        raise CanonicalError("text contains an unpaired surrogate") from exc
+
+
+def from_canonical(data: bytes) -> Any:
+    """The value of RFC 8785 bytes (parsed with bounded nesting)."""
+    return loads(data, what="the event")
