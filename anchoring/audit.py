@@ -1,27 +1,75 @@
-"""Audit: recompute the Merkle log from the events and hold it against checkpoints and chain.
+"""Audit: everything the registry stores, checked against the log and the chain.
 
-Three layers of evidence are compared, and every disagreement is named:
+Each layer of evidence is recomputed and compared, and every disagreement is named:
 
-1. each event's leaf hash, recomputed from the events table, against the leaf hash the
-   Merkle log stored when the event was appended (names the edited event's seq);
-2. each stored checkpoint's root against the root recomputed from the events, and its
-   signature;
-3. each confirmed checkpoint's root against the root the anchoring contract holds on chain
-   (catches a rewrite of the events table together with the Merkle tables).
+1. events: gapless seq; each event's leaf hash, recomputed from its bytes, against the leaf
+   the Merkle log stored when it was appended (names the edited event's seq);
+2. tiles: every stored tile of the Merkle log against the tile recomputed from the leaves
+   (a corrupted interior hash would make proofs fail silently);
+3. checkpoints: each signed root against the root the events give, and its signature;
+4. state: every state table rebuilt from the log and compared row by row (`replay`), which
+   also checks each event's canonical form, its `type` and `time` columns and signatures;
+5. evidence: each stored piece of raw evidence against the commitment its claim logged;
+6. with a chain: each confirmed checkpoint's root, transaction, block, chain id and
+   contract against the chain; every size anchored on chain must be a stored checkpoint
+   (deleting checkpoint rows is caught), and the contract's latest size must be one.
+
+Operational state that proves nothing (retry counters, timestamps of the worker, the API's
+idempotency and webhook tables) is listed in OPERATIONAL with the reason it is not audited.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from anchoring.chain import Chain
+from anchoring.chain import Chain, ChainError
 from anchoring.merkle import MerkleLog, leaf_hash
-from anchoring.worker import CheckpointStore, EventSource
+from anchoring.worker import CheckpointStore
 from registry.eip712 import Domain
 from registry.errors import CodedError
+from registry.mrv.ingest import evidence_hash
+from registry.replay import replay
+from registry.storage import Store
 
-MAX_NAMED_EVENTS = 20
+MAX_NAMED = 20
+SYNC_BATCH = 10_000
+
+# table -> (columns not audited, why). Every other stored column is audited.
+OPERATIONAL: dict[str, tuple[tuple[str, ...], str]] = {
+    "holdings": (("id",), "a surrogate row id: ranges are keyed by batch and first serial"),
+    "anchor_checkpoints": (
+        ("raw_tx", "attempts", "created_at", "confirmed_at"),
+        "the worker's bookkeeping: the signed checkpoint and the chain are the evidence",
+    ),
+    "anchor_bridge_cursor": (
+        ("id", "token", "next_block"),
+        "where the watcher reads next; a wrong cursor shows in verify-reserve, not here",
+    ),
+    "api_idempotency": (
+        ("key", "request_hash", "status", "body", "created_at"),
+        "cached HTTP answers that expire; the log holds what was done",
+    ),
+    "api_webhooks": (
+        (
+            "id",
+            "url",
+            "secret",
+            "event_types",
+            "created_at",
+            "active",
+            "cursor",
+            "attempts",
+            "next_attempt_at",
+        ),
+        "subscriptions and their delivery state, not registry state",
+    ),  # fmt: skip
+    "api_webhook_deliveries": (
+        ("id", "webhook_id", "seq", "attempt", "status_code", "error", "outcome", "time"),
+        "a log of delivery attempts, not registry state",
+    ),
+}
 
 
 @dataclass
@@ -36,47 +84,94 @@ class AuditReport:
         return not self.problems
 
 
-def audit(
-    events: EventSource,
-    stored_tree: MerkleLog,
-    checkpoints: CheckpointStore,
-    domain: Domain,
-    chain: Chain | None,
-) -> AuditReport:
+def _named(seqs: list[int]) -> str:
+    shown = ", ".join(map(str, seqs[:MAX_NAMED]))
+    return shown + (f" and {len(seqs) - MAX_NAMED} more" if len(seqs) > MAX_NAMED else "")
+
+
+def audit(store: Store, log_id: str, domain: Domain, chain: Chain | None) -> AuditReport:
     report = AuditReport()
+    stored = MerkleLog(store.conn)
     recomputed = MerkleLog(sqlite3.connect(":memory:", isolation_level=None))
-    stored_size = stored_tree.size
-    expected_seq = 0
-    edited: list[int] = []
-    batch: list[bytes] = []
-    for seq, _, _, body in events.event_rows():
-        if seq != expected_seq:
-            report.problems.append(
-                f"event log has a gap: seq {expected_seq} is missing (next is {seq})"
-            )
-            expected_seq = seq
+    checkpoints = CheckpointStore(store.conn, log_id)
+    sections: list[tuple[str, Callable[[], None]]] = [
+        ("the events", lambda: _audit_events(store, stored, recomputed, report)),
+        ("the Merkle tiles", lambda: _audit_tiles(stored, recomputed, report)),
+        (
+            "the checkpoints",
+            lambda: _audit_checkpoints(checkpoints, stored, recomputed, domain, report),
+        ),
+        ("the state tables", lambda: report.problems.extend(replay(store).problems)),
+        ("the evidence", lambda: _audit_evidence(store, report)),
+    ]
+    if chain is not None:
+        sections.append(
+            ("the chain", lambda: _audit_chain(checkpoints, recomputed, domain, chain, report))
+        )
+    for what, section in sections:
+        try:
+            section()
+        except (CodedError, ChainError, sqlite3.DatabaseError, ValueError) as exc:
+            report.problems.append(f"{what} could not be checked: {exc}")
+    return report
+
+
+def _audit_events(
+    store: Store, stored: MerkleLog, recomputed: MerkleLog, report: AuditReport
+) -> None:
+    stored_size = stored.size
+    expected, edited, batch = 0, [], []
+    for seq, _, _, body in store.event_rows():
+        if seq != expected:
+            report.problems.append(f"event log has a gap: seq {expected} is missing (next: {seq})")
+            expected = seq
         leaf = leaf_hash(body)
-        if seq < stored_size and stored_tree.leaf_hash(seq) != leaf:
+        if seq < stored_size and stored.leaf_hash(seq) != leaf:
             edited.append(seq)
         batch.append(leaf)
-        if len(batch) >= 10_000:
+        if len(batch) >= SYNC_BATCH:
             recomputed.append(batch)
             batch = []
-        expected_seq += 1
+        expected += 1
     recomputed.append(batch)
-    report.events = expected_seq
+    report.events = expected
     if edited:
-        shown = ", ".join(map(str, edited[:MAX_NAMED_EVENTS]))
-        more = (
-            f" and {len(edited) - MAX_NAMED_EVENTS} more" if len(edited) > MAX_NAMED_EVENTS else ""
-        )
         report.problems.append(
-            f"event(s) {shown}{more} changed after they entered the Merkle log "
+            f"event(s) {_named(edited)} changed after they entered the Merkle log "
             "(their bytes no longer hash to the stored leaf)"
         )
     if report.events < stored_size:
         report.problems.append(
             f"the Merkle log has {stored_size} leaves but only {report.events} events exist"
+        )
+
+
+def _audit_tiles(stored: MerkleLog, recomputed: MerkleLog, report: AuditReport) -> None:
+    """Every stored tile must equal the tile the events give (levels and partial tiles too)."""
+    mine, theirs = stored.table, recomputed.table
+    for level in sorted(set(mine.levels()) | set(theirs.levels())):
+        expected = dict(theirs.tiles_of_level(level))
+        for index, hashes in mine.tiles_of_level(level):
+            want = expected.pop(index, None)
+            if want is None or not want.startswith(hashes) and not hashes.startswith(want):
+                report.problems.append(
+                    f"Merkle tile {index} of level {level} differs from the tile the events give"
+                )
+        if expected and stored.size >= recomputed.size:
+            report.problems.append(f"Merkle level {level} lacks tiles {sorted(expected)[:5]}")
+
+
+def _audit_checkpoints(
+    checkpoints: CheckpointStore,
+    stored: MerkleLog,
+    recomputed: MerkleLog,
+    domain: Domain,
+    report: AuditReport,
+) -> None:
+    if checkpoints.last_size() > stored.size:
+        report.problems.append(
+            f"the Merkle log holds {stored.size} leaves but checkpoint {checkpoints.last_size()}"
+            " covers more: its size was changed"
         )
     for row in checkpoints.all():
         report.checkpoints += 1
@@ -84,22 +179,83 @@ def audit(
         if size > recomputed.size:
             report.problems.append(f"checkpoint {size}: more leaves than there are events")
             continue
-        again = recomputed.root(size)
-        if again != root:
+        if recomputed.root(size) != root:
             report.problems.append(
-                f"checkpoint {size}: signed root {root.hex()} but the events give {again.hex()}"
+                f"checkpoint {size}: signed root {root.hex()} but the events give "
+                f"{recomputed.root(size).hex()}"
             )
         try:
             row.signed.verify(domain)
         except CodedError as exc:
             report.problems.append(f"checkpoint {size}: {exc}")
-        if chain is None or row.status != "confirmed":
-            continue
+        if row.checkpoint_hash != row.signed.checkpoint.digest(domain):
+            report.problems.append(f"checkpoint {size}: stored checkpoint hash is not its digest")
+
+
+def _audit_evidence(store: Store, report: AuditReport) -> None:
+    wrong = []
+    for piece in store.all_evidence():
+        claim = store.claim_of_activity(piece["platform"], piece["activity_id"])
+        if (
+            claim is None
+            or claim["evidence_hash"] != evidence_hash(bytes(piece["salt"]), bytes(piece["data"]))
+            or claim["account"] != piece["account"]
+            or claim["seq"] != piece["seq"]
+        ):
+            wrong.append(f"{piece['platform']}/{piece['activity_id']}")
+    if wrong:
+        report.problems.append(
+            f"evidence of {', '.join(wrong[:MAX_NAMED])} does not match the commitment logged"
+        )
+
+
+def _audit_chain(
+    checkpoints: CheckpointStore,
+    recomputed: MerkleLog,
+    domain: Domain,
+    chain: Chain,
+    report: AuditReport,
+) -> None:
+    chain_id = chain.chain_id
+    confirmed = {r.tree_size: r for r in checkpoints.all() if r.status == "confirmed"}
+    for size, row in confirmed.items():
         report.anchored_checked += 1
-        on_chain = chain.root_at(size)
-        if on_chain != again:
+        where = f"checkpoint {size}"
+        if size <= recomputed.size:
+            on_chain = chain.root_at(size)
+            if on_chain != recomputed.root(size):
+                report.problems.append(
+                    f"{where}: the chain holds root {on_chain.hex()} but the events give "
+                    f"{recomputed.root(size).hex()}: history was rewritten"
+                )
+        if row.chain_id != chain_id or row.contract != domain.verifying_contract:
             report.problems.append(
-                f"checkpoint {size}: the chain holds root {on_chain.hex()} but the events give "
-                f"{again.hex()}: history was rewritten"
+                f"{where}: stored anchor names chain {row.chain_id} contract {row.contract},"
+                f" the registry's are {chain_id} and {domain.verifying_contract}"
             )
-    return report
+        if row.tx_hash is None:
+            report.problems.append(f"{where}: confirmed without a transaction")
+            continue
+        receipt = chain.receipt(row.tx_hash)
+        if receipt is None:
+            report.problems.append(f"{where}: transaction 0x{row.tx_hash.hex()} is not on chain")
+            continue
+        logged = [r for r in chain.anchored_in(receipt) if r.tree_size == size]
+        if (
+            int(receipt["blockNumber"]) != row.block_number
+            or bytes(receipt["blockHash"]) != row.block_hash
+            or not logged
+            or logged[0].checkpoint_hash != row.signed.checkpoint.digest(domain)
+        ):
+            report.problems.append(
+                f"{where}: stored transaction, block number or block hash differ from the chain's"
+            )
+    for record in chain.anchors():
+        if record.tree_size not in confirmed:
+            report.problems.append(
+                f"the chain anchored tree size {record.tree_size} (tx 0x{record.tx_hash.hex()})"
+                " but no confirmed checkpoint of that size is stored"
+            )
+    latest, _ = chain.latest()
+    if latest and latest not in confirmed:
+        report.problems.append(f"the contract's latest anchored size {latest} is not stored")

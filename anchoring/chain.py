@@ -294,6 +294,22 @@ class Chain:
             bytes(log["blockHash"]),
         )
 
+    def anchors(self) -> list[AnchorRecord]:
+        """Every `Anchored` event of the bound contract, oldest first."""
+        event = self.anchor_contract.events.Anchored
+        logs = self.call("get logs", lambda: event.get_logs(from_block=0))
+        return [
+            AnchorRecord(
+                int(log["args"]["treeSize"]),
+                bytes(log["args"]["root"]),
+                bytes(log["args"]["checkpointHash"]),
+                bytes(log["transactionHash"]),
+                int(log["blockNumber"]),
+                bytes(log["blockHash"]),
+            )
+            for log in logs
+        ]
+
     def anchored_in(self, receipt: dict[str, Any]) -> list[AnchorRecord]:
         """The `Anchored` events a transaction receipt carries."""
         records = []

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from anchoring.chain import Chain  # noqa: E402
 from anchoring.merkle import leaf_hash, node_hash  # noqa: E402
-from anchoring.merkle import proof as merkle_proof  # noqa: E402
+from carbon_verifier.merkle import proof as merkle_proof  # noqa: E402
 from registry.signing import Signer  # noqa: E402
 
 LEVELS = [leaf_hash(b"uniform leaf")]

@@ -12,7 +12,7 @@ import pytest
 from anchoring.audit import audit
 from anchoring.bundle import build_bundle, consistency_bundle
 from anchoring.chain import Chain
-from anchoring.worker import AnchorPolicy, AnchorWorker
+from anchoring.worker import AnchorPolicy, AnchorWorker, HistoryDivergedError
 from carbon_verifier.trust import TrustAnchor
 from carbon_verifier.verify import verify_consistency
 from tests.anchoring_world import anchored_world, verifier_rpc, verify, worker_for
@@ -146,16 +146,14 @@ def test_audit_is_clean_then_names_an_edited_event(
     anchored: tuple[World, Chain, AnchorWorker, int],
 ) -> None:
     world, chain, worker, seq = anchored
-    report = audit(world.store, worker.tree, worker.checkpoints, world.registry.domain, chain)
+    report = audit(world.store, world.registry.log_id, world.registry.domain, chain)
     assert report.clean, report.problems
     assert report.anchored_checked == 2
     world.store.conn.execute(
         "UPDATE events SET body = replace(body, '\"amount\":150', '\"amount\":999') WHERE seq = ?",
         (seq,),
     )
-    problems = audit(
-        world.store, worker.tree, worker.checkpoints, world.registry.domain, chain
-    ).problems
+    problems = audit(world.store, world.registry.log_id, world.registry.domain, chain).problems
     assert problems[0].startswith(f"event(s) {seq} changed")
     assert any("signed root" in p for p in problems)
     assert any("the chain holds root" in p for p in problems)
@@ -174,9 +172,7 @@ def test_rewriting_events_and_merkle_tables_together_is_caught_by_the_chain(
     world.store.conn.execute("UPDATE anchor_checkpoints SET root_hash = zeroblob(32)")
     rebuilt = worker_for(world, chain)
     rebuilt.sync_tree()
-    problems = audit(
-        world.store, rebuilt.tree, rebuilt.checkpoints, world.registry.domain, chain
-    ).problems
+    problems = audit(world.store, world.registry.log_id, world.registry.domain, chain).problems
     assert any("history was rewritten" in p for p in problems)
 
 
@@ -211,3 +207,26 @@ def test_checkpoints_are_cut_by_count_and_by_age(tmp_path: Path) -> None:
     now[0] += 61
     assert worker.cut_if_due() is not None  # 1 pending, old enough
     assert worker.cut_if_due() is None  # nothing pending
+
+
+def test_a_rewritten_history_stops_the_worker_naming_where_it_diverged(
+    anchored: tuple[World, Chain, AnchorWorker, int],
+) -> None:
+    world, chain, worker, seq = anchored
+    first_size = worker.checkpoints.all()[0].tree_size
+    world.store.conn.execute(
+        "UPDATE events SET body = replace(body, '\"amount\":150', '\"amount\":999') WHERE seq = ?",
+        (seq,),
+    )
+    world.store.conn.execute("DELETE FROM merkle_tiles")  # the operator rebuilds its tree too
+    world.store.conn.execute("UPDATE merkle_state SET tree_size = 0")
+    world.transfer("alice", "bob", 1)
+    rebuilt = worker_for(world, chain, AnchorPolicy(max_pending_events=1))
+    assert chain.anchor_address is not None
+    rebuilt.chain.bind(chain.anchor_address)
+    with pytest.raises(HistoryDivergedError) as diverged:
+        rebuilt.run_forever(lambda: False)
+    assert f"the events at seq 0..{first_size - 1} were rewritten" in str(diverged.value)
+    assert seq < first_size
+    assert rebuilt.health.state == "failed"
+    assert "history diverged" in (rebuilt.health.last_error or "")

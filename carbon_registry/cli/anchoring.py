@@ -296,8 +296,6 @@ def audit_command(obj: Context, rpc: str | None) -> None:
     """Recompute every root from the event log; compare with checkpoints and the chain."""
     from anchoring.audit import audit
     from anchoring.chain import Chain
-    from anchoring.merkle import MerkleLog
-    from anchoring.worker import CheckpointStore
 
     registry = obj.reader
     store = registry.store
@@ -305,13 +303,7 @@ def audit_command(obj: Context, rpc: str | None) -> None:
     if rpc:
         chain = Chain.connect(rpc)
         chain.bind(registry.domain.verifying_contract)
-    report = audit(
-        store,
-        MerkleLog(store.conn),
-        CheckpointStore(store.conn, registry.log_id),
-        registry.domain,
-        chain,
-    )
+    report = audit(store, registry.log_id, registry.domain, chain)
     for problem in report.problems:
         click.echo(f"PROBLEM: {problem}", err=True)
     chain_note = (

@@ -52,6 +52,11 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Row ids that only name a row (ranges are keyed by batch and first serial); two stores that
+# hold the same state may number their rows differently.
+SURROGATE: dict[str, tuple[str, ...]] = {"holdings": ("id",)}
+
+
 class Holding(NamedTuple):
     """A contiguous serial range of one batch held by one account, in one status.
 
@@ -244,15 +249,18 @@ class StoreBase:
         )
 
     def dump(self, table: str) -> list[tuple[Any, ...]]:
-        """Every row of a state table, without surrogate ids, in key order."""
+        """Every row of a state table, without its surrogate row id, in key order."""
         key = STATE_TABLES[table]
-        cursor = self.conn.execute(f"SELECT * FROM {table} ORDER BY {', '.join(key)}")
-        names = [d[0] for d in cursor.description]
-        keep = [i for i, name in enumerate(names) if name != "id"]
-        return [tuple(row[i] for i in keep) for row in cursor]
+        columns = self.columns(table)
+        cursor = self.conn.execute(
+            f"SELECT {', '.join(columns)} FROM {table} ORDER BY {', '.join(key)}"
+        )
+        return [tuple(row) for row in cursor]
 
     def columns(self, table: str) -> list[str]:
-        return [r[1] for r in self.conn.execute(f"PRAGMA table_info({table})") if r[1] != "id"]
+        """The columns of a state table that carry state (not SURROGATE row ids)."""
+        skip = SURROGATE.get(table, ())
+        return [r[1] for r in self.conn.execute(f"PRAGMA table_info({table})") if r[1] not in skip]
 
 
 # SQLite allows 32,766 bound parameters a statement; queries over many keys go in chunks.

@@ -334,6 +334,20 @@ class MrvTables(StoreBase):
         )
         return [dict(zip(cols, row, strict=True)) for row in rows]
 
+    def all_evidence(self) -> list[dict[str, Any]]:
+        cols = ("platform", "activity_id", "account", "salt", "data", "seq")
+        rows = self.conn.execute(
+            f"SELECT {', '.join(cols)} FROM evidence ORDER BY seq, activity_id"
+        )
+        return [dict(zip(cols, row, strict=True)) for row in rows]
+
+    def claim_of_activity(self, platform: str, activity_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            f"SELECT {', '.join(CLAIM_COLUMNS)} FROM claims WHERE platform = ? AND activity_id = ?",
+            (platform, activity_id),
+        ).fetchone()
+        return None if row is None else dict(zip(CLAIM_COLUMNS, row, strict=True))
+
     def erase_evidence(self, account: str) -> int:
         """Delete every piece of raw evidence about `account`; returns how many."""
         cursor = self.conn.execute("DELETE FROM evidence WHERE account = ?", (account,))

@@ -55,9 +55,10 @@ class BundleFormatError(CodedError, ValueError):
     status = 422
     title = "The proof bundle is not exactly the bundle format"
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, also: tuple[str, ...] = ()) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.fields = (field, *also)  # a mismatch names both sides
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,9 @@ def parse_bundle(value: Any) -> Bundle:
     event, data = parse_event(top["event"])
     leaf_index = integer(top["leaf_index"], "leaf_index")
     if event["seq"] != leaf_index:
-        raise BundleFormatError("leaf_index", f"is {leaf_index}, but event.seq is {event['seq']}")
+        raise BundleFormatError(
+            "leaf_index", f"is {leaf_index}, but event.seq is {event['seq']}", ("event.seq",)
+        )
     checkpoint = None if top["checkpoint"] is None else parse_checkpoint(top["checkpoint"])
     tree_size = path = None
     if top["inclusion"] is not None:
@@ -246,9 +249,12 @@ def parse_bundle(value: Any) -> Bundle:
             raise BundleFormatError(
                 "inclusion.tree_size",
                 f"is {tree_size}, but checkpoint.tree_size is {checkpoint.checkpoint.tree_size}",
+                ("checkpoint.tree_size",),
             )
         if leaf_index >= tree_size:
-            raise BundleFormatError("leaf_index", f"is not below the tree size {tree_size}")
+            raise BundleFormatError(
+                "leaf_index", f"is not below the tree size {tree_size}", ("inclusion.tree_size",)
+            )
     elif checkpoint is not None:
         raise BundleFormatError("inclusion", "is null, but the bundle has a checkpoint")
     if top["anchor"] is None:
@@ -288,7 +294,11 @@ def parse_consistency_bundle(value: Any) -> ConsistencyBundle:
         )
     old, new = ends
     if old.checkpoint.checkpoint.tree_size > new.checkpoint.checkpoint.tree_size:
-        raise BundleFormatError("new.checkpoint.tree_size", "is smaller than the old tree size")
+        raise BundleFormatError(
+            "new.checkpoint.tree_size",
+            "is smaller than the old tree size",
+            ("old.checkpoint.tree_size",),
+        )
     return ConsistencyBundle(old, new, parse_path(top["proof"], "proof"))
 
 

@@ -104,7 +104,7 @@ class _Checks:
 
 
 def _format_failure(exc: BundleFormatError) -> Report:
-    return Report([Check("format", False, str(exc), (exc.field,))])
+    return Report([Check("format", False, str(exc), exc.fields)])
 
 
 def verify_bundle(

@@ -1,0 +1,161 @@
+"""Every stored column, edited in a copy of the database, is named by `audit` or `replay`.
+
+A registry goes through every operation on the embedded chain (the bundle vectors' world),
+so that every table holds rows. Then, for each table and column, one value of one row is
+changed in a fresh copy and both checks run: `replay` (state against the log) and `audit`
+with the chain (events, tiles, checkpoints, evidence, anchors, and replay). The test writes
+which of them names each edit to test-output/audit-tamper-matrix.md and requires that
+every edit is named by at least one, except the operational columns `audit.OPERATIONAL`
+lists with their reason.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from anchoring.audit import OPERATIONAL, audit
+from anchoring.chain import Chain
+from anchoring.worker import AnchorPolicy
+from registry.replay import replay
+from registry.signing import Signer
+from registry.storage import Store
+from tests.anchoring_world import anchored_world
+from tests.api_world import MrvParties
+from tests.bridge_world import TOKEN, Bridge, key_of
+from tests.ledger_world import World
+
+OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, World, Chain]]:
+    path = tmp_path_factory.mktemp("audit") / "registry.db"
+    world, chain = anchored_world(path)
+    bridge = Bridge.start(world, chain, AnchorPolicy(confirmations=1))
+    mrv = MrvParties(world)
+    member = Signer.generate()
+    household = world.addr("alice")
+    world.op("OpenAccount", account=member.address, kind="person", name="", household=household)
+    salt, data = b"\x05" * 32, b"trip 1 evidence"
+    records = mrv.trips("alice", 3)
+    records.append(dict(records[0], id="trip-again"))  # the same trip twice: one is refused
+    from registry.mrv.ingest import evidence_hash
+
+    records[0]["evidenceHash"] = evidence_hash(salt, data)
+    world.registry.submit_activities(
+        *mrv.submit("batch-1", records)[1:], {records[0]["id"]: (salt, data)}
+    )
+    claims = [c["claim_id"] for c in world.store.claims(status="pending")]
+    world.registry.attest(*mrv.attest(claims[1:])[1:])
+    world.registry.attest(*mrv.attest(claims[:1], approve=False, reason="not a trip")[1:])
+    world.registry.run_issuance(*mrv.run()[1:])
+    world.op("ReverseClaim", claimId=claims[1], reason="double", evidenceHash="0x" + "cd" * 32)
+    world.issue("alice", 10_000)
+    world.transfer("alice", "bob", 4_000)
+    world.retire("bob", 1_500)
+    world.cancel("alice", 100)
+    holder = bridge.wallet()
+    lock = bridge.lock("alice", 2_000, holder.address)
+    bridge.worker.run_once()
+    bridge.mint(holder, lock.seq)
+    bridge.token.return_to_registry(key_of(holder), TOKEN, 500, world.addr("bob"))
+    bridge.token.retire(key_of(holder), TOKEN, 700, "Acme", "offset")
+    bridge.worker.run_once()
+    bridge.worker.run_once()
+    world.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    yield path, world, chain
+
+
+def columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    return [(t, c[1]) for t in sorted(tables) for c in conn.execute(f"PRAGMA table_info({t})")]
+
+
+def candidates(value: Any, column: str) -> list[Any]:
+    """New values to try for one cell, most telling first."""
+    if isinstance(value, int):
+        return [value + 1, value - 1, 1 - value, value + 1000]
+    if isinstance(value, bytes):
+        return [bytes([value[0] ^ 1]) + value[1:] if value else b"\x01"]
+    if isinstance(value, str):
+        swaps = {"active": "retired", "confirmed": "sent", "issued": "approved"}
+        return [swaps.get(value, value[:-1] + ("1" if value[-1:] != "1" else "2")), value + "x"]
+    return [1, "x"]
+
+
+def edit(path: Path, table: str, column: str) -> str:
+    """Change one value of `column` in one row: "edited", "no row", or "refused" when the
+    schema's constraints refuse every other value (CHECK (id = 0), say)."""
+    conn = sqlite3.connect(path)
+    try:
+        info = list(conn.execute(f"PRAGMA table_info({table})"))
+        key = [c[1] for c in sorted(info, key=lambda c: c[5]) if c[5]] or ["rowid"]
+        row = conn.execute(
+            f"SELECT {', '.join(key)}, {column} FROM {table} WHERE {column} IS NOT NULL LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return "no row"
+        where = " AND ".join(f"{k} = ?" for k in key)
+        for new in candidates(row[-1], column):
+            try:
+                conn.execute(f"UPDATE {table} SET {column} = ? WHERE {where}", (new, *row[:-1]))
+                conn.commit()
+                return "edited"
+            except sqlite3.IntegrityError:
+                conn.rollback()
+        return "refused"
+    finally:
+        conn.close()
+
+
+def test_every_edit_of_every_stored_column_is_named(
+    registry: tuple[Path, World, Chain], tmp_path: Path
+) -> None:
+    path, world, chain = registry
+    conn = sqlite3.connect(path)
+    cells = columns(conn)
+    conn.close()
+    matrix: list[tuple[str, str, str]] = []
+    unnamed = []
+    for table, column in cells:
+        skipped, why = OPERATIONAL.get(table, ((), ""))
+        if column in skipped:
+            matrix.append((table, column, f"not audited: {why}"))
+            continue
+        copy = tmp_path / f"{table}.{column}.db"
+        shutil.copy(path, copy)
+        outcome = edit(copy, table, column)
+        if outcome == "refused":
+            matrix.append((table, column, "cannot be edited: the schema refuses other values"))
+            continue
+        if outcome == "no row":
+            unnamed.append(f"{table}.{column}: no row to edit (the world must fill every table)")
+            continue
+        store = Store(copy, read_only=True)
+        try:
+            by_replay = not replay(store).clean
+            report = audit(store, world.registry.log_id, world.registry.domain, chain)
+        finally:
+            store.close()
+        by_audit = not report.clean
+        names = [n for n, hit in (("replay", by_replay), ("audit", by_audit)) if hit]
+        matrix.append((table, column, " and ".join(names) or "NOBODY"))
+        if not names:
+            unnamed.append(f"{table}.{column}")
+    OUTPUT.mkdir(exist_ok=True)
+    lines = ["| table | column | named by |", "|---|---|---|"]
+    lines += [f"| {t} | {c} | {who} |" for t, c, who in matrix]
+    (OUTPUT / "audit-tamper-matrix.md").write_text("\n".join(lines) + "\n")
+    assert not unnamed, "\n".join(unnamed)
+    assert len(matrix) > 100

@@ -1,0 +1,135 @@
+"""The light verifier on the shared bundle vectors: bundles of every event type verify, and
+every change to any field of a bundle is refused with that field named.
+
+The same files are run by the JavaScript verifier under Node and in headless Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from carbon_verifier.rpc import Rpc
+from carbon_verifier.trust import TrustAnchor
+from carbon_verifier.verify import Report, verify_bundle
+from tests.bundle_mutations import covered, tamper_cases
+from tests.chain_snapshot import transport
+from tests.vectors.generate_bundle_vectors import generate
+
+VECTORS = Path(__file__).resolve().parent / "vectors" / "bundles"
+
+
+def load(name: str, folder: Path = VECTORS) -> Any:
+    return json.loads((folder / f"{name}.json").read_text())
+
+
+VALID: dict[str, dict[str, Any]] = load("valid")
+RPC = Rpc(transport(load("chain")))
+TRUST = TrustAnchor.from_json(load("trust"))
+
+
+def check(bundle: Any, trust: TrustAnchor | None = TRUST) -> Report:
+    return verify_bundle(bundle, RPC, trust=trust)
+
+
+@pytest.mark.parametrize("event_type", sorted(VALID))
+def test_a_bundle_of_every_event_type_verifies(event_type: str) -> None:
+    report = check(VALID[event_type])
+    assert report.verified, report.failures
+    assert [c.name for c in report.checks] == [
+        "format",
+        "inclusion",
+        "trust",
+        "signature",
+        "chain",
+        "signer role",
+        "root on chain",
+        "transaction",
+        "confirmations",
+    ]
+
+
+def test_every_event_type_has_a_vector() -> None:
+    assert sorted(VALID) == [
+        "AccountOpened",
+        "ActivitiesSubmitted",
+        "AssetClassRegistered",
+        "ClaimReversed",
+        "ClaimsAttested",
+        "CreditsCancelled",
+        "CreditsIssued",
+        "CreditsLocked",
+        "CreditsRetired",
+        "CreditsRetiredOnChain",
+        "CreditsReturned",
+        "CreditsTransferred",
+        "IssuanceRun",
+        "RegistryOpened",
+        "RoleGranted",
+    ]
+
+
+def test_a_pending_bundle_is_well_formed_but_never_verified() -> None:
+    report = check(load("pending"))
+    assert [c.name for c in report.checks] == ["format", "anchored"]
+    assert not report.verified
+
+
+@pytest.mark.parametrize("case", load("tamper"), ids=lambda case: case["name"])
+def test_every_tamper_vector_fails_naming_its_field(case: dict[str, Any]) -> None:
+    report = check(case["bundle"])
+    assert not report.verified, case["name"]
+    named = [c for c in report.failures if covered(case["field"], c.fields)]
+    assert named, (case["name"], report.failures)
+
+
+@pytest.mark.parametrize("event_type", sorted(VALID))
+def test_every_change_to_every_field_of_every_bundle_is_refused(event_type: str) -> None:
+    bundle = VALID[event_type]
+    others = [b for t, b in VALID.items() if t != event_type]
+    cases = 0
+    for name, field, changed in tamper_cases(bundle, others):
+        report = check(changed)
+        assert not report.verified, name
+        assert any(covered(field, c.fields) for c in report.failures), (name, report.failures)
+        cases += 1
+    assert cases > 40
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"log_id": "another.registry/log"}, "checkpoint.log_id"),
+        ({"chain_id": 1}, "anchor.chain_id"),
+        ({"contract": "0x5FbDB2315678afecb367f032d93F642f64180aa3"}, "anchor.contract"),
+        ({"signers": ("0x5FbDB2315678afecb367f032d93F642f64180aa3",)}, "checkpoint.signer"),
+    ],
+)
+def test_a_bundle_of_another_log_chain_contract_or_signer_fails_the_trust_anchor(
+    change: dict[str, Any], named: str
+) -> None:
+    report = check(VALID["CreditsRetired"], replace(TRUST, **change))
+    assert [c.name for c in report.failures] == ["trust"]
+    assert named in report.failures[0].detail
+
+
+def test_without_a_chain_nothing_is_verified() -> None:
+    report = verify_bundle(VALID["CreditsRetired"], None, trust=TRUST)
+    assert [c.name for c in report.failures] == ["chain"]
+    assert all(c.ok for c in report.checks[:-1])
+
+
+def test_a_fresh_generation_verifies_too(tmp_path: Path) -> None:
+    generate(tmp_path)
+    rpc = Rpc(transport(load("chain", tmp_path)))
+    trust = TrustAnchor.from_json(load("trust", tmp_path))
+    fresh = load("valid", tmp_path)
+    assert sorted(fresh) == sorted(VALID)
+    for bundle in fresh.values():
+        assert verify_bundle(bundle, rpc, trust=trust).verified
+    for case in load("tamper", tmp_path)[:50]:
+        assert not verify_bundle(case["bundle"], rpc, trust=trust).verified
