@@ -113,7 +113,7 @@ class AnchoringRuntime:
         return ChainStatus(self.kind, self.rpc_url, running, error, self.health)
 
     def _run(self) -> None:
-        store = Store(self.db)
+        store = Store(self.db, create=False)
         try:
             worker = AnchorWorker(
                 store,

@@ -157,6 +157,7 @@ class RegistryClient:
         "Transfer": ("/v1/transfers", False),
         "Retire": ("/v1/retirements", False),
         "Cancel": ("/v1/cancellations", True),
+        "Lock": ("/v1/locks", False),
         "SubmitActivities": ("/v1/activity-batches", False),
         "AttestClaims": ("/v1/attestations", False),
         "RunIssuance": ("/v1/issuance-runs", True),
@@ -295,6 +296,22 @@ class RegistryClient:
             amount=amount,
             reason=reason,
             evidenceHash=evidence_hash,
+        )
+
+    def lock(
+        self, owner: Signer, asset_class: str, amount: int, recipient: str, batch_no: int = 0
+    ) -> s.Receipt:
+        """Lock grams for minting as tokens to `recipient`; the receipt's seq is the event
+        whose proof bundle mints them once anchored."""
+        return self._write(
+            "/v1/locks",
+            owner,
+            "Lock",
+            owner=owner.address,
+            assetClass=asset_class,
+            batchNo=batch_no,
+            amount=amount,
+            recipient=recipient,
         )
 
     def submit_activities(

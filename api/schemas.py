@@ -108,6 +108,14 @@ class CancelMessage(_Message):
     evidenceHash: Hex32  # noqa: N815
 
 
+class LockMessage(_Message):
+    owner: Address
+    assetClass: Annotated[str, Field(pattern=r"^[A-Z0-9_.-]{1,80}$")]  # noqa: N815
+    batchNo: Count  # noqa: N815
+    amount: Grams
+    recipient: Address
+
+
 class ActivityRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -183,6 +191,22 @@ class RetireRequest(_Signed):
 
 class CancelRequest(_Signed):
     message: CancelMessage
+
+
+class LockRequest(_Signed):
+    message: LockMessage
+
+
+class LockRecord(BaseModel):
+    """A lock: grams held for minting as tokens by `recipient` on chain."""
+
+    lock_no: int
+    seq: int
+    owner: str
+    recipient: str
+    asset_class: str
+    amount: int
+    proof_url: str
 
 
 class EvidencePiece(BaseModel):
@@ -466,6 +490,26 @@ class Anchoring(BaseModel):
     running: bool
     latest_confirmed_size: int
     error: str | None
+
+
+class LoopState(BaseModel):
+    """One background loop: `running`, `retrying` after errors (it recovers by itself),
+    `failed` (it stopped; `last_error` says why), `starting` or `stopped`."""
+
+    state: Literal["starting", "running", "retrying", "failed", "stopped"]
+    consecutive_failures: int
+    last_error: str | None
+    last_error_at: float | None
+    last_ok_at: float | None
+    retry_at: float | None
+
+
+class Health(BaseModel):
+    """Liveness (the process answers) and readiness (every loop running)."""
+
+    live: bool
+    ready: bool
+    loops: dict[str, LoopState]
 
 
 class ChainInfo(BaseModel):

@@ -29,6 +29,7 @@ from api.settings import Settings
 from api.webhooks import EventHub, WebhookDispatcher
 from api.writer import Outcome, WriteJob, Writer, WriterStoppedError
 from registry.ledger import Receipt, Registry
+from registry.loops import LoopHealth
 from registry.signing import Signer
 from registry.storage import Store
 from registry.storage.service import IdempotencyTable, WebhookTable
@@ -82,7 +83,7 @@ class RegistryService:
 
     def __init__(self, settings: Settings, *, anchoring: AnchoringRuntime | None = None) -> None:
         self.settings = settings
-        store = Store(settings.db)
+        store = Store(settings.db, create=False)
         try:
             registry = Registry(store)
             self.log_id = registry.log_id
@@ -157,7 +158,7 @@ class RegistryService:
         """This thread's Reader (opened on first use)."""
         reader: Reader | None = getattr(self._local, "reader", None)
         if reader is None:
-            store = Store(self.settings.db)
+            store = Store(self.settings.db, create=False)
             reader = Reader(
                 store,
                 Registry(store),
@@ -178,6 +179,13 @@ class RegistryService:
             )
         except UnknownEventError as exc:
             raise ApiError("unknown_event", str(exc)) from exc
+
+    def loops(self) -> list[LoopHealth]:
+        """The health of every background loop this service runs."""
+        loops = [self.writer.health, self.webhooks.health]
+        if self.anchoring is not None:
+            loops.append(self.anchoring.health)
+        return loops
 
     def chain_status(self) -> ChainStatus:
         if self.anchoring is None:

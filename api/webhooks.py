@@ -170,7 +170,7 @@ class WebhookDispatcher:
             while not self._stop.is_set():
                 try:
                     if store is None:
-                        store = Store(self.settings.db)
+                        store = Store(self.settings.db, create=False)
                     self._pass(store, WebhookTable(store.conn), client)
                 except Exception as exc:
                     backoff = min(

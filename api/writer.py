@@ -121,7 +121,9 @@ class Writer:
 
     def _run(self) -> None:
         try:
-            store = Store(self.settings.db, synchronous=self.settings.sqlite_synchronous)
+            store = Store(
+                self.settings.db, synchronous=self.settings.sqlite_synchronous, create=False
+            )
             registry = Registry(store, self.clock)
         except BaseException as exc:
             self._startup_error = exc

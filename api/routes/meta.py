@@ -5,12 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
 
 from api import examples as ex
 from api.deps import ServiceDep
 from api.errors import PROBLEMS, ApiError
 from api.routes import problem_responses
-from api.schemas import Anchoring, ChainInfo, Eip712Domain, ProblemType, RegistryInfo
+from api.schemas import (
+    Anchoring,
+    ChainInfo,
+    Eip712Domain,
+    Health,
+    LoopState,
+    ProblemType,
+    RegistryInfo,
+)
 
 router = APIRouter(prefix="/v1", tags=["registry"], responses=problem_responses())
 
@@ -33,6 +42,7 @@ LINKS = {
     "attestations": "/v1/attestations",
     "issuance_runs": "/v1/issuance-runs",
     "problems": "/v1/problems",
+    "health": "/v1/health",
 }
 
 
@@ -99,6 +109,36 @@ def chain_info(service: ServiceDep) -> ChainInfo:
         ),
         verify_command=command,
     )
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    summary="Liveness and readiness, with the state of every background loop",
+    description="200 when every loop (writer, webhook dispatcher, anchoring worker) runs; 503 "
+    "when one is retrying after errors or has stopped, with its last error.",
+    responses=ex.ok(
+        {
+            "live": True,
+            "ready": True,
+            "loops": {
+                "writer": {
+                    "state": "running",
+                    "consecutive_failures": 0,
+                    "last_error": None,
+                    "last_error_at": None,
+                    "last_ok_at": 1_795_000_000.0,
+                    "retry_at": None,
+                }
+            },
+        }
+    ),
+)
+def health(service: ServiceDep) -> JSONResponse:
+    loops = {h.name: LoopState.model_validate(h.as_dict()) for h in service.loops()}
+    ready = all(loop.state == "running" for loop in loops.values())
+    body = Health(live=True, ready=ready, loops=loops)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
 @router.get(

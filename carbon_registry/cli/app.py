@@ -108,7 +108,7 @@ class Context:
         """The registry opened for writing."""
         if self._registry is None:
             self._require_file()
-            self._registry = Registry(Store(self.db))
+            self._registry = Registry(Store(self.db, create=False))
         return self._registry
 
     @property

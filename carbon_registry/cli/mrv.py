@@ -110,8 +110,8 @@ def platform_submit(obj: Context, key_file: str | None, batch_file: Any, as_json
     Submitting the same batch again prints the first receipt.
     """
     signer = owner_signer(key_file)
+    batch = loads(batch_file.read(), what=batch_file.name)
     try:
-        batch = loads(batch_file.read(), what=batch_file.name)
         evidence = {
             activity_id: (bytes.fromhex(piece["salt"]), piece["data"].encode("utf-8"))
             for activity_id, piece in batch.get("evidence", {}).items()

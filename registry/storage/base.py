@@ -141,24 +141,33 @@ def tighten_permissions(path: str) -> None:
 
 
 class StoreBase:
-    """One registry database. Not thread-safe: one Store per thread or process."""
+    """One registry database. Not thread-safe: one Store per thread or process.
+
+    `create=False` opens only a file that already holds a registry (a command that writes
+    into a registry must not turn an empty file into one); `read_only=True` never writes.
+    """
 
     def __init__(
-        self, path: str | Path, *, synchronous: str = "FULL", read_only: bool = False
+        self,
+        path: str | Path,
+        *,
+        synchronous: str = "FULL",
+        read_only: bool = False,
+        create: bool = True,
     ) -> None:
         self.path = str(path)
         self.read_only = read_only
+        self._create = create and not read_only
         if read_only:
             self.conn = connect_read_only(self.path)
         else:
             if self.path != ":memory:":
-                create_private(self.path)
+                if self._create:
+                    create_private(self.path)
+                elif not Path(self.path).is_file():
+                    raise NotInitialisedError(f"no registry at {self.path}")
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
         self.conn.execute("PRAGMA busy_timeout = 30000")
-        if not read_only:
-            if self.path != ":memory:":
-                self.conn.execute("PRAGMA journal_mode = WAL")
-            self.conn.execute(f"PRAGMA synchronous = {synchronous}")
         self._depth = 0
         self._next_seq: int | None = None
         # Accounts and asset classes are never removed, so a row once seen stays valid.
@@ -168,22 +177,27 @@ class StoreBase:
         # them does not read them again; emptied by any write to holdings.
         self._picked: dict[int, list[Holding]] = {}
         try:
-            self._check_schema()
+            self._open(synchronous)
         except BaseException:
             self.conn.close()
             raise
 
-    def _check_schema(self) -> None:
-        """A new file gets the latest schema; an existing one must already have it."""
-        version = schema.version_of(self.conn)
+    def _open(self, synchronous: str) -> None:
+        """Check the file before writing anything to it: a new file gets the latest schema,
+        an existing one must already have it."""
         has_events = self.conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
         ).fetchone()
+        if has_events is None and not self._create:
+            raise NotInitialisedError(f"{self.path} holds no registry")
+        if not self.read_only:
+            if self.path != ":memory:":
+                self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute(f"PRAGMA synchronous = {synchronous}")
         if has_events is None:
-            if self.read_only:
-                raise NotInitialisedError(f"{self.path} holds no registry")
             schema.migrate(self.conn)
             return
+        version = schema.version_of(self.conn)
         if version < schema.LATEST:
             raise SchemaVersionError(
                 f"{self.path} has schema version {version}; this program needs version"

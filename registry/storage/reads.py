@@ -78,6 +78,9 @@ class ReadModels(StoreBase):
                 supply[class_id].update(zip(STATUSES, (int(s) for s in sums), strict=True))
         return supply
 
+    def locks_page(self, after_lock_no: int, limit: int) -> list[dict[str, Any]]:
+        return self._page("locks", ["lock_no > ?"], [after_lock_no], "lock_no", limit)
+
     def _page(
         self, table: str, where: list[str], args: list[Any], order: str, limit: int
     ) -> list[dict[str, Any]]:

@@ -33,7 +33,8 @@ def read_json(path: str) -> Any:
     return loads(file.read_bytes(), what=path)
 
 
-def print_report(report: Report, out: TextIO = sys.stdout) -> bool:
+def print_report(report: Report, out: TextIO | None = None) -> bool:
+    out = out or sys.stdout  # looked up now: a caller may have redirected it
     for check in report.checks:
         mark = "ok  " if check.ok else "FAIL"
         where = f" [{', '.join(check.fields)}]" if not check.ok and check.fields else ""
