@@ -23,10 +23,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from anchoring.chain import Chain, ChainError
 from anchoring.merkle import MerkleLog, leaf_hash
 from anchoring.worker import CheckpointStore
+from registry.canonical import from_canonical
 from registry.eip712 import Domain
 from registry.errors import CodedError
 from registry.mrv.ingest import evidence_hash
@@ -193,19 +195,33 @@ def _audit_checkpoints(
 
 
 def _audit_evidence(store: Store, report: AuditReport) -> None:
-    wrong = []
+    """Each stored piece against the record its batch logged: same account, and the salted
+    hash the record commits to."""
+    wrong: list[str] = []
+    batches: dict[int, tuple[Any, dict[Any, Any]]] = {}
     for piece in store.all_evidence():
-        claim = store.claim_of_activity(piece["platform"], piece["activity_id"])
+        seq = int(piece["seq"])
+        if seq not in batches:
+            body = store.event_body(seq)
+            request = (from_canonical(body) if body else {}).get("payload", {}).get("request", {})
+            records = request.get("records", [])
+            batches[seq] = (
+                request.get("platform"),
+                {r.get("id"): r for r in records if isinstance(r, dict)},
+            )
+        platform, records_by_id = batches[seq]
+        record = records_by_id.get(piece["activity_id"])
         if (
-            claim is None
-            or claim["evidence_hash"] != evidence_hash(bytes(piece["salt"]), bytes(piece["data"]))
-            or claim["account"] != piece["account"]
-            or claim["seq"] != piece["seq"]
+            record is None
+            or platform != piece["platform"]
+            or record.get("account") != piece["account"]
+            or record.get("evidenceHash")
+            != evidence_hash(bytes(piece["salt"]), bytes(piece["data"]))
         ):
             wrong.append(f"{piece['platform']}/{piece['activity_id']}")
     if wrong:
         report.problems.append(
-            f"evidence of {', '.join(wrong[:MAX_NAMED])} does not match the commitment logged"
+            f"evidence of {', '.join(wrong[:MAX_NAMED])} does not match the record logged"
         )
 
 

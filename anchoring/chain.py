@@ -22,6 +22,7 @@ from requests.exceptions import RequestException
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.exceptions import TransactionNotFound, Web3Exception
 
+from anchoring.persistent_evm import PersistentEVM
 from registry.errors import CodedError
 
 # web3 imports py_ecc, which raises the recursion limit to 100,000: deep enough for a nested
@@ -31,6 +32,14 @@ EVM_RECURSION_LIMIT = 1024 * 12
 sys.setrecursionlimit(EVM_RECURSION_LIMIT)
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+EMBEDDED_RPC_PORT = 8546  # Hardhat and geth listen on 8545 by default
+
+
+def embedded_chain_file(db: str | Path) -> Path:
+    """Where the embedded chain of the registry at `db` keeps its state: beside it."""
+    return Path(f"{db}.chain")
+
+
 EMBEDDED_FUNDING_WEI = 10**21
 T = TypeVar("T")
 
@@ -90,15 +99,31 @@ class Chain:
         self.description = description
         self._anchor: Any = None
         self.anchor_address: str | None = None
+        self._close: Callable[[], None] = lambda: None
         # eth-tester is not thread-safe; the worker and the RPC server share the embedded chain.
         self.lock = threading.RLock()
 
     @classmethod
-    def create_embedded(cls) -> Chain:
-        """A fresh in-process chain (py-evm); its state lives as long as this object."""
-        return cls(
-            Web3(EthereumTesterProvider()), embedded=True, description="embedded py-evm chain"
-        )
+    def create_embedded(cls, path: Path | None = None) -> Chain:
+        """The in-process chain (py-evm): persistent in the file at `path` (blocks, receipts,
+        state survive restarts and SIGKILL, see `persistent_evm`), or in memory only."""
+        if path is None:
+            w3 = Web3(EthereumTesterProvider())
+            return cls(w3, embedded=True, description="embedded py-evm chain (in memory)")
+        evm = PersistentEVM(path)
+        chain = cls(evm.w3, embedded=True, description=f"embedded chain in {path}")
+        chain._close = evm.close
+        return chain
+
+    def close(self) -> None:
+        """Release the chain: the embedded chain's file, a JSON-RPC connection's sockets."""
+        with self.lock:
+            self._close()
+            provider = self.w3.provider
+            session = getattr(provider, "_request_session_manager", None)
+            if session is not None:
+                for cached in list(getattr(session, "session_cache", {}).values()):
+                    cached.close()
 
     @classmethod
     def connect(cls, url: str, timeout_s: float = 10.0) -> Chain:
@@ -154,6 +179,12 @@ class Chain:
                 self.w3.provider.ethereum_tester.mine_blocks(1)  # type: ignore[attr-defined]
             else:
                 self.call("evm_mine", lambda: self.w3.provider.make_request("evm_mine", []))  # type: ignore[arg-type]
+
+    def balance(self, address: str) -> int:
+        return self.call(
+            "balance",
+            lambda: int(self.w3.eth.get_balance(Web3.to_checksum_address(address))),
+        )
 
     def fund(self, address: str, wei: int = EMBEDDED_FUNDING_WEI) -> None:
         """Give an address ether from the embedded chain's pre-funded test account."""

@@ -39,6 +39,7 @@ from registry.storage.anchors import AnchorTable, CheckpointRecord
 log = logging.getLogger("carbon_registry.anchoring")
 
 SYNC_BATCH = 10_000
+EMBEDDED_MIN_BALANCE = 10**18  # wei the operator needs on the embedded chain (1 ether)
 
 
 class EventSource(Protocol):
@@ -69,6 +70,7 @@ class AnchorPolicy:
     reorg_window_blocks: int = 64
     poll_s: float = 0.5
     max_backoff_s: float = 30.0
+    reanchor_lost_chain: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,31 +191,68 @@ class AnchorWorker:
     # -- start ------------------------------------------------------------------------------
 
     def attach(self) -> None:
-        """Bind the contract; on the embedded chain deploy it first and re-anchor everything."""
+        """Bind the anchoring contract, after checking the chain is the one anchored on.
+
+        On the embedded chain, a first start deploys the contract. A chain that lost the
+        anchors of this registry (another chain, a reset, a deleted chain file) is refused
+        with ChainConfigError naming what was found; `policy.reanchor_lost_chain` instead
+        deploys anew and anchors every checkpoint again (older bundles then fail to verify).
+        Nothing else is re-anchored at start: start-up does not grow with history.
+        """
         contract = self.domain.verifying_contract
-        if self.chain.embedded:
-            self.chain.fund(self.operator)
-            address = self.chain.deploy_anchor(self.key, self.operator, self.operator)
-            if address != contract:
+        latest = self.checkpoints.latest_confirmed()
+        if self.chain.embedded and not self.chain.has_code(contract):
+            if latest is not None and not self.policy.reanchor_lost_chain:
                 raise ChainConfigError(
-                    f"the embedded chain deployed RegistryAnchor at {address}, but this registry "
-                    f"was initialised for {contract}: its operator key sent other transactions first"
+                    f"{self.chain.description} has no anchoring contract, yet checkpoint"
+                    f" {latest.tree_size} was anchored on it in block {latest.block_number}:"
+                    " the chain was lost or replaced. Restore its file from a backup, or start"
+                    " over with reanchor_lost_chain (earlier proof bundles will not verify)"
                 )
-            stored = self.checkpoints.all()
-            for row in stored:
-                self.checkpoints.back_to_signed(row.tree_size)
-            log.warning(
-                "embedded chain: deployed RegistryAnchor at %s; its state is not persistent, "
-                "so %d stored checkpoint(s) are re-anchored now",
-                address,
-                len(stored),
-            )
+            self._deploy_embedded(contract)
             return
         if not self.chain.has_code(contract):
             raise ChainError(
                 f"no RegistryAnchor contract at {contract} on {self.chain.description}"
             )
         self.chain.bind(contract)
+        if latest is not None:
+            self._check_same_chain(latest)
+
+    def _deploy_embedded(self, contract: str) -> None:
+        if self.chain.balance(self.operator) < EMBEDDED_MIN_BALANCE:
+            self.chain.fund(self.operator)
+        address = self.chain.deploy_anchor(self.key, self.operator, self.operator)
+        if address != contract:
+            raise ChainConfigError(
+                f"the embedded chain deployed RegistryAnchor at {address}, but this registry "
+                f"was initialised for {contract}: its operator key sent other transactions first"
+            )
+        stored = self.checkpoints.all()
+        for row in stored:
+            self.checkpoints.back_to_signed(row.tree_size)
+        log.warning("embedded chain: deployed RegistryAnchor at %s", address)
+        if stored:
+            log.warning("%d checkpoint(s) of a lost chain are anchored again", len(stored))
+
+    def _check_same_chain(self, latest: CheckpointRow) -> None:
+        """The block of the latest anchor must still be there: if the chain's head is below
+        it, or it changed and the contract holds no root for that size, this is not a reorg
+        but a reset or another chain, and anchoring on it would be wrong."""
+        assert latest.block_number is not None
+        head = self.chain.head()
+        if head < latest.block_number:
+            raise ChainConfigError(
+                f"the chain's head ({head}) is below block {latest.block_number}, where checkpoint"
+                f" {latest.tree_size} was anchored: the chain was reset, or it is another chain"
+            )
+        if self.chain.block_hash(latest.block_number) != latest.block_hash:
+            root = latest.signed.checkpoint.root_hash
+            if self.chain.root_at(latest.tree_size) != root:
+                raise ChainConfigError(
+                    f"block {latest.block_number} changed and the contract holds no root for"
+                    f" checkpoint {latest.tree_size}: the chain was reset or replaced"
+                )
 
     # -- one step -----------------------------------------------------------------------------
 

@@ -3,10 +3,11 @@
 It also runs the bridge: the CarbonCredits token contract is deployed (embedded chain) or
 bound, and its burns are recorded in the registry by the worker's watcher.
 
-On the embedded chain (the default) the worker deploys the anchoring contract at start and
-re-anchors the stored checkpoints (its state is not persistent, DESIGN.md), and the chain
-is served over JSON-RPC on loopback (`EmbeddedRpcServer`) so that outside verifiers check
-bundles against it exactly as against a real node; `GET /v1/chain` shows the URL.
+On the embedded chain (the default) the chain's state lives in the file `DB.chain`
+(`anchoring.persistent_evm`): a restart finds the same contracts, blocks and tokens. The
+chain is served over JSON-RPC on a fixed loopback port (`EmbeddedRpcServer`) so that
+outside verifiers check bundles against it exactly as against a real node, at the same URL
+after every restart; `GET /v1/chain` shows it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from anchoring.chain import Chain, ChainConfigError
+from anchoring.chain import Chain, ChainConfigError, embedded_chain_file
 from anchoring.rpc_server import EmbeddedRpcServer
 from anchoring.worker import AnchorPolicy, AnchorWorker
 from bridge.token import TokenContract
@@ -63,9 +64,8 @@ class AnchoringRuntime:
         self.operator_key = operator_key
         self.operator = operator
         self.policy = policy
-        self.chain = (
-            Chain.create_embedded() if chain_spec == "embedded" else Chain.connect(chain_spec)
-        )
+        self.chain_spec = chain_spec
+        self._chain: Chain | None = None if chain_spec == "embedded" else Chain.connect(chain_spec)
         self.rpc_port = rpc_port
         self._public_rpc_url = public_rpc_url
         self._token_address = token_address
@@ -78,17 +78,29 @@ class AnchoringRuntime:
         self.error: str | None = None
 
     @property
+    def chain(self) -> Chain:
+        if self._chain is None:  # the embedded chain's file is opened (and locked) at start
+            raise RuntimeError("the anchoring runtime is not started")
+        return self._chain
+
+    @property
     def kind(self) -> str:
-        return "embedded" if self.chain.embedded else "json-rpc"
+        return "embedded" if self.chain_spec == "embedded" else "json-rpc"
 
     @property
     def rpc_url(self) -> str | None:
-        return self._server.url if self._server is not None else self._public_rpc_url
+        """The URL verifiers use: the public one when configured (behind a proxy), else the
+        embedded chain's own server."""
+        if self._public_rpc_url is not None:
+            return self._public_rpc_url
+        return self._server.url if self._server is not None else None
 
     def start(self) -> None:
         """Start the worker; returns once the contract is bound (deployed on the embedded
         chain) or the first attempt failed (a JSON-RPC chain that is down: the worker keeps
         trying, and `status()` says so)."""
+        if self._chain is None:
+            self._chain = Chain.create_embedded(embedded_chain_file(self.db))
         self._thread.start()
         if not self._attached.wait(START_TIMEOUT_S):
             raise RuntimeError("the anchoring worker did not attach to the chain in time")
@@ -102,10 +114,13 @@ class AnchoringRuntime:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._chain is not None:
+            self._chain.close()
 
     def status(self) -> ChainStatus:
         running = self._thread.is_alive() and not self._stop.is_set() and self.health.healthy

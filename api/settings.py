@@ -15,6 +15,8 @@ from limits import parse
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from anchoring.chain import EMBEDDED_RPC_PORT
+
 KIB = 1024
 
 
@@ -69,10 +71,11 @@ class Settings(BaseSettings):
         description="'embedded' (in-process EVM) or the JSON-RPC URL of a chain.",
     )
     rpc_port: int = Field(
-        default=0,
+        default=EMBEDDED_RPC_PORT,
         ge=0,
         le=65535,
-        description="Port of the embedded chain's JSON-RPC server (0: any).",
+        description="Port of the embedded chain's JSON-RPC server on 127.0.0.1 (0: any free"
+        " port; the default stays the same across restarts, so published URLs keep working).",
     )
     token: str | None = Field(
         default=None,
@@ -81,7 +84,8 @@ class Settings(BaseSettings):
     )
     public_rpc_url: str | None = Field(
         default=None,
-        description="RPC URL shown to verifiers for a JSON-RPC chain (it may hold a key).",
+        description="RPC URL shown to verifiers (GET /v1/chain, certificates): for a chain"
+        " behind a proxy, or instead of a JSON-RPC URL that holds a key.",
     )
     anchor_max_pending: int = Field(
         default=1_000, ge=1, description="Cut a checkpoint at this many events."

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
+from anchoring.chain import ChainConfigError
 from anchoring.worker import AnchorWorker
 from bridge.token import BridgeEvent, TokenContract
 from registry.bridge import chain_event_id, token_id
@@ -110,17 +111,17 @@ def start_bridge(
 ) -> TokenContract | None:
     """Deploy (embedded chain) or bind CarbonCredits, and make the worker watch its burns.
 
-    The embedded chain deploys it as the operator's second contract, right after
-    RegistryAnchor; on a JSON-RPC chain it is at `token_address` (default: that same
-    address), and the bridge stays off when no contract is there.
+    The embedded chain deploys it (once: its state persists) as the operator's second
+    contract, right after RegistryAnchor; on a JSON-RPC chain it is at `token_address`
+    (default: that same address), and the bridge stays off when no contract is there.
     """
     chain = worker.chain
     assert chain.anchor_address is not None, "attach the worker first"
     expected = token_address or contract_address_of(registry.operator, 1)
-    if chain.embedded:
+    if chain.embedded and not chain.has_code(expected):
         contract = TokenContract.deploy(chain, worker.key, chain.anchor_address)
         if contract.address != expected:
-            raise ValueError(f"CarbonCredits landed at {contract.address}, not at {expected}")
+            raise ChainConfigError(f"CarbonCredits landed at {contract.address}, not at {expected}")
     elif chain.has_code(expected):
         contract = TokenContract(chain, expected)
     else:

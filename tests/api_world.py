@@ -38,6 +38,7 @@ def settings_for(db: Path | str, **overrides: Any) -> Settings:
         "operator_api_key": SecretStr(OPERATOR_API_KEY),
         "webhook_allowed_networks": ["127.0.0.0/8"],  # the tests' receivers are on loopback
         "rate_limits": False,  # on by default; tests of the limits turn them on
+        "rpc_port": 0,  # tests run side by side: any free port
     }
     values.update(overrides)
     return Settings(**values)

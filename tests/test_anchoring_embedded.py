@@ -11,7 +11,7 @@ import pytest
 
 from anchoring.audit import audit
 from anchoring.bundle import build_bundle, consistency_bundle
-from anchoring.chain import Chain
+from anchoring.chain import Chain, ChainConfigError
 from anchoring.worker import AnchorPolicy, AnchorWorker, HistoryDivergedError
 from carbon_verifier.trust import TrustAnchor
 from carbon_verifier.verify import verify_consistency
@@ -176,20 +176,42 @@ def test_rewriting_events_and_merkle_tables_together_is_caught_by_the_chain(
     assert any("history was rewritten" in p for p in problems)
 
 
-def test_a_restarted_embedded_chain_redeploys_and_reanchors(
+def test_a_lost_embedded_chain_is_refused_unless_reanchoring_is_asked_for(
     anchored: tuple[World, Chain, AnchorWorker, int], caplog: pytest.LogCaptureFixture
 ) -> None:
     world, _, worker, seq = anchored
-    fresh_chain = Chain.create_embedded()
-    restarted = worker_for(world, fresh_chain)
+    fresh_chain = Chain.create_embedded()  # the anchors were on another chain
+    with pytest.raises(ChainConfigError, match="the chain was lost or replaced"):
+        worker_for(world, fresh_chain).attach()
+    restarted = worker_for(world, fresh_chain, AnchorPolicy(reanchor_lost_chain=True))
     with caplog.at_level("WARNING"):
         restarted.attach()
-    assert "re-anchored now" in caplog.text
+    assert "anchored again" in caplog.text
     rows = restarted.run_once()
     assert [r.status for r in rows] == ["confirmed", "confirmed"]
     assert fresh_chain.latest()[0] == rows[-1].tree_size
     bundle = build_bundle(world.store, restarted.tree, restarted.checkpoints, seq)
     assert failed(verify(bundle, fresh_chain)) == []
+
+
+def test_a_persistent_chain_is_found_again_and_nothing_is_reanchored(tmp_path: Path) -> None:
+    path = tmp_path / "registry.db.chain"
+    chain = Chain.create_embedded(path)
+    world, _ = anchored_world(tmp_path / "registry.db", chain)
+    worker = worker_for(world, chain)
+    worker.attach()
+    world.issue("alice", 10)
+    before = worker.run_once()
+    chain.close()
+    again = Chain.create_embedded(path)
+    restarted = worker_for(world, again)
+    restarted.attach()
+    assert restarted.checkpoints.all() == before  # nothing sent back to be anchored
+    assert again.latest() == (before[-1].tree_size, before[-1].signed.checkpoint.root_hash)
+    world.issue("alice", 5)
+    rows = restarted.run_once()
+    assert len(rows) == len(before) + 1 and rows[-1].status == "confirmed"
+    again.close()
 
 
 def test_checkpoints_are_cut_by_count_and_by_age(tmp_path: Path) -> None:

@@ -36,10 +36,13 @@ CHAIN_HELP = "'embedded' (in-process, default) or a JSON-RPC URL (env CARBON_REG
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024
 
 
-def open_chain(spec: str) -> Chain:
-    from anchoring.chain import Chain
+def open_chain(spec: str, db: str) -> Chain:
+    """The chain named by `spec`; `embedded` is the persistent chain beside the registry."""
+    from anchoring.chain import Chain, embedded_chain_file
 
-    return Chain.create_embedded() if spec == "embedded" else Chain.connect(spec)
+    if spec == "embedded":
+        return Chain.create_embedded(embedded_chain_file(db))
+    return Chain.connect(spec)
 
 
 def make_worker(obj: Context, chain: Chain, policy: AnchorPolicy) -> AnchorWorker:
@@ -133,7 +136,7 @@ def anchor(
     policy = AnchorPolicy(
         max_pending_events=max_pending, max_age_s=max_age, confirmations=confirmations
     )
-    chain = open_chain(chain_spec)
+    chain = open_chain(chain_spec, obj.db)
     worker = make_worker(obj, chain, policy)
     worker.attach()
     start_bridge(obj.registry, worker, obj.operator(), token)
@@ -142,19 +145,21 @@ def anchor(
             raise ValidationError("--rpc-port serves the embedded chain only")
         server = EmbeddedRpcServer(chain, port=rpc_port).start()
         click.echo(f"embedded chain JSON-RPC at {server.url}", err=True)
-    if once:
-        rows = worker.run_once()
-        last = rows[-1] if rows else None
-        if last is not None:
-            click.echo(
-                f"anchored {len(rows)} checkpoint(s); latest tree size {last.tree_size}"
-                f" in block {last.block_number}"
-            )
-        return
     try:
+        if once:
+            rows = worker.run_once()
+            last = rows[-1] if rows else None
+            if last is not None:
+                click.echo(
+                    f"anchored {len(rows)} checkpoint(s); latest tree size {last.tree_size}"
+                    f" in block {last.block_number}"
+                )
+            return
         worker.run_forever(lambda: False)
     except KeyboardInterrupt:
         click.echo("anchoring worker stopped")
+    finally:
+        chain.close()
 
 
 @cli.command()
