@@ -4,7 +4,7 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test test-python test-contracts lint serve setup clean
+.PHONY: demo test test-python test-contracts test-js lint serve setup clean
 
 setup: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -30,11 +30,15 @@ lint: $(VENV_STAMP)
 	.venv/bin/ruff format --check registry anchoring api carbon_registry tests bench
 	.venv/bin/mypy registry anchoring api carbon_registry
 
-test: setup lint test-contracts test-python
+test: setup lint test-contracts test-js test-python
 
 # Contract tests under Hardhat; they read the Merkle vectors the Python side generated.
 test-contracts: $(NODE_STAMP)
 	npx hardhat test
+
+# The JavaScript light verifier (verifier-js) under node --test, on the same bundle vectors.
+test-js: $(NODE_STAMP)
+	npm test --workspace verifier-js
 
 test-python: $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) -m pytest
