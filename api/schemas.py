@@ -433,9 +433,10 @@ class ProofBundle(BaseModel):
 
 
 class Certificate(Retirement):
-    """A retirement certificate with the proof bundle of its event."""
+    """A retirement certificate with the proof bundle of its event (byte for byte as
+    `GET /v1/events/{seq}/proof` serves it: `carbon-verify certificate` checks both)."""
 
-    proof: ProofBundle
+    proof: dict[str, Any] = Field(description="The proof bundle of the event (ProofBundle).")
     verify: dict[str, str]
 
 
@@ -510,6 +511,18 @@ class Health(BaseModel):
     live: bool
     ready: bool
     loops: dict[str, LoopState]
+
+
+class TrustInfo(BaseModel):
+    """The trust anchor of this registry: the log, chain, contract and signers a verifier pins
+    (`carbon-verify ... --trust trust.json`, or the JavaScript verifier's `TrustAnchor`)."""
+
+    log_id: str
+    chain_id: int
+    contract: str
+    signers: list[str]
+    token: str
+    note: str
 
 
 class ChainInfo(BaseModel):

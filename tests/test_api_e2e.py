@@ -30,6 +30,9 @@ from api.main import create_app
 from api.webhooks import SIGNATURE_HEADER, verify_signature
 from carbon_registry.cli import cli
 from carbon_registry.cli.app import EMBEDDED_CHAIN_ID
+from carbon_verifier.rpc import Rpc
+from carbon_verifier.trust import TrustAnchor
+from carbon_verifier.verify import verify_certificate
 from registry.eip712 import contract_address_of
 from registry.ledger import Registry
 from registry.messages import ZERO_ADDRESS
@@ -210,7 +213,10 @@ def test_lifecycle_over_http_verified_against_the_chain(
         checks = api.verify_proof(bundle, chain.rpc_url)
         assert [c.name for c in checks if not c.ok] == [], checks
         certificate = api.certificate(certificate_id)
-        assert certificate.proof.anchor is not None and certificate.amount == issued // 4
+        assert certificate.proof["anchor"] is not None and certificate.amount == issued // 4
+        raw = api.get(f"/v1/retirements/{certificate_id}")
+        trust = TrustAnchor.from_json(api.get("/v1/trust"))
+        assert verify_certificate(raw, Rpc(chain.rpc_url), trust=trust).verified
         assert certificate.verify["rpc_url"] == chain.rpc_url
         page = api.certificate_html(certificate_id)
         assert certificate_id in page and bundle["anchor"]["tx_hash"] in page

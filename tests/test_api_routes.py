@@ -258,3 +258,27 @@ def test_webhook_subscriptions_need_the_operator_key(client: Client) -> None:
     assert client.get(f"/v1/webhooks/{hook_id}/deliveries", headers=OPERATOR).json() == []
     stopped = client.delete(f"/v1/webhooks/{hook_id}", headers=OPERATOR).json()
     assert stopped["active"] is False
+
+
+def test_a_certificate_and_its_trust_anchor_verify_as_served(tmp_path: Path) -> None:
+    from carbon_verifier.trust import TrustAnchor
+    from carbon_verifier.verify import verify_certificate
+    from tests.anchoring_world import verifier_rpc
+
+    world, chain = anchored_world(tmp_path / "anchored.db")
+    world.issue("alice", 1_000)
+    retired = world.retire("alice", 250)
+    worker = worker_for(world, chain, AnchorPolicy(confirmations=1))
+    worker.attach()
+    worker.run_once()
+    with api_client(world) as client:
+        trust = TrustAnchor.from_json(client.get("/v1/trust").json())
+        assert trust.signers == (world.operator.address,)
+        certificate = client.get(f"/v1/retirements/{retired.effects['certificate_id']}").json()
+    rpc = verifier_rpc(chain)
+    report = verify_certificate(certificate, rpc, trust=trust)
+    assert report.verified, report.failures
+    assert report.checks[-1].name == "certificate"
+    for field, value in (("amount", 251), ("amount", True), ("beneficiary_name", "Mallory")):
+        forged = verify_certificate({**certificate, field: value}, rpc, trust=trust)
+        assert [c.name for c in forged.failures] == ["certificate"], field

@@ -19,7 +19,9 @@ from api.schemas import (
     LoopState,
     ProblemType,
     RegistryInfo,
+    TrustInfo,
 )
+from registry.eip712 import contract_address_of
 
 router = APIRouter(prefix="/v1", tags=["registry"], responses=problem_responses())
 
@@ -43,6 +45,7 @@ LINKS = {
     "issuance_runs": "/v1/issuance-runs",
     "problems": "/v1/problems",
     "health": "/v1/health",
+    "trust": "/v1/trust",
 }
 
 
@@ -108,6 +111,35 @@ def chain_info(service: ServiceDep) -> ChainInfo:
             error=status.error,
         ),
         verify_command=command,
+    )
+
+
+@router.get(
+    "/trust",
+    response_model=TrustInfo,
+    summary="The trust anchor: log id, chain id, contract and signers a verifier pins",
+    description="Save it as trust.json and pass it to a verifier (`carbon-verify bundle "
+    "B.json --rpc URL --trust trust.json`): a bundle of another log, chain, contract or signer "
+    "then fails. The same file is published in the README of a deployment.",
+    responses=ex.ok(
+        {
+            "log_id": "carbon-registry.demo/shenzhen-pilot",
+            "chain_id": 131277322940537,
+            "contract": ex.CONTRACT,
+            "signers": [ex.OPERATOR],
+            "token": ex.CONTRACT,
+            "note": "pin this file when verifying bundles of this registry",
+        }
+    ),
+)
+def trust(service: ServiceDep) -> TrustInfo:
+    return TrustInfo(
+        log_id=service.log_id,
+        chain_id=service.domain.chain_id,
+        contract=service.domain.verifying_contract,
+        signers=[service.operator],
+        token=service.settings.token or contract_address_of(service.operator, 1),
+        note="pin this file when verifying bundles of this registry (--trust trust.json)",
     )
 
 

@@ -48,7 +48,7 @@ def certificate(service: RegistryService, certificate_id: str) -> Certificate:
         verify["rpc_url"] = rpc_url
     return Certificate(
         **retirement.model_dump(),
-        proof=ProofBundle.model_validate(service.bundle(row["seq"])),
+        proof=service.bundle(row["seq"]),
         verify=verify,
     )
 
@@ -140,18 +140,19 @@ def get_certificate_html(service: ServiceDep, certificate_id: CertificatePath) -
 def render_certificate(cert: Certificate) -> str:
     """A self-contained printable page; the bundle is embedded as JSON for verifiers."""
     e = html.escape
-    bundle = cert.proof.model_dump(exclude_none=True)
+    bundle = cert.proof
+    proof = ProofBundle.model_validate(bundle)
     bundle_json = json.dumps(bundle, indent=2, ensure_ascii=False)
     embedded = json.dumps(bundle, ensure_ascii=False).replace("</", "<\\/")
-    anchor = cert.proof.anchor
-    if anchor is not None and cert.proof.checkpoint is not None:
+    anchor = proof.anchor
+    if anchor is not None and proof.checkpoint is not None:
         status = (
-            f"Anchored: checkpoint of {cert.proof.checkpoint.tree_size} events, root "
-            f"{e(cert.proof.checkpoint.root_hash)}, in block {anchor.block_number} of chain "
+            f"Anchored: checkpoint of {proof.checkpoint.tree_size} events, root "
+            f"{e(proof.checkpoint.root_hash)}, in block {anchor.block_number} of chain "
             f"{anchor.chain_id} (transaction {e(anchor.tx_hash)}, contract {e(anchor.contract)})."
         )
     else:
-        pending = cert.proof.pending
+        pending = proof.pending
         status = "Logged; not anchored yet" + (
             f" ({e(pending.detail)}, expected by {e(pending.expected_by)})." if pending else "."
         )

@@ -45,6 +45,7 @@ _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _EVENT_TYPE = re.compile(r"[A-Za-z]{1,64}")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _PENDING_STATUSES = ("awaiting_checkpoint", "awaiting_confirmation")
 
 
@@ -153,8 +154,15 @@ def signature(value: Any, field: str) -> str:
 
 
 def text(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_TEXT or _CONTROL.search(value):
-        raise BundleFormatError(field, f"must be 1-{MAX_TEXT} characters without controls")
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= MAX_TEXT
+        or _CONTROL.search(value)
+        or _SURROGATE.search(value)
+    ):
+        raise BundleFormatError(
+            field, f"must be 1-{MAX_TEXT} characters of valid Unicode without controls"
+        )
     return value
 
 
@@ -182,8 +190,7 @@ def parse_event(value: Any, field: str = "event") -> tuple[dict[str, Any], bytes
     try:
         data = canonical_bytes(event, path=field)
     except CanonicalError as exc:
-        where = str(exc).split(":", 1)[0]
-        raise BundleFormatError(where, str(exc).split(":", 1)[-1].strip()) from exc
+        raise BundleFormatError(exc.path, str(exc).removeprefix(f"{exc.path}: ")) from exc
     return event, data
 
 

@@ -11,20 +11,27 @@ property test checks it against the `rfc8785` package.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from carbon_verifier.errors import CodedError
 from carbon_verifier.jsonsafe import loads
 
 MAX_SAFE_INTEGER = 2**53 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class CanonicalError(CodedError, ValueError):
-    """A value outside the JSON subset events are made of (floats, huge integers...)."""
+    """A value outside the JSON subset events are made of (floats, huge integers, lone
+    surrogates...); `path` names where (`payload.request.amount`)."""
 
     code = "not_canonical"
     status = 422
     title = "The value has no RFC 8785 form in the events' JSON subset"
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path or 'the value'}: {message}")
+        self.path = path
 
 
 _encoder = json.JSONEncoder(
@@ -34,24 +41,27 @@ _encoder = json.JSONEncoder(
 
 def _check(value: Any, path: str = "") -> None:
     """Refuse anything outside the subset, naming where it is (`payload.request.amount`)."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    if isinstance(value, bool) or value is None:
         return
-    where = path or "the value"
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise CanonicalError(path, "text contains an unpaired surrogate")
+        return
     if isinstance(value, int):
         if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             return
-        raise CanonicalError(f"{where}: integer {value} is outside the JSON-safe range +-(2**53-1)")
+        raise CanonicalError(path, f"integer {value} is outside the JSON-safe range +-(2**53-1)")
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str) or not key.isascii():
-                raise CanonicalError(f"{where}: keys must be ASCII strings, got {key!r}")
+                raise CanonicalError(path, f"keys must be ASCII strings, got {key!r}")
             _check(item, f"{path}.{key}" if path else key)
         return
     if isinstance(value, list):
         for i, item in enumerate(value):
             _check(item, f"{path}[{i}]")
         return
-    raise CanonicalError(f"{where}: {type(value).__name__} values cannot appear in an event")
+    raise CanonicalError(path, f"{type(value).__name__} values cannot appear in an event")
 
 
 def canonical_bytes(value: Any, *, checked: bool = True, path: str = "") -> bytes:
@@ -65,7 +75,7 @@ def canonical_bytes(value: Any, *, checked: bool = True, path: str = "") -> byte
     try:
         return _encoder.encode(value).encode("utf-8")
     except UnicodeEncodeError as exc:  # lone surrogates have no UTF-8 form
-        raise CanonicalError("text contains an unpaired surrogate") from exc
+        raise CanonicalError(path, "text contains an unpaired surrogate") from exc
 
 
 def from_canonical(data: bytes) -> Any:

@@ -3,6 +3,7 @@
     carbon-verify bundle BUNDLE.json --rpc URL [--trust TRUST.json] [--confirmations N]
     carbon-verify consistency CONSISTENCY.json --rpc URL [--trust TRUST.json]
     carbon-verify certificate CERTIFICATE.json --rpc URL [--trust TRUST.json]
+        (the JSON of GET /v1/retirements/{id}: its fields and its `proof` bundle)
 
 Every check is printed with what it found; the last line is VERIFIED or NOT VERIFIED.
 Exit status: 0 verified, 1 not verified, 2 the input could not be read. `--offline` skips
@@ -43,13 +44,22 @@ def print_report(report: Report, out: TextIO | None = None) -> bool:
     return report.verified
 
 
+def _depth(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError("must be between 1 and 10000")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="carbon-verify", description=__doc__.split("\n")[0])
     parser.add_argument("kind", choices=("bundle", "consistency", "certificate"))
     parser.add_argument("file", help="the JSON document to verify")
     parser.add_argument("--rpc", help="JSON-RPC URL of the chain the document names")
     parser.add_argument("--trust", help="trust anchor file pinning log, chain, contract, signers")
-    parser.add_argument("--confirmations", type=int, default=1, help="required anchor depth")
+    parser.add_argument(
+        "--confirmations", type=_depth, default=1, help="required anchor depth (1-10000)"
+    )
     parser.add_argument("--offline", action="store_true", help="check without a chain")
     args = parser.parse_args(argv)
     if not args.offline and not args.rpc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -174,22 +175,22 @@ class Rpc:
         return found
 
 
+_QUANTITY = re.compile(r"0x(0|[1-9a-fA-F][0-9a-fA-F]{0,63})")
+_DATA = re.compile(r"0x([0-9a-fA-F]{2})*")
+
+
 def _quantity(value: Any, what: str) -> int:
-    if not isinstance(value, str) or not value.startswith("0x"):
+    """A JSON-RPC quantity exactly: 0x and hex digits, no leading zeros, spaces or `_`."""
+    if not isinstance(value, str) or not _QUANTITY.fullmatch(value):
         raise RpcError(f"{what}: expected a hex quantity, got {value!r:.60}")
-    try:
-        return int(value, 16)
-    except ValueError as exc:
-        raise RpcError(f"{what}: {value!r:.60} is not a hex quantity") from exc
+    return int(value[2:], 16)
 
 
 def _data(value: Any, what: str) -> bytes:
-    if not isinstance(value, str) or not value.startswith("0x"):
+    """JSON-RPC data exactly: 0x and pairs of hex digits."""
+    if not isinstance(value, str) or not _DATA.fullmatch(value):
         raise RpcError(f"{what}: expected 0x hex data, got {value!r:.60}")
-    try:
-        return bytes.fromhex(value[2:])
-    except ValueError as exc:
-        raise RpcError(f"{what}: {value!r:.60} is not hex data") from exc
+    return bytes.fromhex(value[2:])
 
 
 def _word(data: bytes, index: int) -> bytes:

@@ -185,6 +185,7 @@ def _trust_check(
     anchor: Anchor,
     checkpoint_field: str,
     anchor_field: str,
+    name: str = "trust",
 ) -> bool:
     def pinned() -> str:
         cp = signed.checkpoint
@@ -213,7 +214,7 @@ def _trust_check(
         f"{anchor_field}.chain_id",
         f"{anchor_field}.contract",
     )
-    return checks.run("trust", fields, pinned)
+    return checks.run(name, fields, pinned)
 
 
 def _on_chain(
@@ -365,50 +366,91 @@ def _anchored_end(
     if not checks.run(f"{name} signature", fields, signature):
         return
     if rpc is None:
-        checks.results.append(Check("chain", False, "not checked: no chain RPC given", ()))
+        checks.results.append(Check(f"{name} chain", False, "not checked: no chain RPC", ()))
         return
     _on_chain(checks, rpc, end.checkpoint, end.anchor, 1, trust, prefix=f"{name}.")
 
 
 CERTIFICATE_EVENTS = ("CreditsRetired", "CreditsRetiredOnChain")
+ON_CHAIN_JURISDICTION = "on-chain"
+
+
+def certificate_claims(event: dict[str, Any]) -> dict[str, Any]:
+    """What a retirement event says its certificate holds, field by field."""
+    payload = event.get("payload")
+    request = payload.get("request") if isinstance(payload, dict) else None
+    effects = payload.get("effects") if isinstance(payload, dict) else None
+    require(
+        event.get("type") in CERTIFICATE_EVENTS
+        and isinstance(request, dict)
+        and isinstance(effects, dict),
+        "the proof's event is not a retirement",
+    )
+    assert isinstance(request, dict) and isinstance(effects, dict)
+    on_chain = event["type"] == "CreditsRetiredOnChain"
+    holder = request.get("holder") if on_chain else request.get("owner")
+    methodology, version, vintage, _ = _class_parts(request.get("assetClass"))
+    found = effects.get("ranges")
+    ranges: list[Any] = found if isinstance(found, list) else []
+    return {
+        "certificate_id": effects.get("certificate_id"),
+        "seq": event.get("seq"),
+        "time": event.get("time"),
+        "owner": holder,
+        "asset_class": request.get("assetClass"),
+        "amount": request.get("amount"),
+        "beneficiary_name": request.get("beneficiaryName"),
+        "beneficiary": holder if on_chain else request.get("beneficiary"),
+        "reason": request.get("reason"),
+        "jurisdiction": ON_CHAIN_JURISDICTION if on_chain else request.get("jurisdiction"),
+        "serials": [
+            f"CN-CIR-{methodology}-{version}-{vintage}-{r.get('batch_no')}-{r.get('first')}"
+            f"-{r.get('last')}"
+            for r in ranges
+            if isinstance(r, dict)
+        ],
+    }
+
+
+def _class_parts(asset_class: Any) -> tuple[str, str, str, str]:
+    """`<methodology>-<version>-<vintage>-<region>` split from the right (a methodology id
+    is A-Z, 0-9 and _), or empty parts when it is not an asset class id."""
+    parts = asset_class.rsplit("-", 3) if isinstance(asset_class, str) else []
+    return (parts[0], parts[1], parts[2], parts[3]) if len(parts) == 4 else ("", "", "", "")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON values: 1 is not true, "1" is not 1."""
+    return type(a) is type(b) and a == b
 
 
 def verify_certificate(
     value: Any, rpc: Rpc | None, *, trust: TrustAnchor | None = None, min_confirmations: int = 1
 ) -> Report:
-    """A retirement certificate `{"certificate": {...}, "bundle": {...}}`: the bundle
-    verifies, and the certificate says what its event says (id, amount, class, owner)."""
-    if not isinstance(value, dict) or set(value) != {"certificate", "bundle"}:
+    """A retirement certificate as `GET /v1/retirements/{id}` serves it: its `proof` bundle
+    verifies, and every field it states is what the retirement event says."""
+    if not isinstance(value, dict) or not isinstance(value.get("proof"), dict):
         return _format_failure(
-            BundleFormatError("", "a certificate document is {certificate, bundle}")
+            BundleFormatError("proof", "a certificate carries its proof bundle in `proof`")
         )
-    report = verify_bundle(value["bundle"], rpc, trust=trust, min_confirmations=min_confirmations)
+    report = verify_bundle(value["proof"], rpc, trust=trust, min_confirmations=min_confirmations)
     checks = _Checks()
-    checks.results.extend(report.checks)
-    certificate = value["certificate"]
+    checks.results.extend(
+        Check(c.name, c.ok, c.detail, tuple(f"proof.{f}" if f else "proof" for f in c.fields))
+        for c in report.checks
+    )
 
     def matches() -> str:
-        require(isinstance(certificate, dict), "certificate must be a JSON object")
-        event = value["bundle"].get("event", {})
-        require(event.get("type") in CERTIFICATE_EVENTS, "the bundle's event is not a retirement")
-        request, effects = event["payload"]["request"], event["payload"]["effects"]
-        owner = request.get("owner", request.get("holder"))
-        expected = {
-            "certificate_id": effects.get("certificate_id"),
-            "seq": event.get("seq"),
-            "amount": request.get("amount"),
-            "asset_class": request.get("assetClass"),
-            "owner": owner,
-        }
-        for key, want in expected.items():
+        stated = certificate_claims(value["proof"]["event"])
+        for key, want in stated.items():
             require(
-                certificate.get(key) == want,
-                f"certificate.{key} is {certificate.get(key)!r}, its event says {want!r}",
+                _same(value.get(key), want),
+                f"certificate field {key} is {value.get(key)!r}, its event says {want!r}",
             )
-        return f"certificate {expected['certificate_id']} is event {expected['seq']}"
+        return f"certificate {stated['certificate_id']} states what event {stated['seq']} logged"
 
     if report.checks and report.checks[0].ok:
-        checks.run("certificate", ("certificate",), matches)
+        checks.run("certificate", ("certificate_id", "proof.event"), matches)
     return Report(checks.results)
 
 
