@@ -29,6 +29,7 @@ from api import schemas as s
 from registry import messages
 from registry.eip712 import Domain
 from registry.ledger import Receipt as LedgerReceipt
+from registry.messages import message_of
 from registry.signing import Signer
 
 if TYPE_CHECKING:
@@ -150,30 +151,14 @@ class RegistryClient:
 
     # -- writes -------------------------------------------------------------------------------
 
-    WRITE_PATHS: dict[str, tuple[str, bool]] = {
-        "OpenAccount": ("/v1/accounts", True),
-        "RegisterAssetClass": ("/v1/asset-classes", True),
-        "Issue": ("/v1/batches", True),
-        "Transfer": ("/v1/transfers", False),
-        "Retire": ("/v1/retirements", False),
-        "Cancel": ("/v1/cancellations", True),
-        "Lock": ("/v1/locks", False),
-        "SubmitActivities": ("/v1/activity-batches", False),
-        "AttestClaims": ("/v1/attestations", False),
-        "RunIssuance": ("/v1/issuance-runs", True),
-    }
-
     def execute(self, signer: Signer, kind: str, /, **fields: Any) -> LedgerReceipt:
-        """Any signed request by its EIP-712 type name; returns the ledger's Receipt form."""
-        if kind == "GrantRole":
-            path, operator = f"/v1/accounts/{fields['account']}/roles", True
-        elif kind == "ReverseClaim":
-            path, operator = f"/v1/claims/{fields['claimId']}/reversal", True
-        elif kind in self.WRITE_PATHS:
-            path, operator = self.WRITE_PATHS[kind]
-        else:
-            raise ValueError(f"unknown request type {kind!r}")
-        receipt = self._write(path, signer, kind, operator=operator, **fields)
+        """Any signed request by its type name (`Transfer`, `Lock`...), sent to the route its
+        declaration names; returns the ledger's Receipt form."""
+        message = message_of(kind)
+        if not message.route:
+            raise ValueError(f"{kind} requests are recorded by the operator, not sent to the API")
+        path = message.route.format(**fields)
+        receipt = self._write(path, signer, kind, operator=message.operator_key, **fields)
         return LedgerReceipt(receipt.seq, receipt.event_type, receipt.effects)
 
     def open_account(

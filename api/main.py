@@ -30,6 +30,7 @@ from api.routes import (
     supply,
     transfers,
     webhooks,
+    writes,
 )
 from api.service import RegistryService
 from api.settings import Settings
@@ -52,6 +53,7 @@ operator) and becomes one event of an RFC 9162 Merkle log anchored on an EVM cha
 # FastAPI tries routers in this order for every request: the hot paths (transfers, proofs)
 # first, so that matching them costs least.
 ROUTERS = (
+    writes.router,
     transfers.router,
     events.router,
     retirements.router,

@@ -24,7 +24,6 @@ from anchoring.merkle import MerkleLog
 from anchoring.worker import AnchorPolicy, CheckpointStore
 from api.anchoring import AnchoringRuntime, ChainStatus
 from api.errors import ApiError, problem_response
-from api.schemas import SubmitActivitiesRequest
 from api.settings import Settings
 from api.webhooks import EventHub, WebhookDispatcher
 from api.writer import Outcome, WriteJob, Writer, WriterStoppedError
@@ -212,10 +211,11 @@ class RegistryService:
         """Queue a signed request to the writer and answer with its receipt or problem."""
         self.check_idempotency_key(idempotency_key)
         evidence = None
-        if isinstance(body, SubmitActivitiesRequest) and body.evidence is not None:
+        pieces = getattr(body, "evidence", None)  # only SubmitActivities carries evidence
+        if pieces is not None:
             evidence = {
                 activity_id: (bytes.fromhex(piece.salt.removeprefix("0x")), piece.data.encode())
-                for activity_id, piece in body.evidence.items()
+                for activity_id, piece in pieces.items()
             }
         job = WriteJob(
             kind,

@@ -203,7 +203,10 @@ class WebhookDispatcher:
         self, store: Store, table: WebhookTable, client: httpx.Client, hook: Webhook
     ) -> None:
         """Deliver the hook's next events in order; stop at the first failure."""
-        for seq, event_type, _, body in store.event_rows(hook.cursor, DELIVERY_BATCH):
+        # Read first, then deliver: an open read cursor would pin a snapshot, and recording a
+        # delivery (a write) after another connection committed would fail at once with
+        # "database is locked" (SQLITE_BUSY_SNAPSHOT), whatever the busy timeout.
+        for seq, event_type, _, body in list(store.event_rows(hook.cursor, DELIVERY_BATCH)):
             if self._stop.is_set():
                 return
             if not hook.wants(event_type):

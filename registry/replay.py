@@ -8,15 +8,13 @@ tables are compared row by row with the stored ones. Any difference is reported 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry.canonical import canonical_bytes
+from registry.canonical import canonical_bytes, from_canonical
 from registry.eip712 import Domain, recover_signer
 from registry.errors import RegistryError
 from registry.ledger import BY_EVENT_TYPE, GENESIS, apply_genesis, parse_time
-from registry.messages import normalise
 from registry.storage import STATE_TABLES, Store
 
 MAX_REPORTED_ROWS = 5
@@ -71,7 +69,7 @@ def _check_and_apply(
     verify_signatures: bool,
 ) -> str | None:
     try:
-        event = json.loads(body)
+        event = from_canonical(body)
     except ValueError:
         return f"event {seq}: body is not JSON"
     try:
@@ -103,7 +101,7 @@ def _redo(
     if operation is None:
         return f"event {seq}: unknown event type {event['type']!r}"
     request = event["payload"]["request"]
-    if normalise(operation.struct, request) != request:
+    if operation.message.normalise(request) != request:
         return f"event {seq}: request is not in normal form"
     (signature,) = event["signatures"]
     signer = signature["signer"]

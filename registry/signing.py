@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import stat
 import time
 from pathlib import Path
@@ -15,12 +16,17 @@ from typing import Any
 
 from coincurve import PrivateKey
 
+from carbon_verifier.jsonsafe import loads
 from registry.eip712 import Domain, address_of_public_key, sign_digest
 from registry.errors import ValidationError
-from registry.ledger import OPERATIONS, new_nonce
-from registry.messages import normalise
+from registry.messages import MAX_SAFE_INTEGER, message_of
 
 DEFAULT_TTL_S = 3600
+
+
+def new_nonce() -> int:
+    """A random nonce within the JSON-safe integer range."""
+    return secrets.randbelow(MAX_SAFE_INTEGER)
 
 
 class Signer:
@@ -47,8 +53,8 @@ class Signer:
         return "0x" + self._key.hex()
 
     def sign(self, domain: Domain, kind: str, message: dict[str, Any]) -> str:
-        struct = OPERATIONS[kind].struct
-        return sign_digest(self._key, domain.digest(struct, normalise(struct, message)))
+        declared = message_of(kind)
+        return sign_digest(self._key, domain.digest(declared.struct, declared.normalise(message)))
 
     def request(
         self,
@@ -76,7 +82,7 @@ class Signer:
     @classmethod
     def load(cls, path: Path) -> Signer:
         try:
-            data = json.loads(Path(path).read_text())
+            data = loads(Path(path).read_bytes(), what=str(path))
             signer = cls(data["private_key"])
         except (OSError, ValueError, KeyError) as exc:
             raise ValidationError(f"cannot read key file {path}: {exc}") from exc

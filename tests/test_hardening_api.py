@@ -247,7 +247,7 @@ def test_names_with_controls_overrides_or_nothing_visible_are_refused(
         "nonce": 1,
         "expiry": 2**40,
     }
-    digest = world.registry.domain.digest(OPEN_ACCOUNT, message)  # signed as a client would
+    digest = world.registry.domain.digest(OPEN_ACCOUNT.struct, message)  # as a client would
     signature = sign_digest(bytes.fromhex(world.operator.private_key_hex[2:]), digest)
     answer = client.post(
         "/v1/accounts", json={"message": message, "signature": signature}, headers=OPERATOR

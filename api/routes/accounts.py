@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query
 
 from api import examples as ex
-from api.deps import After, IdempotencyKey, Limit, OperatorOnly, ServiceDep
-from api.errors import ApiError
+from api.deps import After, Limit, ServiceDep
 from api.routes import next_after, problem_responses
 from api.routes.retirements import retirement_model
 from api.schemas import (
     Account,
     AccountDetail,
     Balance,
-    GrantRoleRequest,
     Holding,
-    OpenAccountRequest,
     Page,
-    Receipt,
     Retirement,
 )
 from registry import messages
@@ -56,35 +51,6 @@ def list_accounts(service: ServiceDep, after: After = -1, limit: Limit = 100) ->
     )
 
 
-@router.post(
-    "",
-    response_model=Receipt,
-    status_code=201,
-    dependencies=[OperatorOnly],
-    summary="Open an account (operator-signed OpenAccount; needs X-Operator-Key)",
-    responses=ex.ok({**ex.RECEIPT, "event_type": "AccountOpened", "effects": {}}, 201),
-)
-async def open_account(
-    request: Request,
-    service: ServiceDep,
-    body: Annotated[
-        OpenAccountRequest,
-        Body(
-            openapi_examples=ex.signed(
-                {
-                    "account": ex.ALICE,
-                    "kind": "household",
-                    "name": "Wang household",
-                    "household": ex.ZERO,
-                }
-            )
-        ),
-    ],
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    return await service.write(request, "OpenAccount", body, idempotency_key)
-
-
 @router.get(
     "/{address}",
     response_model=AccountDetail,
@@ -100,31 +66,6 @@ def get_account(service: ServiceDep, address: AddressPath) -> AccountDetail:
         roles=store.roles_of(account["address"]),
         balances=[Balance(**b) for b in store.balances(account["address"])],
     )
-
-
-@router.post(
-    "/{address}/roles",
-    response_model=Receipt,
-    status_code=201,
-    dependencies=[OperatorOnly],
-    summary="Grant a role to the account (operator-signed GrantRole; needs X-Operator-Key)",
-    responses=ex.ok({**ex.RECEIPT, "event_type": "RoleGranted", "effects": {}}, 201),
-)
-async def grant_role(
-    request: Request,
-    service: ServiceDep,
-    address: AddressPath,
-    body: Annotated[
-        GrantRoleRequest,
-        Body(openapi_examples=ex.signed({"account": ex.PLATFORM, "role": "platform"})),
-    ],
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    if body.message.account.lower() != address.lower():
-        raise ApiError(
-            "path_mismatch", f"the message grants to {body.message.account}, not {address}"
-        )
-    return await service.write(request, "GrantRole", body, idempotency_key)
 
 
 @router.get(

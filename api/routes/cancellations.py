@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Body, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter
 
 from api import examples as ex
-from api.deps import After, IdempotencyKey, Limit, OperatorOnly, ServiceDep
+from api.deps import After, Limit, ServiceDep
 from api.routes import next_after, problem_responses
-from api.schemas import Cancellation, CancelRequest, Page, Receipt
+from api.schemas import Cancellation, Page
 
 router = APIRouter(
     prefix="/v1/cancellations", tags=["cancellations"], responses=problem_responses()
@@ -41,34 +38,3 @@ def list_cancellations(
     rows = service.reader().store.cancellations_page(after, limit)
     items = [Cancellation(**{**r, "serials": str(r["serials"]).split()}) for r in rows]
     return Page(items=items, next_after=next_after(rows, limit, rows[-1]["seq"] if rows else after))
-
-
-@router.post(
-    "",
-    response_model=Receipt,
-    status_code=201,
-    dependencies=[OperatorOnly],
-    summary="Cancel grams with a reason and evidence (operator-signed Cancel; X-Operator-Key)",
-    responses=ex.ok({**ex.RECEIPT, "event_type": "CreditsCancelled"}, 201),
-)
-async def cancel(
-    request: Request,
-    service: ServiceDep,
-    body: Annotated[
-        CancelRequest,
-        Body(
-            openapi_examples=ex.signed(
-                {
-                    "holder": ex.ALICE,
-                    "assetClass": ex.CLASS,
-                    "batchNo": 0,
-                    "amount": 1_000,
-                    "reason": "double reported trips",
-                    "evidenceHash": ex.HASH,
-                }
-            )
-        ),
-    ],
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    return await service.write(request, "Cancel", body, idempotency_key)

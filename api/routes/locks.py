@@ -6,15 +6,12 @@ bundle (`proof_url`) lets anyone mint the tokens with the token contract's `mint
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Body, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter
 
 from api import examples as ex
-from api.deps import After, IdempotencyKey, Limit, ServiceDep
+from api.deps import After, Limit, ServiceDep
 from api.routes import next_after, problem_responses
-from api.schemas import LockRecord, LockRequest, Page, Receipt
+from api.schemas import LockRecord, Page
 
 router = APIRouter(prefix="/v1/locks", tags=["bridge"], responses=problem_responses())
 
@@ -47,32 +44,3 @@ def list_locks(service: ServiceDep, after: After = -1, limit: Limit = 100) -> Pa
         items=[lock_record(r) for r in rows],
         next_after=next_after(rows, limit, int(rows[-1]["lock_no"]) if rows else after),
     )
-
-
-@router.post(
-    "",
-    response_model=Receipt,
-    status_code=201,
-    summary="Lock grams for minting as tokens (owner-signed Lock)",
-    responses=ex.ok(ex.RECEIPT, 201),
-)
-async def lock(
-    request: Request,
-    service: ServiceDep,
-    body: Annotated[
-        LockRequest,
-        Body(
-            openapi_examples=ex.signed(
-                {
-                    "owner": ex.ALICE,
-                    "assetClass": ex.CLASS,
-                    "batchNo": 0,
-                    "amount": 2_000,
-                    "recipient": ex.BOB,
-                }
-            )
-        ),
-    ],
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    return await service.write(request, "Lock", body, idempotency_key)

@@ -6,28 +6,22 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query
 
 from api import examples as ex
-from api.deps import After, IdempotencyKey, Limit, OperatorOnly, ServiceDep
+from api.deps import After, Limit, ServiceDep
 from api.errors import ApiError
 from api.routes import next_after, problem_responses
 from api.schemas import (
     ActivityBatch,
     ActivityBatchDetail,
     Attestation,
-    AttestClaimsRequest,
     Claim,
     ClaimCount,
     ClaimSummary,
     IssuanceRun,
     Page,
-    Receipt,
     Rejection,
-    ReverseClaimRequest,
-    RunIssuanceRequest,
-    SubmitActivitiesRequest,
 )
 from registry import messages
 from registry.errors import UnknownClaimError
@@ -114,50 +108,6 @@ def list_activity_batches(
         items=[ActivityBatch(**r) for r in rows],
         next_after=next_after(rows, limit, rows[-1]["seq"] if rows else after),
     )
-
-
-@activity_batches.post(
-    "",
-    response_model=Receipt,
-    status_code=201,
-    summary="Submit a platform's signed batch of activity records (SubmitActivities)",
-    description="One signature covers the batch: the message holds the record count and the "
-    "SHA-256 of the records' RFC 8785 bytes. The same batch again returns the first receipt.",
-    responses=ex.ok(
-        {
-            **ex.RECEIPT,
-            "event_type": "ActivitiesSubmitted",
-            "effects": {
-                "accepted": 1,
-                "rejected": 0,
-                "grams": 1_093,
-                "methodologies": {"SZ_TRANSIT@1.0": "ab" * 32},
-                "outcomes": [{"claim": "C42-0", "grams": 1_093}],
-            },
-        },
-        201,
-    ),
-)
-async def submit_activities(
-    request: Request,
-    service: ServiceDep,
-    body: Annotated[
-        SubmitActivitiesRequest,
-        Body(
-            openapi_examples=ex.signed(
-                {
-                    "platform": ex.PLATFORM,
-                    "batchId": "metro_sz-2026-03-02-0",
-                    "recordCount": 1,
-                    "recordsHash": ex.HASH,
-                    "records": [ex.RECORD],
-                }
-            )
-        ),
-    ],
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    return await service.write(request, "SubmitActivities", body, idempotency_key)
 
 
 @activity_batches.get(
@@ -272,46 +222,6 @@ def get_claim(
     return Claim(**row)
 
 
-@claims.post(
-    "/{claim_id}/reversal",
-    response_model=Receipt,
-    status_code=201,
-    dependencies=[OperatorOnly],
-    summary="Reverse an issued claim: cancel its grams (operator-signed ReverseClaim; X-Operator-Key)",
-    responses=ex.ok(
-        {
-            **ex.RECEIPT,
-            "event_type": "ClaimReversed",
-            "effects": {"holder_grams": 1_093, "pool_grams": 0},
-        },
-        201,
-    ),
-)
-async def reverse_claim(
-    request: Request,
-    service: ServiceDep,
-    claim_id: Annotated[str, Path(pattern=r"^C[0-9]{1,16}-[0-9]{1,5}$")],
-    body: Annotated[
-        ReverseClaimRequest,
-        Body(
-            openapi_examples=ex.signed(
-                {
-                    "claimId": "C12-0",
-                    "reason": "platform audit: trip fabricated",
-                    "evidenceHash": ex.HASH,
-                }
-            )
-        ),
-    ],
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    if body.message.claimId != claim_id:
-        raise ApiError(
-            "path_mismatch", f"the message reverses {body.message.claimId}, not {claim_id}"
-        )
-    return await service.write(request, "ReverseClaim", body, idempotency_key)
-
-
 # -- attestations ---------------------------------------------------------------------------
 
 
@@ -329,44 +239,6 @@ def list_attestations(
         items=[Attestation(**r) for r in rows],
         next_after=next_after(rows, limit, rows[-1]["seq"] if rows else after),
     )
-
-
-@attestations.post(
-    "",
-    response_model=Receipt,
-    status_code=201,
-    summary="Attest pending claims: approve, or reject with a reason (verifier-signed AttestClaims)",
-    responses=ex.ok(
-        {
-            **ex.RECEIPT,
-            "event_type": "ClaimsAttested",
-            "effects": {"status": "approved", "claims": 1},
-        },
-        201,
-    ),
-)
-async def attest(
-    request: Request,
-    service: ServiceDep,
-    body: Annotated[
-        AttestClaimsRequest,
-        Body(
-            openapi_examples=ex.signed(
-                {
-                    "verifier": ex.VERIFIER,
-                    "attestationId": "att-2026-03-w1",
-                    "approve": True,
-                    "reason": "",
-                    "claimCount": 1,
-                    "claimsHash": ex.HASH,
-                    "claims": ["C12-0"],
-                }
-            )
-        ),
-    ],
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    return await service.write(request, "AttestClaims", body, idempotency_key)
 
 
 @attestations.get(
@@ -399,37 +271,6 @@ def list_issuance_runs(
         items=[IssuanceRun(**r) for r in rows],
         next_after=next_after(rows, limit, rows[-1]["seq"] if rows else after),
     )
-
-
-@issuance_runs.post(
-    "",
-    response_model=Receipt,
-    status_code=201,
-    dependencies=[OperatorOnly],
-    summary="Issue every approved claim, with a buffer-pool share (operator-signed RunIssuance)",
-    responses=ex.ok(
-        {
-            **ex.RECEIPT,
-            "event_type": "IssuanceRun",
-            "effects": {"claims": 948, "issued_grams": 984_300},
-        },
-        201,
-    ),
-)
-async def run_issuance(
-    request: Request,
-    service: ServiceDep,
-    body: Annotated[
-        RunIssuanceRequest,
-        Body(
-            openapi_examples=ex.signed(
-                {"runId": "run-2026-03-w1", "bufferPool": ex.POOL, "bufferBasisPoints": 500}
-            )
-        ),
-    ],
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    return await service.write(request, "RunIssuance", body, idempotency_key)
 
 
 @issuance_runs.get(

@@ -7,13 +7,13 @@ import html
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse
 
 from api import examples as ex
-from api.deps import After, IdempotencyKey, Limit, ServiceDep
+from api.deps import After, Limit, ServiceDep
 from api.routes import next_after, problem_responses
-from api.schemas import Certificate, Page, ProofBundle, Receipt, Retirement, RetireRequest
+from api.schemas import Certificate, Page, ProofBundle, Retirement
 from api.service import RegistryService
 from registry import messages
 from registry.errors import UnknownCertificateError
@@ -73,38 +73,6 @@ def list_retirements(
         items=[retirement_model(r) for r in rows],
         next_after=next_after(rows, limit, rows[-1]["seq"] if rows else after),
     )
-
-
-@router.post(
-    "",
-    response_model=Receipt,
-    status_code=201,
-    summary="Retire grams for a beneficiary (owner-signed Retire); returns the certificate id",
-    responses=ex.ok(ex.RETIRE_RECEIPT, 201),
-)
-async def retire(
-    request: Request,
-    service: ServiceDep,
-    body: Annotated[
-        RetireRequest,
-        Body(
-            openapi_examples=ex.signed(
-                {
-                    "owner": ex.BOB,
-                    "assetClass": ex.CLASS,
-                    "batchNo": 0,
-                    "amount": 15_000,
-                    "beneficiaryName": "Acme Logistics",
-                    "beneficiary": ex.BOB,
-                    "reason": "offset 2026 Q4 delivery fleet",
-                    "jurisdiction": "CN-GD",
-                }
-            )
-        ),
-    ],
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    return await service.write(request, "Retire", body, idempotency_key)
 
 
 @router.get(

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query
 
 from api import examples as ex
-from api.deps import After, IdempotencyKey, Limit, OperatorOnly, ServiceDep
+from api.deps import After, Limit, ServiceDep
 from api.routes import next_after, problem_responses
 from api.schemas import (
     AssetClass,
     Batch,
     BatchDetail,
     BatchHolding,
-    IssueRequest,
     Page,
-    Receipt,
-    RegisterAssetClassRequest,
     Supply,
 )
 from api.service import RegistryService
@@ -81,38 +77,6 @@ def list_asset_classes(service: ServiceDep) -> list[AssetClass]:
     return [_class_model(row, supply) for row in store.asset_classes()]
 
 
-@classes.post(
-    "",
-    response_model=Receipt,
-    status_code=201,
-    dependencies=[OperatorOnly],
-    summary="Register an asset class (operator-signed RegisterAssetClass; X-Operator-Key)",
-    responses=ex.ok(
-        {**ex.RECEIPT, "event_type": "AssetClassRegistered", "effects": {"asset_class": ex.CLASS}},
-        201,
-    ),
-)
-async def register_asset_class(
-    request: Request,
-    service: ServiceDep,
-    body: Annotated[
-        RegisterAssetClassRequest,
-        Body(
-            openapi_examples=ex.signed(
-                {
-                    "methodology": "SZ_TRANSIT",
-                    "methodologyVersion": "1.0",
-                    "vintage": 2026,
-                    "region": "440300",
-                }
-            )
-        ),
-    ],
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    return await service.write(request, "RegisterAssetClass", body, idempotency_key)
-
-
 @classes.get(
     "/{class_id}",
     response_model=AssetClass,
@@ -172,42 +136,6 @@ def list_batches(
     ] = None,
 ) -> Page[Batch]:
     return _batch_page(service, asset_class, after, limit)
-
-
-@batches.post(
-    "",
-    response_model=Receipt,
-    status_code=201,
-    dependencies=[OperatorOnly],
-    summary="Issue a batch for an attested claim (operator-signed Issue; X-Operator-Key)",
-    responses=ex.ok(
-        {
-            **ex.RECEIPT,
-            "event_type": "CreditsIssued",
-            "effects": {"batch_no": 1, "ranges": [{"batch_no": 1, "first": 1, "last": 20_000}]},
-        },
-        201,
-    ),
-)
-async def issue(
-    request: Request,
-    service: ServiceDep,
-    body: Annotated[
-        IssueRequest,
-        Body(
-            openapi_examples=ex.signed(
-                {
-                    "to": ex.ALICE,
-                    "assetClass": ex.CLASS,
-                    "amount": 20_000,
-                    "claimId": "claim-2026-11-wang",
-                }
-            )
-        ),
-    ],
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    return await service.write(request, "Issue", body, idempotency_key)
 
 
 @batches.get(

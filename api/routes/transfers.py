@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path
 
 from api import examples as ex
-from api.deps import After, IdempotencyKey, Limit, ServiceDep
+from api.deps import After, Limit, ServiceDep
 from api.errors import ApiError
 from api.routes import next_after, problem_responses
-from api.schemas import Page, Receipt, Transfer, TransferRequest
+from api.schemas import Page, Transfer
 from registry.ledger import serial_range
 from registry.storage import Store
 
@@ -56,35 +55,6 @@ def list_transfers(service: ServiceDep, after: After = -1, limit: Limit = 100) -
         items=[transfer_model(store, body) for *_, body in rows],
         next_after=next_after(rows, limit, rows[-1][0] if rows else after),
     )
-
-
-@router.post(
-    "",
-    response_model=Receipt,
-    status_code=201,
-    summary="Transfer grams to another account (owner-signed Transfer)",
-    responses=ex.ok(ex.RECEIPT, 201),
-)
-async def transfer(
-    request: Request,
-    service: ServiceDep,
-    body: Annotated[
-        TransferRequest,
-        Body(
-            openapi_examples=ex.signed(
-                {
-                    "from": ex.ALICE,
-                    "to": ex.BOB,
-                    "assetClass": ex.CLASS,
-                    "batchNo": 0,
-                    "amount": 5_000,
-                }
-            )
-        ),
-    ],
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    return await service.write(request, "Transfer", body, idempotency_key)
 
 
 @router.get(

@@ -1,0 +1,112 @@
+"""Every signed write of the API, one route per request declaration (`registry.messages`).
+
+`POST <route>` takes `{"message": {...}, "signature": "0x..."}` signed in the domain of
+`GET /v1`; its body model, OpenAPI example and summary come from the declaration, so a new
+request type needs no route code. A route with a path parameter (`/v1/accounts/{account}/
+roles`) refuses a message that names another resource than the URL (422 path_mismatch).
+Reads of the same resources live in their own modules.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Request
+from fastapi.responses import JSONResponse
+
+from api import examples as ex
+from api.deps import IdempotencyKey, OperatorOnly, ServiceDep
+from api.errors import ApiError
+from api.requests import REQUEST_MODELS, example_message
+from api.routes import problem_responses
+from api.schemas import Receipt
+from api.service import RegistryService
+from registry.messages import MESSAGES, Message
+
+router = APIRouter(responses=problem_responses())
+
+_PATH_PARAMETER = re.compile(r"{(\w+)}")
+
+
+def _tag(route: str) -> str:
+    return route.split("/")[2]
+
+
+def _description(message: Message) -> str:
+    signer = (
+        f"the key of `{message.signer}`"
+        if message.signed_by_field
+        else f"a key holding the {message.role} role"
+    )
+    operator = " It also needs the `X-Operator-Key` header." if message.operator_key else ""
+    return (
+        f"{message.doc}\n\nSign the EIP-712 type `{message.name}` with {signer}, in the domain"
+        f" and with the field order that `GET /v1/eip712` publishes (`requests.{message.name}`)."
+        f" Send an `Idempotency-Key` to retry safely.{operator}"
+    )
+
+
+def _endpoint(message: Message) -> Any:
+    names = _PATH_PARAMETER.findall(message.route)
+
+    async def endpoint(
+        request: Request,
+        service: RegistryService,
+        body: Any,
+        idempotency_key: str | None = None,
+        **path: str,
+    ) -> JSONResponse:
+        for name, value in path.items():
+            named = str(body.message.model_dump(by_alias=True)[name])
+            if named.lower() != value.lower():
+                raise ApiError(
+                    "path_mismatch", f"the message's {name} is {named}, the URL names {value}"
+                )
+        return await service.write(request, message.name, body, idempotency_key)
+
+    example = ex.signed(example_message(message))
+    parameters = [
+        inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
+        inspect.Parameter("service", inspect.Parameter.KEYWORD_ONLY, annotation=ServiceDep),
+        inspect.Parameter(
+            "body",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[REQUEST_MODELS[message.name], Body(openapi_examples=example)],
+        ),
+        inspect.Parameter(
+            "idempotency_key",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=IdempotencyKey,
+            default=None,
+        ),
+        *(
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Annotated[str, Path(max_length=80, description=f"The {name}.")],
+            )
+            for name in names
+        ),
+    ]
+    endpoint.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    endpoint.__name__ = re.sub(r"(?<!^)(?=[A-Z])", "_", message.name).lower()
+    return endpoint
+
+
+for _message in MESSAGES.values():
+    if not _message.route:
+        continue  # recorded from the chain by the operator, not sent by clients
+    router.add_api_route(
+        _message.route,
+        _endpoint(_message),
+        methods=["POST"],
+        response_model=Receipt,
+        status_code=201,
+        tags=[_tag(_message.route)],
+        summary=f"{_message.doc} [{_message.name}]",
+        description=_description(_message),
+        dependencies=[OperatorOnly] if _message.operator_key else [],
+        responses=ex.ok({**ex.RECEIPT, "event_type": _message.event}, 201),
+    )

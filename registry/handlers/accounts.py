@@ -1,0 +1,75 @@
+"""Handlers: Accounts, roles and asset classes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry import messages as m
+from registry.errors import (
+    AccountExistsError,
+    AssetClassExistsError,
+    ValidationError,
+)
+from registry.handlers.common import (
+    Effects,
+    require_account,
+    require_operator,
+)
+from registry.storage import Store
+
+
+def decide_open_account(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    require_operator(store, signer)
+    if store.account(req["account"]) is not None:
+        raise AccountExistsError(f"account {req['account']} is already open")
+    if req["household"] != m.ZERO_ADDRESS:
+        if req["kind"] != "person":
+            raise ValidationError("only a person can be a member of a household")
+        household = require_account(store, req["household"])
+        if household["kind"] != "household":
+            raise ValidationError(f"{req['household']} is not a household account")
+    return {}
+
+
+def apply_open_account(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    household = None if req["household"] == m.ZERO_ADDRESS else req["household"]
+    store.insert_account(req["account"], req["kind"], req["name"], household, seq)
+
+
+def decide_grant_role(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    require_operator(store, signer)
+    require_account(store, req["account"])
+    if store.has_role(req["account"], req["role"]):
+        raise ValidationError(f"{req['account']} already holds the {req['role']} role")
+    return {}
+
+
+def apply_grant_role(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    store.insert_role(req["account"], req["role"], seq)
+
+
+def decide_register_class(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    require_operator(store, signer)
+    class_id = m.asset_class_id(
+        req["methodology"], req["methodologyVersion"], req["vintage"], req["region"]
+    )
+    if store.asset_class(class_id) is not None:
+        raise AssetClassExistsError(f"asset class {class_id} is already registered")
+    return {"asset_class": class_id}
+
+
+def apply_register_class(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    store.insert_asset_class(
+        fx["asset_class"],
+        req["methodology"],
+        req["methodologyVersion"],
+        req["vintage"],
+        req["region"],
+        seq,
+    )

@@ -1,0 +1,361 @@
+"""Every signed request of the registry, declared once (see `declaration.py`).
+
+Grouped as the handlers are: accounts and roles, asset classes, credits, MRV, the bridge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.errors import ValidationError
+from registry.messages.declaration import Attached, Field, Message, different, not_zero
+from registry.messages.fields import (
+    ADDRESS,
+    BOOL,
+    CHAIN_EVENT_PATTERN,
+    CLAIM_ID_PATTERN,
+    GRAMS,
+    HEX32,
+    METHODOLOGY_PATTERN,
+    OPTIONAL_TEXT,
+    REF,
+    REGION_PATTERN,
+    TEXT,
+    TOKEN_ASSET_CLASS_PATTERN,
+    VERSION_PATTERN,
+    ZERO_ADDRESS,
+    choice,
+    pattern_kind,
+    uint_kind,
+)
+from registry.messages.records import (
+    MAX_ATTESTED,
+    MAX_RECORDS,
+    digest_of,
+    normalise_claim_ids,
+    normalise_records,
+    records_digest,
+)
+
+ACCOUNT_KINDS = ("person", "household", "company", "platform", "verifier", "exchange", "operator")
+ROLES = ("operator", "platform", "verifier", "exchange")
+MAX_BUFFER_BASIS_POINTS = 5_000  # a buffer above half of every issuance is a typo
+MAX_SAFE = 2**53 - 1
+
+ASSET_CLASS = Field(
+    "assetClass", TEXT, "The asset class, e.g. SZ_TRANSIT-1.0-2026-440300.", cli="--class"
+)
+BATCH_NO = Field(
+    "batchNo",
+    uint_kind("uint256", MAX_SAFE),
+    "Only grams of this batch; 0 takes any batch of the class, oldest first.",
+    default=0,
+    cli="--batch",
+)
+AMOUNT = Field("amount", GRAMS, "Grams of CO2e.")
+CLAIM_ID = pattern_kind(CLAIM_ID_PATTERN, "a claim id like C42-7", "C42-7")
+CHAIN_EVENT = Field(
+    "chainEvent",
+    pattern_kind(
+        CHAIN_EVENT_PATTERN, "<chain id>:0x<tx hash>:<log index>", "31337:0x" + "ab" * 32 + ":0"
+    ),
+    "The on-chain event: chain id, transaction hash and log index.",
+)
+
+# -- accounts and roles ----------------------------------------------------------------------
+
+OPEN_ACCOUNT = Message(
+    "OpenAccount",
+    "AccountOpened",
+    "Open an account (operator).",
+    (
+        Field("account", ADDRESS, "The new account's address.", cli=""),
+        Field("kind", choice(ACCOUNT_KINDS), "What the account is."),
+        Field(
+            "name", OPTIONAL_TEXT, "A display name (optional; no personal data needed).", default=""
+        ),
+        Field(
+            "household",
+            ADDRESS,
+            "The household a person belongs to (the zero address: none).",
+            default=ZERO_ADDRESS,
+        ),
+    ),
+    "role:operator",
+    "/v1/accounts",
+    operator_key=True,
+)
+GRANT_ROLE = Message(
+    "GrantRole",
+    "RoleGranted",
+    "Grant a role to an account (operator).",
+    (
+        Field("account", ADDRESS, "The account.", cli=""),
+        Field("role", choice(ROLES), "The role.", cli=""),
+    ),
+    "role:operator",
+    "/v1/accounts/{account}/roles",
+    operator_key=True,
+)
+
+# -- asset classes ---------------------------------------------------------------------------
+
+REGISTER_ASSET_CLASS = Message(
+    "RegisterAssetClass",
+    "AssetClassRegistered",
+    "Register an asset class: methodology x version x vintage x region (operator).",
+    (
+        Field(
+            "methodology",
+            pattern_kind(METHODOLOGY_PATTERN, "1-40 of A-Z, 0-9, _", "SZ_TRANSIT"),
+            "Methodology id.",
+        ),
+        Field(
+            "methodologyVersion",
+            pattern_kind(VERSION_PATTERN, "a version like 1, 1.0 or 1.0.2", "1.0"),
+            "Methodology version.",
+            cli="--version",
+        ),
+        Field(
+            "vintage",
+            uint_kind("uint16", 9999, 2000, example=2026),
+            "Vintage year of the reductions (from 2000).",
+        ),
+        Field(
+            "region",
+            pattern_kind(REGION_PATTERN, "a 6-digit GB/T 2260 division code or CN", "440300"),
+            "Region (GB/T 2260 code).",
+        ),
+    ),
+    "role:operator",
+    "/v1/asset-classes",
+    operator_key=True,
+)
+
+# -- credits ---------------------------------------------------------------------------------
+
+ISSUE = Message(
+    "Issue",
+    "CreditsIssued",
+    "Issue a new batch of serial-numbered grams (operator).",
+    (
+        Field("to", ADDRESS, "The receiving account."),
+        ASSET_CLASS,
+        AMOUNT,
+        Field("claimId", TEXT, "Id of the attested claim being issued."),
+    ),
+    "role:operator",
+    "/v1/batches",
+    operator_key=True,
+)
+TRANSFER = Message(
+    "Transfer",
+    "CreditsTransferred",
+    "Transfer grams to another account, oldest serials first (owner-signed).",
+    (
+        Field("from", ADDRESS, "The owner of the grams; signs the request.", from_signer=True),
+        Field("to", ADDRESS, "The receiving account."),
+        ASSET_CLASS,
+        BATCH_NO,
+        AMOUNT,
+    ),
+    "from",
+    "/v1/transfers",
+    rules=(different("from", "to", "a transfer needs two different accounts"),),
+)
+RETIRE = Message(
+    "Retire",
+    "CreditsRetired",
+    "Retire grams for a beneficiary (owner-signed); the receipt names the certificate.",
+    (
+        Field("owner", ADDRESS, "The owner of the grams; signs the request.", from_signer=True),
+        ASSET_CLASS,
+        BATCH_NO,
+        AMOUNT,
+        Field("beneficiaryName", TEXT, "On whose behalf the grams are retired."),
+        Field("beneficiary", ADDRESS, "The beneficiary's address (the owner's if none)."),
+        Field("reason", TEXT, "Why, e.g. 'offset 2026 commuting'."),
+        Field("jurisdiction", TEXT, "Where the claim is made, e.g. CN-GD."),
+    ),
+    "owner",
+    "/v1/retirements",
+)
+CANCEL = Message(
+    "Cancel",
+    "CreditsCancelled",
+    "Cancel grams with a reason and the hash of the evidence (operator).",
+    (
+        Field("holder", ADDRESS, "The account whose grams are cancelled."),
+        ASSET_CLASS,
+        BATCH_NO,
+        AMOUNT,
+        Field("reason", TEXT, "Why the grams are cancelled."),
+        Field("evidenceHash", HEX32, "0x SHA-256 of the linked evidence."),
+    ),
+    "role:operator",
+    "/v1/cancellations",
+    operator_key=True,
+)
+
+# -- MRV -------------------------------------------------------------------------------------
+
+_RECORD_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": MAX_RECORDS,
+    "items": {"type": "object", "description": "an activity record (docs/spec.md)"},
+}
+SUBMIT_ACTIVITIES = Message(
+    "SubmitActivities",
+    "ActivitiesSubmitted",
+    "Submit a batch of activity records (platform-signed); the struct signs their count"
+    " and the SHA-256 of their RFC 8785 bytes.",
+    (
+        Field("platform", ADDRESS, "The platform; signs the request.", from_signer=True),
+        Field("batchId", REF, "The platform's id of this batch."),
+        Field("recordCount", uint_kind("uint256", MAX_RECORDS, 1), "Records in the batch."),
+        Field("recordsHash", HEX32, "0x SHA-256 of the records' RFC 8785 bytes."),
+    ),
+    "platform",
+    "/v1/activity-batches",
+    attached=Attached(
+        "records", normalise_records, "recordCount", "recordsHash", records_digest, _RECORD_SCHEMA
+    ),
+)
+
+
+def _reason_when_rejecting(message: dict[str, Any]) -> None:
+    if not message["approve"] and not message["reason"]:
+        raise ValidationError("reason must not be empty when claims are rejected")
+
+
+ATTEST_CLAIMS = Message(
+    "AttestClaims",
+    "ClaimsAttested",
+    "Approve or reject pending claims (verifier-signed).",
+    (
+        Field("verifier", ADDRESS, "The verifier; signs the request.", from_signer=True),
+        Field("attestationId", REF, "The verifier's id of this attestation."),
+        Field("approve", BOOL, "Approve (true) or reject (false)."),
+        Field("reason", OPTIONAL_TEXT, "Why; required when rejecting.", default=""),
+        Field("claimCount", uint_kind("uint256", MAX_ATTESTED, 1), "Claims attested."),
+        Field("claimsHash", HEX32, "0x SHA-256 of the sorted claim ids' RFC 8785 bytes."),
+    ),
+    "verifier",
+    "/v1/attestations",
+    rules=(_reason_when_rejecting,),
+    attached=Attached(
+        "claims",
+        normalise_claim_ids,
+        "claimCount",
+        "claimsHash",
+        digest_of,
+        {"type": "array", "minItems": 1, "maxItems": MAX_ATTESTED, "items": CLAIM_ID.schema},
+    ),
+)
+RUN_ISSUANCE = Message(
+    "RunIssuance",
+    "IssuanceRun",
+    "Issue every approved claim: a batch per beneficiary and class, plus the buffer (operator).",
+    (
+        Field("runId", REF, "The id of this run."),
+        Field("bufferPool", ADDRESS, "The account receiving the buffer share."),
+        Field(
+            "bufferBasisPoints",
+            uint_kind("uint16", MAX_BUFFER_BASIS_POINTS, example=500),
+            "Buffer share in basis points (500 = 5%).",
+            default=500,
+            cli="--buffer-bp",
+        ),
+    ),
+    "role:operator",
+    "/v1/issuance-runs",
+    operator_key=True,
+)
+REVERSE_CLAIM = Message(
+    "ReverseClaim",
+    "ClaimReversed",
+    "Reverse an issued claim: cancel its grams from the holder, else the buffer (operator).",
+    (
+        Field("claimId", CLAIM_ID, "The claim.", cli=""),
+        Field("reason", TEXT, "Why the claim is reversed."),
+        Field("evidenceHash", HEX32, "0x SHA-256 of the linked evidence."),
+    ),
+    "role:operator",
+    "/v1/claims/{claimId}/reversal",
+    operator_key=True,
+)
+
+# -- the bridge ------------------------------------------------------------------------------
+
+LOCK = Message(
+    "Lock",
+    "CreditsLocked",
+    "Lock grams for minting as tokens to a chain address (owner-signed).",
+    (
+        Field("owner", ADDRESS, "The owner of the grams; signs the request.", from_signer=True),
+        Field(
+            "assetClass",
+            pattern_kind(
+                TOKEN_ASSET_CLASS_PATTERN, "1-80 of A-Z, 0-9, _ . -", "SZ_TRANSIT-1.0-2026-440300"
+            ),
+            "The asset class (characters the token contract rebuilds).",
+            cli="--class",
+        ),
+        BATCH_NO,
+        AMOUNT,
+        Field("recipient", ADDRESS, "The chain address the tokens are minted to."),
+    ),
+    "owner",
+    "/v1/locks",
+    rules=(not_zero("recipient", "recipient must not be the zero address"),),
+)
+RECORD_RETURN = Message(
+    "RecordReturn",
+    "CreditsReturned",
+    "Record tokens burnt on chain back into a registry account (operator, from the chain).",
+    (
+        CHAIN_EVENT,
+        Field("holder", ADDRESS, "The chain address whose tokens were burnt."),
+        Field("account", ADDRESS, "The registry account credited."),
+        Field("assetClass", TEXT, "The asset class."),
+        AMOUNT,
+    ),
+    "role:operator",
+    "",
+)
+RECORD_CHAIN_RETIREMENT = Message(
+    "RecordChainRetirement",
+    "CreditsRetiredOnChain",
+    "Record tokens retired on chain, with a certificate (operator, from the chain).",
+    (
+        CHAIN_EVENT,
+        Field("holder", ADDRESS, "The chain address whose tokens were retired."),
+        Field("assetClass", TEXT, "The asset class."),
+        AMOUNT,
+        Field("beneficiaryName", OPTIONAL_TEXT, "As given on chain."),
+        Field("reason", OPTIONAL_TEXT, "As given on chain."),
+    ),
+    "role:operator",
+    "",
+)
+
+MESSAGES: dict[str, Message] = {
+    m.name: m
+    for m in (
+        OPEN_ACCOUNT,
+        GRANT_ROLE,
+        REGISTER_ASSET_CLASS,
+        ISSUE,
+        TRANSFER,
+        RETIRE,
+        CANCEL,
+        SUBMIT_ACTIVITIES,
+        ATTEST_CLAIMS,
+        RUN_ISSUANCE,
+        REVERSE_CLAIM,
+        LOCK,
+        RECORD_RETURN,
+        RECORD_CHAIN_RETIREMENT,
+    )
+}

@@ -1,0 +1,189 @@
+"""One declaration per signed request: its fields, who signs it, where it is sent.
+
+Like a regen-ledger `Msg` type (fields and `ValidateBasic` in one file), a `Message` holds
+everything the layers need, declared once: the EIP-712 struct (`struct`), the validation
+that returns the one canonical form (`normalise`), the API's JSON Schema and route, the
+client's and the command line's fields, and the typed data wallets sign
+(`GET /v1/eip712`). Handlers (what a request does to the ledger) are in
+`registry.handlers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from registry.eip712 import StructType
+from registry.errors import ValidationError
+from registry.messages.fields import EXPIRY, NONCE, Kind
+
+REQUIRED: Any = object()  # a field without a default: the client and the CLI must give it
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a request. `cli` is the command-line option (default `--kebab-name`;
+    "" for none); `from_signer` fills it with the signer's address on the command line and
+    in the client; `default` applies there too."""
+
+    name: str
+    kind: Kind
+    doc: str
+    default: Any = REQUIRED
+    cli: str | None = None
+    from_signer: bool = False
+
+    @property
+    def option(self) -> str:
+        if self.cli is not None:
+            return self.cli
+        kebab = "".join(f"-{c.lower()}" if c.isupper() else c for c in self.name)
+        return f"--{kebab}"
+
+
+@dataclass(frozen=True)
+class Attached:
+    """A list that travels beside the struct (activity records, claim ids): the struct
+    signs its length and hash, so it stays atomic-typed."""
+
+    name: str
+    normalise: Callable[[Any], list[Any]]
+    count_field: str
+    hash_field: str
+    digest: Callable[[list[Any]], str]
+    schema: dict[str, Any]
+
+
+TAIL = (
+    Field("nonce", NONCE, "A number the signer uses once (replays are refused)."),
+    Field("expiry", EXPIRY, "Unix seconds after which the signed request is refused."),
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A signed request type.
+
+    `signer` names who must sign: a field of the request (its value is the signer's
+    address), or a role the signer must hold (`role:operator`). `rules` check what single
+    fields cannot (two accounts that must differ). `route` is the API path it is POSTed to;
+    `operator_key` whether that route also needs X-Operator-Key.
+    """
+
+    name: str
+    event: str
+    doc: str
+    fields: tuple[Field, ...]
+    signer: str
+    route: str
+    operator_key: bool = False
+    rules: tuple[Callable[[dict[str, Any]], None], ...] = ()
+    attached: Attached | None = None
+    struct: StructType = field(init=False)
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.all_fields]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name} declares a field twice")
+        struct = StructType(self.name, tuple((f.name, f.kind.sol_type) for f in self.all_fields))
+        object.__setattr__(self, "struct", struct)
+
+    @property
+    def all_fields(self) -> tuple[Field, ...]:
+        return (*self.fields, *TAIL)
+
+    @property
+    def signed_by_field(self) -> str | None:
+        return None if self.signer.startswith("role:") else self.signer
+
+    @property
+    def role(self) -> str | None:
+        return self.signer.removeprefix("role:") if self.signer.startswith("role:") else None
+
+    def normalise(self, message: Any) -> dict[str, Any]:
+        """Check every field; returns the canonical form (the same request always gives the
+        same digest and the same event bytes)."""
+        if not isinstance(message, Mapping):
+            raise ValidationError(f"{self.name} request must be an object")
+        expected = {f.name for f in self.all_fields}
+        if self.attached is not None:
+            expected.add(self.attached.name)
+        extra, missing = set(message) - expected, expected - set(message)
+        if extra or missing:
+            raise ValidationError(
+                f"{self.name} request fields: missing {sorted(missing)}, unexpected {sorted(extra)}"
+            )
+        out = {f.name: f.kind.check(message[f.name], f.name) for f in self.all_fields}
+        if self.attached is not None:
+            attached = self.attached
+            items = attached.normalise(message[attached.name])
+            if out[attached.count_field] != len(items):
+                raise ValidationError(
+                    f"{attached.count_field} is {out[attached.count_field]},"
+                    f" {attached.name} hold {len(items)}"
+                )
+            if attached.digest(items) != out[attached.hash_field]:
+                raise ValidationError(
+                    f"{attached.hash_field} is not the SHA-256 of the {attached.name}'"
+                    " RFC 8785 bytes"
+                )
+            out[attached.name] = items
+        for rule in self.rules:
+            rule(out)
+        return out
+
+    def typed_data_types(self) -> list[dict[str, str]]:
+        """The struct's fields as `eth_signTypedData_v4` lists them."""
+        return self.struct.eip712_types()
+
+    def describe(self) -> dict[str, Any]:
+        """Everything a client needs to build and send this request (`GET /v1/eip712`)."""
+        return {
+            "primaryType": self.name,
+            "event": self.event,
+            "doc": self.doc,
+            "route": self.route,
+            "signer": self.signer,
+            "operator_key": self.operator_key,
+            "fields": [
+                {
+                    "name": f.name,
+                    "type": f.kind.sol_type,
+                    "doc": f.doc,
+                    "schema": f.kind.schema,
+                    **({} if f.default is REQUIRED else {"default": f.default}),
+                }
+                for f in self.all_fields
+            ],
+            **(
+                {
+                    "attached": {
+                        "name": self.attached.name,
+                        "count_field": self.attached.count_field,
+                        "hash_field": self.attached.hash_field,
+                        "schema": self.attached.schema,
+                    }
+                }
+                if self.attached
+                else {}
+            ),
+        }
+
+
+def different(first: str, second: str, what: str) -> Callable[[dict[str, Any]], None]:
+    def rule(message: dict[str, Any]) -> None:
+        if message[first] == message[second]:
+            raise ValidationError(what)
+
+    return rule
+
+
+def not_zero(name: str, what: str) -> Callable[[dict[str, Any]], None]:
+    from registry.messages.fields import ZERO_ADDRESS
+
+    def rule(message: dict[str, Any]) -> None:
+        if message[name] == ZERO_ADDRESS:
+            raise ValidationError(what)
+
+    return rule

@@ -1,0 +1,21 @@
+"""Event times: RFC 3339 UTC with milliseconds, written and read in one place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+
+
+@lru_cache(maxsize=4)
+def _second_prefix(second: int) -> str:
+    return datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+
+
+def format_time(epoch: float) -> str:
+    """RFC 3339 UTC with milliseconds, truncated (never later than `epoch`)."""
+    millis = int(epoch * 1000)
+    return f"{_second_prefix(millis // 1000)}{millis % 1000:03d}Z"
+
+
+def parse_time(text: str) -> float:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
