@@ -14,17 +14,28 @@ import {RFC9162} from "./RFC9162.sol";
  * @notice Carbon credits of the Carbon Registry on chain: one ERC-1155 token per asset class,
  * counted in grams of CO2e. Credits enter the chain only against a lock in the registry's log:
  * anyone may mint them with the lock's fields and an RFC 9162 inclusion proof of the lock event
- * in a tree whose root {RegistryAnchor} stores, so minting needs no trust in the operator. Holders
- * leave the chain by returning credits to a registry account or by retiring them; both burn and
- * emit an event that the registry's anchoring worker records.
+ * in a tree whose root {RegistryAnchor} stores, so minting needs no trust in the operator. A lock
+ * can be minted until {MINT_WINDOW} after the expiry of its signed lock request ({mintDeadline});
+ * once the deadline has passed, plus the chain's confirmation depth, the registry releases the
+ * grams of a lock that was not minted. Holders leave the chain by returning credits to a registry
+ * account or by retiring them; both burn and emit an event that the registry's anchoring worker
+ * records.
  * @dev The token id of an asset class is `uint256(keccak256(bytes(assetClass)))`. A lock is
  * identified by its lock number (0, 1, 2... in the order the registry logged the locks), so
  * that the bitmap of minted locks fills its words densely. Proof of
  * reserve: for every asset class, {totalSupply} of its id is the grams of its minted locks
  * ({isLockMinted}) less the grams returned or retired, which the registry holds as locked.
+ * The deadline adds no trust: the expiry is a field of the lock event, which the inclusion proof
+ * covers, and the chain's clock decides; after it no mint can race the registry's release.
  */
 contract CarbonCredits is ERC1155Supply, AccessControl {
     using BitMaps for BitMaps.BitMap;
+
+    /**
+     * @notice Time during which the credits of a lock can be minted after the expiry of its signed
+     * lock request: until `lock.expiry + MINT_WINDOW` included ({mintDeadline}).
+     */
+    uint256 public constant MINT_WINDOW = 7 days;
 
     /// @notice Longest beneficiary name or reason of an on-chain retirement, in bytes (UTF-8).
     uint256 public constant MAX_TEXT_LENGTH = 500;
@@ -101,6 +112,13 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
     error CarbonCreditsLockAlreadyMinted(uint256 lockNo);
 
     /**
+     * @notice The mint deadline of this lock has passed: the registry may have released its grams.
+     * @param lockNo Lock number of the lock event.
+     * @param mintDeadline Last second (Unix time) at which the lock could be minted.
+     */
+    error CarbonCreditsLockExpired(uint256 lockNo, uint256 mintDeadline);
+
+    /**
      * @notice No root is anchored at this tree size.
      * @param treeSize Tree size the proof was given for.
      */
@@ -130,7 +148,7 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
 
     /**
      * @notice Mints the credits of a lock to its recipient, given an inclusion proof of the lock
-     * event in an anchored tree. Anyone may call it, once per lock.
+     * event in an anchored tree. Anyone may call it, once per lock, until its {mintDeadline}.
      * @dev The contract rebuilds the event's canonical bytes from the fields (see {LockEvent}) and
      * checks that their leaf hash is at index `lock.seq` of the tree anchored at `treeSize`: any
      * field that differs from the logged event, such as the amount, the recipient or the asset
@@ -145,6 +163,10 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
         uint256 lockNo = lock.lockNo;
         if (_mintedLocks.get(lockNo)) {
             revert CarbonCreditsLockAlreadyMinted(lockNo);
+        }
+        uint256 deadline = _mintDeadline(lock.expiry);
+        if (block.timestamp > deadline) {
+            revert CarbonCreditsLockExpired(lockNo, deadline);
         }
         bytes32 root = registryAnchor.rootAt(treeSize);
         if (root == bytes32(0)) {
@@ -232,6 +254,18 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
     }
 
     /**
+     * @notice The last second (Unix time) at which the credits of a lock can be minted: the expiry
+     * of its signed lock request plus {MINT_WINDOW}. Reverts as {mintWithProof} does for invalid
+     * fields.
+     * @param lock Fields of the `CreditsLocked` event.
+     * @return `lock.expiry + MINT_WINDOW`.
+     */
+    function mintDeadline(LockEvent.Lock calldata lock) external pure returns (uint256) {
+        _checkLockFields(lock);
+        return _mintDeadline(lock.expiry);
+    }
+
+    /**
      * @notice The token id of an asset class.
      * @param assetClass Asset class identifier, e.g. `SZ_TRANSIT-1.0-2026-440300`.
      * @return `uint256(keccak256(bytes(assetClass)))`.
@@ -293,6 +327,11 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
         if (ranges.length == 0 || total != lock.amount) {
             revert CarbonCreditsRangesMismatch(lock.amount, total);
         }
+    }
+
+    /// @dev The mint deadline of a lock whose request expires at `expiry` (below 2**53: no overflow).
+    function _mintDeadline(uint256 expiry) private pure returns (uint256) {
+        return expiry + MINT_WINDOW;
     }
 
     /**

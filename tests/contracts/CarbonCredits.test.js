@@ -4,19 +4,24 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
-const { loadFixture } = require("@nomicfoundation/hardhat-network-helpers");
+const { loadFixture, takeSnapshot, time } = require("@nomicfoundation/hardhat-network-helpers");
+const { LeafTree, inclusionProof, rootOf } = require("./helpers/merkle");
 
 const VECTORS = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "vectors", "locks.json"), "utf8"));
 const BASE_URI = "https://registry.example/api/v1/asset-classes/{id}.json";
 const INTEGER_LIMIT = 2n ** 53n;
 // Budget of what proof-verified minting adds to a plain ERC-1155 mint (bench target).
 const PROOF_OVERHEAD_BUDGET = 60_000n;
+// CarbonCredits.MINT_WINDOW: a lock can be minted until 7 days after its request's expiry.
+const MINT_WINDOW = 7n * 24n * 60n * 60n;
 
 const [SINGLE, TWO_RANGES, EXTREMES] = VECTORS.locks;
 const [LARGE_FIRST, LARGE_LAST, LARGE_NEIGHBOUR] = VECTORS.large_tree.locks;
 const checkpointHashOf = (size) => ethers.id(`checkpoint ${size}`);
 const tokenIdOf = (assetClass) => BigInt(ethers.keccak256(ethers.toUtf8Bytes(assetClass)));
 const withFields = (c, changes) => ({ ...c.fields, ...changes });
+/** Last second at which the lock with these fields can be minted. */
+const deadlineOf = (fields) => BigInt(fields.expiry) + MINT_WINDOW;
 /** The hex `signature` with its byte at `position` inverted. */
 const flipByte = (hex, position) => {
   const raw = ethers.getBytes(hex);
@@ -351,6 +356,102 @@ describe("CarbonCredits", function () {
         }
       });
     }
+  });
+
+  describe("lock expiry", function () {
+    // These tests move the chain time past deadlines, which only a snapshot can undo: they deploy
+    // afresh (loadFixture would revert to older snapshots, dropping this one), and put the chain
+    // back so that fixtures first loaded by later tests start before the vector locks' deadlines.
+    let snapshot;
+    beforeEach(async function () {
+      snapshot = await takeSnapshot();
+    });
+    afterEach(async function () {
+      await snapshot.restore();
+    });
+
+    it("gives every lock a mint deadline MINT_WINDOW after its request's expiry", async function () {
+      const { credits } = await deployFixture();
+      expect(await credits.MINT_WINDOW()).to.equal(MINT_WINDOW);
+      const now = BigInt(await time.latest());
+      for (const c of [...VECTORS.locks, ...VECTORS.large_tree.locks]) {
+        expect(await credits.mintDeadline(c.fields), c.name).to.equal(deadlineOf(c.fields));
+        // The test chain starts early enough to mint every vector lock (hardhat.config.js).
+        expect(now, c.name).to.be.below(deadlineOf(c.fields));
+      }
+      await expect(credits.mintDeadline(withFields(SINGLE, { expiry: INTEGER_LIMIT })))
+        .to.be.revertedWithCustomError(credits, "CarbonCreditsInvalidField")
+        .withArgs("expiry");
+    });
+
+    it("mints a lock at its deadline and not one second later", async function () {
+      const { credits } = await anchoredFixture();
+      const deadline = deadlineOf(SINGLE.fields);
+      const beforeDeadline = await takeSnapshot();
+      // The second after the deadline: the lock has expired.
+      await time.increaseTo(deadline);
+      await expect(mint(credits, SINGLE))
+        .to.be.revertedWithCustomError(credits, "CarbonCreditsLockExpired")
+        .withArgs(SINGLE.fields.lockNo, deadline);
+      expect(await credits.isLockMinted(SINGLE.fields.lockNo)).to.equal(false);
+
+      // Exactly at the deadline: minted.
+      await beforeDeadline.restore();
+      await time.increaseTo(deadline - 1n);
+      await time.setNextBlockTimestamp(deadline);
+      const receipt = await (await mint(credits, SINGLE)).wait();
+      expect((await receipt.getBlock()).timestamp).to.equal(deadline);
+      expect(await credits.isLockMinted(SINGLE.fields.lockNo)).to.equal(true);
+      expect(await credits.balanceOf(SINGLE.fields.recipient, tokenIdOf(SINGLE.fields.assetClass))).to.equal(
+        SINGLE.fields.amount,
+      );
+    });
+
+    it("checks the deadline after the fields and the minted locks, before the proof", async function () {
+      const { credits } = await anchoredFixture();
+      await mint(credits, SINGLE);
+      await time.increaseTo(deadlineOf(SINGLE.fields) + 1n);
+      await expect(mint(credits, SINGLE, withFields(SINGLE, { nonce: INTEGER_LIMIT })))
+        .to.be.revertedWithCustomError(credits, "CarbonCreditsInvalidField")
+        .withArgs("nonce");
+      await expect(mint(credits, SINGLE))
+        .to.be.revertedWithCustomError(credits, "CarbonCreditsLockAlreadyMinted")
+        .withArgs(SINGLE.fields.lockNo);
+      const deadline = deadlineOf(TWO_RANGES.fields);
+      for (const minting of [
+        mint(credits, TWO_RANGES),
+        mint(credits, TWO_RANGES, TWO_RANGES.fields, SINGLE.proof),
+        credits.mintWithProof(TWO_RANGES.fields, TWO_RANGES.tree_size + 1, TWO_RANGES.proof),
+      ]) {
+        await expect(minting)
+          .to.be.revertedWithCustomError(credits, "CarbonCreditsLockExpired")
+          .withArgs(TWO_RANGES.fields.lockNo, deadline);
+      }
+      // A lock whose request expires later can still be minted.
+      await mint(credits, EXTREMES);
+      expect(await credits.isLockMinted(EXTREMES.fields.lockNo)).to.equal(true);
+    });
+
+    it("leaves a lock to a contract that cannot receive ERC-1155 unminted, then expired", async function () {
+      const { anchor, anchorer, credits } = await deployFixture();
+      const receiver = await ethers.deployContract("NonReceiver");
+      const recipient = await receiver.getAddress();
+      const fields = withFields(SINGLE, { recipient, seq: 2, lockNo: 2 });
+      const lockEvent = ethers.getBytes(await credits.lockEventBytes(fields));
+      const tree = new LeafTree(["leaf-0", "leaf-1", lockEvent]);
+      await anchor.connect(anchorer).anchor(3, rootOf(tree, 3), checkpointHashOf(3), []);
+      const proof = inclusionProof(tree, 2, 3);
+      // The proof is right: only the transfer to the recipient fails.
+      await expect(credits.mintWithProof(fields, 3, proof))
+        .to.be.revertedWithCustomError(credits, "ERC1155InvalidReceiver")
+        .withArgs(recipient);
+      await time.increaseTo(deadlineOf(fields));
+      await expect(credits.mintWithProof(fields, 3, proof))
+        .to.be.revertedWithCustomError(credits, "CarbonCreditsLockExpired")
+        .withArgs(fields.lockNo, deadlineOf(fields));
+      expect(await credits.isLockMinted(fields.lockNo)).to.equal(false);
+      expect(await credits.balanceOf(recipient, tokenIdOf(fields.assetClass))).to.equal(0);
+    });
   });
 
   describe("returnToRegistry", function () {
