@@ -37,7 +37,7 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
      */
     uint256 public constant MINT_WINDOW = 7 days;
 
-    /// @notice Longest beneficiary name or reason of an on-chain retirement, in bytes (UTF-8).
+    /// @notice Longest reason of an on-chain retirement, in bytes (UTF-8).
     uint256 public constant MAX_TEXT_LENGTH = 500;
 
     /// @notice The anchoring contract whose roots inclusion proofs are checked against.
@@ -69,14 +69,14 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
      * @param holder Address whose credits were burnt.
      * @param id Token id of the asset class.
      * @param amount Retired grams.
-     * @param beneficiaryName Name of the beneficiary of the retirement, for its certificate.
-     * @param reason Reason of the retirement, for its certificate.
+     * @param beneficiary Commitment to the beneficiary of the retirement (see {retire}), or zero.
+     * @param reason Reason of the retirement, for its certificate; public forever.
      */
     event CreditsRetiredOnChain(
         address indexed holder,
         uint256 indexed id,
         uint256 amount,
-        string beneficiaryName,
+        bytes32 beneficiary,
         string reason
     );
 
@@ -201,26 +201,28 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
 
     /**
      * @notice Burns `amount` of the caller's credits of token `id` as a retirement, which the
-     * registry records with a certificate.
-     * @dev `beneficiaryName` and `reason` must be what the registry can record: 1 to
-     * {MAX_TEXT_LENGTH} bytes of well-formed UTF-8 without control characters (U+0000-U+001F).
+     * registry records with a certificate. No personal data goes on chain, where it would stay
+     * public forever: the beneficiary is only a commitment, and the reason must hold none.
+     * @dev `beneficiary` is the SHA-256 of a random salt and the beneficiary's name, computed off
+     * chain: whoever has the salt and the name can show that the retirement was for that
+     * beneficiary, and without the salt the name cannot be guessed from it. The contract does not
+     * check it: zero means no beneficiary, any other value is recorded as given. `reason` must be
+     * what the registry can record: 1 to {MAX_TEXT_LENGTH} bytes of well-formed UTF-8 without
+     * control characters (U+0000-U+001F).
      * @param id Token id of the asset class.
      * @param amount Grams to retire, not zero.
-     * @param beneficiaryName Name of the beneficiary of the retirement.
-     * @param reason Reason of the retirement.
+     * @param beneficiary Commitment to the beneficiary of the retirement (never a name), or zero.
+     * @param reason Reason of the retirement, public forever: it must hold no personal data.
      */
-    function retire(uint256 id, uint256 amount, string calldata beneficiaryName, string calldata reason) external {
+    function retire(uint256 id, uint256 amount, bytes32 beneficiary, string calldata reason) external {
         if (amount == 0) {
             revert CarbonCreditsZeroAmount();
-        }
-        if (!_isValidText(beneficiaryName)) {
-            revert CarbonCreditsInvalidField("beneficiaryName");
         }
         if (!_isValidText(reason)) {
             revert CarbonCreditsInvalidField("reason");
         }
         _burn(_msgSender(), id, amount);
-        emit CreditsRetiredOnChain(_msgSender(), id, amount, beneficiaryName, reason);
+        emit CreditsRetiredOnChain(_msgSender(), id, amount, beneficiary, reason);
     }
 
     /**

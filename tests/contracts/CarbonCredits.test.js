@@ -20,6 +20,10 @@ const [LARGE_FIRST, LARGE_LAST, LARGE_NEIGHBOUR] = VECTORS.large_tree.locks;
 const checkpointHashOf = (size) => ethers.id(`checkpoint ${size}`);
 const tokenIdOf = (assetClass) => BigInt(ethers.keccak256(ethers.toUtf8Bytes(assetClass)));
 const withFields = (c, changes) => ({ ...c.fields, ...changes });
+/** A beneficiary commitment as clients compute it off chain: SHA-256 of a random salt and the name. */
+const commitmentTo = (salt, name) => ethers.sha256(ethers.concat([salt, ethers.toUtf8Bytes(name)]));
+const BENEFICIARY_NAME = "李伟 (Li Wei) 🌱";
+const BENEFICIARY = commitmentTo(ethers.id("random salt"), BENEFICIARY_NAME);
 /** Last second at which the lock with these fields can be minted. */
 const deadlineOf = (fields) => BigInt(fields.expiry) + MINT_WINDOW;
 /** The hex `signature` with its byte at `position` inverted. */
@@ -491,27 +495,58 @@ describe("CarbonCredits", function () {
   });
 
   describe("retire", function () {
-    it("burns the caller's credits with a beneficiary and a reason", async function () {
+    it("burns the caller's credits with a beneficiary commitment and a reason", async function () {
       const { credits, holder, id } = await loadFixture(holderFixture);
       const amount = 1_000n;
-      const [name, reason] = ["李伟 (Li Wei) 🌱", "2026 commute offset, Shenzhen 深圳"];
-      await expect(credits.connect(holder).retire(id, amount, name, reason))
+      const reason = "2026 commute offset, Shenzhen 深圳";
+      await expect(credits.connect(holder).retire(id, amount, BENEFICIARY, reason))
         .to.emit(credits, "CreditsRetiredOnChain")
-        .withArgs(holder.address, id, amount, name, reason)
+        .withArgs(holder.address, id, amount, BENEFICIARY, reason)
         .and.to.emit(credits, "TransferSingle")
         .withArgs(holder.address, holder.address, ethers.ZeroAddress, id, amount);
       expect(await credits["totalSupply(uint256)"](id)).to.equal(BigInt(SINGLE.fields.amount) - amount);
-      await expect(credits.connect(holder).retire(id, 0, name, reason)).to.be.revertedWithCustomError(
+      // Zero: no beneficiary.
+      await expect(credits.connect(holder).retire(id, amount, ethers.ZeroHash, reason))
+        .to.emit(credits, "CreditsRetiredOnChain")
+        .withArgs(holder.address, id, amount, ethers.ZeroHash, reason);
+      await expect(credits.connect(holder).retire(id, 0, BENEFICIARY, reason)).to.be.revertedWithCustomError(
         credits,
         "CarbonCreditsZeroAmount",
       );
     });
 
-    /** Calls retire with raw bytes as texts; whether it succeeds, else the reverting field's name. */
-    async function retireOutcome(credits, holder, id, name, reason) {
+    it("puts the beneficiary's commitment on chain, never a name", async function () {
+      const { credits, holder, id } = await loadFixture(holderFixture);
+      const event = credits.interface.getEvent("CreditsRetiredOnChain");
+      expect(event.format("full")).to.equal(
+        "event CreditsRetiredOnChain(address indexed holder, uint256 indexed id, uint256 amount, " +
+          "bytes32 beneficiary, string reason)",
+      );
+      expect(credits.interface.getFunction("retire").format()).to.equal("retire(uint256,uint256,bytes32,string)");
+      const transaction = await credits.connect(holder).retire(id, 1_000n, BENEFICIARY, "2026 commute offset");
+      const receipt = await transaction.wait();
+      const [log] = receipt.logs.filter((entry) => entry.topics[0] === event.topicHash);
+      const { args } = credits.interface.parseLog(log);
+      expect(args.beneficiary).to.equal(BENEFICIARY);
+      expect(args.toObject()).to.have.all.keys("holder", "id", "amount", "beneficiary", "reason");
+      // Neither the call nor any of its logs holds the name, in full or in part.
+      const hexOf = (text) => ethers.hexlify(ethers.toUtf8Bytes(text)).slice(2);
+      for (const part of [BENEFICIARY_NAME, "Li Wei", "李伟"]) {
+        expect(transaction.data).to.not.include(hexOf(part));
+        for (const entry of receipt.logs) {
+          expect([entry.data, ...entry.topics].join("")).to.not.include(hexOf(part));
+        }
+      }
+    });
+
+    /** Calls retire with raw bytes as the reason; whether it succeeds, else the reverting field's name. */
+    async function retireOutcome(credits, holder, id, reason) {
       const data = ethers.concat([
         credits.interface.getFunction("retire").selector,
-        ethers.AbiCoder.defaultAbiCoder().encode(["uint256", "uint256", "bytes", "bytes"], [id, 1, name, reason]),
+        ethers.AbiCoder.defaultAbiCoder().encode(
+          ["uint256", "uint256", "bytes32", "bytes"],
+          [id, 1, BENEFICIARY, reason],
+        ),
       ]);
       try {
         await holder.call({ to: await credits.getAddress(), data });
@@ -523,7 +558,6 @@ describe("CarbonCredits", function () {
       }
     }
 
-    const validName = ethers.toUtf8Bytes("Li Wei");
     const fatalDecoder = new TextDecoder("utf-8", { fatal: true });
     /** What the registry records: 1 to 500 bytes of UTF-8 (RFC 3629) without C0 controls. */
     function recordable(bytes) {
@@ -537,7 +571,7 @@ describe("CarbonCredits", function () {
       }
     }
 
-    it("accepts exactly the texts the registry can record", async function () {
+    it("accepts exactly the reasons the registry can record", async function () {
       const { credits, holder, id } = await loadFixture(holderFixture);
       const hex = (text) => ethers.getBytes(`0x${text.replace(/ /g, "")}`);
       const cases = [
@@ -573,10 +607,8 @@ describe("CarbonCredits", function () {
         hex("41 e4"), // truncated at the end
       ];
       for (const bytes of cases) {
-        const expected = recordable(bytes) ? "ok" : "beneficiaryName";
-        expect(await retireOutcome(credits, holder, id, bytes, validName), ethers.hexlify(bytes)).to.equal(expected);
-        const forReason = recordable(bytes) ? "ok" : "reason";
-        expect(await retireOutcome(credits, holder, id, validName, bytes), ethers.hexlify(bytes)).to.equal(forReason);
+        const expected = recordable(bytes) ? "ok" : "reason";
+        expect(await retireOutcome(credits, holder, id, bytes), ethers.hexlify(bytes)).to.equal(expected);
       }
     });
 
@@ -608,8 +640,8 @@ describe("CarbonCredits", function () {
         if (random(5) === 0) {
           bytes = bytes.slice(0, -1);
         }
-        const outcome = await retireOutcome(credits, holder, id, bytes, validName);
-        expect(outcome, ethers.hexlify(bytes)).to.equal(recordable(bytes) ? "ok" : "beneficiaryName");
+        const outcome = await retireOutcome(credits, holder, id, bytes);
+        expect(outcome, ethers.hexlify(bytes)).to.equal(recordable(bytes) ? "ok" : "reason");
         accepted += outcome === "ok";
       }
       // Both outcomes are well represented.
@@ -630,7 +662,7 @@ describe("CarbonCredits", function () {
       expect(await credits["totalSupply(uint256)"](tokenIdOf(EXTREMES.fields.assetClass))).to.equal(
         EXTREMES.fields.amount,
       );
-      await credits.connect(holder).retire(id, 5, "Li Wei", "offset");
+      await credits.connect(holder).retire(id, 5, BENEFICIARY, "offset");
       await credits.connect(holder).returnToRegistry(id, 7, other.address);
       expect(await credits["totalSupply(uint256)"](id)).to.equal(single - 12n);
       expect(await credits["totalSupply()"]()).to.equal(
@@ -686,7 +718,7 @@ describe("CarbonCredits", function () {
       await admin.sendTransaction({ to: recipient.address, value: ethers.parseEther("1") });
       const id = tokenIdOf(LARGE_FIRST.fields.assetClass);
       const retireGas = await gasOf(
-        credits.connect(recipient).retire(id, 1_000, "Li Wei", "2026 commute offset, Shenzhen"),
+        credits.connect(recipient).retire(id, 1_000, BENEFICIARY, "2026 commute offset, Shenzhen"),
       );
       const returnGas = await gasOf(credits.connect(recipient).returnToRegistry(id, 1_000, admin.address));
       console.log(`      retire: ${retireGas} gas; returnToRegistry: ${returnGas} gas`);
