@@ -20,16 +20,25 @@ import {RFC9162} from "./RFC9162.sol";
  * grams of a lock that was not minted. Holders leave the chain by returning credits to a registry
  * account or by retiring them; both burn and emit an event that the registry's anchoring worker
  * records.
- * @dev The token id of an asset class is `uint256(keccak256(bytes(assetClass)))`. A lock is
- * identified by its lock number (0, 1, 2... in the order the registry logged the locks), so
- * that the bitmap of minted locks fills its words densely. Proof of
- * reserve: for every asset class, {totalSupply} of its id is the grams of its minted locks
- * ({isLockMinted}) less the grams returned or retired, which the registry holds as locked.
- * The deadline adds no trust: the expiry is a field of the lock event, which the inclusion proof
- * covers, and the chain's clock decides; after it no mint can race the registry's release.
+ * @dev The token id of an asset class is `uint256(keccak256(bytes(assetClass)))`; one unit of a
+ * token is one gram of CO2e, indivisible (decimals 0). {uri} is ERC-1155's: the base URI, in
+ * which clients replace `{id}` with the token id in lowercase hexadecimal, 64 digits;
+ * {contractURI} is the contract-level metadata of ERC-7572. A lock is identified by its lock
+ * number (0, 1, 2... in the order the registry logged the locks), so that the bitmap of minted
+ * locks fills its words densely. The mint deadline adds no trust: the expiry is a field of the
+ * lock event, which the inclusion proof covers, and the chain's clock decides; after the deadline
+ * no mint can race the registry's release. Proof of reserve: for every asset class, {totalSupply}
+ * of its id is the grams of its minted locks ({isLockMinted}) less the grams returned or retired,
+ * which the registry holds as locked.
  */
 contract CarbonCredits is ERC1155Supply, AccessControl {
     using BitMaps for BitMaps.BitMap;
+
+    /// @notice Name of the token collection, for exchanges and wallets.
+    string public constant name = "Carbon Registry credits";
+
+    /// @notice Symbol of the tokens: one unit is one gram of CO2e (decimals 0).
+    string public constant symbol = "gCO2e";
 
     /**
      * @notice Time during which the credits of a lock can be minted after the expiry of its signed
@@ -45,6 +54,9 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
 
     /// @dev Sequence numbers of the locks already minted.
     BitMaps.BitMap private _mintedLocks;
+
+    /// @dev URI of the contract-level metadata (ERC-7572).
+    string private _contractURI;
 
     /**
      * @notice Emitted when the credits of a lock are minted.
@@ -85,6 +97,9 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
      * @param baseURI The new base URI, in which clients substitute `{id}`.
      */
     event BaseURIChanged(string baseURI);
+
+    /// @notice Emitted when the contract-level metadata URI is changed (ERC-7572).
+    event ContractURIUpdated();
 
     /// @notice The constructor was given the zero address, or credits are returned to it.
     error CarbonCreditsZeroAddress();
@@ -133,16 +148,23 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
     error CarbonCreditsInvalidProof(uint256 seq, uint256 treeSize);
 
     /**
-     * @notice Sets up the roles, the anchoring contract and the metadata URI.
-     * @param admin Holder of DEFAULT_ADMIN_ROLE, who may change the base URI.
+     * @notice Sets up the roles, the anchoring contract and the metadata URIs.
+     * @param admin Holder of DEFAULT_ADMIN_ROLE, who may change the metadata URIs.
      * @param anchor The registry's anchoring contract.
      * @param baseURI Base URI of the asset class metadata in the registry API, with `{id}`.
+     * @param contractURI_ URI of the contract-level metadata (ERC-7572).
      */
-    constructor(address admin, RegistryAnchor anchor, string memory baseURI) ERC1155(baseURI) {
+    constructor(
+        address admin,
+        RegistryAnchor anchor,
+        string memory baseURI,
+        string memory contractURI_
+    ) ERC1155(baseURI) {
         if (admin == address(0) || address(anchor) == address(0)) {
             revert CarbonCreditsZeroAddress();
         }
         registryAnchor = anchor;
+        _contractURI = contractURI_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -233,6 +255,25 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
     function setBaseURI(string calldata baseURI) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setURI(baseURI);
         emit BaseURIChanged(baseURI);
+    }
+
+    /**
+     * @notice Changes the URI of the contract-level metadata.
+     * @dev Only DEFAULT_ADMIN_ROLE. Emits {ContractURIUpdated} (ERC-7572).
+     * @param contractURI_ The new URI of the contract-level metadata.
+     */
+    function setContractURI(string calldata contractURI_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _contractURI = contractURI_;
+        emit ContractURIUpdated();
+    }
+
+    /**
+     * @notice URI of the contract-level metadata (ERC-7572): a JSON document with the name,
+     * description, image and links of the collection, for exchanges and wallets.
+     * @return The URI set in the constructor or by {setContractURI}.
+     */
+    function contractURI() external view returns (string memory) {
+        return _contractURI;
     }
 
     /**

@@ -9,6 +9,7 @@ const { LeafTree, inclusionProof, rootOf } = require("./helpers/merkle");
 
 const VECTORS = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "vectors", "locks.json"), "utf8"));
 const BASE_URI = "https://registry.example/api/v1/asset-classes/{id}.json";
+const CONTRACT_URI = "https://registry.example/api/v1/token/contract.json";
 const INTEGER_LIMIT = 2n ** 53n;
 // Budget of what proof-verified minting adds to a plain ERC-1155 mint (bench target).
 const PROOF_OVERHEAD_BUDGET = 60_000n;
@@ -37,7 +38,12 @@ describe("CarbonCredits", function () {
   async function deployFixture() {
     const [admin, anchorer, holder, other] = await ethers.getSigners();
     const anchor = await ethers.deployContract("RegistryAnchor", [admin.address, anchorer.address]);
-    const credits = await ethers.deployContract("CarbonCredits", [admin.address, await anchor.getAddress(), BASE_URI]);
+    const credits = await ethers.deployContract("CarbonCredits", [
+      admin.address,
+      await anchor.getAddress(),
+      BASE_URI,
+      CONTRACT_URI,
+    ]);
     return { anchor, credits, admin, anchorer, holder, other };
   }
 
@@ -65,20 +71,44 @@ describe("CarbonCredits", function () {
   const mint = (credits, c, fields = c.fields, proof = c.proof) => credits.mintWithProof(fields, c.tree_size, proof);
 
   describe("deployment", function () {
-    it("sets the admin, the anchoring contract and the metadata URI", async function () {
+    it("sets the admin, the anchoring contract and the metadata URIs", async function () {
       const { anchor, credits, admin, other } = await loadFixture(deployFixture);
       expect(await credits.registryAnchor()).to.equal(await anchor.getAddress());
       expect(await credits.hasRole(await credits.DEFAULT_ADMIN_ROLE(), admin.address)).to.equal(true);
       expect(await credits.hasRole(await credits.DEFAULT_ADMIN_ROLE(), other.address)).to.equal(false);
       expect(await credits.uri(tokenIdOf(SINGLE.fields.assetClass))).to.equal(BASE_URI);
+      expect(await credits.contractURI()).to.equal(CONTRACT_URI);
+    });
+
+    it("names the tokens for exchanges and wallets: grams of CO2e, one URI per class", async function () {
+      const { credits } = await loadFixture(deployFixture);
+      expect(await credits.name()).to.equal("Carbon Registry credits");
+      expect(await credits.symbol()).to.equal("gCO2e");
+      // ERC-1155: clients replace {id} with the token id in lowercase hex, 64 digits.
+      const id = tokenIdOf(SINGLE.fields.assetClass);
+      const hexId = ethers.keccak256(ethers.toUtf8Bytes(SINGLE.fields.assetClass)).slice(2);
+      const url = (await credits.uri(id)).replace("{id}", id.toString(16).padStart(64, "0"));
+      expect(url).to.equal(`https://registry.example/api/v1/asset-classes/${hexId}.json`);
+    });
+
+    it("lets only the admin change the contract URI (ERC-7572)", async function () {
+      const { credits, admin, other } = await loadFixture(deployFixture);
+      expect(credits.interface.getEvent("ContractURIUpdated").topicHash).to.equal(ethers.id("ContractURIUpdated()"));
+      const next = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/contract.json";
+      await expect(credits.connect(admin).setContractURI(next)).to.emit(credits, "ContractURIUpdated").withArgs();
+      expect(await credits.contractURI()).to.equal(next);
+      await expect(credits.connect(other).setContractURI(CONTRACT_URI))
+        .to.be.revertedWithCustomError(credits, "AccessControlUnauthorizedAccount")
+        .withArgs(other.address, await credits.DEFAULT_ADMIN_ROLE());
+      expect(await credits.contractURI()).to.equal(next);
     });
 
     it("rejects a zero admin or anchoring contract", async function () {
       const { anchor, admin } = await loadFixture(deployFixture);
       const factory = await ethers.getContractFactory("CarbonCredits");
       for (const args of [
-        [ethers.ZeroAddress, await anchor.getAddress(), BASE_URI],
-        [admin.address, ethers.ZeroAddress, BASE_URI],
+        [ethers.ZeroAddress, await anchor.getAddress(), BASE_URI, CONTRACT_URI],
+        [admin.address, ethers.ZeroAddress, BASE_URI, CONTRACT_URI],
       ]) {
         await expect(factory.deploy(...args)).to.be.revertedWithCustomError(factory, "CarbonCreditsZeroAddress");
       }
