@@ -6,10 +6,17 @@ require("@nomicfoundation/hardhat-chai-matchers");
 require("@nomicfoundation/hardhat-ethers");
 require("@nomicfoundation/hardhat-network-helpers");
 
-const { subtask } = require("hardhat/config");
-const { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } = require("hardhat/builtin-tasks/task-names");
+const { subtask, task } = require("hardhat/config");
+const { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_TEST } = require("hardhat/builtin-tasks/task-names");
 
 const SOLC_VERSION = "0.8.28";
+
+// Start of the chain of `hardhat test`. The contract tests mint the locks of
+// tests/vectors/locks.json, whose signed requests expire on 2026-01-02T00:00:00Z and which
+// CarbonCredits mints only until MINT_WINDOW (7 days) later: the test chain starts the day
+// before, whatever the wall clock says, and the tests move it forward with `time`. Other tasks
+// (`hardhat node` for the Python integration tests) keep the wall clock.
+const TEST_CHAIN_START = "2026-01-01T00:00:00Z";
 
 subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async ({ solcVersion }, _hre, runSuper) => {
   if (solcVersion !== SOLC_VERSION) {
@@ -29,6 +36,12 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async ({ solcVersion }, _hre, runS
     version: SOLC_VERSION,
     longVersion,
   };
+});
+
+task(TASK_TEST, async (args, hre, runSuper) => {
+  // Read when the in-process network is first used, which is after this point.
+  hre.config.networks.hardhat.initialDate = TEST_CHAIN_START;
+  return runSuper(args);
 });
 
 /** @type import('hardhat/config').HardhatUserConfig */

@@ -14,19 +14,39 @@ import {RFC9162} from "./RFC9162.sol";
  * @notice Carbon credits of the Carbon Registry on chain: one ERC-1155 token per asset class,
  * counted in grams of CO2e. Credits enter the chain only against a lock in the registry's log:
  * anyone may mint them with the lock's fields and an RFC 9162 inclusion proof of the lock event
- * in a tree whose root {RegistryAnchor} stores, so minting needs no trust in the operator. Holders
- * leave the chain by returning credits to a registry account or by retiring them; both burn and
- * emit an event that the registry's anchoring worker records.
- * @dev The token id of an asset class is `uint256(keccak256(bytes(assetClass)))`. A lock is
- * identified by its lock number (0, 1, 2... in the order the registry logged the locks), so
- * that the bitmap of minted locks fills its words densely. Proof of
- * reserve: for every asset class, {totalSupply} of its id is the grams of its minted locks
- * ({isLockMinted}) less the grams returned or retired, which the registry holds as locked.
+ * in a tree whose root {RegistryAnchor} stores, so minting needs no trust in the operator. A lock
+ * can be minted until {MINT_WINDOW} after the expiry of its signed lock request ({mintDeadline});
+ * once the deadline has passed, plus the chain's confirmation depth, the registry releases the
+ * grams of a lock that was not minted. Holders leave the chain by returning credits to a registry
+ * account or by retiring them; both burn and emit an event that the registry's anchoring worker
+ * records.
+ * @dev The token id of an asset class is `uint256(keccak256(bytes(assetClass)))`; one unit of a
+ * token is one gram of CO2e, indivisible (decimals 0). {uri} is ERC-1155's: the base URI, in
+ * which clients replace `{id}` with the token id in lowercase hexadecimal, 64 digits;
+ * {contractURI} is the contract-level metadata of ERC-7572. A lock is identified by its lock
+ * number (0, 1, 2... in the order the registry logged the locks), so that the bitmap of minted
+ * locks fills its words densely. The mint deadline adds no trust: the expiry is a field of the
+ * lock event, which the inclusion proof covers, and the chain's clock decides; after the deadline
+ * no mint can race the registry's release. Proof of reserve: for every asset class, {totalSupply}
+ * of its id is the grams of its minted locks ({isLockMinted}) less the grams returned or retired,
+ * which the registry holds as locked.
  */
 contract CarbonCredits is ERC1155Supply, AccessControl {
     using BitMaps for BitMaps.BitMap;
 
-    /// @notice Longest beneficiary name or reason of an on-chain retirement, in bytes (UTF-8).
+    /// @notice Name of the token collection, for exchanges and wallets.
+    string public constant name = "Carbon Registry credits";
+
+    /// @notice Symbol of the tokens: one unit is one gram of CO2e (decimals 0).
+    string public constant symbol = "gCO2e";
+
+    /**
+     * @notice Time during which the credits of a lock can be minted after the expiry of its signed
+     * lock request: until `lock.expiry + MINT_WINDOW` included ({mintDeadline}).
+     */
+    uint256 public constant MINT_WINDOW = 7 days;
+
+    /// @notice Longest reason of an on-chain retirement, in bytes (UTF-8).
     uint256 public constant MAX_TEXT_LENGTH = 500;
 
     /// @notice The anchoring contract whose roots inclusion proofs are checked against.
@@ -34,6 +54,9 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
 
     /// @dev Sequence numbers of the locks already minted.
     BitMaps.BitMap private _mintedLocks;
+
+    /// @dev URI of the contract-level metadata (ERC-7572).
+    string private _contractURI;
 
     /**
      * @notice Emitted when the credits of a lock are minted.
@@ -58,14 +81,14 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
      * @param holder Address whose credits were burnt.
      * @param id Token id of the asset class.
      * @param amount Retired grams.
-     * @param beneficiaryName Name of the beneficiary of the retirement, for its certificate.
-     * @param reason Reason of the retirement, for its certificate.
+     * @param beneficiary Commitment to the beneficiary of the retirement (see {retire}), or zero.
+     * @param reason Reason of the retirement, for its certificate; public forever.
      */
     event CreditsRetiredOnChain(
         address indexed holder,
         uint256 indexed id,
         uint256 amount,
-        string beneficiaryName,
+        bytes32 beneficiary,
         string reason
     );
 
@@ -74,6 +97,9 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
      * @param baseURI The new base URI, in which clients substitute `{id}`.
      */
     event BaseURIChanged(string baseURI);
+
+    /// @notice Emitted when the contract-level metadata URI is changed (ERC-7572).
+    event ContractURIUpdated();
 
     /// @notice The constructor was given the zero address, or credits are returned to it.
     error CarbonCreditsZeroAddress();
@@ -101,6 +127,13 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
     error CarbonCreditsLockAlreadyMinted(uint256 lockNo);
 
     /**
+     * @notice The mint deadline of this lock has passed: the registry may have released its grams.
+     * @param lockNo Lock number of the lock event.
+     * @param mintDeadline Last second (Unix time) at which the lock could be minted.
+     */
+    error CarbonCreditsLockExpired(uint256 lockNo, uint256 mintDeadline);
+
+    /**
      * @notice No root is anchored at this tree size.
      * @param treeSize Tree size the proof was given for.
      */
@@ -115,22 +148,29 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
     error CarbonCreditsInvalidProof(uint256 seq, uint256 treeSize);
 
     /**
-     * @notice Sets up the roles, the anchoring contract and the metadata URI.
-     * @param admin Holder of DEFAULT_ADMIN_ROLE, who may change the base URI.
+     * @notice Sets up the roles, the anchoring contract and the metadata URIs.
+     * @param admin Holder of DEFAULT_ADMIN_ROLE, who may change the metadata URIs.
      * @param anchor The registry's anchoring contract.
      * @param baseURI Base URI of the asset class metadata in the registry API, with `{id}`.
+     * @param contractURI_ URI of the contract-level metadata (ERC-7572).
      */
-    constructor(address admin, RegistryAnchor anchor, string memory baseURI) ERC1155(baseURI) {
+    constructor(
+        address admin,
+        RegistryAnchor anchor,
+        string memory baseURI,
+        string memory contractURI_
+    ) ERC1155(baseURI) {
         if (admin == address(0) || address(anchor) == address(0)) {
             revert CarbonCreditsZeroAddress();
         }
         registryAnchor = anchor;
+        _contractURI = contractURI_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
     /**
      * @notice Mints the credits of a lock to its recipient, given an inclusion proof of the lock
-     * event in an anchored tree. Anyone may call it, once per lock.
+     * event in an anchored tree. Anyone may call it, once per lock, until its {mintDeadline}.
      * @dev The contract rebuilds the event's canonical bytes from the fields (see {LockEvent}) and
      * checks that their leaf hash is at index `lock.seq` of the tree anchored at `treeSize`: any
      * field that differs from the logged event, such as the amount, the recipient or the asset
@@ -145,6 +185,10 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
         uint256 lockNo = lock.lockNo;
         if (_mintedLocks.get(lockNo)) {
             revert CarbonCreditsLockAlreadyMinted(lockNo);
+        }
+        uint256 deadline = _mintDeadline(lock.expiry);
+        if (block.timestamp > deadline) {
+            revert CarbonCreditsLockExpired(lockNo, deadline);
         }
         bytes32 root = registryAnchor.rootAt(treeSize);
         if (root == bytes32(0)) {
@@ -179,26 +223,28 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
 
     /**
      * @notice Burns `amount` of the caller's credits of token `id` as a retirement, which the
-     * registry records with a certificate.
-     * @dev `beneficiaryName` and `reason` must be what the registry can record: 1 to
-     * {MAX_TEXT_LENGTH} bytes of well-formed UTF-8 without control characters (U+0000-U+001F).
+     * registry records with a certificate. No personal data goes on chain, where it would stay
+     * public forever: the beneficiary is only a commitment, and the reason must hold none.
+     * @dev `beneficiary` is the SHA-256 of a random salt and the beneficiary's name, computed off
+     * chain: whoever has the salt and the name can show that the retirement was for that
+     * beneficiary, and without the salt the name cannot be guessed from it. The contract does not
+     * check it: zero means no beneficiary, any other value is recorded as given. `reason` must be
+     * what the registry can record: 1 to {MAX_TEXT_LENGTH} bytes of well-formed UTF-8 without
+     * control characters (U+0000-U+001F).
      * @param id Token id of the asset class.
      * @param amount Grams to retire, not zero.
-     * @param beneficiaryName Name of the beneficiary of the retirement.
-     * @param reason Reason of the retirement.
+     * @param beneficiary Commitment to the beneficiary of the retirement (never a name), or zero.
+     * @param reason Reason of the retirement, public forever: it must hold no personal data.
      */
-    function retire(uint256 id, uint256 amount, string calldata beneficiaryName, string calldata reason) external {
+    function retire(uint256 id, uint256 amount, bytes32 beneficiary, string calldata reason) external {
         if (amount == 0) {
             revert CarbonCreditsZeroAmount();
-        }
-        if (!_isValidText(beneficiaryName)) {
-            revert CarbonCreditsInvalidField("beneficiaryName");
         }
         if (!_isValidText(reason)) {
             revert CarbonCreditsInvalidField("reason");
         }
         _burn(_msgSender(), id, amount);
-        emit CreditsRetiredOnChain(_msgSender(), id, amount, beneficiaryName, reason);
+        emit CreditsRetiredOnChain(_msgSender(), id, amount, beneficiary, reason);
     }
 
     /**
@@ -209,6 +255,25 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
     function setBaseURI(string calldata baseURI) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setURI(baseURI);
         emit BaseURIChanged(baseURI);
+    }
+
+    /**
+     * @notice Changes the URI of the contract-level metadata.
+     * @dev Only DEFAULT_ADMIN_ROLE. Emits {ContractURIUpdated} (ERC-7572).
+     * @param contractURI_ The new URI of the contract-level metadata.
+     */
+    function setContractURI(string calldata contractURI_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _contractURI = contractURI_;
+        emit ContractURIUpdated();
+    }
+
+    /**
+     * @notice URI of the contract-level metadata (ERC-7572): a JSON document with the name,
+     * description, image and links of the collection, for exchanges and wallets.
+     * @return The URI set in the constructor or by {setContractURI}.
+     */
+    function contractURI() external view returns (string memory) {
+        return _contractURI;
     }
 
     /**
@@ -229,6 +294,18 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
     function lockEventBytes(LockEvent.Lock calldata lock) external pure returns (bytes memory) {
         _checkLockFields(lock);
         return LockEvent.canonicalBytes(lock);
+    }
+
+    /**
+     * @notice The last second (Unix time) at which the credits of a lock can be minted: the expiry
+     * of its signed lock request plus {MINT_WINDOW}. Reverts as {mintWithProof} does for invalid
+     * fields.
+     * @param lock Fields of the `CreditsLocked` event.
+     * @return `lock.expiry + MINT_WINDOW`.
+     */
+    function mintDeadline(LockEvent.Lock calldata lock) external pure returns (uint256) {
+        _checkLockFields(lock);
+        return _mintDeadline(lock.expiry);
     }
 
     /**
@@ -293,6 +370,11 @@ contract CarbonCredits is ERC1155Supply, AccessControl {
         if (ranges.length == 0 || total != lock.amount) {
             revert CarbonCreditsRangesMismatch(lock.amount, total);
         }
+    }
+
+    /// @dev The mint deadline of a lock whose request expires at `expiry` (below 2**53: no overflow).
+    function _mintDeadline(uint256 expiry) private pure returns (uint256) {
+        return expiry + MINT_WINDOW;
     }
 
     /**

@@ -4,19 +4,29 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
-const { loadFixture } = require("@nomicfoundation/hardhat-network-helpers");
+const { loadFixture, takeSnapshot, time } = require("@nomicfoundation/hardhat-network-helpers");
+const { LeafTree, inclusionProof, rootOf } = require("./helpers/merkle");
 
 const VECTORS = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "vectors", "locks.json"), "utf8"));
 const BASE_URI = "https://registry.example/api/v1/asset-classes/{id}.json";
+const CONTRACT_URI = "https://registry.example/api/v1/token/contract.json";
 const INTEGER_LIMIT = 2n ** 53n;
 // Budget of what proof-verified minting adds to a plain ERC-1155 mint (bench target).
 const PROOF_OVERHEAD_BUDGET = 60_000n;
+// CarbonCredits.MINT_WINDOW: a lock can be minted until 7 days after its request's expiry.
+const MINT_WINDOW = 7n * 24n * 60n * 60n;
 
 const [SINGLE, TWO_RANGES, EXTREMES] = VECTORS.locks;
 const [LARGE_FIRST, LARGE_LAST, LARGE_NEIGHBOUR] = VECTORS.large_tree.locks;
 const checkpointHashOf = (size) => ethers.id(`checkpoint ${size}`);
 const tokenIdOf = (assetClass) => BigInt(ethers.keccak256(ethers.toUtf8Bytes(assetClass)));
 const withFields = (c, changes) => ({ ...c.fields, ...changes });
+/** A beneficiary commitment as clients compute it off chain: SHA-256 of a random salt and the name. */
+const commitmentTo = (salt, name) => ethers.sha256(ethers.concat([salt, ethers.toUtf8Bytes(name)]));
+const BENEFICIARY_NAME = "李伟 (Li Wei) 🌱";
+const BENEFICIARY = commitmentTo(ethers.id("random salt"), BENEFICIARY_NAME);
+/** Last second at which the lock with these fields can be minted. */
+const deadlineOf = (fields) => BigInt(fields.expiry) + MINT_WINDOW;
 /** The hex `signature` with its byte at `position` inverted. */
 const flipByte = (hex, position) => {
   const raw = ethers.getBytes(hex);
@@ -28,7 +38,12 @@ describe("CarbonCredits", function () {
   async function deployFixture() {
     const [admin, anchorer, holder, other] = await ethers.getSigners();
     const anchor = await ethers.deployContract("RegistryAnchor", [admin.address, anchorer.address]);
-    const credits = await ethers.deployContract("CarbonCredits", [admin.address, await anchor.getAddress(), BASE_URI]);
+    const credits = await ethers.deployContract("CarbonCredits", [
+      admin.address,
+      await anchor.getAddress(),
+      BASE_URI,
+      CONTRACT_URI,
+    ]);
     return { anchor, credits, admin, anchorer, holder, other };
   }
 
@@ -56,20 +71,44 @@ describe("CarbonCredits", function () {
   const mint = (credits, c, fields = c.fields, proof = c.proof) => credits.mintWithProof(fields, c.tree_size, proof);
 
   describe("deployment", function () {
-    it("sets the admin, the anchoring contract and the metadata URI", async function () {
+    it("sets the admin, the anchoring contract and the metadata URIs", async function () {
       const { anchor, credits, admin, other } = await loadFixture(deployFixture);
       expect(await credits.registryAnchor()).to.equal(await anchor.getAddress());
       expect(await credits.hasRole(await credits.DEFAULT_ADMIN_ROLE(), admin.address)).to.equal(true);
       expect(await credits.hasRole(await credits.DEFAULT_ADMIN_ROLE(), other.address)).to.equal(false);
       expect(await credits.uri(tokenIdOf(SINGLE.fields.assetClass))).to.equal(BASE_URI);
+      expect(await credits.contractURI()).to.equal(CONTRACT_URI);
+    });
+
+    it("names the tokens for exchanges and wallets: grams of CO2e, one URI per class", async function () {
+      const { credits } = await loadFixture(deployFixture);
+      expect(await credits.name()).to.equal("Carbon Registry credits");
+      expect(await credits.symbol()).to.equal("gCO2e");
+      // ERC-1155: clients replace {id} with the token id in lowercase hex, 64 digits.
+      const id = tokenIdOf(SINGLE.fields.assetClass);
+      const hexId = ethers.keccak256(ethers.toUtf8Bytes(SINGLE.fields.assetClass)).slice(2);
+      const url = (await credits.uri(id)).replace("{id}", id.toString(16).padStart(64, "0"));
+      expect(url).to.equal(`https://registry.example/api/v1/asset-classes/${hexId}.json`);
+    });
+
+    it("lets only the admin change the contract URI (ERC-7572)", async function () {
+      const { credits, admin, other } = await loadFixture(deployFixture);
+      expect(credits.interface.getEvent("ContractURIUpdated").topicHash).to.equal(ethers.id("ContractURIUpdated()"));
+      const next = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/contract.json";
+      await expect(credits.connect(admin).setContractURI(next)).to.emit(credits, "ContractURIUpdated").withArgs();
+      expect(await credits.contractURI()).to.equal(next);
+      await expect(credits.connect(other).setContractURI(CONTRACT_URI))
+        .to.be.revertedWithCustomError(credits, "AccessControlUnauthorizedAccount")
+        .withArgs(other.address, await credits.DEFAULT_ADMIN_ROLE());
+      expect(await credits.contractURI()).to.equal(next);
     });
 
     it("rejects a zero admin or anchoring contract", async function () {
       const { anchor, admin } = await loadFixture(deployFixture);
       const factory = await ethers.getContractFactory("CarbonCredits");
       for (const args of [
-        [ethers.ZeroAddress, await anchor.getAddress(), BASE_URI],
-        [admin.address, ethers.ZeroAddress, BASE_URI],
+        [ethers.ZeroAddress, await anchor.getAddress(), BASE_URI, CONTRACT_URI],
+        [admin.address, ethers.ZeroAddress, BASE_URI, CONTRACT_URI],
       ]) {
         await expect(factory.deploy(...args)).to.be.revertedWithCustomError(factory, "CarbonCreditsZeroAddress");
       }
@@ -353,6 +392,103 @@ describe("CarbonCredits", function () {
     }
   });
 
+  describe("lock expiry", function () {
+    // These tests move the chain time past deadlines, which only a snapshot can undo: they deploy
+    // afresh (loadFixture would revert to older snapshots, dropping this one), and put the chain
+    // back so that fixtures first loaded by later tests start before the vector locks' deadlines.
+    let snapshot;
+    beforeEach(async function () {
+      snapshot = await takeSnapshot();
+    });
+    afterEach(async function () {
+      await snapshot.restore();
+    });
+
+    it("gives every lock a mint deadline MINT_WINDOW after its request's expiry", async function () {
+      const { credits } = await deployFixture();
+      expect(await credits.MINT_WINDOW()).to.equal(MINT_WINDOW);
+      const now = BigInt(await time.latest());
+      for (const c of [...VECTORS.locks, ...VECTORS.large_tree.locks]) {
+        expect(await credits.mintDeadline(c.fields), c.name).to.equal(deadlineOf(c.fields));
+        // The test chain starts early enough to mint every vector lock (hardhat.config.js).
+        expect(now, c.name).to.be.below(deadlineOf(c.fields));
+      }
+      await expect(credits.mintDeadline(withFields(SINGLE, { expiry: INTEGER_LIMIT })))
+        .to.be.revertedWithCustomError(credits, "CarbonCreditsInvalidField")
+        .withArgs("expiry");
+    });
+
+    it("mints a lock at its deadline and not one second later", async function () {
+      const { credits } = await anchoredFixture();
+      const deadline = deadlineOf(SINGLE.fields);
+      const beforeDeadline = await takeSnapshot();
+      // The second after the deadline: the lock has expired.
+      await time.increaseTo(deadline);
+      await expect(mint(credits, SINGLE))
+        .to.be.revertedWithCustomError(credits, "CarbonCreditsLockExpired")
+        .withArgs(SINGLE.fields.lockNo, deadline);
+      expect(await credits.isLockMinted(SINGLE.fields.lockNo)).to.equal(false);
+
+      // Exactly at the deadline: minted.
+      await beforeDeadline.restore();
+      await time.increaseTo(deadline - 1n);
+      await time.setNextBlockTimestamp(deadline);
+      const receipt = await (await mint(credits, SINGLE)).wait();
+      expect((await receipt.getBlock()).timestamp).to.equal(deadline);
+      expect(await credits.isLockMinted(SINGLE.fields.lockNo)).to.equal(true);
+      expect(await credits.balanceOf(SINGLE.fields.recipient, tokenIdOf(SINGLE.fields.assetClass))).to.equal(
+        SINGLE.fields.amount,
+      );
+    });
+
+    it("checks the deadline after the fields and the minted locks, before the proof", async function () {
+      const { credits } = await anchoredFixture();
+      await mint(credits, SINGLE);
+      await time.increaseTo(deadlineOf(SINGLE.fields) + 1n);
+      await expect(mint(credits, SINGLE, withFields(SINGLE, { nonce: INTEGER_LIMIT })))
+        .to.be.revertedWithCustomError(credits, "CarbonCreditsInvalidField")
+        .withArgs("nonce");
+      await expect(mint(credits, SINGLE))
+        .to.be.revertedWithCustomError(credits, "CarbonCreditsLockAlreadyMinted")
+        .withArgs(SINGLE.fields.lockNo);
+      const deadline = deadlineOf(TWO_RANGES.fields);
+      // Right, with a wrong proof, and against a tree size never anchored.
+      for (const minting of [
+        () => mint(credits, TWO_RANGES),
+        () => mint(credits, TWO_RANGES, TWO_RANGES.fields, SINGLE.proof),
+        () => credits.mintWithProof(TWO_RANGES.fields, TWO_RANGES.tree_size + 1, TWO_RANGES.proof),
+      ]) {
+        await expect(minting())
+          .to.be.revertedWithCustomError(credits, "CarbonCreditsLockExpired")
+          .withArgs(TWO_RANGES.fields.lockNo, deadline);
+      }
+      // A lock whose request expires later can still be minted.
+      await mint(credits, EXTREMES);
+      expect(await credits.isLockMinted(EXTREMES.fields.lockNo)).to.equal(true);
+    });
+
+    it("leaves a lock to a contract that cannot receive ERC-1155 unminted, then expired", async function () {
+      const { anchor, anchorer, credits } = await deployFixture();
+      const receiver = await ethers.deployContract("NonReceiver");
+      const recipient = await receiver.getAddress();
+      const fields = withFields(SINGLE, { recipient, seq: 2, lockNo: 2 });
+      const lockEvent = ethers.getBytes(await credits.lockEventBytes(fields));
+      const tree = new LeafTree(["leaf-0", "leaf-1", lockEvent]);
+      await anchor.connect(anchorer).anchor(3, rootOf(tree, 3), checkpointHashOf(3), []);
+      const proof = inclusionProof(tree, 2, 3);
+      // The proof is right: only the transfer to the recipient fails.
+      await expect(credits.mintWithProof(fields, 3, proof))
+        .to.be.revertedWithCustomError(credits, "ERC1155InvalidReceiver")
+        .withArgs(recipient);
+      await time.increaseTo(deadlineOf(fields));
+      await expect(credits.mintWithProof(fields, 3, proof))
+        .to.be.revertedWithCustomError(credits, "CarbonCreditsLockExpired")
+        .withArgs(fields.lockNo, deadlineOf(fields));
+      expect(await credits.isLockMinted(fields.lockNo)).to.equal(false);
+      expect(await credits.balanceOf(recipient, tokenIdOf(fields.assetClass))).to.equal(0);
+    });
+  });
+
   describe("returnToRegistry", function () {
     it("burns the caller's credits and names the registry account", async function () {
       const { credits, holder, other, id } = await loadFixture(holderFixture);
@@ -390,27 +526,58 @@ describe("CarbonCredits", function () {
   });
 
   describe("retire", function () {
-    it("burns the caller's credits with a beneficiary and a reason", async function () {
+    it("burns the caller's credits with a beneficiary commitment and a reason", async function () {
       const { credits, holder, id } = await loadFixture(holderFixture);
       const amount = 1_000n;
-      const [name, reason] = ["李伟 (Li Wei) 🌱", "2026 commute offset, Shenzhen 深圳"];
-      await expect(credits.connect(holder).retire(id, amount, name, reason))
+      const reason = "2026 commute offset, Shenzhen 深圳";
+      await expect(credits.connect(holder).retire(id, amount, BENEFICIARY, reason))
         .to.emit(credits, "CreditsRetiredOnChain")
-        .withArgs(holder.address, id, amount, name, reason)
+        .withArgs(holder.address, id, amount, BENEFICIARY, reason)
         .and.to.emit(credits, "TransferSingle")
         .withArgs(holder.address, holder.address, ethers.ZeroAddress, id, amount);
       expect(await credits["totalSupply(uint256)"](id)).to.equal(BigInt(SINGLE.fields.amount) - amount);
-      await expect(credits.connect(holder).retire(id, 0, name, reason)).to.be.revertedWithCustomError(
+      // Zero: no beneficiary.
+      await expect(credits.connect(holder).retire(id, amount, ethers.ZeroHash, reason))
+        .to.emit(credits, "CreditsRetiredOnChain")
+        .withArgs(holder.address, id, amount, ethers.ZeroHash, reason);
+      await expect(credits.connect(holder).retire(id, 0, BENEFICIARY, reason)).to.be.revertedWithCustomError(
         credits,
         "CarbonCreditsZeroAmount",
       );
     });
 
-    /** Calls retire with raw bytes as texts; whether it succeeds, else the reverting field's name. */
-    async function retireOutcome(credits, holder, id, name, reason) {
+    it("puts the beneficiary's commitment on chain, never a name", async function () {
+      const { credits, holder, id } = await loadFixture(holderFixture);
+      const event = credits.interface.getEvent("CreditsRetiredOnChain");
+      expect(event.format("full")).to.equal(
+        "event CreditsRetiredOnChain(address indexed holder, uint256 indexed id, uint256 amount, " +
+          "bytes32 beneficiary, string reason)",
+      );
+      expect(credits.interface.getFunction("retire").format()).to.equal("retire(uint256,uint256,bytes32,string)");
+      const transaction = await credits.connect(holder).retire(id, 1_000n, BENEFICIARY, "2026 commute offset");
+      const receipt = await transaction.wait();
+      const [log] = receipt.logs.filter((entry) => entry.topics[0] === event.topicHash);
+      const { args } = credits.interface.parseLog(log);
+      expect(args.beneficiary).to.equal(BENEFICIARY);
+      expect(args.toObject()).to.have.all.keys("holder", "id", "amount", "beneficiary", "reason");
+      // Neither the call nor any of its logs holds the name, in full or in part.
+      const hexOf = (text) => ethers.hexlify(ethers.toUtf8Bytes(text)).slice(2);
+      for (const part of [BENEFICIARY_NAME, "Li Wei", "李伟"]) {
+        expect(transaction.data).to.not.include(hexOf(part));
+        for (const entry of receipt.logs) {
+          expect([entry.data, ...entry.topics].join("")).to.not.include(hexOf(part));
+        }
+      }
+    });
+
+    /** Calls retire with raw bytes as the reason; whether it succeeds, else the reverting field's name. */
+    async function retireOutcome(credits, holder, id, reason) {
       const data = ethers.concat([
         credits.interface.getFunction("retire").selector,
-        ethers.AbiCoder.defaultAbiCoder().encode(["uint256", "uint256", "bytes", "bytes"], [id, 1, name, reason]),
+        ethers.AbiCoder.defaultAbiCoder().encode(
+          ["uint256", "uint256", "bytes32", "bytes"],
+          [id, 1, BENEFICIARY, reason],
+        ),
       ]);
       try {
         await holder.call({ to: await credits.getAddress(), data });
@@ -422,7 +589,6 @@ describe("CarbonCredits", function () {
       }
     }
 
-    const validName = ethers.toUtf8Bytes("Li Wei");
     const fatalDecoder = new TextDecoder("utf-8", { fatal: true });
     /** What the registry records: 1 to 500 bytes of UTF-8 (RFC 3629) without C0 controls. */
     function recordable(bytes) {
@@ -436,7 +602,7 @@ describe("CarbonCredits", function () {
       }
     }
 
-    it("accepts exactly the texts the registry can record", async function () {
+    it("accepts exactly the reasons the registry can record", async function () {
       const { credits, holder, id } = await loadFixture(holderFixture);
       const hex = (text) => ethers.getBytes(`0x${text.replace(/ /g, "")}`);
       const cases = [
@@ -472,10 +638,8 @@ describe("CarbonCredits", function () {
         hex("41 e4"), // truncated at the end
       ];
       for (const bytes of cases) {
-        const expected = recordable(bytes) ? "ok" : "beneficiaryName";
-        expect(await retireOutcome(credits, holder, id, bytes, validName), ethers.hexlify(bytes)).to.equal(expected);
-        const forReason = recordable(bytes) ? "ok" : "reason";
-        expect(await retireOutcome(credits, holder, id, validName, bytes), ethers.hexlify(bytes)).to.equal(forReason);
+        const expected = recordable(bytes) ? "ok" : "reason";
+        expect(await retireOutcome(credits, holder, id, bytes), ethers.hexlify(bytes)).to.equal(expected);
       }
     });
 
@@ -507,8 +671,8 @@ describe("CarbonCredits", function () {
         if (random(5) === 0) {
           bytes = bytes.slice(0, -1);
         }
-        const outcome = await retireOutcome(credits, holder, id, bytes, validName);
-        expect(outcome, ethers.hexlify(bytes)).to.equal(recordable(bytes) ? "ok" : "beneficiaryName");
+        const outcome = await retireOutcome(credits, holder, id, bytes);
+        expect(outcome, ethers.hexlify(bytes)).to.equal(recordable(bytes) ? "ok" : "reason");
         accepted += outcome === "ok";
       }
       // Both outcomes are well represented.
@@ -529,7 +693,7 @@ describe("CarbonCredits", function () {
       expect(await credits["totalSupply(uint256)"](tokenIdOf(EXTREMES.fields.assetClass))).to.equal(
         EXTREMES.fields.amount,
       );
-      await credits.connect(holder).retire(id, 5, "Li Wei", "offset");
+      await credits.connect(holder).retire(id, 5, BENEFICIARY, "offset");
       await credits.connect(holder).returnToRegistry(id, 7, other.address);
       expect(await credits["totalSupply(uint256)"](id)).to.equal(single - 12n);
       expect(await credits["totalSupply()"]()).to.equal(
@@ -585,7 +749,7 @@ describe("CarbonCredits", function () {
       await admin.sendTransaction({ to: recipient.address, value: ethers.parseEther("1") });
       const id = tokenIdOf(LARGE_FIRST.fields.assetClass);
       const retireGas = await gasOf(
-        credits.connect(recipient).retire(id, 1_000, "Li Wei", "2026 commute offset, Shenzhen"),
+        credits.connect(recipient).retire(id, 1_000, BENEFICIARY, "2026 commute offset, Shenzhen"),
       );
       const returnGas = await gasOf(credits.connect(recipient).returnToRegistry(id, 1_000, admin.address));
       console.log(`      retire: ${retireGas} gas; returnToRegistry: ${returnGas} gas`);
