@@ -29,9 +29,10 @@ from anchoring.chain import Chain, ChainError
 from anchoring.merkle import MerkleLog, leaf_hash
 from anchoring.worker import CheckpointStore
 from registry.canonical import from_canonical
+from registry.commitments import commitment
 from registry.eip712 import Domain
 from registry.errors import CodedError
-from registry.mrv.ingest import evidence_hash
+from registry.personal import EVIDENCE, Vault, salt_fingerprint
 from registry.replay import replay
 from registry.storage import Store
 
@@ -45,6 +46,7 @@ OPERATIONAL: dict[str, tuple[tuple[str, ...], str]] = {
         ("raw_tx", "attempts", "created_at", "confirmed_at"),
         "the worker's bookkeeping: the signed checkpoint and the chain are the evidence",
     ),
+    "personal_keys": (("created_at",), "when a data key was made proves nothing"),
     "anchor_bridge_cursor": (
         ("id", "token", "next_block"),
         "where the watcher reads next; a wrong cursor shows in verify-reserve, not here",
@@ -80,6 +82,7 @@ class AuditReport:
     checkpoints: int = 0
     anchored_checked: int = 0
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what could not be checked, and why
 
     @property
     def clean(self) -> bool:
@@ -91,7 +94,11 @@ def _named(seqs: list[int]) -> str:
     return shown + (f" and {len(seqs) - MAX_NAMED} more" if len(seqs) > MAX_NAMED else "")
 
 
-def audit(store: Store, log_id: str, domain: Domain, chain: Chain | None) -> AuditReport:
+def audit(
+    store: Store, log_id: str, domain: Domain, chain: Chain | None, vault: Vault | None = None
+) -> AuditReport:
+    """Everything stored, against the log and, with `chain`, the chain; with `vault` (the
+    master key at hand) the sealed personal data too."""
     report = AuditReport()
     stored = MerkleLog(store.conn)
     recomputed = MerkleLog(sqlite3.connect(":memory:", isolation_level=None))
@@ -104,7 +111,7 @@ def audit(store: Store, log_id: str, domain: Domain, chain: Chain | None) -> Aud
             lambda: _audit_checkpoints(checkpoints, stored, recomputed, domain, report),
         ),
         ("the state tables", lambda: report.problems.extend(replay(store).problems)),
-        ("the evidence", lambda: _audit_evidence(store, report)),
+        ("the personal data", lambda: _audit_evidence(store, vault, report)),
     ]
     if chain is not None:
         sections.append(
@@ -194,13 +201,16 @@ def _audit_checkpoints(
             report.problems.append(f"checkpoint {size}: stored checkpoint hash is not its digest")
 
 
-def _audit_evidence(store: Store, report: AuditReport) -> None:
-    """Each stored piece against the record its batch logged: same account, and the salted
-    hash the record commits to."""
+def _audit_evidence(store: Store, vault: Vault | None, report: AuditReport) -> None:
+    """Each piece of personal data against the commitment the log holds for it: evidence
+    against the record its batch logged (platform, account, hash), a beneficiary's name
+    against its commitment; every sealed piece must open (the vault's authentication), and
+    every salt must be remembered. Without the master key only the first release's
+    plaintext evidence can be checked, and the report says so."""
     wrong: list[str] = []
     batches: dict[int, tuple[Any, dict[Any, Any]]] = {}
-    for piece in store.all_evidence():
-        seq = int(piece["seq"])
+
+    def logged_record(seq: int, activity_id: str) -> tuple[Any, Any]:
         if seq not in batches:
             body = store.event_body(seq)
             request = (from_canonical(body) if body else {}).get("payload", {}).get("request", {})
@@ -209,19 +219,51 @@ def _audit_evidence(store: Store, report: AuditReport) -> None:
                 request.get("platform"),
                 {r.get("id"): r for r in records if isinstance(r, dict)},
             )
-        platform, records_by_id = batches[seq]
-        record = records_by_id.get(piece["activity_id"])
+        platform, by_id = batches[seq]
+        return platform, by_id.get(activity_id)
+
+    for row in store.all_evidence():  # the first release kept evidence in plaintext
+        platform, record = logged_record(int(row["seq"]), row["activity_id"])
         if (
             record is None
-            or platform != piece["platform"]
-            or record.get("account") != piece["account"]
-            or record.get("evidenceHash")
-            != evidence_hash(bytes(piece["salt"]), bytes(piece["data"]))
+            or platform != row["platform"]
+            or record.get("account") != row["account"]
+            or record.get("evidenceHash") != commitment(bytes(row["salt"]), bytes(row["data"]))
         ):
-            wrong.append(f"{piece['platform']}/{piece['activity_id']}")
+            wrong.append(f"{row['platform']}/{row['activity_id']}")
+    if vault is None:
+        if store.personal_count():
+            report.notes.append(
+                "sealed personal data not checked: no master key (CARBON_REGISTRY_DATA_KEY)"
+            )
+    else:
+        for sealed in vault.tables.all():
+            try:
+                piece = vault.open(sealed)
+            except CodedError as exc:
+                wrong.append(str(exc))
+                continue
+            if piece is None:
+                wrong.append(f"{sealed.kind} {sealed.ref} (its subject's key was erased)")
+                continue
+            if piece.kind == EVIDENCE:
+                platform, activity_id = piece.ref.split("/", 1)
+                _, record = logged_record(piece.seq or -1, activity_id)
+                ok = (
+                    record is not None
+                    and platform == batches[piece.seq or -1][0]
+                    and record.get("account") == piece.subject
+                    and record.get("evidenceHash") == piece.commitment
+                )
+            else:
+                ok = piece.commitment == piece.ref
+            if not ok:
+                wrong.append(f"{piece.kind} {piece.ref}")
+            if not vault.tables.salt_seen(salt_fingerprint(piece.salt)):
+                wrong.append(f"the salt of {piece.kind} {piece.ref} (not remembered)")
     if wrong:
         report.problems.append(
-            f"evidence of {', '.join(wrong[:MAX_NAMED])} does not match the record logged"
+            f"personal data of {', '.join(wrong[:MAX_NAMED])} does not match the commitment logged"
         )
 
 

@@ -151,15 +151,38 @@ class RegistryClient:
 
     # -- writes -------------------------------------------------------------------------------
 
-    def execute(self, signer: Signer, kind: str, /, **fields: Any) -> LedgerReceipt:
+    def execute(
+        self,
+        signer: Signer,
+        kind: str,
+        private: Mapping[str, Any] | None = None,
+        /,
+        **fields: Any,
+    ) -> LedgerReceipt:
         """Any signed request by its type name (`Transfer`, `Lock`...), sent to the route its
-        declaration names; returns the ledger's Receipt form."""
+        declaration names, with `private` personal data beside it (`{"beneficiary_name":
+        (salt, name)}`); returns the ledger's Receipt form."""
+        receipt = self.send(signer, kind, private, **fields)
+        return LedgerReceipt(receipt.seq, receipt.event_type, receipt.effects)
+
+    def send(
+        self,
+        signer: Signer,
+        kind: str,
+        private: Mapping[str, Any] | None = None,
+        /,
+        **fields: Any,
+    ) -> s.Receipt:
+        """Sign a request of type `kind` and POST it to its declared route (with the operator
+        key where it needs one); the API's receipt."""
         message = message_of(kind)
         if not message.route:
             raise ValueError(f"{kind} requests are recorded by the operator, not sent to the API")
+        body = self.signed(signer, kind, **fields)
+        for name, (salt, value) in (private or {}).items():
+            body[name] = {"salt": salt.hex(), "value": value}
         path = message.route.format(**fields)
-        receipt = self._write(path, signer, kind, operator=message.operator_key, **fields)
-        return LedgerReceipt(receipt.seq, receipt.event_type, receipt.effects)
+        return s.Receipt.model_validate(self.post(path, body, operator=message.operator_key))
 
     def open_account(
         self,
@@ -239,25 +262,27 @@ class RegistryClient:
         asset_class: str,
         amount: int,
         *,
-        beneficiary_name: str,
         reason: str,
         jurisdiction: str,
+        beneficiary_name: str | None = None,
         beneficiary: str | None = None,
         batch_no: int = 0,
     ) -> s.Receipt:
-        return self._write(
-            "/v1/retirements",
-            owner,
-            "Retire",
-            owner=owner.address,
-            assetClass=asset_class,
-            batchNo=batch_no,
-            amount=amount,
-            beneficiaryName=beneficiary_name,
-            beneficiary=beneficiary or owner.address,
-            reason=reason,
-            jurisdiction=jurisdiction,
+        """Retire grams; the beneficiary's name (optional) goes beside the request, off the
+        log, which holds only a commitment to it."""
+        fields, private = message_of("Retire").fill(
+            owner.address,
+            {
+                "assetClass": asset_class,
+                "batchNo": batch_no,
+                "amount": amount,
+                "beneficiary": beneficiary,
+                "reason": reason,
+                "jurisdiction": jurisdiction,
+            },
+            {"beneficiary_name": beneficiary_name} if beneficiary_name else None,
         )
+        return self.send(owner, "Retire", private or None, **fields)
 
     def cancel(
         self,

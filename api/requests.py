@@ -58,6 +58,16 @@ class EvidencePiece(BaseModel):
     data: Annotated[str, Field(max_length=65_536, description="The raw evidence (UTF-8 text)")]
 
 
+class PrivateValue(BaseModel):
+    """Personal data sent beside a request, never logged: the request commits to
+    SHA-256(salt || UTF-8 value); the registry seals the value in its erasable vault."""
+
+    model_config = _STRICT
+
+    salt: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$", description="32 random bytes, hex")]
+    value: Annotated[str, Field(min_length=1, max_length=500)]
+
+
 def _annotation(field: MessageField) -> Any:
     schema = field.kind.schema
     constraints = {_CONSTRAINTS[k]: v for k, v in schema.items() if k in _CONSTRAINTS}
@@ -97,6 +107,8 @@ def request_model(message: Message) -> type[BaseModel]:
         "message": (message_model(message), ...),
         "signature": (SIGNATURE, ...),
     }
+    for private in message.private:
+        fields[private.name] = (PrivateValue | None, Field(None, description=private.doc))
     if message.attached is not None and message.attached.name == "records":
         fields["evidence"] = (
             dict[str, EvidencePiece] | None,

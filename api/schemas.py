@@ -171,7 +171,15 @@ class Retirement(BaseModel):
     owner: str
     asset_class: str
     amount: int
-    beneficiary_name: str
+    beneficiary_name: str | None = Field(
+        description="The beneficiary's name while it is disclosed (kept off the log; erasable)."
+    )
+    beneficiary_commitment: str | None = Field(
+        description="What the log holds instead of the name: 0x SHA-256(salt || UTF-8 name)."
+    )
+    beneficiary_salt: str | None = Field(
+        None, description="The salt, shown with the name so anyone can check the commitment."
+    )
     beneficiary: str
     reason: str
     jurisdiction: str

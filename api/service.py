@@ -29,6 +29,7 @@ from api.webhooks import EventHub, WebhookDispatcher
 from api.writer import Outcome, WriteJob, Writer, WriterStoppedError
 from registry.ledger import Receipt, Registry
 from registry.loops import LoopHealth
+from registry.messages import message_of
 from registry.signing import Signer
 from registry.storage import Store
 from registry.storage.service import IdempotencyTable, WebhookTable
@@ -210,13 +211,17 @@ class RegistryService:
     ) -> JSONResponse:
         """Queue a signed request to the writer and answer with its receipt or problem."""
         self.check_idempotency_key(idempotency_key)
-        evidence = None
+        private: dict[str, Any] = {}
         pieces = getattr(body, "evidence", None)  # only SubmitActivities carries evidence
         if pieces is not None:
-            evidence = {
+            private["evidence"] = {
                 activity_id: (bytes.fromhex(piece.salt.removeprefix("0x")), piece.data.encode())
                 for activity_id, piece in pieces.items()
             }
+        for field in message_of(kind).private:
+            value = getattr(body, field.name, None)
+            if value is not None:
+                private[field.name] = (bytes.fromhex(value.salt), value.value)
         job = WriteJob(
             kind,
             body.message.model_dump(by_alias=True),
@@ -227,7 +232,7 @@ class RegistryService:
             if idempotency_key is None
             else request_hash(request.method, request.url.path, body.model_dump(by_alias=True)),
             idempotency_key,
-            evidence,
+            private or None,
         )
         try:
             outcome = await self.writer.submit(job)

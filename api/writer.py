@@ -67,7 +67,7 @@ class WriteJob:
     instance: str
     request_hash: str
     idempotency_key: str | None = None
-    evidence: dict[str, tuple[bytes, bytes]] | None = None
+    private: dict[str, Any] | None = None  # personal data beside the request (never logged)
     future: Future[Outcome] = field(default_factory=Future)
 
 
@@ -279,28 +279,8 @@ class Writer:
 
     @staticmethod
     def _execute(registry: Registry, jobs: list[WriteJob]) -> list[Receipt | RegistryError]:
-        """Run the jobs in order: plain requests in groups, evidence-carrying batches alone."""
-        results: list[Receipt | RegistryError] = []
-        group: list[WriteJob] = []
-
-        def flush() -> None:
-            if group:
-                results.extend(
-                    registry.execute_many((j.kind, j.message, j.signature) for j in group)
-                )
-                group.clear()
-
-        for job in jobs:
-            if job.evidence is None:
-                group.append(job)
-                continue
-            flush()
-            try:
-                results.append(registry.submit_activities(job.message, job.signature, job.evidence))
-            except RegistryError as exc:
-                results.append(exc)
-        flush()
-        return results
+        """Run the jobs in order, in one group (each in its own savepoint)."""
+        return registry.execute_many((j.kind, j.message, j.signature, j.private) for j in jobs)
 
 
 def _answer_stored(job: WriteJob, stored: StoredResponse) -> Outcome:

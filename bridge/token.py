@@ -18,7 +18,14 @@ from eth_account import Account
 from anchoring.chain import Chain, ChainError, ChainUnavailableError, load_artifact
 from registry.eip712 import keccak
 
-DEFAULT_BASE_URI = "http://127.0.0.1:8000/v1/asset-classes/tokens/{id}"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"  # the API's default address
+
+
+def metadata_uris(public_url: str) -> tuple[str, str]:
+    """The token's ERC-1155 `uri` (with the literal `{id}` wallets substitute) and its
+    ERC-7572 `contractURI`, both served by the registry API at `public_url`."""
+    base = public_url.rstrip("/")
+    return f"{base}/v1/tokens/{{id}}", f"{base}/v1/tokens/contract"
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,7 @@ class BridgeEvent:
     token_id: int
     amount: int
     account: str | None  # registry account credited by a return
-    beneficiary_name: str
+    beneficiary: str  # 0x commitment to the beneficiary's name (never the name)
     reason: str
     tx_hash: bytes
     log_index: int
@@ -69,10 +76,11 @@ class TokenContract:
 
     @classmethod
     def deploy(
-        cls, chain: Chain, key: bytes, anchor: str, base_uri: str = DEFAULT_BASE_URI
+        cls, chain: Chain, key: bytes, anchor: str, public_url: str = DEFAULT_PUBLIC_URL
     ) -> TokenContract:
         admin = Account.from_key(key).address
-        return cls(chain, chain.deploy("CarbonCredits", key, admin, anchor, base_uri))
+        base_uri, contract_uri = metadata_uris(public_url)
+        return cls(chain, chain.deploy("CarbonCredits", key, admin, anchor, base_uri, contract_uri))
 
     def _call(self, what: str, function: Any) -> Any:
         return self.chain.call(what, function.call)
@@ -139,8 +147,10 @@ class TokenContract:
     def retire(
         self, key: bytes, token_id: int, amount: int, beneficiary: str, reason: str
     ) -> dict[str, Any]:
+        """Retire tokens on chain; `beneficiary` is a 0x commitment to a name, never a name."""
+        commitment = bytes.fromhex(beneficiary.removeprefix("0x"))
         return self.transact(
-            key, self.contract.functions.retire(token_id, amount, beneficiary, reason)
+            key, self.contract.functions.retire(token_id, amount, commitment, reason)
         )
 
     def transfer(self, key: bytes, to: str, token_id: int, amount: int) -> dict[str, Any]:
@@ -197,7 +207,7 @@ class TokenContract:
                 int(log["args"]["id"]),
                 int(log["args"]["amount"]),
                 None,
-                log["args"]["beneficiaryName"],
+                "0x" + bytes(log["args"]["beneficiary"]).hex(),
                 log["args"]["reason"],
                 bytes(log["transactionHash"]),
                 int(log["logIndex"]),

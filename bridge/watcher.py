@@ -18,7 +18,7 @@ import sqlite3
 
 from anchoring.chain import ChainConfigError
 from anchoring.worker import AnchorWorker
-from bridge.token import BridgeEvent, TokenContract
+from bridge.token import DEFAULT_PUBLIC_URL, BridgeEvent, TokenContract
 from registry.bridge import chain_event_id, token_id
 from registry.eip712 import contract_address_of
 from registry.ledger import Receipt, Registry
@@ -98,7 +98,7 @@ class BridgeWatcher:
                 holder=event.holder,
                 assetClass=asset_class,
                 amount=event.amount,
-                beneficiaryName=printable(event.beneficiary_name),
+                beneficiaryCommitment=event.beneficiary,
                 reason=printable(event.reason),
             )
         receipt = self.registry.execute(*request)
@@ -107,7 +107,11 @@ class BridgeWatcher:
 
 
 def start_bridge(
-    registry: Registry, worker: AnchorWorker, operator: Signer, token_address: str | None
+    registry: Registry,
+    worker: AnchorWorker,
+    operator: Signer,
+    token_address: str | None,
+    public_url: str = DEFAULT_PUBLIC_URL,
 ) -> TokenContract | None:
     """Deploy (embedded chain) or bind CarbonCredits, and make the worker watch its burns.
 
@@ -119,7 +123,7 @@ def start_bridge(
     assert chain.anchor_address is not None, "attach the worker first"
     expected = token_address or contract_address_of(registry.operator, 1)
     if chain.embedded and not chain.has_code(expected):
-        contract = TokenContract.deploy(chain, worker.key, chain.anchor_address)
+        contract = TokenContract.deploy(chain, worker.key, chain.anchor_address, public_url)
         if contract.address != expected:
             raise ChainConfigError(f"CarbonCredits landed at {contract.address}, not at {expected}")
     elif chain.has_code(expected):

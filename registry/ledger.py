@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from registry import messages as m
 from registry.canonical import canonical_bytes
+from registry.commitments import NO_COMMITMENT
 from registry.eip712 import Domain, normalise_signature, recover_signer
 from registry.errors import (
     AlreadyInitialisedError,
@@ -38,7 +39,9 @@ from registry.handlers import BY_EVENT_TYPE, OPERATIONS, Operation
 from registry.handlers.common import Effects, Receipt, serial_range
 from registry.messages import Message
 from registry.mrv import ingest
+from registry.personal import BENEFICIARY_NAME, EVIDENCE, Piece, Vault, master_key
 from registry.storage import Store
+from registry.storage.personal import PersonalTables
 from registry.times import format_time, parse_time
 
 __all__ = [
@@ -106,14 +109,51 @@ def _event_bytes(event: dict[str, Any], message: Message, request: dict[str, Any
     return canonical_bytes(stub, checked=False).replace(_PLACEHOLDER_JSON, attached, 1)
 
 
+# Personal data sent beside a request, never logged: {"evidence": {activity id: (salt,
+# data)}} beside a SubmitActivities batch, {"beneficiary_name": (salt, name)} beside a Retire.
+Private = Mapping[str, Any]
+
+
 @dataclass(frozen=True)
 class Authorised:
-    """A request whose fields are valid and whose signer is known."""
+    """A request whose fields are valid and whose signer is known, with the personal data
+    to seal in the vault when it is logged."""
 
     operation: Operation
     request: dict[str, Any]
     signer: str
     signature: str
+    pieces: tuple[Piece, ...] = ()
+
+
+def private_pieces(
+    message: Message, request: dict[str, Any], private: Private
+) -> tuple[Piece, ...]:
+    """The personal data beside a request, each piece checked against the commitment the
+    request logs; raises ValidationError for data that does not match or has no place."""
+    if not private:
+        return ()
+    if message is m.SUBMIT_ACTIVITIES and set(private) <= {"evidence"}:
+        rows = ingest.check_evidence(request["records"], private.get("evidence") or {})
+        return tuple(
+            Piece(account, EVIDENCE, f"{request['platform']}/{activity_id}", salt, data, None)
+            for activity_id, account, salt, data in rows
+        )
+    if message is m.RETIRE and set(private) <= {"beneficiary_name"}:
+        salt, name = private["beneficiary_name"]
+        m.text(name, "beneficiary name")
+        piece = Piece(
+            request["beneficiary"], BENEFICIARY_NAME, request["beneficiaryCommitment"],
+            salt, name.encode("utf-8"), None,
+        )  # fmt: skip
+        if piece.commitment != request["beneficiaryCommitment"]:
+            raise ValidationError(
+                "the beneficiary's name and salt do not give beneficiaryCommitment"
+            )
+        return (piece,)
+    raise ValidationError(
+        f"a {message.name} request takes no such personal data: {sorted(private)}"
+    )
 
 
 class Registry:
@@ -128,6 +168,7 @@ class Registry:
         self.domain = Domain(int(meta["chain_id"]), meta["verifying_contract"])
         self.operator = meta["operator"]
         self.log_id = meta["log_id"]
+        self._vault: Vault | None = None
 
     @classmethod
     def create(
@@ -158,8 +199,17 @@ class Registry:
 
     # -- writes -------------------------------------------------------------------------
 
-    def authorise(self, kind: str, message: Any, signature: str) -> Authorised:
-        """Check fields, signature and expiry; no state is read."""
+    @property
+    def vault(self) -> Vault:
+        """The personal data vault, on the same connection (opened on first use)."""
+        if self._vault is None:
+            self._vault = Vault(PersonalTables(self.store.conn), master_key(self.store.path))
+        return self._vault
+
+    def authorise(
+        self, kind: str, message: Any, signature: str, private: Private | None = None
+    ) -> Authorised:
+        """Check fields, signature, expiry and the personal data beside; no state is read."""
         operation = OPERATIONS.get(kind)
         if operation is None:
             raise ValidationError(f"unknown operation {kind!r}")
@@ -168,25 +218,31 @@ class Registry:
         now = self.clock()
         if request["expiry"] < now:
             raise SignatureExpiredError(request["expiry"], int(now))
-        return Authorised(operation, request, signer, normalise_signature(signature))
+        pieces = private_pieces(operation.message, request, private or {})
+        return Authorised(operation, request, signer, normalise_signature(signature), pieces)
 
-    def execute(self, kind: str, message: Any, signature: str) -> Receipt:
-        authorised = self.authorise(kind, message, signature)
+    def execute(
+        self, kind: str, message: Any, signature: str, private: Private | None = None
+    ) -> Receipt:
+        authorised = self.authorise(kind, message, signature, private)
         with self.store.write():
             return self._commit(authorised)
 
     def execute_many(
-        self, requests: Iterable[tuple[str, Any, str]]
+        self, requests: Iterable[tuple[str, Any, str] | tuple[str, Any, str, Private | None]]
     ) -> list[Receipt | RegistryError]:
         """Apply many requests in one transaction (group commit); each stands alone.
 
         A refused request rolls back to its own savepoint and its error takes its place in
-        the result; the others still commit.
+        the result; the others still commit. A request may carry its personal data as a
+        fourth item.
         """
         prepared: list[Authorised | RegistryError] = []
-        for kind, message, signature in requests:
+        for kind, message, signature, *private in requests:
             try:
-                prepared.append(self.authorise(kind, message, signature))
+                prepared.append(
+                    self.authorise(kind, message, signature, private[0] if private else None)
+                )
             except RegistryError as exc:
                 prepared.append(exc)
         results: list[Receipt | RegistryError] = []
@@ -225,6 +281,10 @@ class Registry:
         body = _event_bytes(event, operation.message, request)
         operation.apply(store, request, effects, signer, seq, time)
         store.append_event(seq, operation.event_type, time, body)
+        if authorised.pieces:
+            self.vault.claim_salts([piece.salt for piece in authorised.pieces])
+            for piece in authorised.pieces:
+                self.vault.seal(replace(piece, seq=seq))
         return Receipt(seq, operation.event_type, effects)
 
     def open_account(self, message: Any, signature: str) -> Receipt:
@@ -260,20 +320,13 @@ class Registry:
         evidence: Mapping[str, tuple[bytes, bytes]] | None = None,
     ) -> Receipt:
         """Ingest a platform's signed activity batch; `evidence` maps activity ids to raw
-        evidence `(salt, data)`, kept apart from the log (see `erase_evidence`).
+        evidence `(salt, data)`, sealed in the vault apart from the log (see `erase`).
 
         The receipt's effects hold each record's outcome. The same batch again returns the
         first receipt and writes no event.
         """
-        authorised = self.authorise("SubmitActivities", message, signature)
-        request = authorised.request
-        pieces = ingest.check_evidence(request["records"], evidence or {})
-        with self.store.write():
-            receipt = self._commit(authorised)
-            self.store.insert_evidence(
-                [(request["platform"], *piece, receipt.seq) for piece in pieces]
-            )
-        return receipt
+        private = {"evidence": evidence} if evidence else None
+        return self.execute("SubmitActivities", message, signature, private)
 
     def attest(self, message: Any, signature: str) -> Receipt:
         return self.execute("AttestClaims", message, signature)
@@ -284,12 +337,13 @@ class Registry:
     def reverse_claim(self, message: Any, signature: str) -> Receipt:
         return self.execute("ReverseClaim", message, signature)
 
-    def erase_evidence(self, account: str) -> int:
-        """Delete the raw evidence about `account` (a right to erasure). Events keep only
-        salted hashes of it, so the log, its proofs and replay are unaffected; writes no
-        event. Returns how many pieces were deleted."""
+    def erase(self, subject: str) -> int:
+        """Erase what the registry knows personally about `subject` (PIPL art. 47): their
+        data key and every piece sealed under it (evidence, names). Events keep only
+        commitments, so the log, its proofs and replay are unaffected; writes no event.
+        Returns how many pieces were erased."""
         with self.store.write():
-            return self.store.erase_evidence(m.address(account, "account"))
+            return self.vault.erase(m.address(subject, "subject"))
 
     # -- reads --------------------------------------------------------------------------
 
@@ -318,5 +372,11 @@ class Registry:
         row = self.store.retirement(certificate_id)
         if row is None:
             raise UnknownCertificateError(f"no retirement certificate {certificate_id}")
+        commitment = row.get("beneficiary_commitment")
+        if commitment and commitment != NO_COMMITMENT:
+            piece = self.vault.get(BENEFICIARY_NAME, commitment)
+            if piece is not None:  # disclosed, and not erased
+                row = {**row, "beneficiary_name": piece.data.decode("utf-8"),
+                       "beneficiary_salt": piece.salt.hex()}  # fmt: skip
         chain_event = self.store.chain_event_of(int(row["seq"]))
         return row if chain_event is None else {**row, "chain_event": chain_event}

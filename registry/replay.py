@@ -101,12 +101,13 @@ def _redo(
     if operation is None:
         return f"event {seq}: unknown event type {event['type']!r}"
     request = event["payload"]["request"]
-    if operation.message.normalise(request) != request:
+    declared = operation.message.for_logged(request)
+    if declared.normalise(request) != request:
         return f"event {seq}: request is not in normal form"
     (signature,) = event["signatures"]
     signer = signature["signer"]
     if verify:
-        recovered = recover_signer(domain.digest(operation.struct, request), signature["signature"])
+        recovered = recover_signer(domain.digest(declared.struct, request), signature["signature"])
         if recovered != signer:
             return f"event {seq}: signature recovers to {recovered}, not the recorded {signer}"
     if request["expiry"] < int(parse_time(time)):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from registry.commitments import NO_COMMITMENT, commit_text
 from registry.ledger import Receipt, Registry
 from registry.messages import ZERO_ADDRESS
 from registry.signing import Signer
@@ -87,7 +88,7 @@ class World:
         return self.registry.execute(*self.signed_transfer(src, dst, amount, batch_no))
 
     def signed_retire(
-        self, name: str, amount: int, batch_no: int = 0
+        self, name: str, amount: int, batch_no: int = 0, commitment: str = NO_COMMITMENT
     ) -> tuple[str, dict[str, Any], str]:
         return self.people[name].request(
             self.registry.domain,
@@ -96,14 +97,18 @@ class World:
             assetClass=CLASS,
             batchNo=batch_no,
             amount=amount,
-            beneficiaryName=f"{name} family",
+            beneficiaryCommitment=commitment,
             beneficiary=self.addr(name),
             reason="offset household travel",
             jurisdiction="CN-GD",
         )
 
     def retire(self, name: str, amount: int, batch_no: int = 0) -> Receipt:
-        return self.registry.execute(*self.signed_retire(name, amount, batch_no))
+        """Retire for the `name family`, whose name goes beside the request, off the log."""
+        beneficiary = f"{name} family"
+        salt, commitment = commit_text(beneficiary)
+        signed = self.signed_retire(name, amount, batch_no, commitment)
+        return self.registry.execute(*signed, {"beneficiary_name": (salt, beneficiary)})
 
     def cancel(self, name: str, amount: int) -> Receipt:
         return self.op(

@@ -81,7 +81,7 @@ def _mutate(bundle: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     ("path", "value", "first_failure"),
     [
         ("event.payload.request.amount", 151, "inclusion"),
-        ("event.payload.request.beneficiaryName", "someone else", "inclusion"),
+        ("event.payload.request.reason", "someone else", "inclusion"),
         ("leaf_index", 2, "format"),
         ("inclusion.path.0", "00" * 32, "inclusion"),
         ("checkpoint.root_hash", "11" * 32, "inclusion"),

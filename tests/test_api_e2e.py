@@ -145,7 +145,7 @@ def test_lifecycle_over_http_verified_against_the_chain(
 
         # Platform ingestion -> attestation -> issuance run.
         start = int(time.time()) - 3 * 86_400
-        salt, raw = b"\x07" * 16, b'{"card":"...1234","fare":"2.00"}'
+        salt, raw = os.urandom(32), b'{"card":"...1234","fare":"2.00"}'
         records = [
             {
                 "id": f"sz-{i}",

@@ -84,7 +84,7 @@ def others_holdings_retire(world: World, client: Client) -> Request:
         assetClass=CLASS,
         batchNo=0,
         amount=1_000,
-        beneficiaryName="Bob",
+        beneficiaryCommitment="0x" + "00" * 32,
         beneficiary=world.addr("bob"),
         reason="offset",
         jurisdiction="CN-GD",

@@ -22,9 +22,11 @@ import pytest
 from anchoring.audit import OPERATIONAL, audit
 from anchoring.chain import Chain
 from anchoring.worker import AnchorPolicy
+from registry.personal import Vault, master_key
 from registry.replay import replay
 from registry.signing import Signer
 from registry.storage import Store
+from registry.storage.personal import PersonalTables
 from tests.anchoring_world import anchored_world
 from tests.api_world import MrvParties
 from tests.bridge_world import TOKEN, Bridge, key_of
@@ -42,12 +44,13 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, W
     member = Signer.generate()
     household = world.addr("alice")
     world.op("OpenAccount", account=member.address, kind="person", name="", household=household)
-    salt, data = b"\x05" * 32, b"trip 1 evidence"
+    salt, data = bytes(range(1, 33)), b"trip 1 evidence"
     records = mrv.trips("alice", 3)
     records.append(dict(records[0], id="trip-again"))  # the same trip twice: one is refused
     from registry.mrv.ingest import evidence_hash
 
     records[0]["evidenceHash"] = evidence_hash(salt, data)
+    records[1]["evidenceHash"] = evidence_hash(bytes(range(32)), b"legacy trip")
     world.registry.submit_activities(
         *mrv.submit("batch-1", records)[1:], {records[0]["id"]: (salt, data)}
     )
@@ -65,9 +68,17 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, W
     bridge.worker.run_once()
     bridge.mint(holder, lock.seq)
     bridge.token.return_to_registry(key_of(holder), TOKEN, 500, world.addr("bob"))
-    bridge.token.retire(key_of(holder), TOKEN, 700, "Acme", "offset")
+    bridge.token.retire(key_of(holder), TOKEN, 700, "0x" + "ac" * 32, "offset")
     bridge.worker.run_once()
     bridge.worker.run_once()
+    # A registry of the first release kept evidence in plaintext: one such row, as migrated.
+    legacy = records[1]
+    legacy_salt = bytes(range(32))
+    world.store.conn.execute(
+        "INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?)",
+        (mrv.platform.address, legacy["id"], legacy["account"], legacy_salt, b"legacy trip",
+         world.store.claim_of_activity(mrv.platform.address, legacy["id"])["seq"]),
+    )  # fmt: skip
     world.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     yield path, world, chain
 
@@ -101,8 +112,9 @@ def edit(path: Path, table: str, column: str) -> str:
     try:
         info = list(conn.execute(f"PRAGMA table_info({table})"))
         key = [c[1] for c in sorted(info, key=lambda c: c[5]) if c[5]] or ["rowid"]
+        # A set value if there is one, else a NULL (a column only older rows fill).
         row = conn.execute(
-            f"SELECT {', '.join(key)}, {column} FROM {table} WHERE {column} IS NOT NULL LIMIT 1"
+            f"SELECT {', '.join(key)}, {column} FROM {table} ORDER BY {column} IS NULL LIMIT 1"
         ).fetchone()
         if row is None:
             return "no row"
@@ -145,7 +157,8 @@ def test_every_edit_of_every_stored_column_is_named(
         store = Store(copy, read_only=True)
         try:
             by_replay = not replay(store).clean
-            report = audit(store, world.registry.log_id, world.registry.domain, chain)
+            vault = Vault(PersonalTables(store.conn), master_key(path))
+            report = audit(store, world.registry.log_id, world.registry.domain, chain, vault)
         finally:
             store.close()
         by_audit = not report.clean

@@ -10,6 +10,7 @@ import pytest
 from anchoring.chain import ChainError
 from registry import errors
 from registry.bridge import token_id
+from registry.commitments import commit_text
 from tests.anchoring_world import anchored_world, verify
 from tests.bridge_world import TOKEN, Bridge, key_of
 from tests.ledger_world import CLASS, check_invariants
@@ -67,7 +68,8 @@ def test_lock_anchor_mint_trade_retire_and_return(bridge: Bridge) -> None:
     with pytest.raises(ChainError, match="CarbonCreditsLockAlreadyMinted"):
         bridge.mint(buyer, lock.seq)
     token.transfer(key_of(holder), buyer.address, TOKEN, 1_000)
-    token.retire(key_of(buyer), TOKEN, 600, "Acme Logistics", "offset 2026 fleet")
+    _, named = commit_text("Acme Logistics")
+    token.retire(key_of(buyer), TOKEN, 600, named, "offset 2026 fleet")
     token.return_to_registry(key_of(holder), TOKEN, 500, world.addr("bob"))
     bridge.worker.run_once()
     recorded = {row[1] for row in world.store.event_rows(lock.seq)}
@@ -78,7 +80,8 @@ def test_lock_anchor_mint_trade_retire_and_return(bridge: Bridge) -> None:
     certificates = [r for r in world.store.event_rows() if r[1] == "CreditsRetiredOnChain"]
     seq = certificates[0][0]
     cert = world.registry.certificate(f"CERT-{seq:010d}")
-    assert cert["amount"] == 600 and cert["beneficiary_name"] == "Acme Logistics"
+    assert cert["amount"] == 600 and cert["beneficiary_commitment"] == named
+    assert cert["beneficiary_name"] is None  # the chain holds only the commitment
     assert cert["chain_event"].startswith(f"{bridge.chain.chain_id}:0x")
     bundle = bridge.bundle(seq)
     assert all(c.ok for c in verify(bundle, bridge.chain))
@@ -91,7 +94,7 @@ def test_a_watcher_killed_before_recording_records_once_after_restart(bridge: Br
     lock = bridge.lock("alice", 1_000, holder.address)
     bridge.worker.run_once()
     bridge.mint(holder, lock.seq)
-    bridge.token.retire(key_of(holder), TOKEN, 300, "x", "y")
+    bridge.token.retire(key_of(holder), TOKEN, 300, "0x" + "00" * 32, "y")
     registry = bridge.world.registry
     real_execute = registry.execute
 
@@ -122,7 +125,7 @@ def test_recording_a_chain_event_twice_is_refused(bridge: Bridge) -> None:
         holder=holder.address,
         assetClass=CLASS,
         amount=10,
-        beneficiaryName="b",
+        beneficiaryCommitment="0x" + "00" * 32,
         reason="r",
     )
     world.registry.execute(*request)
@@ -133,7 +136,7 @@ def test_recording_a_chain_event_twice_is_refused(bridge: Bridge) -> None:
         holder=holder.address,
         assetClass=CLASS,
         amount=10,
-        beneficiaryName="b",
+        beneficiaryCommitment="0x" + "00" * 32,
         reason="r",
     )
     with pytest.raises(errors.DuplicateChainEventError):

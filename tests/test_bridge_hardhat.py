@@ -43,7 +43,7 @@ def test_bridge_lifecycle_on_a_hardhat_node(hardhat_url: str, tmp_path: Path) ->
     token = bridge.token
     assert token.balance_of(holder.address, TOKEN) == 3_000
     token.transfer(key_of(holder), buyer.address, TOKEN, 1_200)
-    token.retire(key_of(buyer), TOKEN, 700, "Acme Logistics", "offset 2026 fleet")
+    token.retire(key_of(buyer), TOKEN, 700, "0x" + "ac" * 32, "offset 2026 fleet")
     token.return_to_registry(key_of(holder), TOKEN, 800, world.addr("bob"))
 
     # The watcher is killed after seeing the burns and before recording them.

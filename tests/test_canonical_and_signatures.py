@@ -62,7 +62,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "assetClass": "X-1-2026-CN",
         "batchNo": 0,
         "amount": 1,
-        "beneficiaryName": "王家",
+        "beneficiaryCommitment": "0x" + "12" * 32,
         "beneficiary": ALICE,
         "reason": "低碳出行",
         "jurisdiction": "CN-GD",

@@ -64,7 +64,7 @@ WRITES: list[list[str]] = [
     ["verifier", "attest", "--all-pending"],
     ["issue-run", "--buffer-pool", ADDRESS],
     ["reverse-claim", "C1-0", "--reason", "r", "--evidence-hash", HASH],
-    ["erase-evidence", ADDRESS],
+    ["erase", ADDRESS],
     ["migrate"],
     ["verify-reserve", "--rpc", DEAD_RPC],
     ["anchor", "--once", "--chain", DEAD_RPC],

@@ -78,7 +78,7 @@ def _churn(db: str, keys: dict[str, str]) -> None:
             assetClass=CLASS,
             batchNo=0,
             amount=1,
-            beneficiaryName="x",
+            beneficiaryCommitment="0x" + "00" * 32,
             beneficiary=s.address,
             reason="r",
             jurisdiction="CN",

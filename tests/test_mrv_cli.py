@@ -12,7 +12,7 @@ from carbon_registry.cli import cli
 from registry.mrv.ingest import evidence_hash
 
 T0 = 1_772_380_800  # 2026-03-02 00:00 China Standard Time
-SALT = bytes(range(16))
+SALT = bytes(range(32))
 
 
 def run(runner: CliRunner, db: Path, *args: str, ok: bool = True) -> str:
@@ -85,7 +85,7 @@ def test_mrv_lifecycle_through_the_cli(tmp_path: Path, monkeypatch: pytest.Monke
     assert summary["claims"]["reversed"] == {"claims": 1, "grams": 467}
     assert summary["rejected"] == {"not_eligible": 1}
 
-    assert "erased 1 piece(s)" in run(runner, db, "erase-evidence", keys["wang"])
+    assert "erased 1 piece(s)" in run(runner, db, "erase", keys["wang"])
     assert "state equals the log" in run(runner, db, "replay")
 
     assert "SZ_TRANSIT" in run(runner, db, "methodologies", "list")
@@ -124,6 +124,6 @@ def test_erasing_evidence_after_anchoring_leaves_audit_and_replay_clean(
     assert "anchored 1 checkpoint" in run(runner, db, "anchor", "--once")
     claims = json.loads(run(runner, db, "claims", "list", "--limit", "1000", "--json"))
     home = next(c["account"] for c in claims if c["methodology"] == "SZ_HOME_ELECTRICITY")
-    assert "erased 2 piece(s)" in run(runner, db, "erase-evidence", home)
+    assert "erased 2 piece(s)" in run(runner, db, "erase", home)
     assert "clean" in run(runner, db, "audit")
     assert "state equals the log" in run(runner, db, "replay")

@@ -7,6 +7,7 @@ with two opted-in members, a single person, two platforms, a verifier and a buff
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from collections.abc import Iterator
@@ -31,7 +32,11 @@ from tests.ledger_world import World
 
 T0 = 1_772_380_800  # 2026-03-02 00:00 China Standard Time (2026-03-01 16:00 UTC)
 MIN = 60
-SALT = bytes(range(16))
+
+
+def salt_of(activity_id: str) -> bytes:
+    """A distinct 32-byte salt per record (the registry refuses short or reused salts)."""
+    return hashlib.sha256(b"test salt " + activity_id.encode()).digest()
 
 
 class MrvWorld:
@@ -95,7 +100,7 @@ class MrvWorld:
             "start": start,
             "end": start + minutes * MIN,
             "quantities": quantities,
-            "evidenceHash": evidence_hash(SALT, activity_id.encode()),
+            "evidenceHash": evidence_hash(salt_of(activity_id), activity_id.encode()),
         }
 
     def signed_batch(
@@ -210,12 +215,15 @@ def test_vintage_and_day_are_those_of_china_standard_time(mrv: MrvWorld) -> None
 
 def test_the_event_holds_hashes_not_evidence(mrv: MrvWorld) -> None:
     record = mrv.record("li", T0 + 8 * 3600)
-    receipt = mrv.submit("metro", [record], evidence={record["id"]: (SALT, record["id"].encode())})
+    salt = salt_of(record["id"])
+    receipt = mrv.submit("metro", [record], evidence={record["id"]: (salt, record["id"].encode())})
     body = mrv.store.event_body(receipt.seq)
     assert record["evidenceHash"].encode() in body
-    assert SALT.hex().encode() not in body
-    [piece] = mrv.store.evidence_of(mrv.addr("li"))
-    assert (piece["salt"], piece["data"]) == (SALT, record["id"].encode())
+    assert salt.hex().encode() not in body
+    [piece] = mrv.registry.vault.of_subject(mrv.addr("li"))
+    assert (piece.salt, piece.data) == (salt, record["id"].encode())
+    sealed = mrv.store.conn.execute("SELECT ciphertext FROM personal_data").fetchone()[0]
+    assert record["id"].encode() not in bytes(sealed)  # encrypted at rest
 
 
 # -- duplicates and double counting ----------------------------------------------------
@@ -438,9 +446,9 @@ def test_evidence_that_does_not_match_its_hash_refuses_the_batch(mrv: MrvWorld) 
     _, message, signature = mrv.signed_batch("metro", [record])
     before = mrv.world.snapshot()
     for evidence, words in (
-        ({record["id"]: (SALT, b"forged")}, "does not match"),
-        ({"other": (SALT, b"x")}, "not in the batch"),
-        ({record["id"]: (b"short", record["id"].encode())}, "16 bytes"),
+        ({record["id"]: (salt_of(record["id"]), b"forged")}, "does not match"),
+        ({"other": (salt_of("other"), b"x")}, "not in the batch"),
+        ({record["id"]: (b"short", record["id"].encode())}, "32 random bytes"),
     ):
         with pytest.raises(errors.ValidationError, match=words):
             mrv.registry.submit_activities(message, signature, evidence)
@@ -449,17 +457,32 @@ def test_evidence_that_does_not_match_its_hash_refuses_the_batch(mrv: MrvWorld) 
 
 def test_erasing_evidence_leaves_the_log_and_replay_intact(mrv: MrvWorld) -> None:
     records = [mrv.record("li", T0 + h * 3600) for h in (7, 9)] + [mrv.record("wang_a", T0)]
-    evidence = {r["id"]: (SALT, r["id"].encode()) for r in records}
+    evidence = {r["id"]: (salt_of(r["id"]), r["id"].encode()) for r in records}
     mrv.submit("metro", records, evidence=evidence)
     mrv.attest(mrv.claim_ids())
     mrv.run()
     log_before = list(mrv.store.event_rows())
-    assert mrv.registry.erase_evidence(mrv.addr("li")) == 2
-    assert mrv.store.evidence_of(mrv.addr("li")) == []
-    assert len(mrv.store.evidence_of(mrv.addr("wang_a"))) == 1
+    assert mrv.registry.erase(mrv.addr("li")) == 2
+    assert mrv.registry.vault.of_subject(mrv.addr("li")) == []
+    assert len(mrv.registry.vault.of_subject(mrv.addr("wang_a"))) == 1
     assert list(mrv.store.event_rows()) == log_before
     assert replay(mrv.store).clean
-    assert mrv.registry.erase_evidence(mrv.addr("li")) == 0
+    assert mrv.registry.erase(mrv.addr("li")) == 0
+
+
+def test_a_reused_commitment_salt_is_refused(mrv: MrvWorld) -> None:
+    first = mrv.record("li", T0 + 8 * 3600)
+    mrv.submit(
+        "metro", [first], evidence={first["id"]: (salt_of(first["id"]), first["id"].encode())}
+    )
+    again = mrv.record("li", T0 + 11 * 3600)
+    again["evidenceHash"] = evidence_hash(salt_of(first["id"]), b"another trip")
+    before = mrv.world.snapshot()
+    with pytest.raises(errors.ValidationError, match="salt was used before"):
+        mrv.submit(
+            "metro", [again], evidence={again["id"]: (salt_of(first["id"]), b"another trip")}
+        )
+    assert mrv.world.snapshot() == before
 
 
 # -- canonical bytes and storage ----------------------------------------------------------

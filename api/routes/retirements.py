@@ -16,7 +16,9 @@ from api.routes import next_after, problem_responses
 from api.schemas import Certificate, Page, ProofBundle, Retirement
 from api.service import RegistryService
 from registry import messages
+from registry.commitments import NO_COMMITMENT
 from registry.errors import UnknownCertificateError
+from registry.personal import BENEFICIARY_NAME, Vault
 from registry.units import format_grams
 
 router = APIRouter(prefix="/v1/retirements", tags=["retirements"], responses=problem_responses())
@@ -24,10 +26,21 @@ router = APIRouter(prefix="/v1/retirements", tags=["retirements"], responses=pro
 CertificatePath = Annotated[str, Path(pattern=r"^CERT-[0-9]{10}$", examples=["CERT-0000000043"])]
 
 
-def retirement_model(row: dict[str, Any]) -> Retirement:
+def retirement_model(row: dict[str, Any], vault: Vault | None = None) -> Retirement:
+    """A retirement as the API shows it; with the vault, the beneficiary's name (and its
+    salt) while it is disclosed, for certificates."""
     cert = row["certificate_id"]
+    disclosed: dict[str, Any] = {}
+    commitment = row.get("beneficiary_commitment")
+    if vault is not None and commitment and commitment != NO_COMMITMENT:
+        piece = vault.get(BENEFICIARY_NAME, commitment)
+        if piece is not None:
+            disclosed = {
+                "beneficiary_name": piece.data.decode("utf-8"),
+                "beneficiary_salt": piece.salt.hex(),
+            }
     return Retirement(
-        **{k: v for k, v in row.items() if k != "serials"},
+        **{k: v for k, v in row.items() if k != "serials"} | disclosed,
         serials=str(row["serials"]).split(),
         certificate_url=f"/v1/retirements/{cert}",
         html_url=f"/v1/retirements/{cert}/certificate.html",
@@ -38,7 +51,7 @@ def certificate(service: RegistryService, certificate_id: str) -> Certificate:
     row = service.reader().store.retirement(certificate_id)
     if row is None:
         raise UnknownCertificateError(f"no retirement certificate {certificate_id}")
-    retirement = retirement_model(row)
+    retirement = retirement_model(row, service.reader().registry.vault)
     rpc_url = service.chain_status().rpc_url
     verify = {
         "bundle": "the `proof` member of this certificate, saved as bundle.json",
@@ -128,7 +141,7 @@ def render_certificate(cert: Certificate) -> str:
         ("Certificate", cert.certificate_id),
         ("Retired", format_grams(cert.amount) + " CO2e"),
         ("Asset class", cert.asset_class),
-        ("Beneficiary", f"{cert.beneficiary_name} ({cert.beneficiary})"),
+        ("Beneficiary", f"{cert.beneficiary_name or '(not disclosed)'} ({cert.beneficiary})"),
         ("Reason", cert.reason),
         ("Jurisdiction", cert.jurisdiction),
         ("Retired by", cert.owner),

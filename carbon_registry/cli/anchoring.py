@@ -301,6 +301,8 @@ def audit_command(obj: Context, rpc: str | None) -> None:
     """Recompute every root from the event log; compare with checkpoints and the chain."""
     from anchoring.audit import audit
     from anchoring.chain import Chain
+    from registry.personal import Vault, existing_master_key
+    from registry.storage.personal import PersonalTables
 
     registry = obj.reader
     store = registry.store
@@ -308,9 +310,13 @@ def audit_command(obj: Context, rpc: str | None) -> None:
     if rpc:
         chain = Chain.connect(rpc)
         chain.bind(registry.domain.verifying_contract)
-    report = audit(store, registry.log_id, registry.domain, chain)
+    key = existing_master_key(obj.db)
+    vault = None if key is None else Vault(PersonalTables(store.conn), key)
+    report = audit(store, registry.log_id, registry.domain, chain, vault)
     for problem in report.problems:
         click.echo(f"PROBLEM: {problem}", err=True)
+    for note in report.notes:
+        click.echo(f"NOTE: {note}", err=True)
     chain_note = (
         f", {report.anchored_checked} anchored root(s) compared with the chain"
         if chain

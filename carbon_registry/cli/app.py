@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import click
 
 from registry.errors import NotInitialisedError, ValidationError
-from registry.ledger import Receipt, Registry
+from registry.ledger import Private, Receipt, Registry
 from registry.signing import Signer
 from registry.storage import Store
 
@@ -130,9 +130,12 @@ class Context:
             raise ValidationError(f"no operator key: set {OPERATOR_KEY_ENV} or keep {path}")
         return Signer.load(path)
 
-    def submit(self, signer: Signer, kind: str, /, **fields: Any) -> Receipt:
+    def submit(
+        self, signer: Signer, kind: str, private: Private | None = None, /, **fields: Any
+    ) -> Receipt:
+        """Sign a request with `signer` and execute it; `private` is personal data beside."""
         registry = self.registry
-        return registry.execute(*signer.request(registry.domain, kind, **fields))
+        return registry.execute(*signer.request(registry.domain, kind, **fields), private)
 
 
 pass_context = click.make_pass_decorator(Context)

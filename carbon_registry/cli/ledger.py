@@ -12,25 +12,20 @@ from carbon_registry.cli.app import (
     EMBEDDED_CHAIN_ID,
     OPERATOR_KEY_ENV,
     Context,
-    batch_option,
     cli,
     echo_json,
-    echo_receipt,
-    grams_option,
     json_option,
-    key_file_option,
     operator_key_path,
-    owner_signer,
     pass_context,
 )
 from registry.eip712 import contract_address_of
 from registry.errors import ValidationError
 from registry.ledger import Registry
-from registry.messages import ZERO_ADDRESS, address
+from registry.messages import address
 from registry.replay import replay
 from registry.signing import Signer
 from registry.storage import Store, migrate_file
-from registry.units import format_grams, parse_grams
+from registry.units import format_grams
 
 
 @cli.command()
@@ -105,43 +100,6 @@ def accounts_list(obj: Context, as_json: bool) -> None:
         click.echo(f"{a['address']}  {a['kind']:<9} {a['name']}{member}{roles}")
 
 
-@accounts.command("open")
-@click.argument("account")
-@click.option(
-    "--kind",
-    required=True,
-    type=click.Choice(["person", "household", "company", "platform", "verifier", "exchange"]),
-    help="Kind of account.",
-)
-@click.option("--name", default="", help="Display name (no personal data needed).")
-@click.option("--household", default=None, help="Household this person belongs to.")
-@json_option
-@pass_context
-def accounts_open(
-    obj: Context, account: str, kind: str, name: str, household: str | None, as_json: bool
-) -> None:
-    """Open ACCOUNT (an Ethereum address), signed by the operator."""
-    receipt = obj.submit(
-        obj.operator(),
-        "OpenAccount",
-        account=account,
-        kind=kind,
-        name=name,
-        household=household or ZERO_ADDRESS,
-    )
-    echo_receipt(receipt, as_json)
-
-
-@accounts.command("grant")
-@click.argument("account")
-@click.argument("role", type=click.Choice(["operator", "platform", "verifier", "exchange"]))
-@json_option
-@pass_context
-def accounts_grant(obj: Context, account: str, role: str, as_json: bool) -> None:
-    """Grant ROLE to ACCOUNT, signed by the operator."""
-    echo_receipt(obj.submit(obj.operator(), "GrantRole", account=account, role=role), as_json)
-
-
 @cli.group()
 def classes() -> None:
     """Asset classes: methodology x version x vintage x region."""
@@ -158,199 +116,6 @@ def classes_list(obj: Context, as_json: bool) -> None:
         return
     for c in rows:
         click.echo(c["id"])
-
-
-@classes.command("register")
-@click.option("--methodology", required=True, help="Methodology id, e.g. SZ_TRANSIT.")
-@click.option("--version", "methodology_version", required=True, help="Methodology version.")
-@click.option(
-    "--vintage",
-    type=click.IntRange(2000, 9999),
-    required=True,
-    help="Vintage year of the reductions.",
-)
-@click.option("--region", required=True, help="GB/T 2260 division code, e.g. 440300.")
-@json_option
-@pass_context
-def classes_register(
-    obj: Context,
-    methodology: str,
-    methodology_version: str,
-    vintage: int,
-    region: str,
-    as_json: bool,
-) -> None:
-    """Register an asset class, signed by the operator."""
-    receipt = obj.submit(
-        obj.operator(),
-        "RegisterAssetClass",
-        methodology=methodology,
-        methodologyVersion=methodology_version,
-        vintage=vintage,
-        region=region,
-    )
-    echo_receipt(receipt, as_json)
-
-
-@cli.command()
-@click.option("--to", "to", required=True, help="Receiving account.")
-@click.option("--class", "asset_class", required=True, help="Asset class id.")
-@grams_option("Grams to issue.")
-@click.option("--claim-id", required=True, help="Id of the attested claim being issued.")
-@json_option
-@pass_context
-def issue(
-    obj: Context, to: str, asset_class: str, amount: str, claim_id: str, as_json: bool
-) -> None:
-    """Issue a new batch of serial-numbered grams, signed by the operator."""
-    receipt = obj.submit(
-        obj.operator(),
-        "Issue",
-        to=to,
-        assetClass=asset_class,
-        amount=parse_grams(amount),
-        claimId=claim_id,
-    )
-    echo_receipt(receipt, as_json)
-
-
-@cli.command()
-@key_file_option
-@click.option("--to", "to", required=True, help="Receiving account.")
-@click.option("--class", "asset_class", required=True, help="Asset class id.")
-@batch_option
-@grams_option("Grams to transfer.")
-@json_option
-@pass_context
-def transfer(
-    obj: Context,
-    key_file: str | None,
-    to: str,
-    asset_class: str,
-    batch_no: int,
-    amount: str,
-    as_json: bool,
-) -> None:
-    """Transfer grams to another account, signed by the owner (oldest serials first)."""
-    owner = owner_signer(key_file)
-    receipt = obj.submit(
-        owner,
-        "Transfer",
-        **{"from": owner.address},
-        to=to,
-        assetClass=asset_class,
-        batchNo=batch_no,
-        amount=parse_grams(amount),
-    )
-    echo_receipt(receipt, as_json)
-
-
-@cli.command()
-@key_file_option
-@click.option("--class", "asset_class", required=True, help="Asset class id.")
-@batch_option
-@grams_option("Grams to retire.")
-@click.option("--beneficiary-name", required=True, help="On whose behalf the grams are retired.")
-@click.option("--beneficiary", default=None, help="Beneficiary address (default: the owner).")
-@click.option("--reason", required=True, help="Why, e.g. 'offset 2026 commuting'.")
-@click.option("--jurisdiction", required=True, help="Where the claim is made, e.g. CN-GD.")
-@json_option
-@pass_context
-def retire(
-    obj: Context,
-    key_file: str | None,
-    asset_class: str,
-    batch_no: int,
-    amount: str,
-    beneficiary_name: str,
-    beneficiary: str | None,
-    reason: str,
-    jurisdiction: str,
-    as_json: bool,
-) -> None:
-    """Retire grams for a beneficiary, signed by the owner; prints the certificate id."""
-    owner = owner_signer(key_file)
-    receipt = obj.submit(
-        owner,
-        "Retire",
-        owner=owner.address,
-        assetClass=asset_class,
-        batchNo=batch_no,
-        amount=parse_grams(amount),
-        beneficiaryName=beneficiary_name,
-        beneficiary=beneficiary or owner.address,
-        reason=reason,
-        jurisdiction=jurisdiction,
-    )
-    echo_receipt(receipt, as_json)
-
-
-@cli.command()
-@key_file_option
-@click.option("--class", "asset_class", required=True, help="Asset class id.")
-@batch_option
-@grams_option("Grams to lock.")
-@click.option("--recipient", required=True, help="Chain address that will receive the tokens.")
-@json_option
-@pass_context
-def lock(
-    obj: Context,
-    key_file: str | None,
-    asset_class: str,
-    batch_no: int,
-    amount: str,
-    recipient: str,
-    as_json: bool,
-) -> None:
-    """Lock grams for the token contract, signed by the owner; the event seq is the lock id.
-
-    Once a checkpoint holding the lock is anchored, `proof SEQ` gives the bundle that
-    `token mint` (anyone) sends to the contract.
-    """
-    owner = owner_signer(key_file)
-    receipt = obj.submit(
-        owner,
-        "Lock",
-        owner=owner.address,
-        assetClass=asset_class,
-        batchNo=batch_no,
-        amount=parse_grams(amount),
-        recipient=recipient,
-    )
-    echo_receipt(receipt, as_json)
-
-
-@cli.command()
-@click.option("--holder", required=True, help="Account whose grams are cancelled.")
-@click.option("--class", "asset_class", required=True, help="Asset class id.")
-@batch_option
-@grams_option("Grams to cancel.")
-@click.option("--reason", required=True, help="Why the grams are cancelled.")
-@click.option("--evidence-hash", required=True, help="0x SHA-256 of the linked evidence.")
-@json_option
-@pass_context
-def cancel(
-    obj: Context,
-    holder: str,
-    asset_class: str,
-    batch_no: int,
-    amount: str,
-    reason: str,
-    evidence_hash: str,
-    as_json: bool,
-) -> None:
-    """Cancel grams (operator), with a reason and the hash of the evidence."""
-    receipt = obj.submit(
-        obj.operator(),
-        "Cancel",
-        holder=holder,
-        assetClass=asset_class,
-        batchNo=batch_no,
-        amount=parse_grams(amount),
-        reason=reason,
-        evidenceHash=evidence_hash,
-    )
-    echo_receipt(receipt, as_json)
 
 
 @cli.command()

@@ -167,58 +167,6 @@ def verifier_attest(
         )
 
 
-@cli.command("issue-run")
-@click.option("--buffer-pool", required=True, help="Company account receiving the buffer share.")
-@click.option(
-    "--buffer-bp",
-    type=click.IntRange(0, 5_000),
-    default=500,
-    show_default=True,
-    help="Buffer share in basis points (500 = 5%).",
-)
-@click.option("--run-id", default=None, help="Id of the run (default: generated).")
-@json_option
-@pass_context
-def issue_run(
-    obj: Context, buffer_pool: str, buffer_bp: int, run_id: str | None, as_json: bool
-) -> None:
-    """Issue every approved claim: one batch per beneficiary and asset class, plus the buffer (operator)."""
-    receipt = obj.submit(
-        obj.operator(),
-        "RunIssuance",
-        runId=run_id or f"run-{uuid.uuid4().hex[:12]}",
-        bufferPool=buffer_pool,
-        bufferBasisPoints=buffer_bp,
-    )
-    if as_json:
-        echo_receipt(receipt, True)
-        return
-    fx = receipt.effects
-    click.echo(
-        f"event {receipt.seq} {receipt.event_type}: {fx['claims']:,} claims,"
-        f" {format_grams(fx['issued_grams'])} issued, {format_grams(fx['buffer_grams'])} to the buffer pool"
-    )
-    for b in fx["batches"] + fx["buffer_batches"]:
-        to = b.get("to", buffer_pool)
-        click.echo(f"  batch {b['batch_no']} {b['asset_class']} {b['amount']:,} g to {to}")
-
-
-@cli.command("reverse-claim")
-@click.argument("claim_id")
-@click.option("--reason", required=True, help="Why the claim is reversed (e.g. fraud found).")
-@click.option("--evidence-hash", required=True, help="0x SHA-256 of the linked evidence.")
-@json_option
-@pass_context
-def reverse_claim(
-    obj: Context, claim_id: str, reason: str, evidence_hash: str, as_json: bool
-) -> None:
-    """Reverse an issued claim (operator): cancel its grams from the holder, else the buffer pool."""
-    receipt = obj.submit(
-        obj.operator(), "ReverseClaim", claimId=claim_id, reason=reason, evidenceHash=evidence_hash
-    )
-    echo_receipt(receipt, as_json)
-
-
 @cli.group()
 def claims() -> None:
     """Reduction claims and the records refused at ingestion, with their reasons."""
@@ -301,13 +249,15 @@ def claims_summary(obj: Context, as_json: bool) -> None:
         click.echo(f"refused    {n:>8,} records, {reason}: {REASONS[reason]}")
 
 
-@cli.command("erase-evidence")
-@click.argument("account")
+@cli.command("erase")
+@click.argument("subject")
 @pass_context
-def erase_evidence(obj: Context, account: str) -> None:
-    """Delete the raw evidence about ACCOUNT; the log keeps only salted hashes, so proofs stay valid."""
-    erased = obj.registry.erase_evidence(account)
-    click.echo(f"erased {erased} piece(s) of evidence about {address(account, 'account')}")
+def erase(obj: Context, subject: str) -> None:
+    """Erase what the registry holds personally about SUBJECT (an account): its data key
+    and every piece sealed under it (evidence, names). The log keeps only commitments, so
+    every proof stays valid."""
+    erased = obj.registry.erase(subject)
+    click.echo(f"erased {erased} piece(s) of personal data of {address(subject, 'subject')}")
 
 
 @cli.command()

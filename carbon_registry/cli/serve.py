@@ -24,7 +24,7 @@ import click
 from carbon_registry.cli.app import Context, cli
 from carbon_registry.cli.ledger import init
 from registry.errors import ValidationError
-from registry.ledger import Receipt, Registry
+from registry.ledger import Private, Receipt, Registry
 from registry.signing import Signer
 from registry.storage import migrate_file
 
@@ -76,11 +76,13 @@ class RemoteContext(Context):
             " commands and `platform submit`/`verifier attest` use the local --db or the HTTP API"
         )
 
-    def submit(self, signer: Signer, kind: str, /, **fields: Any) -> Receipt:
+    def submit(
+        self, signer: Signer, kind: str, private: Private | None = None, /, **fields: Any
+    ) -> Receipt:
         import httpx
 
         try:  # a refusal (ApiProblem) carries the API's code: the CLI prints it as is
-            return self.client.execute(signer, kind, **fields)
+            return self.client.execute(signer, kind, private, **fields)
         except httpx.HTTPError as exc:
             raise ValidationError(
                 f"cannot reach the registry API at {self.api_url}: {exc}"

@@ -124,7 +124,9 @@ def record_retirement(
             "owner": owner,
             "asset_class": req["assetClass"],
             "amount": req["amount"],
-            "beneficiary_name": req["beneficiaryName"],
+            # Requests of the first release named the beneficiary; later ones commit to it.
+            "beneficiary_name": req.get("beneficiaryName"),
+            "beneficiary_commitment": req.get("beneficiaryCommitment"),
             "beneficiary": beneficiary,
             "reason": req["reason"],
             "jurisdiction": jurisdiction,

@@ -7,8 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from registry.commitments import NO_COMMITMENT
 from registry.errors import ValidationError
-from registry.messages.declaration import Attached, Field, Message, different, not_zero
+from registry.messages.declaration import (
+    GENERATED,
+    SIGNER,
+    Attached,
+    Field,
+    Message,
+    PrivateField,
+    different,
+    not_zero,
+)
 from registry.messages.fields import (
     ADDRESS,
     BOOL,
@@ -163,22 +173,61 @@ TRANSFER = Message(
     "/v1/transfers",
     rules=(different("from", "to", "a transfer needs two different accounts"),),
 )
-RETIRE = Message(
+_OWNER = Field("owner", ADDRESS, "The owner of the grams; signs the request.", from_signer=True)
+_BENEFICIARY = Field(
+    "beneficiary", ADDRESS, "The beneficiary's address (the owner's if none).", default=SIGNER
+)
+_REASON = Field("reason", TEXT, "Why, e.g. 'offset 2026 commuting' (public: no personal data).")
+_JURISDICTION = Field("jurisdiction", TEXT, "Where the claim is made, e.g. CN-GD.")
+# The first release logged the beneficiary's name itself; its events replay with this.
+RETIRE_WITH_NAME = Message(
     "Retire",
     "CreditsRetired",
-    "Retire grams for a beneficiary (owner-signed); the receipt names the certificate.",
+    "Retire grams for a named beneficiary (first release; replay only).",
     (
-        Field("owner", ADDRESS, "The owner of the grams; signs the request.", from_signer=True),
+        _OWNER,
         ASSET_CLASS,
         BATCH_NO,
         AMOUNT,
         Field("beneficiaryName", TEXT, "On whose behalf the grams are retired."),
-        Field("beneficiary", ADDRESS, "The beneficiary's address (the owner's if none)."),
-        Field("reason", TEXT, "Why, e.g. 'offset 2026 commuting'."),
-        Field("jurisdiction", TEXT, "Where the claim is made, e.g. CN-GD."),
+        _BENEFICIARY,
+        _REASON,
+        _JURISDICTION,
+    ),
+    "owner",
+    "",
+)
+RETIRE = Message(
+    "Retire",
+    "CreditsRetired",
+    "Retire grams for a beneficiary (owner-signed); the receipt names the certificate. The"
+    " beneficiary's name stays off the log: the request commits to it.",
+    (
+        _OWNER,
+        ASSET_CLASS,
+        BATCH_NO,
+        AMOUNT,
+        Field(
+            "beneficiaryCommitment",
+            HEX32,
+            "0x SHA-256(salt || UTF-8 name) of the beneficiary's name, sent beside the request"
+            " with its salt (zero: no name).",
+            default=NO_COMMITMENT,
+        ),
+        _BENEFICIARY,
+        _REASON,
+        _JURISDICTION,
     ),
     "owner",
     "/v1/retirements",
+    legacy=(RETIRE_WITH_NAME,),
+    private=(
+        PrivateField(
+            "beneficiary_name",
+            "beneficiaryCommitment",
+            "The beneficiary's name, shown on the certificate until erased (optional).",
+        ),
+    ),
 )
 CANCEL = Message(
     "Cancel",
@@ -235,7 +284,7 @@ ATTEST_CLAIMS = Message(
     "Approve or reject pending claims (verifier-signed).",
     (
         Field("verifier", ADDRESS, "The verifier; signs the request.", from_signer=True),
-        Field("attestationId", REF, "The verifier's id of this attestation."),
+        Field("attestationId", REF, "The verifier's id of this attestation.", default=GENERATED),
         Field("approve", BOOL, "Approve (true) or reject (false)."),
         Field("reason", OPTIONAL_TEXT, "Why; required when rejecting.", default=""),
         Field("claimCount", uint_kind("uint256", MAX_ATTESTED, 1), "Claims attested."),
@@ -258,7 +307,7 @@ RUN_ISSUANCE = Message(
     "IssuanceRun",
     "Issue every approved claim: a batch per beneficiary and class, plus the buffer (operator).",
     (
-        Field("runId", REF, "The id of this run."),
+        Field("runId", REF, "The id of this run.", default=GENERATED),
         Field("bufferPool", ADDRESS, "The account receiving the buffer share."),
         Field(
             "bufferBasisPoints",
@@ -333,7 +382,11 @@ RECORD_CHAIN_RETIREMENT = Message(
         Field("holder", ADDRESS, "The chain address whose tokens were retired."),
         Field("assetClass", TEXT, "The asset class."),
         AMOUNT,
-        Field("beneficiaryName", OPTIONAL_TEXT, "As given on chain."),
+        Field(
+            "beneficiaryCommitment",
+            HEX32,
+            "The commitment to the beneficiary's name given on chain (zero: none).",
+        ),
         Field("reason", OPTIONAL_TEXT, "As given on chain."),
     ),
     "role:operator",

@@ -10,15 +10,30 @@ client's and the command line's fields, and the typed data wallets sign
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from registry.commitments import commit_text
 from registry.eip712 import StructType
 from registry.errors import ValidationError
 from registry.messages.fields import EXPIRY, NONCE, Kind
 
-REQUIRED: Any = object()  # a field without a default: the client and the CLI must give it
+
+class Default:
+    """A default the client and the command line compute: the signer's address, a new id."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+
+    def __repr__(self) -> str:
+        return self.description
+
+
+REQUIRED: Any = Default("required")  # the client and the command line must give it
+SIGNER = Default("the signer's address")
+GENERATED = Default("a new unique id")
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,16 @@ class Field:
             return self.cli
         kebab = "".join(f"-{c.lower()}" if c.isupper() else c for c in self.name)
         return f"--{kebab}"
+
+
+@dataclass(frozen=True)
+class PrivateField:
+    """Personal data sent beside a request, never logged: the request logs `commits`, the
+    commitment to it (`registry.commitments`); the registry seals the data in its vault."""
+
+    name: str
+    commits: str
+    doc: str
 
 
 @dataclass(frozen=True)
@@ -80,6 +105,10 @@ class Message:
     operator_key: bool = False
     rules: tuple[Callable[[dict[str, Any]], None], ...] = ()
     attached: Attached | None = None
+    # Earlier declarations of this request type: events logged under them replay with them
+    # (a changed request is a new declaration; what was logged stays as it was signed).
+    legacy: tuple[Message, ...] = ()
+    private: tuple[PrivateField, ...] = ()
     struct: StructType = field(init=False)
 
     def __post_init__(self) -> None:
@@ -133,6 +162,47 @@ class Message:
             rule(out)
         return out
 
+    def fill(
+        self, signer: str, given: Mapping[str, Any], personal: Mapping[str, str] | None = None
+    ) -> tuple[dict[str, Any], dict[str, tuple[bytes, str]]]:
+        """The request's fields (without nonce and expiry) from what a client or the command
+        line gives: signer-filled fields, defaults, generated ids; and the personal data to
+        send beside it, each committed to with a fresh salt. Returns (fields, personal)."""
+        fields: dict[str, Any] = {}
+        for f in self.fields:
+            if f.from_signer:
+                fields[f.name] = signer
+            elif given.get(f.name) is not None:
+                fields[f.name] = given[f.name]
+            elif f.default is SIGNER:
+                fields[f.name] = signer
+            elif f.default is GENERATED:
+                fields[f.name] = f"{self.name.lower()}-{uuid.uuid4().hex[:12]}"
+            elif f.default is REQUIRED:
+                raise ValidationError(f"{self.name} needs {f.name}")
+            else:
+                fields[f.name] = f.default
+        sealed: dict[str, tuple[bytes, str]] = {}
+        for p in self.private:
+            value = (personal or {}).get(p.name)
+            if value:
+                salt, fields[p.commits] = commit_text(value)
+                sealed[p.name] = (salt, value)
+        if self.attached is not None and self.attached.name in given:
+            fields[self.attached.name] = given[self.attached.name]
+        return fields, sealed
+
+    def for_logged(self, request: Mapping[str, Any]) -> Message:
+        """The declaration a logged request was made under: this one, or a legacy one with
+        exactly the request's fields."""
+        for declared in (self, *self.legacy):
+            names = {f.name for f in declared.all_fields}
+            if declared.attached is not None:
+                names.add(declared.attached.name)
+            if names == set(request):
+                return declared
+        return self
+
     def typed_data_types(self) -> list[dict[str, str]]:
         """The struct's fields as `eth_signTypedData_v4` lists them."""
         return self.struct.eip712_types()
@@ -152,7 +222,15 @@ class Message:
                     "type": f.kind.sol_type,
                     "doc": f.doc,
                     "schema": f.kind.schema,
-                    **({} if f.default is REQUIRED else {"default": f.default}),
+                    **(
+                        {}
+                        if f.default is REQUIRED
+                        else {
+                            "default": repr(f.default)
+                            if isinstance(f.default, Default)
+                            else f.default
+                        }
+                    ),
                 }
                 for f in self.all_fields
             ],

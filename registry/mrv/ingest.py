@@ -37,13 +37,13 @@ Caps count claims once accepted, whatever a verifier decides later (conservative
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
+from registry.commitments import SALT_BYTES, commitment
 from registry.errors import ValidationError
 from registry.messages import asset_class_id
 from registry.methodologies import CATALOGUE, MAX_DURATION_S
@@ -54,7 +54,6 @@ Effects = dict[str, Any]
 
 EARNING_KINDS = ("person", "household")
 CST_OFFSET_S = 8 * 3600
-MIN_SALT_BYTES = 16
 
 REASONS = {
     "duplicate_record": "the platform submitted this activity id before",
@@ -94,8 +93,8 @@ def class_of(methodology: Methodology, start: int) -> str:
 
 
 def evidence_hash(salt: bytes, data: bytes) -> str:
-    """The `evidenceHash` of raw evidence: `0x` SHA-256(salt || data), salt >= 16 bytes."""
-    return "0x" + hashlib.sha256(salt + data).hexdigest()
+    """The `evidenceHash` of raw evidence: its commitment (`registry.commitments`)."""
+    return commitment(salt, data)
 
 
 def check_evidence(
@@ -112,8 +111,10 @@ def check_evidence(
         record = by_id.get(activity_id)
         if record is None:
             raise ValidationError(f"evidence for {activity_id!r}, which is not in the batch")
-        if len(salt) < MIN_SALT_BYTES:
-            raise ValidationError(f"evidence salt for {activity_id!r} is under 16 bytes")
+        if len(salt) < SALT_BYTES:
+            raise ValidationError(
+                f"evidence salt for {activity_id!r} must be {SALT_BYTES} random bytes"
+            )
         if evidence_hash(salt, data) != record["evidenceHash"]:
             raise ValidationError(f"evidence for {activity_id!r} does not match its evidenceHash")
         rows.append((activity_id, record["account"], salt, data))

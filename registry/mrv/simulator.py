@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from registry import messages as m
+from registry.commitments import new_salt
 from registry.eip712 import SECP256K1_N
 from registry.errors import RegistryError, ValidationError
 from registry.ledger import Receipt, Registry
@@ -296,7 +297,7 @@ class Simulation:
     ) -> None:
         self.serial[platform] += 1
         activity_id = f"{platform}-{self.serial[platform]:08d}"
-        salt = self.rng.randbytes(16)
+        salt = new_salt()  # never from the seeded generator: a salt must be unguessable
         data = raw if raw is not None else f"{activity_id} {sorted(quantities.items())}".encode()
         self.records.setdefault(platform, []).append(
             {

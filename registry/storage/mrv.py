@@ -341,6 +341,10 @@ class MrvTables(StoreBase):
         )
         return [dict(zip(cols, row, strict=True)) for row in rows]
 
+    def personal_count(self) -> int:
+        """Sealed pieces of personal data (`registry.storage.personal` reads them)."""
+        return int(self.conn.execute("SELECT count(*) FROM personal_data").fetchone()[0])
+
     def claim_of_activity(self, platform: str, activity_id: str) -> dict[str, Any] | None:
         row = self.conn.execute(
             f"SELECT {', '.join(CLAIM_COLUMNS)} FROM claims WHERE platform = ? AND activity_id = ?",

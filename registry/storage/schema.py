@@ -220,6 +220,26 @@ def _script(*scripts: str) -> Callable[[sqlite3.Connection], None]:
     return apply
 
 
+def _columns(table: str, **columns: str) -> Callable[[sqlite3.Connection], None]:
+    """A step that adds the columns a table lacks (so that a step can be applied again)."""
+
+    def apply(conn: sqlite3.Connection) -> None:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, sql_type in columns.items():
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+
+    return apply
+
+
+def _steps(*steps: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+    def apply(conn: sqlite3.Connection) -> None:
+        for step in steps:
+            step(conn)
+
+    return apply
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -231,6 +251,31 @@ MIGRATIONS: tuple[Migration, ...] = (
             MERKLE_TABLES,
             ANCHOR_TABLES,
             SERVICE_TABLES,
+        ),
+    ),
+    Migration(
+        2,
+        "retirements commit to the beneficiary's name; locks record their mint or release;"
+        " personal data encrypted off the log",
+        _steps(
+            _columns("retirements", beneficiary_commitment="TEXT"),
+            _columns("locks", minted_seq="INTEGER", released_seq="INTEGER"),
+            _script(
+                """
+            CREATE TABLE IF NOT EXISTS personal_keys (
+                subject TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at REAL NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS personal_data (
+                subject TEXT NOT NULL, kind TEXT NOT NULL, ref TEXT NOT NULL,
+                nonce BLOB NOT NULL, ciphertext BLOB NOT NULL, seq INTEGER,
+                PRIMARY KEY (kind, ref)
+            );
+            CREATE INDEX IF NOT EXISTS personal_data_subject ON personal_data(subject);
+            -- SHA-256 of every commitment salt ever used: a reused salt is refused.
+            CREATE TABLE IF NOT EXISTS commitment_salts (fingerprint BLOB PRIMARY KEY)
+                WITHOUT ROWID;
+            """
+            ),
         ),
     ),
 )

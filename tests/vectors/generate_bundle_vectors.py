@@ -61,7 +61,7 @@ def generate(out: Path) -> None:
         bridge.worker.run_once()
         bridge.mint(holder, lock.seq)
         bridge.token.return_to_registry(key_of(holder), TOKEN, 500, world.addr("bob"))
-        bridge.token.retire(key_of(holder), TOKEN, 700, "Acme Logistics", "offset fleet")
+        bridge.token.retire(key_of(holder), TOKEN, 700, "0x" + "ac" * 32, "offset fleet")
         bridge.worker.run_once()  # records the burns, then anchors those records
         bridge.worker.run_once()
         pending_receipt = world.transfer("alice", "bob", 1)

@@ -24,6 +24,7 @@ below the block, the contract has no code, or the chain id differs).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -399,7 +400,7 @@ def certificate_claims(event: dict[str, Any]) -> dict[str, Any]:
         "owner": holder,
         "asset_class": request.get("assetClass"),
         "amount": request.get("amount"),
-        "beneficiary_name": request.get("beneficiaryName"),
+        "beneficiary_commitment": request.get("beneficiaryCommitment"),
         "beneficiary": holder if on_chain else request.get("beneficiary"),
         "reason": request.get("reason"),
         "jurisdiction": ON_CHAIN_JURISDICTION if on_chain else request.get("jurisdiction"),
@@ -410,6 +411,25 @@ def certificate_claims(event: dict[str, Any]) -> dict[str, Any]:
             if isinstance(r, dict)
         ],
     }
+
+
+def _check_beneficiary_name(certificate: dict[str, Any], request: dict[str, Any]) -> None:
+    """A name on the certificate must be the one the event logged (first release), or open
+    the commitment the event logged with the salt shown beside it."""
+    name = certificate.get("beneficiary_name")
+    if "beneficiaryName" in request:
+        require(_same(name, request["beneficiaryName"]), "certificate names another beneficiary")
+        return
+    if name is None:
+        return  # not disclosed, or erased: the commitment stands alone
+    salt = certificate.get("beneficiary_salt")
+    if not isinstance(name, str) or not isinstance(salt, str):
+        raise CheckFailed("a named beneficiary needs its salt")
+    opened = "0x" + hashlib.sha256(bytes.fromhex(salt) + name.encode("utf-8")).hexdigest()
+    require(
+        opened == request.get("beneficiaryCommitment"),
+        "the certificate's beneficiary name and salt do not give the commitment its event logged",
+    )
 
 
 def _class_parts(asset_class: Any) -> tuple[str, str, str, str]:
@@ -441,12 +461,14 @@ def verify_certificate(
     )
 
     def matches() -> str:
-        stated = certificate_claims(value["proof"]["event"])
+        event = value["proof"]["event"]
+        stated = certificate_claims(event)
         for key, want in stated.items():
             require(
                 _same(value.get(key), want),
                 f"certificate field {key} is {value.get(key)!r}, its event says {want!r}",
             )
+        _check_beneficiary_name(value, event["payload"]["request"])
         return f"certificate {stated['certificate_id']} states what event {stated['seq']} logged"
 
     if report.checks and report.checks[0].ok:

@@ -1,0 +1,178 @@
+"""The personal data vault: what the registry knows about people, encrypted and erasable.
+
+Nothing personal enters the log or the chain: events carry commitments
+(`registry.commitments`). The data behind them (a trip's raw evidence, a beneficiary's
+name) is kept here, encrypted with AES-256-GCM under a data key of its own per person
+(the subject: their account address). Each data key is stored wrapped by the registry's
+master key, which lives outside the database (CARBON_REGISTRY_DATA_KEY, or the file
+`DB.data-key`, owner-only). Erasing a person deletes their data key and their pieces
+(crypto-shredding): a copy of the database taken before cannot decrypt them without the
+master key, and with the key gone nothing can decrypt them at all. Commitment salts are
+random 32-byte values that are erased with the data, so a commitment left in the log
+cannot be inverted by guessing (2^256 salts to try).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from registry.commitments import SALT_BYTES, commitment
+from registry.errors import ValidationError
+from registry.storage.personal import PersonalTables, SealedPiece
+
+DATA_KEY_ENV = "CARBON_REGISTRY_DATA_KEY"
+KEY_BYTES = 32
+NONCE_BYTES = 12
+
+EVIDENCE = "evidence"
+BENEFICIARY_NAME = "beneficiary_name"
+
+
+class ReusedSaltError(ValidationError):
+    code = "salt_reused"
+    title = "A commitment salt was used before: every commitment needs a fresh salt"
+
+
+def data_key_path(db: str | Path) -> Path:
+    return Path(f"{db}.data-key")
+
+
+def existing_master_key(db: str | Path) -> bytes | None:
+    """The master key if there is one (for readers: they never create it)."""
+    if os.environ.get(DATA_KEY_ENV) or data_key_path(db).exists():
+        return master_key(db)
+    return None
+
+
+def master_key(db: str | Path) -> bytes:
+    """The master key: CARBON_REGISTRY_DATA_KEY (64 hex digits), else the key file beside
+    the database, created (owner-only) on first use."""
+    configured = os.environ.get(DATA_KEY_ENV)
+    if configured:
+        key = bytes.fromhex(configured.removeprefix("0x"))
+        if len(key) != KEY_BYTES:
+            raise ValidationError(f"{DATA_KEY_ENV} must be {KEY_BYTES} bytes of hex")
+        return key
+    path = data_key_path(db)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    except FileExistsError:
+        return bytes.fromhex(path.read_text().strip())
+    key = secrets.token_bytes(KEY_BYTES)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key.hex() + "\n")
+    return key
+
+
+def salt_fingerprint(salt: bytes) -> bytes:
+    """What the registry remembers of a used salt: enough to refuse it again, nothing more."""
+    return hashlib.sha256(b"salt|" + salt).digest()
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A piece of personal data and the salt its commitment in the log uses."""
+
+    subject: str
+    kind: str
+    ref: str
+    salt: bytes
+    data: bytes
+    seq: int | None
+
+    @property
+    def commitment(self) -> str:
+        return commitment(self.salt, self.data)
+
+
+class Vault:
+    """Personal data of one registry, sealed under per-subject keys."""
+
+    def __init__(self, tables: PersonalTables, master: bytes) -> None:
+        self.tables = tables
+        self._master = AESGCM(master)
+
+    def _subject_key(self, subject: str, create: bool) -> bytes | None:
+        wrapped = self.tables.wrapped_key(subject)
+        if wrapped is None:
+            if not create:
+                return None
+            key = secrets.token_bytes(KEY_BYTES)
+            nonce = secrets.token_bytes(NONCE_BYTES)
+            sealed = nonce + self._master.encrypt(nonce, key, subject.encode())
+            self.tables.insert_key(subject, sealed, time.time())
+            wrapped = self.tables.wrapped_key(subject)
+            assert wrapped is not None
+        try:
+            opened: bytes = self._master.decrypt(
+                wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], subject.encode()
+            )
+            return opened
+        except InvalidTag as exc:
+            raise ValidationError(
+                f"the data key of {subject} does not open with the master key"
+            ) from exc
+
+    def seal(self, piece: Piece) -> None:
+        """Encrypt and store a piece (inside the caller's transaction)."""
+        key = self._subject_key(piece.subject, create=True)
+        assert key is not None
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        plain = json.dumps({"salt": piece.salt.hex(), "data": piece.data.hex()}).encode()
+        aad = f"{piece.subject}|{piece.kind}|{piece.ref}".encode()
+        self.tables.put(
+            SealedPiece(piece.subject, piece.kind, piece.ref, nonce,
+                        AESGCM(key).encrypt(nonce, plain, aad), piece.seq)
+        )  # fmt: skip
+
+    def open(self, sealed: SealedPiece) -> Piece | None:
+        """The piece inside; None when its subject was erased. Raises ValidationError for a
+        piece that does not open (changed on disk, or sealed under another key)."""
+        key = self._subject_key(sealed.subject, create=False)
+        if key is None:
+            return None  # erased
+        aad = f"{sealed.subject}|{sealed.kind}|{sealed.ref}".encode()
+        try:
+            plain: dict[str, Any] = json.loads(
+                AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, aad)
+            )
+        except InvalidTag as exc:
+            raise ValidationError(f"the sealed {sealed.kind} {sealed.ref} does not open") from exc
+        return Piece(sealed.subject, sealed.kind, sealed.ref, bytes.fromhex(plain["salt"]),
+                     bytes.fromhex(plain["data"]), sealed.seq)  # fmt: skip
+
+    def get(self, kind: str, ref: str) -> Piece | None:
+        sealed = self.tables.get(kind, ref)
+        return None if sealed is None else self.open(sealed)
+
+    def of_subject(self, subject: str) -> list[Piece]:
+        return [p for s in self.tables.of_subject(subject) if (p := self.open(s)) is not None]
+
+    def erase(self, subject: str) -> int:
+        """Destroy the subject's key and pieces; returns how many pieces went."""
+        return self.tables.erase(subject)
+
+    def claim_salts(self, salts: list[bytes]) -> None:
+        """Refuse salts that are short or were used before; remember these ones."""
+        fingerprints = []
+        for salt in salts:
+            if len(salt) < SALT_BYTES:
+                raise ValidationError(
+                    f"a commitment salt must be {SALT_BYTES} random bytes, got {len(salt)}"
+                )
+            fingerprint = salt_fingerprint(salt)
+            if fingerprint in fingerprints or self.tables.salt_seen(fingerprint):
+                raise ReusedSaltError("a commitment salt was used before; use a fresh one")
+            fingerprints.append(fingerprint)
+        self.tables.remember_salts(fingerprints)

@@ -1,0 +1,92 @@
+"""Personal data, off the log: encrypted pieces and the per-person keys that open them.
+
+`personal_keys` holds each subject's data key, wrapped by the registry's master key;
+`personal_data` holds the pieces (raw evidence, a beneficiary's name...) encrypted with
+it. Neither is registry state: the log holds only commitments, so erasing a subject
+deletes both tables' rows and changes no event, no proof and nothing replay rebuilds.
+The connection runs with `secure_delete`, so erased rows are overwritten on disk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import NamedTuple
+
+
+class SealedPiece(NamedTuple):
+    subject: str
+    kind: str
+    ref: str
+    nonce: bytes
+    ciphertext: bytes
+    seq: int | None
+
+
+class PersonalTables:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        conn.execute("PRAGMA secure_delete = ON")
+
+    def wrapped_key(self, subject: str) -> bytes | None:
+        row = self.conn.execute(
+            "SELECT wrapped FROM personal_keys WHERE subject = ?", (subject,)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def insert_key(self, subject: str, wrapped: bytes, now: float) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO personal_keys(subject, wrapped, created_at) VALUES (?, ?, ?)",
+            (subject, wrapped, now),
+        )
+
+    def put(self, piece: SealedPiece) -> None:
+        """Store a piece; the first one stored under a (kind, ref) stays (a resubmission)."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO personal_data(subject, kind, ref, nonce, ciphertext, seq)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            piece,
+        )
+
+    def get(self, kind: str, ref: str) -> SealedPiece | None:
+        row = self.conn.execute(
+            "SELECT subject, kind, ref, nonce, ciphertext, seq FROM personal_data"
+            " WHERE kind = ? AND ref = ?",
+            (kind, ref),
+        ).fetchone()
+        return None if row is None else SealedPiece(row[0], row[1], row[2], bytes(row[3]),
+                                                    bytes(row[4]), row[5])  # fmt: skip
+
+    def of_subject(self, subject: str) -> list[SealedPiece]:
+        rows = self.conn.execute(
+            "SELECT subject, kind, ref, nonce, ciphertext, seq FROM personal_data"
+            " WHERE subject = ? ORDER BY kind, ref",
+            (subject,),
+        )
+        return [SealedPiece(r[0], r[1], r[2], bytes(r[3]), bytes(r[4]), r[5]) for r in rows]
+
+    def all(self) -> list[SealedPiece]:
+        rows = self.conn.execute(
+            "SELECT subject, kind, ref, nonce, ciphertext, seq FROM personal_data"
+            " ORDER BY subject, kind, ref"
+        )
+        return [SealedPiece(r[0], r[1], r[2], bytes(r[3]), bytes(r[4]), r[5]) for r in rows]
+
+    def erase(self, subject: str) -> int:
+        """Delete the subject's key and pieces (and legacy plaintext evidence); returns how
+        many pieces went."""
+        pieces = self.conn.execute("DELETE FROM personal_data WHERE subject = ?", (subject,))
+        legacy = self.conn.execute("DELETE FROM evidence WHERE account = ?", (subject,))
+        self.conn.execute("DELETE FROM personal_keys WHERE subject = ?", (subject,))
+        return int(pieces.rowcount) + int(legacy.rowcount)
+
+    def salt_seen(self, fingerprint: bytes) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM commitment_salts WHERE fingerprint = ?", (fingerprint,)
+        ).fetchone()
+        return row is not None
+
+    def remember_salts(self, fingerprints: list[bytes]) -> None:
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO commitment_salts(fingerprint) VALUES (?)",
+            [(f,) for f in fingerprints],
+        )
