@@ -48,8 +48,8 @@ OPERATIONAL: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "personal_keys": (("created_at",), "when a data key was made proves nothing"),
     "anchor_bridge_cursor": (
-        ("id", "token", "next_block"),
-        "where the watcher reads next; a wrong cursor shows in verify-reserve, not here",
+        ("id", "token", "next_block", "mints_next_block"),
+        "where the watcher reads next; an event it skipped shows in the reserve check",
     ),
     "api_idempotency": (
         ("key", "request_hash", "status", "body", "created_at"),

@@ -60,6 +60,15 @@ class ChainConfigError(ChainError):
     title = "The chain does not fit this registry"
 
 
+class ChainIntegrityError(ChainError):
+    """What the chain shows contradicts the log (a rewritten history, a lock minted twice,
+    tokens the log does not back): no retry helps, so the worker stops and says why."""
+
+    code = "chain_integrity"
+    status = 500
+    title = "The chain and the log disagree"
+
+
 class ChainUnavailableError(ChainError):
     """The RPC endpoint could not be reached or answered with an error; try again later."""
 
@@ -148,12 +157,18 @@ class Chain:
         return self.call("block number", lambda: int(self.w3.eth.block_number))
 
     def block_hash(self, number: int) -> bytes | None:
-        def get() -> bytes | None:
+        header = self.block_header(number)
+        return None if header is None else header[0]
+
+    def block_header(self, number: int) -> tuple[bytes, int] | None:
+        """(hash, timestamp) of block `number`, or None when there is no such block."""
+
+        def get() -> tuple[bytes, int] | None:
             try:
                 block = self.w3.eth.get_block(number)
             except Web3Exception:
                 return None
-            return bytes(block["hash"])
+            return bytes(block["hash"]), int(block["timestamp"])
 
         return self.call("block", get)
 
@@ -176,7 +191,7 @@ class Chain:
         """Produce empty blocks (embedded chain and Hardhat node only)."""
         for _ in range(blocks):
             if self.embedded:
-                self.w3.provider.ethereum_tester.mine_blocks(1)  # type: ignore[attr-defined]
+                self.call("mine", lambda: self.w3.provider.ethereum_tester.mine_blocks(1))  # type: ignore[attr-defined]
             else:
                 self.call("evm_mine", lambda: self.w3.provider.make_request("evm_mine", []))  # type: ignore[arg-type]
 

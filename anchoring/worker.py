@@ -29,7 +29,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from anchoring.chain import Chain, ChainConfigError, ChainError, ChainUnavailableError
+from anchoring.chain import (
+    Chain,
+    ChainConfigError,
+    ChainError,
+    ChainIntegrityError,
+    ChainUnavailableError,
+)
 from anchoring.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
 from anchoring.merkle import MerkleLog, leaf_hash
 from registry.eip712 import Domain
@@ -52,7 +58,7 @@ class EventSource(Protocol):
     def event_count(self) -> int: ...
 
 
-class HistoryDivergedError(ChainError):
+class HistoryDivergedError(ChainIntegrityError):
     """The chain holds a root for a size that our log gives another root: stop everything."""
 
     code = "history_diverged"
@@ -473,5 +479,5 @@ class AnchorWorker:
             self.health,
             idle_s=self.policy.poll_s,
             max_backoff_s=self.policy.max_backoff_s,
-            fatal=(HistoryDivergedError,),
+            fatal=(ChainIntegrityError,),
         )

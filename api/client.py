@@ -28,6 +28,7 @@ from pydantic import BaseModel, TypeAdapter
 from api import schemas as s
 from registry import messages
 from registry.eip712 import Domain
+from registry.errors import LockStateError
 from registry.ledger import Receipt as LedgerReceipt
 from registry.messages import message_of
 from registry.signing import Signer
@@ -323,6 +324,19 @@ class RegistryClient:
             amount=amount,
             recipient=recipient,
         )
+
+    def lock_detail(self, seq: int) -> s.LockDetail:
+        """Lock `seq` (its event's seq), with the chain block to cite to release it."""
+        return s.LockDetail.model_validate(self.get(f"/v1/locks/{seq}"))
+
+    def release_lock(self, signer: Signer, seq: int) -> s.Receipt:
+        """Release an unminted lock past its mint deadline, citing the block the registry's
+        chain offers (`signer` is the lock's owner, or the operator for it)."""
+        lock = self.lock_detail(seq)
+        if lock.release is None:
+            raise LockStateError(f"lock {seq} cannot be released now: {lock.release_refused}")
+        return self.send(signer, "ReleaseLock", None, owner=lock.owner, lockSeq=seq,
+                         **lock.release.model_dump(by_alias=True))  # fmt: skip
 
     def submit_activities(
         self,

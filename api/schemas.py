@@ -24,7 +24,32 @@ class LockRecord(BaseModel):
     recipient: str
     asset_class: str
     amount: int
+    status: Literal["locked", "minted", "released"]
+    minted_seq: int | None = Field(description="The CreditsMinted event, once minted.")
+    released_seq: int | None = Field(description="The LockReleased event, once released.")
+    mint_deadline: int = Field(
+        description="Last second (Unix time) the token contract mints it: the lock request's"
+        " expiry plus 7 days. After it, the owner can release the grams."
+    )
     proof_url: str
+
+
+class ReleaseEvidence(BaseModel):
+    """A block of the token's chain that shows the lock unminted past its deadline: the
+    chain fields of a `ReleaseLock` request."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    chain_height: int = Field(alias="chainHeight")
+    block_hash: str = Field(alias="blockHash")
+    block_time: int = Field(alias="blockTime")
+
+
+class LockDetail(LockRecord):
+    release: ReleaseEvidence | None = Field(
+        description="Fields to sign a ReleaseLock with, when the lock can be released now."
+    )
+    release_refused: str | None = Field(description="Why it cannot be released now.")
 
 
 class WebhookCreate(BaseModel):
@@ -485,8 +510,11 @@ class Problem(BaseModel):
 class ClassReserveModel(BaseModel):
     asset_class: str
     token_id: str = Field(description="ERC-1155 id, decimal (uint256 exceeds JSON integers).")
-    locked_in_log: int = Field(description="Grams locked by the anchored log, net of returns.")
-    unminted_locks: int = Field(description="Locked grams whose tokens are not minted yet.")
+    locked_in_log: int = Field(description="Grams locked in the log, net of burns and releases.")
+    unminted_locks: int = Field(
+        description="Grams of locks neither minted nor released in the log."
+    )
+    mints_not_in_log: int = Field(description="Grams minted on chain, not yet recorded.")
     burns_not_in_log: int = Field(description="Grams burned on chain, not yet recorded.")
     expected_supply: int
     total_supply: int = Field(description="The token's totalSupply(id) on chain.")
@@ -496,6 +524,8 @@ class ClassReserveModel(BaseModel):
 class ReserveModel(BaseModel):
     token_contract: str
     chain_id: int
-    tree_size: int = Field(description="Anchored tree size the log was read and checked up to.")
+    log_size: int = Field(description="Events of the log the figures come from.")
+    block: int = Field(description="Chain block the supply and token events were read at.")
     ok: bool
+    problems: list[str] = Field(description="What does not hold; empty when ok.")
     classes: list[ClassReserveModel]

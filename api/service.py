@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from anchoring.bundle import UnknownEventError, build_bundle
@@ -27,6 +28,8 @@ from api.errors import ApiError, problem_response
 from api.settings import Settings
 from api.webhooks import EventHub, WebhookDispatcher
 from api.writer import Outcome, WriteJob, Writer, WriterStoppedError
+from bridge.release import check_release_evidence
+from registry.bridge import mint_deadline
 from registry.ledger import Receipt, Registry
 from registry.loops import LoopHealth
 from registry.messages import message_of
@@ -202,6 +205,19 @@ class RegistryService:
                 "Idempotency-Key must be 1-255 printable ASCII characters",
             )
 
+    def check_release(self, message: dict[str, Any]) -> None:
+        """Check a ReleaseLock's cited block against the chain before the writer applies it
+        (the registry's own check of the event needs no chain: the block time)."""
+        token = self.anchoring.token if self.anchoring is not None else None
+        if token is None:
+            raise ApiError("no_token_contract", "releasing a lock needs the token's chain")
+        store = self.reader().store
+        lock = store.lock_by_seq(message["lockSeq"])
+        if lock is None or lock["minted_seq"] is not None or lock["released_seq"] is not None:
+            return  # the writer refuses it, or replays the answer to an Idempotency-Key
+        deadline = mint_deadline(store, message["lockSeq"])
+        check_release_evidence(token, lock["lock_no"], deadline, message, self.policy.confirmations)
+
     async def write(
         self,
         request: Request,
@@ -211,6 +227,8 @@ class RegistryService:
     ) -> JSONResponse:
         """Queue a signed request to the writer and answer with its receipt or problem."""
         self.check_idempotency_key(idempotency_key)
+        if kind == "ReleaseLock":  # the one request whose evidence is on the chain
+            await run_in_threadpool(self.check_release, body.message.model_dump(by_alias=True))
         private: dict[str, Any] = {}
         pieces = getattr(body, "evidence", None)  # only SubmitActivities carries evidence
         if pieces is not None:

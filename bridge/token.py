@@ -19,6 +19,7 @@ from anchoring.chain import Chain, ChainError, ChainUnavailableError, load_artif
 from registry.eip712 import keccak
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"  # the API's default address
+MINTED = "CreditsMinted"
 
 
 def metadata_uris(public_url: str) -> tuple[str, str]:
@@ -30,10 +31,11 @@ def metadata_uris(public_url: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class BridgeEvent:
-    """A burn on chain that the registry must record: a return or an on-chain retirement."""
+    """What the token contract did that the registry must record: a mint, a return or an
+    on-chain retirement."""
 
-    kind: str  # "CreditsReturned" or "CreditsRetiredOnChain"
-    holder: str
+    kind: str  # "CreditsMinted", "CreditsReturned" or "CreditsRetiredOnChain"
+    holder: str  # the burner, or for a mint its recipient
     token_id: int
     amount: int
     account: str | None  # registry account credited by a return
@@ -42,6 +44,7 @@ class BridgeEvent:
     tx_hash: bytes
     log_index: int
     block_number: int
+    lock_seq: int | None = None  # the minted lock's CreditsLocked event
 
 
 def lock_fields(event: dict[str, Any]) -> tuple[Any, ...]:
@@ -82,8 +85,8 @@ class TokenContract:
         base_uri, contract_uri = metadata_uris(public_url)
         return cls(chain, chain.deploy("CarbonCredits", key, admin, anchor, base_uri, contract_uri))
 
-    def _call(self, what: str, function: Any) -> Any:
-        return self.chain.call(what, function.call)
+    def _call(self, what: str, function: Any, block: int | str = "latest") -> Any:
+        return self.chain.call(what, lambda: function.call(block_identifier=block))
 
     def _send(self, key: bytes, function: Any) -> tuple[bytes, bytes]:
         sender = Account.from_key(key).address
@@ -162,11 +165,13 @@ class TokenContract:
     def balance_of(self, holder: str, token_id: int) -> int:
         return int(self._call("balanceOf", self.contract.functions.balanceOf(holder, token_id)))
 
-    def total_supply(self, token_id: int) -> int:
-        return int(self._call("totalSupply", self.contract.functions.totalSupply(token_id)))
+    def total_supply(self, token_id: int, block: int | str = "latest") -> int:
+        function = self.contract.functions.totalSupply(token_id)
+        return int(self._call("totalSupply", function, block))
 
-    def is_lock_minted(self, lock_no: int) -> bool:
-        return bool(self._call("isLockMinted", self.contract.functions.isLockMinted(lock_no)))
+    def is_lock_minted(self, lock_no: int, block: int | str = "latest") -> bool:
+        function = self.contract.functions.isLockMinted(lock_no)
+        return bool(self._call("isLockMinted", function, block))
 
     def lock_event_bytes(self, event: dict[str, Any]) -> bytes:
         return bytes(
@@ -174,45 +179,41 @@ class TokenContract:
         )
 
     def bridge_events(self, from_block: int, to_block: int) -> list[BridgeEvent]:
-        """Returns and on-chain retirements mined in [from_block, to_block], in chain order."""
+        """Mints, returns and on-chain retirements mined in [from_block, to_block], in chain
+        order."""
         if to_block < from_block:
             return []
         events = self.contract.events
-        returned = self.chain.call(
-            "get logs",
-            lambda: events.CreditsReturned.get_logs(from_block=from_block, to_block=to_block),
-        )
-        retired = self.chain.call(
-            "get logs",
-            lambda: events.CreditsRetiredOnChain.get_logs(from_block=from_block, to_block=to_block),
-        )
+
+        def logs(event: Any) -> list[Any]:
+            return list(
+                self.chain.call(
+                    "get logs", lambda: event.get_logs(from_block=from_block, to_block=to_block)
+                )
+            )
+
+        def located(log: Any) -> dict[str, Any]:
+            return {
+                "tx_hash": bytes(log["transactionHash"]),
+                "log_index": int(log["logIndex"]),
+                "block_number": int(log["blockNumber"]),
+            }
+
         found = [
-            BridgeEvent(
-                "CreditsReturned",
-                log["args"]["holder"],
-                int(log["args"]["id"]),
-                int(log["args"]["amount"]),
-                log["args"]["registryAccount"],
-                "",
-                "",
-                bytes(log["transactionHash"]),
-                int(log["logIndex"]),
-                int(log["blockNumber"]),
-            )
-            for log in returned
+            BridgeEvent(MINTED, log["args"]["recipient"], int(log["args"]["id"]),
+                        int(log["args"]["amount"]), None, "", "",
+                        lock_seq=int(log["args"]["seq"]), **located(log))
+            for log in logs(events.CreditsMinted)
         ] + [
-            BridgeEvent(
-                "CreditsRetiredOnChain",
-                log["args"]["holder"],
-                int(log["args"]["id"]),
-                int(log["args"]["amount"]),
-                None,
-                "0x" + bytes(log["args"]["beneficiary"]).hex(),
-                log["args"]["reason"],
-                bytes(log["transactionHash"]),
-                int(log["logIndex"]),
-                int(log["blockNumber"]),
-            )
-            for log in retired
-        ]
+            BridgeEvent("CreditsReturned", log["args"]["holder"], int(log["args"]["id"]),
+                        int(log["args"]["amount"]), log["args"]["registryAccount"], "", "",
+                        **located(log))
+            for log in logs(events.CreditsReturned)
+        ] + [
+            BridgeEvent("CreditsRetiredOnChain", log["args"]["holder"], int(log["args"]["id"]),
+                        int(log["args"]["amount"]), None,
+                        "0x" + bytes(log["args"]["beneficiary"]).hex(), log["args"]["reason"],
+                        **located(log))
+            for log in logs(events.CreditsRetiredOnChain)
+        ]  # fmt: skip
         return sorted(found, key=lambda e: (e.block_number, e.log_index))

@@ -1,32 +1,44 @@
-"""Watch the token contract and record its burns in the registry, exactly once each.
+"""Watch the token contract and record what it did in the registry, exactly once each.
 
-Every poll reads `CreditsReturned` and `CreditsRetiredOnChain` logs from the next unread
-block up to the newest block with enough confirmations, and records each one through the
-registry's own operator-signed operations (`RecordReturn`, `RecordChainRetirement`). A
-chain event can be recorded only once (the registry refuses a second record of the same
-chain id, transaction and log index), and the cursor moves only after the records commit:
-a watcher killed between seeing an event and recording it reads it again on restart and
-records it then; one killed after recording skips it. Nothing is lost or recorded twice.
-The registry events it writes are anchored like any other, so an on-chain retirement gets a
-proof bundle too.
+Every poll reads the `CreditsMinted`, `CreditsReturned` and `CreditsRetiredOnChain` logs
+from the next unread block up to the newest block with enough confirmations, and records
+each one through the registry's own operator-signed operations (`RecordMint`,
+`RecordReturn`, `RecordChainRetirement`). A chain event can be recorded only once (the
+registry refuses a second record of the same chain id, transaction and log index), and the
+cursor moves only after the records commit: a watcher killed between seeing an event and
+recording it reads it again on restart and records it then; one killed after recording
+skips it. Nothing is lost or recorded twice. The registry events it writes are anchored
+like any other, so an on-chain retirement gets a proof bundle too.
+
+What cannot happen if chain and log agree stops the watcher (and with it the anchoring
+worker) with `BridgeIntegrityError`: a lock minted twice, a mint of a released lock or of
+no lock, a burn the log cannot record, tokens on chain that the log does not back.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+from typing import Any
 
-from anchoring.chain import ChainConfigError
+from anchoring.chain import ChainConfigError, ChainIntegrityError
 from anchoring.worker import AnchorWorker
-from bridge.token import DEFAULT_PUBLIC_URL, BridgeEvent, TokenContract
+from bridge.reserve import check_state_reserve
+from bridge.token import DEFAULT_PUBLIC_URL, MINTED, BridgeEvent, TokenContract
 from registry.bridge import chain_event_id, token_id
 from registry.eip712 import contract_address_of
+from registry.errors import RegistryError
 from registry.ledger import Receipt, Registry
 from registry.messages import printable
 from registry.signing import Signer
 from registry.storage.bridge import BridgeCursor
 
 log = logging.getLogger("carbon_registry.bridge")
+
+
+class BridgeIntegrityError(ChainIntegrityError):
+    code = "bridge_integrity"
+    title = "The token contract did what the log cannot account for"
 
 
 class BridgeWatcher:
@@ -45,29 +57,33 @@ class BridgeWatcher:
         self.confirmations = confirmations
         self.cursor = BridgeCursor(conn or registry.store.conn)
 
-    def _next_block(self) -> int:
-        return self.cursor.next_block(self.token.address)
-
-    def _advance(self, next_block: int) -> None:
-        self.cursor.advance(self.token.address, next_block)
-
     def poll(self) -> list[Receipt]:
-        """Record the confirmed burns not recorded yet; returns the receipts of new records."""
+        """Record the confirmed token events not recorded yet, then check the reserve;
+        returns the receipts of new records."""
         chain = self.token.chain
         # The embedded chain cannot reorganise and mines only when sent a transaction:
         # waiting for blocks there would wait forever.
         depth = 1 if chain.embedded else self.confirmations
         safe = chain.head() - depth + 1
-        start = self._next_block()
+        burns_from, mints_from = self.cursor.next_blocks(self.token.address)
+        start = min(burns_from, mints_from)
         receipts = []
         classes = {token_id(c["id"]): c["id"] for c in self.registry.store.asset_classes()}
         for event in self.token.bridge_events(start, safe):
+            if event.block_number < (mints_from if event.kind == MINTED else burns_from):
+                continue
             receipt = self.record(event, classes, chain.chain_id)
             if receipt is not None:
                 receipts.append(receipt)
         if safe >= start:
-            self._advance(safe + 1)
+            self.cursor.advance(self.token.address, safe + 1)
+        self.check_reserve()
         return receipts
+
+    def check_reserve(self) -> None:
+        report = check_state_reserve(self.registry.store, self.cursor, self.token)
+        if not report.ok:
+            raise BridgeIntegrityError(f"the reserve does not hold: {'; '.join(report.problems)}")
 
     def record(self, event: BridgeEvent, classes: dict[int, str], chain_id: int) -> Receipt | None:
         key = chain_event_id(chain_id, event.tx_hash, event.log_index)
@@ -75,33 +91,25 @@ class BridgeWatcher:
             return None  # recorded before a restart
         asset_class = classes.get(event.token_id)
         if asset_class is None:
-            log.error(
-                "chain event %s burns token %d of no asset class; not recorded", key, event.token_id
-            )
-            return None
-        domain = self.registry.domain
-        if event.kind == "CreditsReturned":
-            request = self.operator.request(
-                domain,
-                "RecordReturn",
-                chainEvent=key,
-                holder=event.holder,
-                account=event.account,
-                assetClass=asset_class,
-                amount=event.amount,
-            )
+            raise BridgeIntegrityError(f"chain event {key} moves token {event.token_id}, of no"
+                                       " asset class")  # fmt: skip
+        fields: dict[str, Any] = {"chainEvent": key, "assetClass": asset_class,
+                                     "amount": event.amount}  # fmt: skip
+        if event.kind == MINTED:
+            kind = "RecordMint"
+            fields |= {"lockSeq": event.lock_seq, "recipient": event.holder}
+        elif event.kind == "CreditsReturned":
+            kind = "RecordReturn"
+            fields |= {"holder": event.holder, "account": event.account}
         else:
-            request = self.operator.request(
-                domain,
-                "RecordChainRetirement",
-                chainEvent=key,
-                holder=event.holder,
-                assetClass=asset_class,
-                amount=event.amount,
-                beneficiaryCommitment=event.beneficiary,
-                reason=printable(event.reason),
-            )
-        receipt = self.registry.execute(*request)
+            kind = "RecordChainRetirement"
+            fields |= {"holder": event.holder, "beneficiaryCommitment": event.beneficiary,
+                       "reason": printable(event.reason)}  # fmt: skip
+        request = self.operator.request(self.registry.domain, kind, **fields)
+        try:
+            receipt = self.registry.execute(*request)
+        except RegistryError as exc:  # the chain did it; a log that cannot follow is wrong
+            raise BridgeIntegrityError(f"chain event {key} ({event.kind}): {exc}") from exc
         log.info("recorded %s %s as event %d", event.kind, key, receipt.seq)
         return receipt
 

@@ -183,6 +183,20 @@ class CreditsLockedError(InsufficientBalanceError):
     title = "The grams asked for are locked for bridging"
 
 
+class UnknownLockError(RegistryError):
+    code = "unknown_lock"
+    status = 404
+    title = "No such lock"
+
+
+class LockStateError(RegistryError):
+    """The lock was minted, released, or can still be minted: the request cannot apply."""
+
+    code = "lock_state"
+    status = 409
+    title = "The lock is not in the state this request needs"
+
+
 class DuplicateClaimError(RegistryError):
     code = "duplicate_claim"
     status = 409

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from anchoring.worker import AnchorPolicy
-from bridge.reserve import check_reserve
+from bridge.reserve import check_anchored_reserve
 from bridge.watcher import BridgeWatcher
 from tests.anchoring_world import verify
 from tests.bridge_world import TOKEN, Bridge, key_of
@@ -72,6 +72,6 @@ def test_bridge_lifecycle_on_a_hardhat_node(hardhat_url: str, tmp_path: Path) ->
     assert all(c.ok for c in checks), checks
     chain = connect(hardhat_url)
     chain.bind(registry.domain.verifying_contract)
-    report = check_reserve(world.store, chain, token)
+    report = check_anchored_reserve(world.store, chain, token)
     assert report.ok and report.classes[0].total_supply == 1_500
     check_invariants(world.store)

@@ -63,11 +63,13 @@ def test_every_event_type_has_a_vector() -> None:
         "CreditsCancelled",
         "CreditsIssued",
         "CreditsLocked",
+        "CreditsMinted",
         "CreditsRetired",
         "CreditsRetiredOnChain",
         "CreditsReturned",
         "CreditsTransferred",
         "IssuanceRun",
+        "LockReleased",
         "RegistryOpened",
         "RoleGranted",
     ]

@@ -68,6 +68,8 @@ def describe(exc: BaseException) -> tuple[str, str]:
         if exc.errno == errno.ENOENT:
             return "not_found", f"{where}{reason}"
         return "os_error", f"{where}{reason}"
+    if type(exc).__module__.startswith("httpx"):  # --api: the HTTP client's errors
+        return "api_unreachable", f"cannot reach the registry API: {exc}"
     if isinstance(exc, RecursionError):
         return "too_deep", "the input nests too deep"
     if isinstance(exc, OverflowError):

@@ -8,13 +8,18 @@ import click
 
 from carbon_registry.cli.anchoring import load_bundle
 from carbon_registry.cli.app import (
+    SAFE_INT,
     Context,
     cli,
+    echo_receipt,
+    json_option,
+    key_file_option,
     owner_signer,
     pass_context,
 )
 from registry.eip712 import contract_address_of
 from registry.errors import ValidationError
+from registry.ledger import Receipt
 
 token_option = click.option(
     "--token",
@@ -39,24 +44,81 @@ def verify_reserve(obj: Context, rpc: str, token: str | None) -> None:
     Reads only the event log (checked against the anchored root) and the chain.
     """
     from anchoring.chain import Chain
-    from bridge.reserve import check_reserve
+    from bridge.reserve import check_anchored_reserve
     from bridge.token import TokenContract
 
     chain = Chain.connect(rpc)
     chain.bind(obj.reader.domain.verifying_contract)
     contract = TokenContract(chain, default_token_address(obj, token))
-    report = check_reserve(obj.reader.store, chain, contract)
-    click.echo(f"log anchored up to tree size {report.tree_size}")
+    report = check_anchored_reserve(obj.reader.store, chain, contract)
+    click.echo(f"log anchored up to tree size {report.log_size}; chain block {report.block}")
     for c in report.classes:
         mark = "ok  " if c.ok else "FAIL"
         click.echo(
-            f"[{mark}] {c.asset_class}: locked {c.locked_in_log:,} g - unminted {c.unminted_locks:,}"
-            f" - burns not yet logged {c.burns_not_in_log:,} = {c.expected_supply:,};"
+            f"[{mark}] {c.asset_class}: locked {c.locked_in_log:,} g - unminted"
+            f" {c.unminted_locks:,} + mints not yet logged {c.mints_not_in_log:,} - burns not"
+            f" yet logged {c.burns_not_in_log:,} = {c.expected_supply:,};"
             f" totalSupply {c.total_supply:,}"
         )
+    for problem in report.problems:
+        click.echo(f"FAIL: {problem}")
     if not report.ok:
         raise SystemExit(1)
     click.echo("RESERVE VERIFIED")
+
+
+@cli.command("release-lock")
+@click.argument("lock_seq", type=SAFE_INT)
+@click.option("--rpc", default=None, help="JSON-RPC URL of the token's chain (local --db).")
+@token_option
+@click.option(
+    "--confirmations",
+    type=click.IntRange(1),
+    default=1,
+    envvar="CARBON_REGISTRY_ANCHOR_CONFIRMATIONS",
+    show_default=True,
+    help="How deep the cited block must be (env CARBON_REGISTRY_ANCHOR_CONFIRMATIONS).",
+)
+@click.option("--operator", "as_operator", is_flag=True, help="Sign as the operator.")
+@key_file_option
+@json_option
+@pass_context
+def release_lock(
+    obj: Context,
+    lock_seq: int,
+    rpc: str | None,
+    token: str | None,
+    confirmations: int,
+    as_operator: bool,
+    key_file: str | None,
+    as_json: bool,
+) -> None:
+    """Give back the grams of lock LOCK_SEQ (its event's seq), never minted by its deadline.
+
+    The token contract mints a lock until its request's expiry plus 7 days; after that the
+    owner (or the operator) releases it citing a confirmed block of the chain that shows it
+    unminted. With --api the registry's API offers the block; else --rpc reads it.
+    """
+    from bridge.release import release_evidence
+    from carbon_registry.cli.serve import RemoteContext
+    from registry.bridge import mint_deadline, require_lock
+
+    signer = obj.operator() if as_operator else owner_signer(key_file)
+    if isinstance(obj, RemoteContext):
+        sent = obj.client.release_lock(signer, lock_seq)
+        receipt = Receipt(sent.seq, sent.event_type, sent.effects)
+    else:
+        if rpc is None:
+            raise ValidationError("give --rpc (the token's chain), or --api")
+        store = obj.registry.store
+        lock = require_lock(store, lock_seq)
+        contract = _token(rpc, token, obj)
+        evidence = release_evidence(
+            contract, lock["lock_no"], mint_deadline(store, lock_seq), confirmations
+        )
+        receipt = obj.submit(signer, "ReleaseLock", None, owner=lock["owner"], lockSeq=lock_seq,
+                             **evidence)  # fmt: skip
+    echo_receipt(receipt, as_json)
 
 
 @cli.group("token")

@@ -73,6 +73,8 @@ OPERATIONS: dict[str, Operation] = {
             bridge.decide_record_chain_retirement,
             bridge.apply_record_chain_retirement,
         ),
+        Operation(m.RECORD_MINT, bridge.decide_record_mint, bridge.apply_record_mint),
+        Operation(m.RELEASE_LOCK, bridge.decide_release_lock, bridge.apply_release_lock),
     )
 }
 BY_EVENT_TYPE = {op.event_type: op for op in OPERATIONS.values()}

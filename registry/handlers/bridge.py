@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry import bridge
+from registry.errors import LockStateError, ValidationError
 from registry.handlers import credits
 from registry.handlers.common import (
     Effects,
@@ -109,3 +110,54 @@ def apply_record_chain_retirement(
         jurisdiction=bridge.ON_CHAIN_JURISDICTION,
     )
     store.insert_chain_event(req["chainEvent"], seq, "CreditsRetiredOnChain")
+
+
+def decide_record_mint(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    require_operator(store, signer)
+    bridge.require_new_chain_event(store, req["chainEvent"])
+    lock = bridge.require_lock(store, req["lockSeq"])
+    for field, column in (("recipient", "recipient"), ("assetClass", "asset_class"),
+                          ("amount", "amount")):  # fmt: skip
+        if req[field] != lock[column]:
+            raise ValidationError(
+                f"the chain minted {field} {req[field]!r}, lock {req['lockSeq']} has {lock[column]!r}"
+            )
+    return {"lock_no": lock["lock_no"]}
+
+
+def apply_record_mint(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    store.set_lock_minted(req["lockSeq"], seq)
+    store.insert_chain_event(req["chainEvent"], seq, "CreditsMinted")
+
+
+def decide_release_lock(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    """The cited block is past the deadline (the API and CLI check it against the chain
+    first, and anyone can again: the event cites height, hash and time)."""
+    lock = bridge.require_lock(store, req["lockSeq"])
+    if lock["owner"] != req["owner"]:
+        raise ValidationError(f"lock {req['lockSeq']} is {lock['owner']}'s, not {req['owner']}'s")
+    if signer != req["owner"]:
+        require_operator(store, signer)
+    deadline = bridge.mint_deadline(store, req["lockSeq"])
+    if req["blockTime"] <= deadline:
+        raise LockStateError(
+            f"lock {req['lockSeq']} can be minted until {deadline}; the cited block is at"
+            f" {req['blockTime']}"
+        )
+    return {"lock_no": lock["lock_no"], "ranges": bridge.pick_for_release(store, lock)}
+
+
+def apply_release_lock(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    _release_locked(store, {**req, "assetClass": _lock_class(store, req)}, fx, req["owner"],
+                    "active", None)  # fmt: skip
+    store.set_lock_released(req["lockSeq"], seq)
+
+
+def _lock_class(store: Store, req: dict[str, Any]) -> str:
+    lock = store.lock_by_seq(req["lockSeq"])
+    assert lock is not None
+    return str(lock["asset_class"])

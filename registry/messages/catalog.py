@@ -393,6 +393,44 @@ RECORD_CHAIN_RETIREMENT = Message(
     "",
 )
 
+LOCK_SEQ = Field(
+    "lockSeq", uint_kind("uint256", MAX_SAFE), "The seq of the lock's CreditsLocked event.", cli=""
+)
+RECORD_MINT = Message(
+    "RecordMint",
+    "CreditsMinted",
+    "Record the tokens of a lock minted on chain (operator, from the chain).",
+    (
+        CHAIN_EVENT,
+        LOCK_SEQ,
+        Field("recipient", ADDRESS, "The chain address the tokens were minted to."),
+        Field("assetClass", TEXT, "The asset class."),
+        AMOUNT,
+    ),
+    "role:operator",
+    "",
+)
+RELEASE_LOCK = Message(
+    "ReleaseLock",
+    "LockReleased",
+    "Give back the grams of a lock that can no longer be minted: the token contract refuses"
+    " it after its mint deadline (the lock request's expiry plus 7 days), and the cited block,"
+    " past the deadline and deep enough, shows it unminted (its owner or the operator signs).",
+    (
+        Field("owner", ADDRESS, "The lock's owner, who gets the grams back.", default=SIGNER),
+        LOCK_SEQ,
+        Field(
+            "chainHeight",
+            uint_kind("uint256", MAX_SAFE),
+            "A block of the token's chain past the lock's mint deadline.",
+        ),
+        Field("blockHash", HEX32, "That block's hash."),
+        Field("blockTime", uint_kind("uint64", MAX_SAFE), "That block's time (Unix seconds)."),
+    ),
+    "owner",
+    "/v1/locks/{lockSeq}/release",
+)
+
 MESSAGES: dict[str, Message] = {
     m.name: m
     for m in (
@@ -410,5 +448,7 @@ MESSAGES: dict[str, Message] = {
         LOCK,
         RECORD_RETURN,
         RECORD_CHAIN_RETIREMENT,
+        RECORD_MINT,
+        RELEASE_LOCK,
     )
 }

@@ -215,6 +215,18 @@ class StoreBase:
     # -- transactions ---------------------------------------------------------------------
 
     @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that see one state of the database (inside a write, that write's state)."""
+        if self._depth > 0 or self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    @contextmanager
     def write(self) -> Iterator[None]:
         """A write transaction; nested calls become savepoints that roll back alone."""
         if self._depth == 0:

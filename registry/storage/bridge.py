@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
-from registry.storage.base import StoreBase
+from registry.storage.base import Holding, StoreBase
 
 
 class BridgeTables(StoreBase):
@@ -39,6 +40,41 @@ class BridgeTables(StoreBase):
             (lock_no, seq, owner, recipient, asset_class, amount),
         )
 
+    def lock_by_seq(self, seq: int) -> dict[str, Any] | None:
+        cols = ("lock_no", "seq", "owner", "recipient", "asset_class", "amount", "minted_seq",
+                "released_seq")  # fmt: skip
+        row = self.conn.execute(
+            f"SELECT {', '.join(cols)} FROM locks WHERE seq = ?", (seq,)
+        ).fetchone()
+        return None if row is None else dict(zip(cols, row, strict=True))
+
+    def set_lock_minted(self, seq: int, minted_seq: int) -> None:
+        self.conn.execute("UPDATE locks SET minted_seq = ? WHERE seq = ?", (minted_seq, seq))
+
+    def set_lock_released(self, seq: int, released_seq: int) -> None:
+        self.conn.execute("UPDATE locks SET released_seq = ? WHERE seq = ?", (released_seq, seq))
+
+    def locked_ranges(self, asset_class: str) -> list[Holding]:
+        """Every locked range of the class, newest lock first (then by serial)."""
+        rows = self.conn.execute(
+            "SELECT id, batch_no, first, last, owner, asset_class, status, ref FROM holdings"
+            " WHERE asset_class = ? AND status = 'locked' ORDER BY batch_no DESC, first DESC",
+            (asset_class,),
+        )
+        return [Holding(*row) for row in rows]
+
+    def lock_classes(self) -> list[str]:
+        """Every asset class ever locked (its token may be on chain)."""
+        return [str(r[0]) for r in self.conn.execute("SELECT DISTINCT asset_class FROM locks")]
+
+    def unminted_by_class(self) -> dict[str, int]:
+        """Grams of the locks neither minted nor released, per asset class."""
+        rows = self.conn.execute(
+            "SELECT asset_class, SUM(amount) FROM locks"
+            " WHERE minted_seq IS NULL AND released_seq IS NULL GROUP BY asset_class"
+        )
+        return {str(c): int(total) for c, total in rows}
+
     def locked_by_class(self) -> dict[str, int]:
         rows = self.conn.execute(
             "SELECT asset_class, SUM(locked) FROM balances GROUP BY asset_class HAVING SUM(locked) > 0"
@@ -47,20 +83,26 @@ class BridgeTables(StoreBase):
 
 
 class BridgeCursor:
-    """The next chain block whose token burns the bridge watcher has not read yet."""
+    """The next chain blocks whose token events the bridge watcher has not read yet: one
+    for burns and one for mints (a registry from before mints were recorded reads them all
+    once, from block 0)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def next_block(self, token: str) -> int:
+    def next_blocks(self, token: str) -> tuple[int, int]:
+        """(next burn block, next mint block) for `token`; (0, 0) for a new contract."""
         row = self.conn.execute(
-            "SELECT next_block FROM anchor_bridge_cursor WHERE id = 0 AND token = ?", (token,)
+            "SELECT next_block, mints_next_block FROM anchor_bridge_cursor"
+            " WHERE id = 0 AND token = ?",
+            (token,),
         ).fetchone()
-        return 0 if row is None else int(row[0])
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
     def advance(self, token: str, next_block: int) -> None:
         self.conn.execute(
-            "INSERT INTO anchor_bridge_cursor(id, token, next_block) VALUES (0, ?, ?)"
-            " ON CONFLICT(id) DO UPDATE SET token = excluded.token, next_block = excluded.next_block",
-            (token, next_block),
+            "INSERT INTO anchor_bridge_cursor(id, token, next_block, mints_next_block)"
+            " VALUES (0, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET token = excluded.token,"
+            " next_block = excluded.next_block, mints_next_block = excluded.mints_next_block",
+            (token, next_block, next_block),
         )

@@ -260,8 +260,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         _steps(
             _columns("retirements", beneficiary_commitment="TEXT"),
             _columns("locks", minted_seq="INTEGER", released_seq="INTEGER"),
+            _columns("anchor_bridge_cursor", mints_next_block="INTEGER NOT NULL DEFAULT 0"),
             _script(
                 """
+            CREATE INDEX IF NOT EXISTS locks_open ON locks(asset_class)
+                WHERE minted_seq IS NULL AND released_seq IS NULL;
             CREATE TABLE IF NOT EXISTS personal_keys (
                 subject TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at REAL NOT NULL
             );

@@ -4,11 +4,13 @@
 
 A registry on the embedded chain goes through every operation (accounts, roles, a class,
 ingestion, attestation, an issuance run, a reversal, issuance, transfer, retirement,
-cancellation, a lock minted as tokens, a return and an on-chain retirement recorded by the
-bridge watcher), everything is anchored, and these files are written:
+cancellation, a lock minted as tokens (and one released unminted), a return and an on-chain
+retirement recorded by the bridge watcher), everything is anchored, and these files are
+written:
 
 - valid.json: {event type: anchored bundle}, one bundle of every type;
 - pending.json: a bundle of an event logged but not anchored (well-formed, never verifies);
+- consistency.json: the consistency bundle from the first anchored checkpoint to the last;
 - chain.json: the chain they were anchored on, as `tests/chain_snapshot.py` records it;
 - trust.json: the registry's trust anchor (log id, chain id, contract, signer);
 - tamper.json: [{name, field, bundle}]: for every field of the retirement bundle and every
@@ -32,8 +34,11 @@ OUT = Path(__file__).resolve().parent / "bundles"
 
 
 def generate(out: Path) -> None:
+    from anchoring.bundle import consistency_bundle
     from anchoring.rpc_server import embedded_transport
     from anchoring.worker import AnchorPolicy
+    from bridge.release import release_evidence
+    from registry.bridge import mint_deadline
     from registry.eip712 import contract_address_of
     from tests.anchoring_world import anchored_world
     from tests.api_world import MrvParties
@@ -63,6 +68,16 @@ def generate(out: Path) -> None:
         bridge.token.return_to_registry(key_of(holder), TOKEN, 500, world.addr("bob"))
         bridge.token.retire(key_of(holder), TOKEN, 700, "0x" + "ac" * 32, "offset fleet")
         bridge.worker.run_once()  # records the burns, then anchors those records
+        stuck = bridge.lock("alice", 300, chain.anchor_address or "")  # cannot receive
+        deadline = mint_deadline(world.store, stuck.seq)
+        tester = chain.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+        chain.call("time travel", lambda: tester.time_travel(deadline + 2))
+        lock_no = world.store.lock_by_seq(stuck.seq)["lock_no"]
+        evidence = release_evidence(bridge.token, lock_no, deadline, 1)
+        alice = world.people["alice"]
+        world.registry.execute(*alice.request(world.registry.domain, "ReleaseLock",
+                                              owner=alice.address, lockSeq=stuck.seq,
+                                              **evidence))  # fmt: skip
         bridge.worker.run_once()
         pending_receipt = world.transfer("alice", "bob", 1)
         pending = bridge.bundle(pending_receipt.seq)
@@ -87,6 +102,9 @@ def generate(out: Path) -> None:
             "signers": [world.operator.address],
             "token": contract_address_of(world.operator.address, 1),
         }
+        sizes = [row.tree_size for row in bridge.worker.checkpoints.all()]
+        consistency = consistency_bundle(bridge.worker.tree, bridge.worker.checkpoints,
+                                         sizes[0], sizes[-1])  # fmt: skip
         others = [b for t, b in valid.items() if t != "CreditsRetired"]
         tamper = [
             {"name": name, "field": field, "bundle": bundle}
@@ -96,6 +114,7 @@ def generate(out: Path) -> None:
     for name, value in (
         ("valid", valid),
         ("pending", pending),
+        ("consistency", consistency),
         ("chain", snapshot),
         ("trust", trust),
         ("tamper", tamper),
