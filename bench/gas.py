@@ -32,10 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from eth_account import Account  # noqa: E402
 
 from anchoring.chain import Chain, load_artifact  # noqa: E402
+from registry.commitments import commit_text  # noqa: E402
 from registry.signing import Signer  # noqa: E402
 from tests.vectors import generate_lock_vectors as vectors  # noqa: E402
 
-BASE_URI = "https://registry.example/api/v1/asset-classes/{id}.json"
+BASE_URI = "https://registry.example/v1/tokens/{id}"
+CONTRACT_URI = "https://registry.example/v1/tokens/contract"
 OVERHEAD_TARGET = 60_000
 
 
@@ -51,7 +53,9 @@ class Bench:
         anchor = self.chain.deploy_anchor(self.key, self.operator, self.operator)
         self.credits = self._contract(
             "CarbonCredits",
-            self.chain.deploy("CarbonCredits", self.key, self.operator, anchor, BASE_URI),
+            self.chain.deploy(
+                "CarbonCredits", self.key, self.operator, anchor, BASE_URI, CONTRACT_URI
+            ),
         )
         self.plain = self._contract("PlainERC1155", self.chain.deploy("PlainERC1155", self.key))
 
@@ -110,8 +114,9 @@ def gas_figures() -> dict[str, object]:
     holder = Account.from_key(holder_key).address
     assert holder == first["fields"]["recipient"]
     bench.chain.fund(holder)
+    _, beneficiary = commit_text("Li Wei")  # the chain holds a commitment, never the name
     retire = bench.credits.functions.retire(
-        token_id, 1_000, "Li Wei", "2026 commute offset, Shenzhen"
+        token_id, 1_000, bytes.fromhex(beneficiary[2:]), "2026 commute offset, Shenzhen"
     )
     retire_gas = bench.gas(retire, holder_key)
     give_back = bench.credits.functions.returnToRegistry(token_id, 1_000, bench.operator)

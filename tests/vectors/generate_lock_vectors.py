@@ -127,7 +127,7 @@ def lock_fields(
     batch_no: int = 3,
     ranges: tuple[tuple[int, int, int], ...] = ((3, 1_000_001, 2_250_000),),
     nonce: int = 7_461_093_853_211,
-    expiry: int = 1_767_312_000,
+    expiry: int = 4_102_444_800,  # 2100-01-01: mintable on a chain at any wall time
     time: str = "2026-01-02T03:04:05.678Z",
     lock_no: int | None = None,
 ) -> Fields:
