@@ -10,9 +10,14 @@ process is the load generator, with keep-alive connections on worker threads.
    sign, the server verifies), sent by TRANSFER_CLIENTS concurrent connections; transfers a
    second, errors (any non-201), and whether every account's final balance is exact.
 
+3. GET /v1/reserve (in process, anchoring and the bridge on a persistent embedded chain) on
+   logs of 10^3 and RESERVE_EVENTS (10^5) events with locks, half of them minted: one new
+   transfer before each request, so no answer comes from the cache; p50 and p95 server
+   time. The figures come from the registry's tables, so they should not grow with the log.
+
 Bounded: at most GET_RATE * GET_SECONDS + TRANSFERS requests, and each phase stops at its
-time limit. Targets (issue 5): get_proof_p99_ms <= 25 at 200 requests/s; transfers_per_s
->= 500 with transfer_errors == 0 and balances_exact.
+time limit. Targets: get_proof_p99_ms <= 25 at 200 requests/s; transfers_per_s >= 500 with
+transfer_errors == 0 and balances_exact (issue 5); reserve_ms_1e5 <= 20 (issue 20).
 """
 
 from __future__ import annotations
@@ -33,8 +38,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from anchoring.chain import Chain  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
+
+from anchoring.bundle import build_bundle  # noqa: E402
+from anchoring.chain import Chain, embedded_chain_file  # noqa: E402
 from anchoring.worker import AnchorPolicy, AnchorWorker  # noqa: E402
+from api.main import create_app  # noqa: E402
+from api.settings import Settings  # noqa: E402
+from bridge.watcher import start_bridge  # noqa: E402
 from registry.eip712 import contract_address_of  # noqa: E402
 from registry.ledger import Registry  # noqa: E402
 from registry.messages import ZERO_ADDRESS  # noqa: E402
@@ -49,6 +61,9 @@ GET_SECONDS = float(os.environ.get("BENCH_GET_SECONDS", "5"))
 TRANSFERS = int(os.environ.get("BENCH_TRANSFERS", "4000"))
 TRANSFER_CLIENTS = int(os.environ.get("BENCH_TRANSFER_CLIENTS", "64"))
 PHASE_LIMIT_S = 60.0
+RESERVE_EVENTS = int(os.environ.get("BENCH_RESERVE_EVENTS", "100000"))
+RESERVE_LOCKS = 40
+RESERVE_SAMPLES = 60
 
 
 def build(db: Path) -> tuple[Registry, Signer, list[Signer]]:
@@ -265,6 +280,112 @@ def balances_exact(port: int, expected: dict[str, int]) -> bool:
         conn.close()
 
 
+def reserve_registry(db: Path, events: int) -> tuple[Signer, list[Signer]]:
+    """A registry of about `events` events on a persistent embedded chain, the bridge on:
+    RESERVE_LOCKS locks, half of them minted, the rest transfers; everything anchored and
+    the mints recorded."""
+    chain = Chain.create_embedded(embedded_chain_file(db))
+    operator = Signer.generate()
+    registry = Registry.create(
+        Store(db, synchronous="NORMAL"),
+        chain_id=chain.chain_id,
+        verifying_contract=contract_address_of(operator.address, 0),
+        operator=operator.address,
+        log_id="bench.local/reserve",
+    )
+    domain = registry.domain
+    traders = [Signer.generate() for _ in range(TRADERS)]
+    setup = [
+        operator.request(
+            domain,
+            "RegisterAssetClass",
+            methodology="SZ_TRANSIT",
+            methodologyVersion="1.0",
+            vintage=2026,
+            region="440300",
+        )
+    ]
+    setup += [
+        operator.request(
+            domain,
+            "OpenAccount",
+            account=t.address,
+            kind="household",
+            name="",
+            household=ZERO_ADDRESS,
+        )
+        for t in traders
+    ]
+    setup += [
+        operator.request(
+            domain, "Issue", to=t.address, assetClass=CLASS, amount=GRAMS_EACH, claimId=f"bench-{i}"
+        )
+        for i, t in enumerate(traders)
+    ]
+    setup += [traders[i].request(domain, "Lock", owner=traders[i].address, assetClass=CLASS,
+                                 batchNo=0, amount=1_000, recipient=Signer.generate().address)
+              for i in range(RESERVE_LOCKS)]  # fmt: skip
+    for result in registry.execute_many(setup):
+        assert not isinstance(result, Exception), result
+    locks = [seq for seq, kind, _, _ in registry.store.event_rows() if kind == "CreditsLocked"]
+    rng = random.Random(7)
+    while registry.store.event_count() < events:
+        batch = []
+        for _ in range(min(256, events - registry.store.event_count())):
+            src, dst = rng.sample(traders, 2)
+            batch.append(src.request(domain, "Transfer", **{"from": src.address}, to=dst.address,
+                                     assetClass=CLASS, batchNo=0, amount=1))  # fmt: skip
+        for result in registry.execute_many(batch):
+            assert not isinstance(result, Exception), result
+    store = registry.store
+    key = bytes.fromhex(operator.private_key_hex[2:])
+    worker = AnchorWorker(store, store.conn, log_id=registry.log_id, domain=domain,
+                          operator_key=key, operator=operator.address, chain=chain,
+                          policy=AnchorPolicy())  # fmt: skip
+    worker.attach()
+    token = start_bridge(registry, worker, operator, None)
+    assert token is not None
+    worker.run_once()
+    for seq in locks[: RESERVE_LOCKS // 2]:
+        bundle = build_bundle(store, worker.tree, worker.checkpoints, seq)
+        path = [bytes.fromhex(h) for h in bundle["inclusion"]["path"]]
+        token.mint_with_proof(key, bundle["event"], bundle["inclusion"]["tree_size"], path)
+    worker.run_once()  # records the mints
+    minted = sum(1 for row in store.event_rows(locks[0]) if row[1] == "CreditsMinted")
+    assert minted == RESERVE_LOCKS // 2, minted
+    store.close()
+    chain.close()
+    return operator, traders
+
+
+def bench_reserve(events: int) -> dict[str, float]:
+    """p50 and p95 milliseconds of GET /v1/reserve over a log of `events` events."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "reserve.db"
+        operator, traders = reserve_registry(db, events)
+        settings = Settings(db=db, anchoring=True, operator_key=SecretStr(operator.private_key_hex),
+                            operator_api_key=SecretStr("bench"), rate_limits=False,
+                            rpc_port=0)  # fmt: skip
+        writer = Registry(Store(db))
+        samples = []
+        with TestClient(create_app(settings)) as client:
+            for i in range(RESERVE_SAMPLES):
+                src, dst = traders[i % len(traders)], traders[(i + 1) % len(traders)]
+                writer.execute(*src.request(writer.domain, "Transfer", **{"from": src.address},
+                                            to=dst.address, assetClass=CLASS, batchNo=0,
+                                            amount=1))  # fmt: skip
+                start = time.perf_counter()
+                response = client.get("/v1/reserve")
+                samples.append((time.perf_counter() - start) * 1000)
+                assert response.status_code == 200 and response.json()["ok"], response.text
+        writer.store.close()
+    samples.sort()
+    return {
+        "p50": round(statistics.median(samples), 2),
+        "p95": round(samples[int(len(samples) * 0.95) - 1], 2),
+    }
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
@@ -281,8 +402,13 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+    small, large = bench_reserve(1_000), bench_reserve(RESERVE_EVENTS)
     result.update(
         {
+            "reserve_ms_1e5": large["p95"],
+            "reserve_ms_1e5_p50": large["p50"],
+            "reserve_ms_1e3": small["p95"],
+            "reserve_events": RESERVE_EVENTS,
             "traders": TRADERS,
             "transfer_clients": TRANSFER_CLIENTS,
             "get_rate_target": GET_RATE,

@@ -20,6 +20,7 @@ from registry.eip712 import keccak
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"  # the API's default address
 MINTED = "CreditsMinted"
+SUPPLY_CACHE_SIZE = 4096
 
 
 def metadata_uris(public_url: str) -> tuple[str, str]:
@@ -76,6 +77,7 @@ class TokenContract:
         self.contract = chain.w3.eth.contract(
             address=self.address, abi=load_artifact("CarbonCredits")["abi"]
         )
+        self._supplies: dict[tuple[int, bytes], int] = {}
 
     @classmethod
     def deploy(
@@ -166,8 +168,18 @@ class TokenContract:
         return int(self._call("balanceOf", self.contract.functions.balanceOf(holder, token_id)))
 
     def total_supply(self, token_id: int, block: int | str = "latest") -> int:
+        """totalSupply(id) at `block`; at a numbered block it is remembered by the block's
+        hash (a call costs milliseconds on the embedded chain; a block's state never changes)."""
         function = self.contract.functions.totalSupply(token_id)
-        return int(self._call("totalSupply", function, block))
+        header = self.chain.block_header(block) if isinstance(block, int) else None
+        if header is None:
+            return int(self._call("totalSupply", function, block))
+        key = (token_id, header[0])
+        if key not in self._supplies:
+            if len(self._supplies) >= SUPPLY_CACHE_SIZE:
+                self._supplies.clear()
+            self._supplies[key] = int(self._call("totalSupply", function, block))
+        return self._supplies[key]
 
     def is_lock_minted(self, lock_no: int, block: int | str = "latest") -> bool:
         function = self.contract.functions.isLockMinted(lock_no)
