@@ -21,6 +21,8 @@ from registry.eip712 import keccak
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"  # the API's default address
 MINTED = "CreditsMinted"
 SUPPLY_CACHE_SIZE = 4096
+# Python's repr of revert data: b'...', or b"..." when the bytes hold a single quote.
+_BYTES_LITERAL = re.compile(r"b'(?:[^'\\]|\\.)*'" + r'|b"(?:[^"\\]|\\.)*"')
 
 
 def metadata_uris(public_url: str) -> tuple[str, str]:
@@ -120,7 +122,7 @@ class TokenContract:
     def _error_name(self, exc: Exception) -> str:
         """The custom error's name from the revert data, or the exception's own text."""
         text = " ".join(str(a) for a in (getattr(exc, "data", None), *exc.args) if a)
-        literal = re.search(r"b'(?:[^'\\]|\\.)*'", text)
+        literal = _BYTES_LITERAL.search(text)
         if literal:
             selector = ast.literal_eval(literal.group(0))[:4].hex()
         else:
