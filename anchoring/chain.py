@@ -8,7 +8,9 @@ between. RPC failures surface as `ChainUnavailableError` so callers can back off
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -17,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import requests
 from eth_account import Account
 from requests.exceptions import RequestException
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
@@ -42,6 +45,17 @@ def embedded_chain_file(db: str | Path) -> Path:
 
 EMBEDDED_FUNDING_WEI = 10**21
 T = TypeVar("T")
+
+
+# eth-tester reports revert data as Python's repr of bytes: b'...', or b"..." when the bytes
+# hold a single quote.
+_BYTES_LITERAL = re.compile(r"b'(?:[^'\\]|\\.)*'" + r'|b"(?:[^"\\]|\\.)*"')
+
+
+def revert_data(text: str) -> bytes | None:
+    """The revert data in an embedded-chain error message, if it carries any."""
+    literal = _BYTES_LITERAL.search(text)
+    return None if literal is None else bytes(ast.literal_eval(literal.group(0)))
 
 
 class ChainError(CodedError):
@@ -128,16 +142,16 @@ class Chain:
         """Release the chain: the embedded chain's file, a JSON-RPC connection's sockets."""
         with self.lock:
             self._close()
-            provider = self.w3.provider
-            session = getattr(provider, "_request_session_manager", None)
-            if session is not None:
-                for cached in list(getattr(session, "session_cache", {}).values()):
-                    cached.close()
 
     @classmethod
     def connect(cls, url: str, timeout_s: float = 10.0) -> Chain:
-        w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout_s}))
-        return cls(w3, description=url)
+        # One HTTP session for every thread (web3 would open one per thread, never closed);
+        # the chain's lock already serialises the calls.
+        session = requests.Session()
+        provider = HTTPProvider(url, request_kwargs={"timeout": timeout_s}, session=session)
+        chain = cls(Web3(provider), description=url)
+        chain._close = session.close
+        return chain
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -300,10 +314,17 @@ class Chain:
     ) -> tuple[bytes, bytes]:
         """A signed `anchor(...)` call; returns (raw transaction, transaction hash)."""
         sender = Account.from_key(key).address
-        tx = self.anchor_contract.functions.anchor(
+        function = self.anchor_contract.functions.anchor(
             tree_size, root, checkpoint_hash, list(proof)
-        ).build_transaction({"from": sender, "nonce": nonce, "gas": 200_000 + 5_000 * len(proof)})
-        return self.sign_transaction(key, dict(tx))
+        )
+        tx = self.build_transaction(
+            function, {"from": sender, "nonce": nonce, "gas": 200_000 + 5_000 * len(proof)}
+        )
+        return self.sign_transaction(key, tx)
+
+    def build_transaction(self, function: Any, fields: dict[str, Any]) -> dict[str, Any]:
+        """A contract call as a transaction; web3 asks the node for the fee and chain id."""
+        return dict(self.call("build transaction", lambda: function.build_transaction(fields)))
 
     def root_at(self, tree_size: int) -> bytes:
         return bytes(

@@ -14,10 +14,12 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from eth_abi.abi import encode as abi_encode
+from eth_tester.exceptions import TransactionFailed
 from hexbytes import HexBytes
 from web3.types import RPCEndpoint
 
-from anchoring.chain import Chain
+from anchoring.chain import Chain, revert_data
 from carbon_verifier.jsonsafe import MalformedJsonError, loads
 
 MAX_BODY = 1 << 20
@@ -36,6 +38,18 @@ def _to_json_rpc(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_to_json_rpc(v) for v in value]
     return value
+
+
+ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
+
+
+def _revert_error(text: str) -> dict[str, Any]:
+    """Error code 3 with the revert data, so clients decode the contract's custom error.
+    eth-tester gives either the raw data or, for `Error(string)`, the decoded reason."""
+    data = revert_data(text)
+    if data is None:  # Error(string): encode it back as nodes return it
+        data = ERROR_STRING_SELECTOR + abi_encode(["string"], [text])
+    return {"code": 3, "message": "execution reverted", "data": "0x" + data.hex()}
 
 
 def embedded_transport(chain: Chain) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -59,6 +73,8 @@ def embedded_transport(chain: Chain) -> Callable[[dict[str, Any]], dict[str, Any
             with chain.lock:
                 result = manager.request_blocking(RPCEndpoint(method), params)
             response["result"] = _to_json_rpc(result)
+        except TransactionFailed as exc:  # as geth and Hardhat answer a revert
+            response["error"] = _revert_error(str(exc))
         except Exception as exc:  # a JSON-RPC error, never a dropped connection
             response["error"] = {"code": -32000, "message": str(exc)}
         return response

@@ -52,6 +52,14 @@ class ApiProblem(Exception):
         super().__init__(f"[{self.code}] {self.detail}")
 
 
+def _retry_after(response: httpx.Response, default_s: float) -> float:
+    """Seconds to wait before retrying: the server's Retry-After (capped), else `default_s`."""
+    try:
+        return min(max(float(response.headers["Retry-After"]), 0.0), 30.0)
+    except (KeyError, ValueError):
+        return default_s
+
+
 class RegistryClient:
     """Typed methods over the /v1 API; one instance per thread (httpx.Client is not shared)."""
 
@@ -102,7 +110,8 @@ class RegistryClient:
         operator: bool = False,
         idempotency_key: str | None = None,
     ) -> Any:
-        """POST with an Idempotency-Key; transport failures are retried with the same key."""
+        """POST with an Idempotency-Key; transport failures, 503 and 429 (after Retry-After)
+        are retried with the same key."""
         headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
         if operator:
             if not self.operator_api_key:
@@ -118,8 +127,8 @@ class RegistryClient:
                     raise
                 time.sleep(0.2 * 2**attempt)
                 continue
-            if response.status_code == 503 and attempt < self.retries:
-                time.sleep(0.2 * 2**attempt)
+            if response.status_code in (429, 503) and attempt < self.retries:
+                time.sleep(_retry_after(response, 0.2 * 2**attempt))
                 continue
             return self._answer(response)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -7,7 +7,6 @@ RegistryAnchor holds, so the caller (anyone) needs no trust from the contract.
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,14 +14,18 @@ from typing import Any
 
 from eth_account import Account
 
-from anchoring.chain import Chain, ChainError, ChainUnavailableError, load_artifact
+from anchoring.chain import (
+    Chain,
+    ChainError,
+    ChainUnavailableError,
+    load_artifact,
+    revert_data,
+)
 from registry.eip712 import keccak
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"  # the API's default address
 MINTED = "CreditsMinted"
 SUPPLY_CACHE_SIZE = 4096
-# Python's repr of revert data: b'...', or b"..." when the bytes hold a single quote.
-_BYTES_LITERAL = re.compile(r"b'(?:[^'\\]|\\.)*'" + r'|b"(?:[^"\\]|\\.)*"')
 
 
 def metadata_uris(public_url: str) -> tuple[str, str]:
@@ -94,10 +97,10 @@ class TokenContract:
 
     def _send(self, key: bytes, function: Any) -> tuple[bytes, bytes]:
         sender = Account.from_key(key).address
-        tx = function.build_transaction(
-            {"from": sender, "nonce": self.chain.nonce(sender), "gas": 1_500_000}
+        tx = self.chain.build_transaction(
+            function, {"from": sender, "nonce": self.chain.nonce(sender), "gas": 1_500_000}
         )
-        return self.chain.sign_transaction(key, dict(tx))
+        return self.chain.sign_transaction(key, tx)
 
     def transact(self, key: bytes, function: Any) -> dict[str, Any]:
         """Sign, send and wait for one call; returns the receipt.
@@ -122,9 +125,9 @@ class TokenContract:
     def _error_name(self, exc: Exception) -> str:
         """The custom error's name from the revert data, or the exception's own text."""
         text = " ".join(str(a) for a in (getattr(exc, "data", None), *exc.args) if a)
-        literal = _BYTES_LITERAL.search(text)
-        if literal:
-            selector = ast.literal_eval(literal.group(0))[:4].hex()
+        data = revert_data(text)
+        if data is not None:
+            selector = data[:4].hex()
         else:
             found = re.search(r"0x([0-9a-fA-F]{8})", text)
             if found is None:

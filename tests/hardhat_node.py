@@ -99,16 +99,17 @@ class FlakyProxy:
             def handle(self) -> None:
                 if not proxy.up:
                     return  # close at once: the client sees a dropped connection
-                upstream = socket.create_connection(("127.0.0.1", target_port))
-                proxy.open.update((self.request, upstream))
-                pumps = [
-                    threading.Thread(target=_pump, args=(a, b), daemon=True)
-                    for a, b in ((self.request, upstream), (upstream, self.request))
-                ]
-                for pump in pumps:
-                    pump.start()
-                for pump in pumps:
-                    pump.join()
+                with socket.create_connection(("127.0.0.1", target_port)) as upstream:
+                    proxy.open.update((self.request, upstream))
+                    pumps = [
+                        threading.Thread(target=_pump, args=(a, b), daemon=True)
+                        for a, b in ((self.request, upstream), (upstream, self.request))
+                    ]
+                    for pump in pumps:
+                        pump.start()
+                    for pump in pumps:
+                        pump.join()
+                    proxy.open.difference_update((self.request, upstream))
 
         ThreadingTCPServer.allow_reuse_address = True
         self.server = ThreadingTCPServer(("127.0.0.1", 0), Pipe)

@@ -86,7 +86,7 @@ def test_serve_survives_the_nesting_bomb(tmp_path: Path) -> None:
         assert process.poll() is None
     finally:
         process.terminate()
-        process.wait(timeout=60)
+        process.communicate(timeout=60)  # reads and closes its output pipe
 
 
 # -- 2. integers beyond what the log can carry -----------------------------------------------

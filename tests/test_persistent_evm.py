@@ -225,6 +225,8 @@ def test_sigkill_at_random_moments_never_loses_or_breaks_a_block(tmp_path: Path)
             os.kill(child.pid, signal.SIGKILL)
             child.wait(timeout=60)
             reader.join(timeout=60)
+            assert child.stdout is not None
+            child.stdout.close()
         while (line := lines.get_nowait()) is not None:
             record(line)
         assert last in known

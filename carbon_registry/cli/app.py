@@ -99,6 +99,11 @@ class Context:
         self._registry: Registry | None = None
         self._reader: Registry | None = None
 
+    def close(self) -> None:
+        for opened in (self._registry, self._reader):
+            if opened is not None:
+                opened.store.close()
+
     def _require_file(self) -> None:
         if not Path(self.db).is_file():
             raise NotInitialisedError(
@@ -208,3 +213,4 @@ batch_option = click.option(
 def cli(ctx: click.Context, db: str) -> None:
     """Carbon Registry: verifiable ledger of household carbon reductions (grams of CO2e)."""
     ctx.obj = Context(db)
+    ctx.call_on_close(ctx.obj.close)

@@ -68,6 +68,10 @@ class RemoteContext(Context):
         self.api_url = api_url
         self.client: RegistryClient = RegistryClient(api_url, operator_api_key=key)
 
+    def close(self) -> None:
+        super().close()
+        self.client.close()
+
     @property
     def registry(self) -> Registry:
         raise ValidationError(
@@ -200,7 +204,9 @@ def install_api_option(group: click.Group) -> None:
         local(**kwargs)
         if api:
             context = click.get_current_context()
-            context.obj = RemoteContext(context.obj.db, api)
+            remote = RemoteContext(context.obj.db, api)
+            context.obj = remote
+            context.call_on_close(remote.close)
 
     group.callback = callback
 

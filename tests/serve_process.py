@@ -1,0 +1,121 @@
+"""`carbon-registry serve` as a child process on fixed ports, to kill and restart in tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.client import RegistryClient
+from registry.signing import Signer
+
+CLI = str(Path(sys.executable).parent / "carbon-registry")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`carbon-registry ARGS` with no CARBON_REGISTRY_* variable from the environment."""
+    done = subprocess.run(
+        [CLI, *args], env=clean_env(), capture_output=True, text=True, timeout=300
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"carbon-registry {' '.join(args)}: {done.stdout}{done.stderr}")
+    return done
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARBON_REGISTRY")}
+    return env | extra
+
+
+@dataclass
+class Served:
+    """One registry served again and again on the same API and chain ports."""
+
+    db: Path
+    anchor_max_age_s: float = 0.3
+    port: int = field(default_factory=free_port)
+    rpc_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.rpc_port}"
+
+    @property
+    def operator(self) -> Signer:
+        return Signer.load(Path(f"{self.db}.operator-key.json"))
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """`carbon-registry --db DB ARGS`."""
+        return run_cli("--db", str(self.db), *args, check=check)
+
+    def client(self) -> RegistryClient:
+        key = Path(f"{self.db}.operator-api-key").read_text().strip()
+        return RegistryClient(self.base, operator_api_key=key)
+
+    def start(self, timeout_s: float = 180) -> float:
+        """Start serving; returns the seconds until the API answers with every loop running
+        (the anchoring worker attached)."""
+        assert self.process is None
+        self.starts += 1
+        log = open(f"{self.db}.serve-{self.starts}.log", "wb")  # noqa: SIM115 - the child's
+        began = time.monotonic()
+        self.process = subprocess.Popen(
+            [CLI, "--db", str(self.db), "serve", "--port", str(self.port),
+             "--rpc-port", str(self.rpc_port), "--anchor-max-age", str(self.anchor_max_age_s)],
+            env=clean_env(), stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        log.close()  # the child holds its own descriptor
+        deadline = began + timeout_s
+        while True:
+            try:
+                health = httpx.get(f"{self.base}/v1/health", timeout=5).json()
+                if health.get("ready"):
+                    return time.monotonic() - began
+            except (httpx.HTTPError, ValueError):
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"serve did not start:\n{self.log(self.starts)}")
+            time.sleep(0.05)
+
+    def log(self, start: int | None = None) -> str:
+        return Path(f"{self.db}.serve-{start or self.starts}.log").read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind runs."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=60)
+        self.process = None
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=60)
+        self.process = None
+
+    def __enter__(self) -> Served:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.process is not None:
+            self.kill()
