@@ -26,9 +26,9 @@ demo: setup
 	$(PY) scripts/api_demo.py $$([ -t 0 ] || echo --no-wait)
 
 lint: $(VENV_STAMP)
-	.venv/bin/ruff check registry anchoring api carbon_registry tests bench scripts
-	.venv/bin/ruff format --check registry anchoring api carbon_registry tests bench
-	.venv/bin/mypy registry anchoring api carbon_registry
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy registry anchoring api carbon_registry bridge verifier/carbon_verifier
 
 test: setup lint test-contracts test-js test-python
 

@@ -308,12 +308,33 @@ def _audit_chain(
             report.problems.append(
                 f"{where}: stored transaction, block number or block hash differ from the chain's"
             )
+    # A live worker has anchors on chain still short of their confirmations: stored as sent
+    # with the same transaction, they are in flight, not unaccounted for.
+    in_flight = {r.tree_size: r for r in checkpoints.all() if r.status == "sent"}
     for record in chain.anchors():
-        if record.tree_size not in confirmed:
-            report.problems.append(
-                f"the chain anchored tree size {record.tree_size} (tx 0x{record.tx_hash.hex()})"
-                " but no confirmed checkpoint of that size is stored"
+        if record.tree_size in confirmed:
+            continue
+        sent = in_flight.get(record.tree_size)
+        if sent is not None and sent.tx_hash == record.tx_hash:
+            size = record.tree_size
+            if size <= recomputed.size and chain.root_at(size) != recomputed.root(size):
+                report.problems.append(
+                    f"checkpoint {size}: the chain holds a root the events do not give"
+                )
+            if any(later > size for later in confirmed):  # the worker confirms in order
+                report.problems.append(
+                    f"checkpoint {size}: stored as awaiting confirmations, yet a later"
+                    " checkpoint is confirmed"
+                )
+            report.notes.append(
+                f"checkpoint {record.tree_size} is on chain (tx 0x{record.tx_hash.hex()}) and"
+                " awaits its confirmations"
             )
+            continue
+        report.problems.append(
+            f"the chain anchored tree size {record.tree_size} (tx 0x{record.tx_hash.hex()})"
+            " but no checkpoint of that size and transaction is stored"
+        )
     latest, _ = chain.latest()
-    if latest and latest not in confirmed:
+    if latest and latest not in confirmed and latest not in in_flight:
         report.problems.append(f"the contract's latest anchored size {latest} is not stored")

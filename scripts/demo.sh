@@ -72,6 +72,27 @@ sed 's/^/  worker: /' "$work/anchor.log"
 say "The standalone verifier checks the retirement with only the bundle file and the chain RPC"
 (cd /tmp && "$OLDPWD/$CR" verify "$OLDPWD/$work/retirement-bundle.json" --rpc "$rpc" --confirmations 2)
 
+say "Restart: the anchoring process is killed (SIGKILL) and started again on the same port"
+kill -9 "$anchor_pid"; wait "$anchor_pid" 2>/dev/null || true
+$CR anchor --max-age 1 --confirmations 2 --rpc-port "$port" >>"$work/anchor.log" 2>&1 &
+anchor_pid=$!
+.venv/bin/python - "$rpc" <<'PY'
+import json, sys, time, urllib.request
+body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}).encode()
+for _ in range(600):
+    try:
+        request = urllib.request.Request(sys.argv[1], body, {"Content-Type": "application/json"})
+        head = int(json.load(urllib.request.urlopen(request, timeout=2))["result"], 16)
+        print(f"the chain is back at {sys.argv[1]} with its {head} blocks (kept in the .chain file)")
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit("the restarted chain did not answer")
+PY
+say "The bundle exported before the kill still verifies at the same URL"
+(cd /tmp && "$OLDPWD/$CR" verify "$OLDPWD/$work/retirement-bundle.json" --rpc "$rpc" --confirmations 2)
+
 say "Bridge out: the household locks 1 kg for a chain wallet; anyone mints it with the lock's proof"
 wallet=$($CR keygen "$work/wallet.key"); buyer=$($CR keygen "$work/buyer.key")
 $CR fund "$wallet" --rpc "$rpc" >/dev/null; $CR fund "$buyer" --rpc "$rpc" >/dev/null

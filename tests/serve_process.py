@@ -26,10 +26,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """`carbon-registry ARGS` with no CARBON_REGISTRY_* variable from the environment."""
+def run_cli(
+    *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`carbon-registry ARGS` with no CARBON_REGISTRY_* variable from the environment but
+    those of `env`."""
     done = subprocess.run(
-        [CLI, *args], env=clean_env(), capture_output=True, text=True, timeout=300
+        [CLI, *args], env=clean_env(**(env or {})), capture_output=True, text=True, timeout=300
     )
     if check and done.returncode != 0:
         raise AssertionError(f"carbon-registry {' '.join(args)}: {done.stdout}{done.stderr}")
@@ -49,6 +52,7 @@ class Served:
     anchor_max_age_s: float = 0.3
     port: int = field(default_factory=free_port)
     rpc_port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)  # CARBON_REGISTRY_* settings
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -62,11 +66,13 @@ class Served:
 
     @property
     def operator(self) -> Signer:
+        if "CARBON_REGISTRY_OPERATOR_KEY" in self.env:
+            return Signer(self.env["CARBON_REGISTRY_OPERATOR_KEY"])
         return Signer.load(Path(f"{self.db}.operator-key.json"))
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """`carbon-registry --db DB ARGS`."""
-        return run_cli("--db", str(self.db), *args, check=check)
+        return run_cli("--db", str(self.db), *args, check=check, env=self.env)
 
     def client(self) -> RegistryClient:
         key = Path(f"{self.db}.operator-api-key").read_text().strip()
@@ -82,7 +88,7 @@ class Served:
         self.process = subprocess.Popen(
             [CLI, "--db", str(self.db), "serve", "--port", str(self.port),
              "--rpc-port", str(self.rpc_port), "--anchor-max-age", str(self.anchor_max_age_s)],
-            env=clean_env(), stdout=log, stderr=subprocess.STDOUT,
+            env=clean_env(**self.env), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         log.close()  # the child holds its own descriptor
         deadline = began + timeout_s

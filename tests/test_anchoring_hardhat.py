@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from anchoring.audit import audit
 from anchoring.bundle import build_bundle
 from anchoring.chain import Chain, ChainError
 from anchoring.worker import AnchorPolicy, AnchorWorker
@@ -89,6 +90,9 @@ def test_crash_after_broadcast_before_confirmation(node: str, tmp_path: Path) ->
     world = _world(node, tmp_path)
     first = _worker(world, node)
     first.step(force_checkpoint=True)  # signed and sent; not confirmed (needs 2 blocks)
+    in_flight = audit(world.store, world.registry.log_id, world.registry.domain, first.chain)
+    assert in_flight.clean, in_flight.problems  # on chain, awaiting confirmations: no alarm
+    assert any("awaits its confirmations" in note for note in in_flight.notes)
     world.transfer("alice", "bob", 10)
     restarted = _worker(world, node)
     _mine_until_confirmed(restarted, node)

@@ -211,7 +211,11 @@ def token_transfer(
 @wallet_option
 @class_option
 @amount_option
-@click.option("--beneficiary-name", required=True, help="On whose behalf.")
+@click.option(
+    "--beneficiary-name",
+    default="",
+    help="On whose behalf; only a salted commitment to it goes on chain (default: anonymous).",
+)
 @click.option("--reason", required=True, help="Why.")
 @pass_context
 def token_retire(
@@ -224,14 +228,22 @@ def token_retire(
     beneficiary_name: str,
     reason: str,
 ) -> None:
-    """Retire tokens on chain; the registry records the retirement and its certificate."""
-    from registry.bridge import token_id
+    """Retire tokens on chain; the registry records the retirement and its certificate.
 
+    The chain is public and permanent, so it gets `0x` SHA-256(salt || name), never the
+    name: the salt printed here is what proves later whose retirement it was."""
+    from registry.bridge import token_id
+    from registry.commitments import NO_COMMITMENT, commit_text
+
+    salt, named = commit_text(beneficiary_name) if beneficiary_name else (b"", NO_COMMITMENT)
     receipt = _token(rpc, token, obj).retire(
-        _wallet_key(key_file), token_id(asset_class), amount, beneficiary_name, reason
+        _wallet_key(key_file), token_id(asset_class), amount, named, reason
     )
     tx = bytes(receipt["transactionHash"]).hex()
     click.echo(f"retired {amount:,} g of {asset_class} on chain (tx 0x{tx})")
+    if beneficiary_name:
+        click.echo(f"beneficiary commitment {named}; keep its salt 0x{salt.hex()} to prove"
+                   f" it names {beneficiary_name!r}")  # fmt: skip
 
 
 @token_group.command("return")
