@@ -252,3 +252,16 @@ def test_a_rewritten_history_stops_the_worker_naming_where_it_diverged(
     assert seq < first_size
     assert rebuilt.health.state == "failed"
     assert "history diverged" in (rebuilt.health.last_error or "")
+
+
+def test_the_verifier_says_reset_not_reorg_on_a_chain_that_lost_everything(
+    anchored: tuple[World, Chain, AnchorWorker, int],
+) -> None:
+    world, _, worker, seq = anchored
+    bundle = build_bundle(world.store, worker.tree, worker.checkpoints, seq)
+    fresh_chain = Chain.create_embedded()  # same chain id, none of its blocks or contracts
+    try:
+        details = " ".join(c.detail for c in verify(bundle, fresh_chain) if not c.ok)
+    finally:
+        fresh_chain.close()
+    assert "the chain was reset" in details and "reorg" not in details, details
