@@ -187,3 +187,20 @@ def test_the_watcher_stops_on_a_mint_the_log_cannot_account_for(bridge: Bridge) 
     with pytest.raises(BridgeIntegrityError, match="was released"):
         bridge.watcher.record(ghost, {token_id(CLASS): CLASS}, bridge.chain.chain_id)
     assert world.snapshot() == before
+
+
+def test_a_chain_that_lost_minted_tokens_is_reported_and_stops_the_watcher(bridge: Bridge) -> None:
+    world = bridge.world
+    lock = bridge.lock("alice", 700, bridge.wallet().address)
+    bridge.worker.run_once()
+    tester = bridge.chain.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+    before_mint = bridge.chain.call("snapshot", tester.take_snapshot)
+    bridge.mint(bridge.wallet(), lock.seq)
+    bridge.worker.run_once()  # the mint is recorded in the log
+    assert world.store.lock_by_seq(lock.seq)["minted_seq"] is not None
+    assert reserve_is_exact(bridge) == {CLASS: 700}
+    bridge.chain.call("lose blocks", lambda: tester.revert_to_snapshot(before_mint))
+    state = check_state_reserve(world.store, BridgeCursor(world.store.conn), bridge.token)
+    assert not state.ok and any("700" in p for p in state.problems), state.problems
+    with pytest.raises(BridgeIntegrityError, match="the reserve does not hold"):
+        bridge.watcher.poll()
