@@ -41,6 +41,7 @@ EXPECTED_ERRORS: dict[str, tuple[type[MerkleError], ...]] = {
     "consistency_root2_changed": (RootMismatchError,),
     "consistency_proof_too_long": (ProofLengthError,),
     "consistency_proof_too_short": (ProofLengthError,),
+    "consistency_from_empty_tree": (SizeError,),
 }
 
 

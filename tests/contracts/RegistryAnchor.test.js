@@ -28,6 +28,7 @@ const TAMPER_MUTATIONS = [
   "consistency_root2_changed",
   "consistency_proof_too_long",
   "consistency_proof_too_short",
+  "consistency_from_empty_tree",
 ];
 // Anchoring budget per transaction (bench target), for proofs of 10^3-, 10^6- and 10^9-leaf trees.
 const ANCHOR_GAS_BUDGET = 85_000n;

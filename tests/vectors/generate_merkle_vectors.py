@@ -21,6 +21,7 @@ verifier accepts any tampered case.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -244,6 +245,11 @@ def _consistency_proof_too_short(vectors: _Vectors, case: Case) -> Iterator[Case
         yield {**case, "proof": case["proof"][1:]}
 
 
+def _consistency_from_empty_tree(vectors: _Vectors, case: Case) -> Iterator[Case]:
+    # RFC 9162 defines consistency proofs for 0 < size1 only: the contract refuses the rest.
+    yield {**case, "size1": 0, "root1": _hex(hashlib.sha256().digest()), "proof": []}
+
+
 # mutation -> (kind, what it does, how its cases are made)
 MUTATIONS: dict[str, tuple[str, str, Mutation]] = {
     "inclusion_proof_hash_flipped": (
@@ -315,6 +321,12 @@ MUTATIONS: dict[str, tuple[str, str, Mutation]] = {
         "consistency",
         "the last proof hash dropped, and the first",
         _consistency_proof_too_short,
+    ),
+    "consistency_from_empty_tree": (
+        "consistency",
+        "the first size 0 with the empty tree's root and an empty proof (RFC 9162 defines"
+        " consistency proofs for 0 < size1 only)",
+        _consistency_from_empty_tree,
     ),
 }
 

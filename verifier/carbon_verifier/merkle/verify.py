@@ -17,7 +17,7 @@ from carbon_verifier.merkle.errors import (
     RootMismatchError,
     SizeError,
 )
-from carbon_verifier.merkle.hasher import EMPTY_ROOT, HASH_SIZE, node_hash
+from carbon_verifier.merkle.hasher import HASH_SIZE, node_hash
 from carbon_verifier.merkle.proof import consistency_proof_length, inclusion_proof_length
 
 
@@ -111,23 +111,19 @@ def verify_consistency(
     """Check that the tree of `size2` leaves with root `root2` extends the tree of `size1`
     leaves with root `root1`.
 
-    Requires 0 <= size1 <= size2 (else SizeError) and hashes of HASH_SIZE bytes. When
-    size1 == size2 the proof must be empty and the roots equal. When size1 == 0 (outside the
-    RFC's 0 < size1, and trivially consistent) the proof must be empty and `root1` must be
-    `EMPTY_ROOT`, as must `root2` if size2 == 0. Otherwise as `root_from_consistency_proof`,
-    plus RootMismatchError when the proof leads to another second root.
+    Requires 0 < size1 <= size2 (else SizeError) and hashes of HASH_SIZE bytes. When
+    size1 == size2 the proof must be empty and the roots equal. RFC 9162 (2.1.4) defines
+    consistency proofs for 0 < size1 only, and so does the contract's verifier: a claim
+    from the empty tree proves nothing and is refused, in every implementation alike.
+    Otherwise as `root_from_consistency_proof`, plus RootMismatchError when the proof leads
+    to another second root.
     """
-    if not 0 <= size1 <= size2:
-        raise SizeError(f"tree sizes {size1} and {size2} are not 0 <= size1 <= size2")
+    if not 0 < size1 <= size2:
+        raise SizeError(
+            f"tree sizes {size1} and {size2} are not 0 < size1 <= size2 (RFC 9162 defines no"
+            " consistency proof from the empty tree)"
+        )
     _check_hash("second root", root2)
-    if size1 == 0:
-        _check_hash("first root", root1)
-        _check_proof(proof, 0)
-        if root1 != EMPTY_ROOT:
-            raise RootMismatchError(root1, EMPTY_ROOT, 0)
-        if size2 == 0 and root2 != EMPTY_ROOT:
-            raise RootMismatchError(root2, EMPTY_ROOT, 0)
-        return
     calculated = root_from_consistency_proof(size1, size2, root1, proof)
     if calculated != root2:
         raise RootMismatchError(root2, calculated, size2)
