@@ -34,6 +34,7 @@ def replay(source: Store, *, verify_signatures: bool = True) -> ReplayReport:
     """Rebuild state from `source`'s events in memory and diff it against `source`'s tables."""
     report = ReplayReport()
     rebuilt = Store(":memory:")
+    rebuilt.history = source  # decisions that read an earlier event (a lock's, a batch's)
     domain: Domain | None = None
     try:
         with rebuilt.write():

@@ -16,6 +16,7 @@ from bridge.watcher import BridgeIntegrityError
 from registry import errors
 from registry.bridge import mint_deadline, token_id
 from registry.ledger import Receipt
+from registry.replay import replay
 from registry.storage.bridge import BridgeCursor
 from tests.anchoring_world import anchored_world
 from tests.bridge_world import TOKEN, Bridge, key_of
@@ -96,6 +97,7 @@ def test_a_lock_to_a_non_receiver_is_released_after_its_deadline(bridge: Bridge)
         bridge.mint(bridge.wallet(), lock.seq)  # anchored, proven, and still refused
     world.transfer("alice", "bob", 10_000)  # the grams are the owner's again, all of them
     check_invariants(world.store)
+    assert replay(world.store).clean  # the release is decided again from the lock's event
 
 
 def test_a_mint_after_the_deadline_reverts(bridge: Bridge) -> None:

@@ -61,6 +61,58 @@ def test_attestation_approves_or_rejects_pending_claims(mrv: MrvWorld) -> None:
     assert replay(mrv.store).clean
 
 
+def test_a_rejected_claim_gives_its_day_back_to_the_claims_the_cap_cut(mrv: MrvWorld) -> None:
+    # SZ_TRANSIT caps a day at 6,000 g: 3,000 + 2,802 leave 198 for the 10 km ride (467 g
+    # earned); the 4th ride is refused for the cap.
+    rides = [
+        mrv.record("li", T0 + 7 * HOUR, 50, metro_m=70_000, bus_m=0),
+        mrv.record("li", T0 + 9 * HOUR, 50, metro_m=60_000, bus_m=0),
+        mrv.record("li", T0 + 11 * HOUR, 50, metro_m=10_000, bus_m=0),
+        mrv.record("li", T0 + 13 * HOUR),
+    ]
+    batch = mrv.submit("metro", rides)
+    outcomes = batch.effects["outcomes"]
+    assert [o.get("grams") for o in outcomes[:3]] == [3_000, 2_802, 198]
+    assert outcomes[3]["reason"] == "daily_cap"
+    wrong, kept, clipped = (o["claim"] for o in outcomes[:3])
+    refused = f"C{batch.seq}-3"
+    before = mrv.store.daily_totals([mrv.addr("li")], ["2026-03-02"])
+
+    receipt = mrv.attest([wrong], approve=False, reason="not a trip of this account")
+
+    earned_by_fourth = receipt.effects["recredited"][1]["grams"]
+    assert receipt.effects["recredited"] == [
+        {"claim": clipped, "grams": 467 - 198},
+        {"claim": refused, "grams": earned_by_fourth, "readmitted": True},
+    ]
+    assert 0 < earned_by_fourth <= 6_000 - 2_802 - 467
+    assert mrv.store.claim(clipped)["grams"] == 467
+    readmitted = mrv.store.claim(refused)
+    assert (readmitted["status"], readmitted["grams"]) == ("pending", earned_by_fourth)
+    assert mrv.store.rejections(reason="daily_cap") == []
+    totals = mrv.store.daily_totals([mrv.addr("li")], [readmitted["day"]])
+    assert totals[(mrv.addr("li"), "SZ_TRANSIT", readmitted["day"])] == (
+        mrv.store.claim(kept)["grams"] + 467 + earned_by_fourth
+    )
+    assert before != totals
+    mrv.attest([kept, clipped, refused])  # the re-decided claims are issued like any other
+    assert replay(mrv.store).clean
+
+
+def test_a_rejection_on_a_day_under_the_cap_changes_nothing_else(mrv: MrvWorld) -> None:
+    mrv.submit("metro", trips(mrv, "li", 2))
+    first, second = mrv.claim_ids()
+    grams = mrv.store.claim(second)["grams"]
+    receipt = mrv.attest([first], approve=False, reason="duplicate of a paper ticket")
+    assert receipt.effects == {"status": "rejected", "claims": 1}
+    assert mrv.store.claim(second)["grams"] == grams
+    day = mrv.store.claim(second)["day"]
+    assert mrv.store.daily_totals([mrv.addr("li")], [day]) == {
+        (mrv.addr("li"), "SZ_TRANSIT", day): grams
+    }
+    assert replay(mrv.store).clean
+
+
 def test_attestation_refusals(mrv: MrvWorld) -> None:
     mrv.submit("metro", trips(mrv, "li", 2))
     first, second = mrv.claim_ids()

@@ -32,7 +32,8 @@ the batch logged as event `seq`), which record the methodology
 hash, the asset class they will be issued in (methodology x version x vintage x region;
 vintage = CST year of the start) and the beneficiary: a person who is a member of a
 household (opted in when the account was opened with a household) earns for the household.
-Caps count claims once accepted, whatever a verifier decides later (conservative).
+Caps count the claims not rejected: a verifier's rejection gives the day its grams back
+and decides the day again (`verification`).
 """
 
 from __future__ import annotations
@@ -90,6 +91,26 @@ def class_of(methodology: Methodology, start: int) -> str:
     return asset_class_id(
         methodology.id, methodology.version, int(cst_day(start)[:4]), methodology.region
     )
+
+
+def claim_row(
+    store: Store,
+    claim_id: str,
+    origin: tuple[int, int, str],
+    record: Mapping[str, Any],
+    methodology: Methodology,
+    methodology_hash: str,
+    asset_class: str,
+    grams: int,
+) -> tuple[Any, ...]:
+    """A new claim in NEW_CLAIM_COLUMNS order; `origin` is (batch seq, record index, platform)."""
+    account = store.account(record["account"])
+    assert account is not None  # the batch's decision found it
+    seq, index, platform = origin
+    return (claim_id, seq, index, platform, record["id"], record["account"],
+            beneficiary_of(account), methodology.id, methodology.version, methodology_hash,
+            methodology.family, record["start"], record["end"], cst_day(record["start"]),
+            asset_class, grams, record["evidenceHash"])  # fmt: skip
 
 
 def evidence_hash(salt: bytes, data: bytes) -> str:
@@ -231,33 +252,21 @@ def apply_batch(store: Store, request: dict[str, Any], effects: Effects, seq: in
     for index, (record, outcome) in enumerate(zip(records, effects["outcomes"], strict=True)):
         if "claim" in outcome:
             methodology = CATALOGUE[(record["methodology"], record["version"])]
-            account = store.account(record["account"])
-            assert account is not None  # decide found it
-            start = record["start"]
-            day = cst_day(start)
+            day = cst_day(record["start"])
             klass = classes.get((methodology.key, day))
             if klass is None:
-                klass = classes[(methodology.key, day)] = class_of(methodology, start)
+                klass = classes[(methodology.key, day)] = class_of(methodology, record["start"])
             claims.append(
-                (
+                claim_row(
+                    store,
                     outcome["claim"],
-                    seq,
-                    index,
-                    platform,
-                    record["id"],
-                    record["account"],
-                    beneficiary_of(account),
-                    methodology.id,
-                    methodology.version,
+                    (seq, index, platform),
+                    record,
+                    methodology,
                     hashes[methodology.key],
-                    methodology.family,
-                    start,
-                    record["end"],
-                    day,
                     klass,
                     outcome["grams"],
-                    record["evidenceHash"],
-                )
+                )  # fmt: skip
             )
             daily[(record["account"], methodology.id, day)] += outcome["grams"]
         else:

@@ -20,11 +20,14 @@ import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from registry.errors import NotInitialisedError, SchemaVersionError
 from registry.storage import schema
+
+if TYPE_CHECKING:
+    from registry.storage.events import EventsTables
 
 STATUSES = ("active", "retired", "cancelled", "locked")
 
@@ -170,6 +173,7 @@ class StoreBase:
         self.conn.execute("PRAGMA busy_timeout = 30000")
         self._depth = 0
         self._next_seq: int | None = None
+        self.history: EventsTables | None = None  # see EventsTables.event_body
         # Accounts and asset classes are never removed, so a row once seen stays valid.
         self._accounts: dict[str, dict[str, Any]] = {}
         self._asset_classes: dict[str, dict[str, Any]] = {}

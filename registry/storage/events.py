@@ -43,6 +43,10 @@ class EventsTables(StoreBase):
         return self.next_seq()
 
     def event_body(self, seq: int) -> bytes | None:
+        """The body of logged event `seq`. A store rebuilt by `replay` holds no events:
+        it reads them from the log being replayed (`history`)."""
+        if self.history is not None:
+            return self.history.event_body(seq)
         row = self.conn.execute("SELECT body FROM events WHERE seq = ?", (seq,)).fetchone()
         return None if row is None else bytes(row[0])
 

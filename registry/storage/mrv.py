@@ -4,6 +4,7 @@ issuance runs, reversals, and the erasable raw evidence."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
@@ -239,6 +240,42 @@ class MrvTables(StoreBase):
             "UPDATE claims SET status = ?, attested_seq = ?, verdict = ? WHERE claim_id = ?",
             [(status, seq, verdict, c) for c in claim_ids],
         )
+
+    def day_claims(
+        self, account: str, methodology: str, day: str
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The account's claims under `methodology` on CST `day`, and its records refused
+        there for the daily cap, both oldest first."""
+        claims = [
+            dict(zip(CLAIM_COLUMNS, row, strict=True))
+            for row in self.conn.execute(
+                f"SELECT {', '.join(CLAIM_COLUMNS)} FROM claims WHERE account = ?"
+                " AND methodology = ? AND day = ? ORDER BY seq, idx",
+                (account, methodology, day),
+            )
+        ]
+        first_s = int(datetime.fromisoformat(day + "T00:00:00+08:00").timestamp())
+        refused = [
+            dict(zip(REJECTION_COLUMNS, row, strict=True))
+            for row in self.conn.execute(
+                f"SELECT {', '.join(REJECTION_COLUMNS)} FROM claim_rejections WHERE account = ?"
+                " AND methodology = ? AND reason = 'daily_cap' AND start_s >= ? AND start_s < ?"
+                " ORDER BY seq, idx",
+                (account, methodology, first_s, first_s + 86_400),
+            )
+        ]
+        return claims, refused
+
+    def add_claim_grams(self, rows: list[tuple[str, int]]) -> None:
+        """`(claim id, grams)`: more grams for pending claims the daily cap had clipped."""
+        self.conn.executemany(
+            "UPDATE claims SET grams = grams + ? WHERE claim_id = ?",
+            [(grams, claim) for claim, grams in rows],
+        )
+
+    def delete_rejections(self, keys: list[tuple[int, int]]) -> None:
+        """`(seq, idx)` of refused records that became claims."""
+        self.conn.executemany("DELETE FROM claim_rejections WHERE seq = ? AND idx = ?", keys)
 
     def attestation_exists(self, verifier: str, attestation_id: str) -> bool:
         row = self.conn.execute(

@@ -281,6 +281,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             ),
         ),
     ),
+    Migration(
+        3,
+        "daily caps count only claims that are not rejected",
+        _script(
+            """
+            DELETE FROM daily_totals;
+            INSERT INTO daily_totals(account, methodology, day, grams)
+                SELECT account, methodology, day, SUM(grams) FROM claims
+                WHERE status != 'rejected' GROUP BY account, methodology, day;
+            """
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 
