@@ -168,6 +168,10 @@ def test_proof_is_pending_then_anchored_and_consistent(tmp_path: Path) -> None:
         assert client.get("/v1/checkpoints/latest").json()["tree_size"] == first + 1
         assert client.get(f"/v1/checkpoints/{first}").json() == checkpoints[0]
         assert client.get("/v1/anchors").json()["items"] == checkpoints
+        page = client.get("/v1/checkpoints", params={"limit": 1}).json()
+        assert page["items"] == checkpoints[:1] and page["next_after"] == first
+        rest = client.get("/v1/anchors", params={"after": page["next_after"]}).json()
+        assert rest["items"] == checkpoints[1:] and rest["next_after"] is None
         proof = client.get(f"/v1/checkpoints/{first}/consistency/{first + 1}").json()
         assert proof["old"]["checkpoint"]["tree_size"] == first and proof["proof"]
 

@@ -41,7 +41,7 @@ def checkpoint_model(row: CheckpointRow) -> Checkpoint:
 def list_checkpoints(
     service: ServiceDep, after: After = -1, limit: Limit = 100
 ) -> Page[Checkpoint]:
-    rows = [r for r in service.reader().checkpoints.all() if r.tree_size > after][:limit]
+    rows = service.reader().checkpoints.page(after, limit)
     return Page(
         items=[checkpoint_model(r) for r in rows],
         next_after=next_after(rows, limit, rows[-1].tree_size if rows else after),
@@ -55,10 +55,10 @@ def list_checkpoints(
     responses=ex.ok(ex.CHECKPOINT),
 )
 def latest_checkpoint(service: ServiceDep) -> Checkpoint:
-    confirmed = [r for r in service.reader().checkpoints.all() if r.status == "confirmed"]
-    if not confirmed:
+    latest = service.reader().checkpoints.latest_confirmed()
+    if latest is None:
         raise ApiError("unknown_checkpoint", "no checkpoint is anchored yet")
-    return checkpoint_model(confirmed[-1])
+    return checkpoint_model(latest)
 
 
 @checkpoints.get(
@@ -105,11 +105,7 @@ def consistency(service: ServiceDep, old_size: Size, new_size: Size) -> Consiste
     responses=ex.ok(ex.page(ex.CHECKPOINT)),
 )
 def list_anchors(service: ServiceDep, after: After = -1, limit: Limit = 100) -> Page[Checkpoint]:
-    rows = [
-        r
-        for r in service.reader().checkpoints.all()
-        if r.status == "confirmed" and r.tree_size > after
-    ][:limit]
+    rows = service.reader().checkpoints.page(after, limit, confirmed_only=True)
     return Page(
         items=[checkpoint_model(r) for r in rows],
         next_after=next_after(rows, limit, rows[-1].tree_size if rows else after),

@@ -96,7 +96,7 @@ def registry_info(service: ServiceDep) -> RegistryInfo:
 )
 def chain_info(service: ServiceDep) -> ChainInfo:
     status = service.chain_status()
-    confirmed = [r for r in service.reader().checkpoints.all() if r.status == "confirmed"]
+    latest = service.reader().checkpoints.latest_confirmed()
     command = (
         f"carbon-registry verify BUNDLE.json --rpc {status.rpc_url}" if status.rpc_url else None
     )
@@ -107,7 +107,7 @@ def chain_info(service: ServiceDep) -> ChainInfo:
         rpc_url=status.rpc_url,
         anchoring=Anchoring(
             running=status.running,
-            latest_confirmed_size=confirmed[-1].tree_size if confirmed else 0,
+            latest_confirmed_size=latest.tree_size if latest else 0,
             error=status.error,
         ),
         verify_command=command,
