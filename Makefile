@@ -29,6 +29,7 @@ lint: $(VENV_STAMP)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy registry anchoring api carbon_registry bridge verifier/carbon_verifier
+	.venv/bin/lint-imports
 
 test: setup lint test-contracts test-js test-python
 

@@ -121,9 +121,16 @@ class ChainFileError(CodedError):
 class NotAChainFileError(ChainFileError):
     """The file exists but is not a chain database written by this module."""
 
+    code = "not_a_chain_file"
+    title = "The file is not a chain database of this registry"
+
 
 class ChainFileLockedError(ChainFileError):
     """Another connection (usually another process) has the chain file open."""
+
+    code = "chain_file_locked"
+    status = 409
+    title = "Another process has the chain file open"
 
 
 class SQLiteKV(BaseAtomicDB):

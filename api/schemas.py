@@ -95,6 +95,21 @@ class Eip712Domain(BaseModel):
     verifyingContract: str  # noqa: N815
 
 
+class TypedDataField(BaseModel):
+    name: str
+    type: str
+
+
+class Eip712Types(BaseModel):
+    """What a wallet needs to sign any request (`eth_signTypedData_v4`): the domain, the
+    struct types with their fields in signing order, and per request type its route, who
+    signs it, its fields' meaning, JSON Schema and defaults."""
+
+    domain: Eip712Domain
+    types: dict[str, list[TypedDataField]]
+    requests: dict[str, dict[str, Any]]
+
+
 class RegistryInfo(BaseModel):
     log_id: str
     operator: str

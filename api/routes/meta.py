@@ -15,13 +15,15 @@ from api.schemas import (
     Anchoring,
     ChainInfo,
     Eip712Domain,
+    Eip712Types,
     Health,
     LoopState,
     ProblemType,
     RegistryInfo,
     TrustInfo,
 )
-from registry.eip712 import contract_address_of
+from registry.eip712 import DOMAIN_TYPE, contract_address_of
+from registry.messages.catalog import MESSAGES
 
 router = APIRouter(prefix="/v1", tags=["registry"], responses=problem_responses())
 
@@ -46,6 +48,7 @@ LINKS = {
     "problems": "/v1/problems",
     "health": "/v1/health",
     "trust": "/v1/trust",
+    "eip712": "/v1/eip712",
 }
 
 
@@ -76,6 +79,39 @@ def registry_info(service: ServiceDep) -> RegistryInfo:
         domain=Eip712Domain.model_validate(service.domain.as_dict()),
         events=events,
         links=LINKS,
+    )
+
+
+@router.get(
+    "/eip712",
+    response_model=Eip712Types,
+    summary="EIP-712 domain and types of every signed request, for wallets (ethers, viem)",
+    description="Sign `{domain, types: {EIP712Domain, <primaryType>}, primaryType, message}`"
+    " with `eth_signTypedData_v4` (ethers `signTypedData(domain, {T: types[T]}, message)`) and"
+    " POST `{message, signature}` to the request's route. Fields are signed in the order"
+    " listed; `uint` fields are JSON integers; addresses are checksummed (EIP-55).",
+    responses=ex.ok(
+        {
+            "domain": {
+                "name": "CarbonRegistry",
+                "version": "1",
+                "chainId": 131277322940537,
+                "verifyingContract": ex.CONTRACT,
+            },
+            "types": {"Transfer": [{"name": "from", "type": "address"}]},
+            "requests": {"Transfer": {"primaryType": "Transfer", "route": "/v1/transfers"}},
+        }
+    ),  # fmt: skip
+)
+def eip712_types(service: ServiceDep) -> Eip712Types:
+    types = {"EIP712Domain": DOMAIN_TYPE.eip712_types()}
+    types |= {name: message.typed_data_types() for name, message in MESSAGES.items()}
+    return Eip712Types.model_validate(
+        {
+            "domain": service.domain.as_dict(),
+            "types": types,
+            "requests": {name: message.describe() for name, message in MESSAGES.items()},
+        }
     )
 
 

@@ -4,7 +4,6 @@ serial-range arithmetic (first in, first out; splitting holdings)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from registry.errors import (
@@ -18,18 +17,10 @@ from registry.errors import (
     UnknownBatchError,
     WrongSignerError,
 )
+from registry.receipt import Effects, Receipt
 from registry.storage import Store
 
-Effects = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What an accepted request did: its event's sequence number, type and effects."""
-
-    seq: int
-    event_type: str
-    effects: Effects
+__all__ = ["Effects", "Receipt"]  # and the guards below
 
 
 def serial_range(asset_class: dict[str, Any], batch_no: int, first: int, last: int) -> str:

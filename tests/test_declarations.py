@@ -1,0 +1,127 @@
+"""One declaration per signed request, and every layer agrees with it.
+
+For every request type of `registry.messages`: the EIP-712 types `GET /v1/eip712`
+publishes, the API's OpenAPI body schema, the Python client's signature (recovered by
+eth_account, an EIP-712 implementation that is not ours, from the published types alone)
+and the command line's options all follow the one declaration, field for field, in order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from fastapi.testclient import TestClient
+
+from api import examples as ex
+from api.client import RegistryClient
+from carbon_registry.cli import cli
+from carbon_registry.cli.writes import COMMANDS
+from registry.messages import MESSAGES, Message
+from registry.signing import Signer
+from tests.api_world import api_client
+from tests.ledger_world import World
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    world = World.create(tmp_path_factory.mktemp("declarations") / "r.db")
+    with api_client(world) as client:
+        yield client
+    world.store.close()
+
+
+ATTACHED_EXAMPLES = {"records": [ex.RECORD], "claims": ["C42-7"]}
+
+
+def field_names(message: Message) -> list[str]:
+    return [f.name for f in message.all_fields]
+
+
+def example_request(message: Message, signer: Signer) -> dict[str, Any]:
+    fields = {f.name: f.kind.example for f in message.fields}
+    if message.signed_by_field:
+        fields[message.signed_by_field] = signer.address
+    if message.attached is not None:
+        items = message.attached.normalise(ATTACHED_EXAMPLES[message.attached.name])
+        fields[message.attached.name] = items
+        fields[message.attached.count_field] = len(items)
+        fields[message.attached.hash_field] = message.attached.digest(items)
+    return fields
+
+
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_published_types_follow_the_declaration(served: TestClient, name: str) -> None:
+    published = served.get("/v1/eip712").json()
+    message = MESSAGES[name]
+    assert [f["name"] for f in published["types"][name]] == field_names(message)
+    assert [f["type"] for f in published["types"][name]] == [
+        f.kind.sol_type for f in message.all_fields
+    ]
+    described = published["requests"][name]
+    assert described["route"] == message.route and described["signer"] == message.signer
+    assert [f["name"] for f in described["fields"]] == field_names(message)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, m in MESSAGES.items() if m.route))
+def test_the_api_body_schema_follows_the_declaration(served: TestClient, name: str) -> None:
+    message = MESSAGES[name]
+    openapi = served.get("/openapi.json").json()
+    body = openapi["paths"][message.route]["post"]["requestBody"]["content"]["application/json"]
+    schema = resolve(openapi, body["schema"])
+    fields = resolve(openapi, schema["properties"]["message"])["properties"]
+    attached = [message.attached.name] if message.attached else []
+    assert list(fields) == field_names(message) + attached
+
+
+def resolve(openapi: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = openapi["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_a_client_signature_recovers_from_the_published_types(
+    served: TestClient, name: str
+) -> None:
+    published = served.get("/v1/eip712").json()
+    signer = Signer.generate()
+    # the client reads the domain from the in-process app, as it would over the network
+    with RegistryClient("http://testserver", transport=served._transport) as client:
+        body = client.signed(signer, name, **example_request(MESSAGES[name], signer))
+    message = MESSAGES[name].normalise(body["message"])
+    signed = {k: v for k, v in message.items() if k in field_names(MESSAGES[name])}
+    typed = {
+        "domain": published["domain"],
+        "types": {
+            "EIP712Domain": published["types"]["EIP712Domain"],
+            name: published["types"][name],
+        },
+        "primaryType": name,
+        "message": signed,
+    }
+    recovered = Account.recover_message(
+        encode_typed_data(full_message=typed), signature=body["signature"]
+    )
+    assert recovered == signer.address
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_command_line_options_follow_the_declaration(name: str, tmp_path: Path) -> None:
+    group, command_name = COMMANDS[name]
+    command = group.commands[command_name]
+    assert isinstance(command, click.Command) and cli is not None
+    offered = {opt for p in command.params for opt in getattr(p, "opts", [])}
+    arguments = {p.name for p in command.params if isinstance(p, click.Argument)}
+    for f in MESSAGES[name].fields:
+        if f.from_signer:
+            continue
+        assert (
+            f.option in offered
+            or f.option.lstrip("-").replace("-", "_") in arguments
+            or (f.cli == "" and any(a for a in arguments))
+        ), f"{name}.{f.name}: no {f.option} on `{command_name}`"
