@@ -29,8 +29,8 @@ from api import schemas as s
 from registry import messages
 from registry.eip712 import Domain
 from registry.errors import LockStateError
-from registry.receipt import Receipt as LedgerReceipt
 from registry.messages import message_of
+from registry.receipt import Receipt as LedgerReceipt
 from registry.signing import Signer
 
 if TYPE_CHECKING:
