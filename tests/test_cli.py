@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import click
@@ -29,6 +30,17 @@ def test_every_command_and_option_has_help(name: str, command: click.Command) ->
     for param in command.params:
         if isinstance(param, click.Option):
             assert param.help, f"{name} {param.opts} has no help text"
+
+
+def test_the_readme_lists_every_command() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## CLI", 1)[1].split("\n## ", 1)[0]
+    rows = [line.replace("\\|", "/") for line in table.splitlines() if line.startswith("| `")]
+    assert all(row.count("|") == 3 for row in rows), "a row of the CLI table is broken"
+    cells = [row.split("|")[1] for row in rows]
+    documented = {name for cell in cells for name in re.findall(r"`([a-z-]+(?: [a-z-]+)?)", cell)}
+    missing = [name for name in cli.commands if name not in {d.split()[0] for d in documented}]
+    assert missing == [], f"README's CLI table lacks {missing}"
 
 
 def run(runner: CliRunner, db: Path, *args: str, ok: bool = True) -> str:
