@@ -46,8 +46,8 @@ def values(world: World) -> dict[str, st.SearchStrategy[Any]]:
     }
 
 
-KINDS = ["OpenAccount", "GrantRole", "RegisterAssetClass", "Issue", "Transfer", "Retire",
-         "Cancel", "Lock"]  # fmt: skip
+KINDS = sorted(OPERATIONS)  # every signed request type
+ATTACHED = st.sampled_from([[], ["C1-0"], ["C1-0", "C1-0"], [{"id": "x"}]])
 
 
 @settings(
@@ -64,6 +64,9 @@ def test_every_accepted_request_at_any_bound_replays(tmp_path: Path, data: st.Da
         kind = data.draw(st.sampled_from(KINDS))
         struct = OPERATIONS[kind].struct
         message = {name: data.draw(strategies[sol]) for name, sol in struct.fields}
+        attached = OPERATIONS[kind].message.attached
+        if attached is not None:
+            message[attached.name] = data.draw(ATTACHED)
         if data.draw(st.booleans()):  # a realistic expiry half of the time
             message["expiry"] = 2**40
         signer = data.draw(st.sampled_from([world.operator, *world.people.values()]))
