@@ -4,7 +4,7 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test test-python test-contracts test-js lint serve setup clean
+.PHONY: demo test test-python test-contracts test-js lint serve setup clean fuzz
 
 setup: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -32,6 +32,12 @@ lint: $(VENV_STAMP)
 	.venv/bin/lint-imports
 
 test: setup lint test-contracts test-js test-python
+
+# Longer schemathesis runs than `make test` (which keeps 8 cases an operation): every
+# operation with and without the operator key, and sequences along the OpenAPI links.
+fuzz: $(VENV_STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_STATEFUL_SEQUENCES=$${FUZZ_STATEFUL_SEQUENCES:-200} \
+		.venv/bin/pytest -p no:cacheprovider tests/test_api_openapi.py
 
 # Contract tests under Hardhat; they read the Merkle vectors the Python side generated.
 test-contracts: $(NODE_STAMP)

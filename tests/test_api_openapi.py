@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
@@ -23,7 +25,11 @@ from tests.api_world import OPERATOR, Client, MrvParties, settings_for
 from tests.ledger_world import World
 
 METHODS = ("get", "post", "put", "patch", "delete")
-EXAMPLES = 8  # per operation: about 60 operations, under half a minute in all
+# Per operation: about 60 operations, under half a minute in all. `make fuzz` raises it.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
+STATEFUL_SEQUENCES = int(os.environ.get("FUZZ_STATEFUL_SEQUENCES", "10"))
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +111,7 @@ def test_api_conforms_to_its_openapi(live_app: Any) -> None:
         assert isinstance(result, Ok), result
         operation = result.ok()
 
-        @given(case=operation.as_strategy())
+        @given(case=operation.as_strategy(), operator=st.booleans())
         @settings(
             max_examples=EXAMPLES,
             deadline=None,
@@ -113,16 +119,41 @@ def test_api_conforms_to_its_openapi(live_app: Any) -> None:
             database=None,
             suppress_health_check=list(HealthCheck),
         )
-        def conforms(case: Any) -> None:
-            case.call_and_validate(
-                checks=[
-                    not_a_server_error,
-                    status_code_conformance,
-                    content_type_conformance,
-                    response_schema_conformance,
-                ]
-            )
+        def conforms(case: Any, operator: bool) -> None:
+            # Half the cases carry the operator key, so operator routes are fuzzed past 401.
+            case.call_and_validate(headers=OPERATOR if operator else None, checks=CHECKS)
 
         conforms()
         checked += 1
     assert checked >= 50
+
+
+def test_api_conforms_along_its_links(live_app: Any) -> None:
+    """The stateful phase: sequences of writes followed, through the OpenAPI links, by reads
+    of the event and the proof bundle they produced (with the operator key)."""
+    api_schema = schemathesis.openapi.from_asgi("/openapi.json", live_app).exclude(
+        path="/v1/events/stream"
+    )
+    machine = api_schema.as_state_machine()
+    followed: list[str] = []
+
+    class Machine(machine):  # type: ignore[valid-type,misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": OPERATOR}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            if case.operation.path.startswith("/v1/events/{seq}"):
+                followed.append(case.operation.path)  # reached through a receipt's link
+            case.validate_response(response, checks=CHECKS)
+
+    Machine.run(
+        settings=settings(
+            max_examples=STATEFUL_SEQUENCES,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    assert followed, "no sequence followed a link from a receipt"

@@ -133,6 +133,7 @@ async def _stream(
 @router.get(
     "/{seq}",
     response_model=Event,
+    operation_id="get_event",
     summary="One event of the log",
     responses=ex.ok(ex.EVENT),
 )
@@ -146,6 +147,7 @@ def get_event(service: ServiceDep, seq: Seq) -> Event:
 @router.get(
     "/{seq}/proof",
     response_model=ProofBundle,
+    operation_id="get_proof",
     response_model_exclude_unset=True,
     summary="Proof bundle (version 1) of an event; pending with the expected time until anchored",
     responses={

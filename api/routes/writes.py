@@ -95,6 +95,22 @@ def _endpoint(message: Message) -> Any:
     return endpoint
 
 
+# OpenAPI links: from a receipt to its event and its proof bundle (clients and schemathesis'
+# stateful phase follow them).
+RECEIPT_LINKS = {
+    "GetEvent": {
+        "operationId": "get_event",
+        "parameters": {"seq": "$response.body#/seq"},
+        "description": "The event this request appended to the log.",
+    },
+    "GetProof": {
+        "operationId": "get_proof",
+        "parameters": {"seq": "$response.body#/seq"},
+        "description": "Its proof bundle (pending until anchored).",
+    },
+}
+
+
 for _message in MESSAGES.values():
     if not _message.route:
         continue  # recorded from the chain by the operator, not sent by clients
@@ -108,5 +124,10 @@ for _message in MESSAGES.values():
         summary=f"{_message.doc} [{_message.name}]",
         description=_description(_message),
         dependencies=[OperatorOnly] if _message.operator_key else [],
-        responses=ex.ok({**ex.RECEIPT, "event_type": _message.event}, 201),
+        responses={
+            201: {
+                **ex.ok({**ex.RECEIPT, "event_type": _message.event}, 201)[201],
+                "links": RECEIPT_LINKS,
+            }
+        },
     )
