@@ -16,7 +16,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from anchoring.chain import Chain, ChainConfigError, embedded_chain_file
+from anchoring.chain import Chain, ChainConfigError, ChainIntegrityError, embedded_chain_file
 from anchoring.rpc_server import EmbeddedRpcServer
 from anchoring.worker import AnchorPolicy, AnchorWorker
 from bridge.token import TokenContract
@@ -143,7 +143,10 @@ class AnchoringRuntime:
             worker.health = self.health
             if self._attach(store, worker):
                 worker.run_forever(self._stop.is_set)
-        except Exception as exc:  # history diverged, or a bug: stop anchoring, keep serving
+        except ChainIntegrityError as exc:  # the chain contradicts the log: said, not a bug
+            log.error("anchoring worker stopped: %s", exc)
+            self.error = str(exc)
+        except Exception as exc:  # a bug: stop anchoring with its traceback, keep serving
             log.exception("anchoring worker stopped")
             self.error = str(exc)
         finally:

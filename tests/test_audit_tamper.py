@@ -27,7 +27,7 @@ from registry.replay import replay
 from registry.signing import Signer
 from registry.storage import Store
 from registry.storage.personal import PersonalTables
-from tests.anchoring_world import anchored_world
+from tests.anchoring_world import anchored_world, worker_for
 from tests.api_world import MrvParties
 from tests.bridge_world import TOKEN, Bridge, key_of
 from tests.ledger_world import World
@@ -172,3 +172,67 @@ def test_every_edit_of_every_stored_column_is_named(
     (OUTPUT / "audit-tamper-matrix.md").write_text("\n".join(lines) + "\n")
     assert not unnamed, "\n".join(unnamed)
     assert len(matrix) > 100
+
+
+@pytest.fixture(scope="module")
+def long_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, World, Chain]]:
+    """A log of more than 256 leaves, so the Merkle log has tiles above level 0, anchored."""
+    path = tmp_path_factory.mktemp("long") / "registry.db"
+    world, chain = anchored_world(path)
+    world.issue("alice", 100_000)
+    for _ in range(300):
+        world.transfer("alice", "bob", 1)
+    worker = worker_for(world, chain, AnchorPolicy(confirmations=1))
+    worker.attach()
+    worker.run_once()
+    world.transfer("alice", "bob", 1)
+    worker.run_once()
+    world.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # copies take the main file
+    yield path, world, chain
+    world.store.close()
+
+
+def audited(path: Path, world: World, chain: Chain) -> list[str]:
+    store = Store(path, read_only=True)
+    try:
+        return audit(store, world.registry.log_id, world.registry.domain, chain).problems
+    finally:
+        store.close()
+
+
+def test_a_corrupted_tile_above_level_zero_is_named(
+    long_log: tuple[Path, World, Chain], tmp_path: Path
+) -> None:
+    path, world, chain = long_log
+    copy = tmp_path / "copy.db"
+    shutil.copy(path, copy)
+    conn = sqlite3.connect(copy)
+    level, tile, hashes = conn.execute(
+        "SELECT level, tile, hashes FROM merkle_tiles WHERE level > 0 ORDER BY level LIMIT 1"
+    ).fetchone()
+    conn.execute(
+        "UPDATE merkle_tiles SET hashes = ? WHERE level = ? AND tile = ?",
+        (bytes([hashes[0] ^ 1]) + hashes[1:], level, tile),
+    )
+    conn.commit()
+    conn.close()
+    assert audited(path, world, chain) == []
+    problems = audited(copy, world, chain)
+    assert f"Merkle tile {tile} of level {level} differs from the tile the events give" in " ".join(
+        problems
+    ), problems
+
+
+def test_checkpoints_deleted_from_the_database_are_missed_against_the_chain(
+    long_log: tuple[Path, World, Chain], tmp_path: Path
+) -> None:
+    path, world, chain = long_log
+    copy = tmp_path / "copy.db"
+    shutil.copy(path, copy)
+    conn = sqlite3.connect(copy)
+    conn.execute("DELETE FROM anchor_checkpoints")
+    conn.commit()
+    conn.close()
+    problems = " ".join(audited(copy, world, chain))
+    assert "no checkpoint of that size and transaction is stored" in problems, problems
+    assert "the contract's latest anchored size" in problems, problems

@@ -135,3 +135,27 @@ def test_a_fresh_generation_verifies_too(tmp_path: Path) -> None:
         assert verify_bundle(bundle, rpc, trust=trust).verified
     for case in load("tamper", tmp_path)[:50]:
         assert not verify_bundle(case["bundle"], rpc, trust=trust).verified
+
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def test_a_lowercase_signer_is_refused_by_the_stated_rule() -> None:
+    """Addresses are EIP-55 checksummed (docs/spec.md): a lowercase signer is not the format."""
+    bundle = json.loads(json.dumps(VALID["CreditsRetired"]))
+    bundle["checkpoint"]["signer"] = bundle["checkpoint"]["signer"].lower()
+    report = check(bundle)
+    assert [c.name for c in report.failures] == ["format"]
+    assert "checkpoint.signer" in report.failures[0].fields
+
+
+def test_the_high_s_twin_of_a_checkpoint_signature_is_refused() -> None:
+    """(r, n - s, v ^ 1) recovers the same key; only the low-s form is accepted (EIP-2)."""
+    bundle = json.loads(json.dumps(VALID["CreditsRetired"]))
+    raw = bytes.fromhex(bundle["checkpoint"]["signature"][2:])
+    r, s, v = raw[:32], int.from_bytes(raw[32:64], "big"), raw[64]
+    twin = r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - v])  # 27 <-> 28
+    bundle["checkpoint"]["signature"] = "0x" + twin.hex()
+    report = check(bundle)
+    assert not report.verified
+    assert any("checkpoint.signature" in c.fields for c in report.failures), report.failures
