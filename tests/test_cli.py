@@ -198,3 +198,15 @@ def test_embedded_chain_id_is_eth_testers() -> None:
     from carbon_registry.cli.app import EMBEDDED_CHAIN_ID
 
     assert Chain.create_embedded().chain_id == EMBEDDED_CHAIN_ID
+
+
+def test_the_readme_lists_every_setting() -> None:
+    from api.settings import Settings
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    missing = [
+        name
+        for name in Settings.model_fields
+        if f"CARBON_REGISTRY_{name.upper()}" not in readme and f"`_{name.upper()}`" not in readme
+    ]
+    assert missing == [], f"README's settings table lacks {missing}"
