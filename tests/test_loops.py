@@ -175,6 +175,28 @@ def test_the_anchoring_worker_survives_disk_errors_and_anchors_after(
         assert loop_state(client, "anchoring") == "running"
 
 
+def test_the_bridge_watcher_survives_an_rpc_outage_and_records_after(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from anchoring.chain import Chain, ChainUnavailableError
+    from bridge.watcher import BridgeWatcher
+    from tests.anchoring_world import anchored_world
+
+    chain = Chain.create_embedded()
+    world, _ = anchored_world(world.store.path.replace("registry.db", "bridged.db"), chain)
+    fault = Fault(ChainUnavailableError("get logs: the RPC is down"))
+    monkeypatch.setattr(BridgeWatcher, "poll", fault.wrap(BridgeWatcher.poll))  # bound at start
+    key = SecretStr(world.operator.private_key_hex)
+    with api_client(world, anchoring=True, anchor_max_age_s=0.2, operator_key=key) as client:
+        receipt = world.issue("alice", 7)
+        wait_until(lambda: loop_state(client, "anchoring") == "retrying")
+        assert client.get(f"/v1/events/{receipt.seq}/proof").json()["anchor"] is None
+        fault.on = False
+        wait_until(lambda: client.get(f"/v1/events/{receipt.seq}/proof").json()["anchor"])
+        wait_until(lambda: loop_state(client, "anchoring") == "running")
+        assert fault.raised >= 1
+
+
 def test_the_event_stream_waits_out_a_locked_database(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
