@@ -172,6 +172,12 @@ def claims() -> None:
     """Reduction claims and the records refused at ingestion, with their reasons."""
 
 
+limit_option = click.option(
+    "--limit", type=click.IntRange(1, 100_000), default=100, show_default=True,
+    help="At most this many.",
+)  # fmt: skip
+
+
 @claims.command("list")
 @click.option("--account", default=None, help="Only this account's claims.")
 @click.option(
@@ -180,13 +186,7 @@ def claims() -> None:
     default=None,
     help="Only claims in this status.",
 )
-@click.option(
-    "--limit",
-    type=click.IntRange(1, 100_000),
-    default=100,
-    show_default=True,
-    help="At most this many.",
-)
+@limit_option
 @json_option
 @pass_context
 def claims_list(
@@ -211,13 +211,7 @@ def claims_list(
 @click.option(
     "--reason", type=click.Choice(sorted(REASONS)), default=None, help="Only this reason."
 )
-@click.option(
-    "--limit",
-    type=click.IntRange(1, 100_000),
-    default=100,
-    show_default=True,
-    help="At most this many.",
-)
+@limit_option
 @json_option
 @pass_context
 def claims_rejected(
