@@ -29,6 +29,13 @@ class ValidationError(RegistryError):
     title = "A field of the request is malformed"
 
 
+class MethodologySupersededError(ValidationError):
+    """A new batch cites a methodology version that a correction replaced."""
+
+    code = "methodology_superseded"
+    title = "The methodology version is superseded: cite its correction"
+
+
 class NotInitialisedError(RegistryError):
     code = "not_initialised"
     status = 503

@@ -38,6 +38,7 @@ from registry.errors import (
 from registry.handlers import BY_EVENT_TYPE, OPERATIONS, Operation
 from registry.handlers.common import Effects, Receipt, serial_range
 from registry.messages import Message
+from registry.methodologies.policy import refuse_superseded
 from registry.mrv import ingest
 from registry.personal import BENEFICIARY_NAME, EVIDENCE, Piece, Vault, master_key
 from registry.storage import Store
@@ -218,6 +219,8 @@ class Registry:
         now = self.clock()
         if request["expiry"] < now:
             raise SignatureExpiredError(request["expiry"], int(now))
+        if kind == "SubmitActivities":
+            refuse_superseded(request["records"])
         pieces = private_pieces(operation.message, request, private or {})
         return Authorised(operation, request, signer, normalise_signature(signature), pieces)
 

@@ -247,3 +247,63 @@ def test_a_term_naming_an_undeclared_factor_is_refused() -> None:
     sz = m("SZ_TRANSIT")
     with pytest.raises(ValueError, match="undeclared"):
         dataclasses.replace(sz, factors={"metro": sz.factors["metro"]})
+
+
+# -- corrected versions (the audit's overstatements) --------------------------------------
+
+
+def v2(methodology_id: str) -> Methodology:
+    found = lookup(methodology_id, "2.0")
+    assert found is not None
+    return found
+
+
+def test_beijing_metro_no_longer_assumes_every_ride_replaced_a_car() -> None:
+    ride = {"metro_m": 12_000}
+    assert m("BJ_METRO").grams(ride) == 2_525  # 210.45 g/km: the car baseline of 1.0
+    assert v2("BJ_METRO").grams(ride) == 560  # 46.7 g/pkm: the lowest published factor
+    assert v2("BJ_METRO").grams(ride) == m("SZ_TRANSIT").grams({"metro_m": 12_000, "bus_m": 0})
+
+
+def test_an_electric_trip_on_a_coal_heavy_grid_earns_nothing() -> None:
+    trip = {"distance_m": 10_000, "energy_wh": 1_500}
+    assert m("NEV_PASSENGER").grams(trip) == 186
+    # 110.51964 g/km x 10 km - 1,500 Wh x 677.6 mg/Wh x 1.1 = 1,105.2 g - 1,118.0 g < 0
+    assert v2("NEV_PASSENGER").reduction_mg(trip) < 0
+    assessed = v2("NEV_PASSENGER").assess(trip, 0, 1_200)
+    assert (assessed.grams, assessed.reason) == (0, NO_REDUCTION)
+    efficient = {"distance_m": 10_000, "energy_wh": 1_000}  # 100 Wh/km
+    assert v2("NEV_PASSENGER").grams(efficient) == 359  # 1,105.2 g - 745.4 g
+
+
+def test_second_hand_credits_a_transaction_with_its_substitution_rate() -> None:
+    assert v2("SECONDHAND_REUSE").grams({"phones": 1, "fridges": 0}) == 10_250  # 25 kg x 41%
+    assert v2("SECONDHAND_REUSE").grams({"phones": 0, "fridges": 1}) == 53_300  # 130 kg x 41%
+    two = v2("SECONDHAND_REUSE").assess({"phones": 2, "fridges": 0}, 0, 300)
+    assert two.reason == NOT_ELIGIBLE  # 1.0 credited 50 kg for this order
+
+
+def test_recycling_factors_are_discounted_from_a_cited_model() -> None:
+    drop = {"paper_g": 1_000, "plastic_g": 1_000, "metal_g": 1_000, "appliance_g": 0}
+    assert m("RECYCLING").grams(drop) == 4_000  # press figures 0.6 + 1.2 + 2.2 t/t
+    assert v2("RECYCLING").grams(drop) == 2_500  # 0.5 + 0.6 + 1.4 t/t
+    assert all("WARM v16" in f.source for f in v2("RECYCLING").factors.values())
+
+
+def test_new_claims_cite_the_correction_and_old_ones_keep_their_version() -> None:
+    from registry.methodologies.policy import SUPERSEDED, current_version
+
+    for (methodology_id, old), (new, why) in SUPERSEDED.items():
+        assert current_version(methodology_id) == new and why
+        assert lookup(methodology_id, old) is not None  # kept: claims cite it
+    assert current_version("SZ_TRANSIT") == "1.0"
+
+
+def test_the_methodology_notes_cite_every_version_and_factor() -> None:
+    from pathlib import Path
+
+    notes = (Path(__file__).resolve().parents[1] / "docs" / "METHODOLOGY.md").read_text("utf-8")
+    for (methodology_id, version), methodology in CATALOGUE.items():
+        assert f"### {methodology_id} {version} " in notes, methodology.key
+        for factor in methodology.factors.values():
+            assert factor.source in notes, (methodology.key, factor.source)

@@ -549,3 +549,15 @@ def test_a_registry_from_before_the_mrv_tables_gets_them_by_migration(tmp_path: 
     assert reopened.claims() == []
     assert replay(reopened).clean
     reopened.close()
+
+
+def test_a_new_batch_citing_a_superseded_version_is_refused(mrv: MrvWorld) -> None:
+    ride = mrv.record("li", T0 + 8 * 3600, 30, methodology="BJ_METRO", metro_m=12_000)
+    ride["version"] = "1.0"
+    before = mrv.world.snapshot()
+    with pytest.raises(errors.MethodologySupersededError, match="superseded by 2.0"):
+        mrv.submit("metro", [ride])
+    assert mrv.world.snapshot() == before
+    ride["version"] = "2.0"
+    accepted = mrv.submit("metro", [ride]).effects["outcomes"]
+    assert [o.get("grams") for o in accepted] == [560]  # 12 km at 46.7 g/pkm

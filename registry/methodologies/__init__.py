@@ -10,10 +10,14 @@ from __future__ import annotations
 from registry.methodologies import (
     bj_cycle_walk,
     bj_metro,
+    bj_metro_v2,
     cq_ebike_share,
     nev_passenger,
+    nev_passenger_v2,
     recycling,
+    recycling_v2,
     secondhand_reuse,
+    secondhand_reuse_v2,
     sz_home_electricity,
     sz_transit,
 )
@@ -24,12 +28,16 @@ CATALOGUE: dict[tuple[str, str], Methodology] = {
     for m in (
         sz_transit.METHODOLOGY,
         bj_metro.METHODOLOGY,
+        bj_metro_v2.METHODOLOGY,
         bj_cycle_walk.METHODOLOGY,
         cq_ebike_share.METHODOLOGY,
         nev_passenger.METHODOLOGY,
+        nev_passenger_v2.METHODOLOGY,
         sz_home_electricity.METHODOLOGY,
         secondhand_reuse.METHODOLOGY,
+        secondhand_reuse_v2.METHODOLOGY,
         recycling.METHODOLOGY,
+        recycling_v2.METHODOLOGY,
     )
 }
 

@@ -37,6 +37,7 @@ from registry.commitments import new_salt
 from registry.eip712 import SECP256K1_N
 from registry.errors import RegistryError, ValidationError
 from registry.ledger import Receipt, Registry
+from registry.methodologies.policy import current_version
 from registry.mrv.ingest import CST_OFFSET_S, REASONS, evidence_hash
 from registry.signing import Signer
 from registry.units import format_grams
@@ -304,7 +305,7 @@ class Simulation:
                 "id": activity_id,
                 "account": account,
                 "methodology": methodology,
-                "version": "1.0",
+                "version": current_version(methodology),
                 "start": start,
                 "end": end,
                 "quantities": quantities,
