@@ -22,6 +22,7 @@ from api.routes import (
     checkpoints,
     events,
     locks,
+    log,
     meta,
     methodologies,
     mrv,
@@ -72,6 +73,7 @@ ROUTERS = (
     reserve.router,
     webhooks.router,
     meta.router,
+    log.router,
 )
 
 

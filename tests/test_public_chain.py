@@ -129,3 +129,11 @@ def test_lifecycle_on_an_interval_mined_chain(tmp_path: Path) -> None:
                 assert api.active_balance(bob.address, CLASS) == 20_000 - 5_000 + 1_000
             audited = served.cli("audit", "--rpc", url, check=False)
             assert audited.returncode == 0, audited.stdout + audited.stderr
+            with served.client() as api:
+                (tmp_path / "trust.json").write_text(json.dumps(api.get("/v1/trust")))
+            for _ in range(2):  # a first look, then the same log again: consistent
+                followed = run_cli("monitor", f"{served.base}/log", "--rpc", url, "--trust",
+                                   str(tmp_path / "trust.json"), "--state",
+                                   str(tmp_path / "monitor.json"), check=False)  # fmt: skip
+                assert followed.returncode == 0, followed.stdout + followed.stderr
+                assert "consistent" in followed.stdout

@@ -7,6 +7,7 @@ most of a second to import, so commands import them when they run, not when the 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -292,6 +293,47 @@ def verify_consistency(bundle_file: str, rpc: str, trust_file: str | None) -> No
     trust = TrustAnchor.load(trust_file) if trust_file else None
     if not print_report(check(load_bundle(bundle_file), Rpc(rpc), trust=trust)):
         raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("log_url")
+@click.option("--rpc", required=True, help="JSON-RPC URL of the chain the log is anchored on.")
+@click.option(
+    "--trust",
+    "trust_file",
+    type=click.Path(exists=True, dir_okay=False),
+    required=True,
+    help="Trust anchor file (GET /v1/trust) of the log to follow.",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False),
+    default="monitor-state.json",
+    show_default=True,
+    help="Where the size and root last seen are kept between runs.",
+)
+def monitor(log_url: str, rpc: str, trust_file: str, state_file: str) -> None:
+    """Follow the public log at LOG_URL (e.g. http://127.0.0.1:8080/log) from its tiles
+    alone: check the new checkpoint against the last one seen and the root on chain;
+    exits 1 on a rewrite, a split view or a mismatch with the chain."""
+    from carbon_verifier.monitor import MonitorState, check
+    from carbon_verifier.rpc import Rpc
+    from carbon_verifier.tiles import http_fetch
+    from carbon_verifier.trust import TrustAnchor
+
+    path = Path(state_file)
+    seen = MonitorState.from_json(loads(path.read_bytes())) if path.exists() else MonitorState()
+    report = check(http_fetch(log_url), Rpc(rpc), TrustAnchor.load(trust_file), seen)
+    for note in report.notes:
+        click.echo(note)
+    for problem in report.problems:
+        click.echo(f"PROBLEM: {problem}", err=True)
+    if not report.ok:
+        raise SystemExit(1)
+    partial = path.with_name(path.name + ".partial")  # atomic: a crash keeps the old state
+    partial.write_text(json.dumps(report.state.to_json()) + "\n")
+    os.replace(partial, path)
 
 
 @cli.command("audit")

@@ -4,7 +4,7 @@ The signed struct is `Checkpoint(string logId,uint256 treeSize,bytes32 rootHash,
 timestamp)` in the registry's EIP-712 domain. Its digest is also the `checkpointHash` the
 anchoring contract records, so the chain ties each anchored root to one signed checkpoint.
 The text form follows C2SP tlog-checkpoint (origin line, decimal size, base64 root) so that
-transparency-log tooling can read the body; `note()` adds the signature line.
+transparency-log tooling can read the body; `tiles.checkpoint_note` makes the signed note.
 """
 
 from __future__ import annotations
@@ -84,8 +84,3 @@ class SignedCheckpoint:
             "signer": self.signer,
             "signature": self.signature,
         }
-
-    def note(self) -> str:
-        """C2SP signed note: the body, a blank line, one signature line (EIP-712 ECDSA)."""
-        signature = base64.b64encode(bytes.fromhex(self.signature[2:])).decode("ascii")
-        return f"{self.checkpoint.text()}\n— {self.signer} {signature}\n"
