@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import anchoring.bundle  # noqa: F401 - its error classes join PROBLEMS
 import anchoring.worker  # noqa: F401
 import bridge.watcher  # noqa: F401
+import carbon_verifier.tiles  # noqa: F401
 from registry.errors import CodedError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
