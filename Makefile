@@ -4,9 +4,17 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test test-python test-contracts test-js lint serve setup clean fuzz
+.PHONY: demo test test-python test-contracts test-js lint serve setup clean fuzz browser
 
-setup: $(VENV_STAMP) $(NODE_STAMP)
+setup: $(VENV_STAMP) $(NODE_STAMP) browser
+
+# The browser tests drive Debian's chromium (never a downloaded browser), with CJK fonts so
+# that Chinese pages render: installed from Debian when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 && dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium fonts-noto-cjk; }
 
 $(VENV_STAMP): pyproject.toml
 	python3 -m venv .venv
@@ -44,10 +52,10 @@ test-contracts: $(NODE_STAMP)
 	npx hardhat test
 
 # The JavaScript light verifier (verifier-js) under node --test, on the same bundle vectors.
-test-js: $(NODE_STAMP)
+test-js: $(NODE_STAMP) browser
 	npm test --workspace verifier-js
 
-test-python: $(VENV_STAMP) $(NODE_STAMP)
+test-python: $(VENV_STAMP) $(NODE_STAMP) browser
 	$(PY) -m pytest
 
 serve: setup

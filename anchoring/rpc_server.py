@@ -116,8 +116,18 @@ class EmbeddedRpcServer:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
+                self.send_header("Access-Control-Allow-Origin", "*")
                 self.end_headers()
                 self.wfile.write(body.encode())
+
+            def do_OPTIONS(self) -> None:  # noqa: N802 - a browser's CORS preflight
+                # Verification pages of any origin read the public chain, as public nodes allow.
+                self.send_response(204)
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.send_header("Access-Control-Allow-Methods", "POST, OPTIONS")
+                self.send_header("Access-Control-Allow-Headers", "Content-Type")
+                self.send_header("Access-Control-Max-Age", "86400")
+                self.end_headers()
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 return

@@ -26,6 +26,7 @@ from api.routes import (
     meta,
     methodologies,
     mrv,
+    pages,
     reserve,
     retirements,
     supply,
@@ -74,6 +75,7 @@ ROUTERS = (
     webhooks.router,
     meta.router,
     log.router,
+    pages.router,
 )
 
 

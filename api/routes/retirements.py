@@ -171,7 +171,15 @@ and can never be transferred again.</p>
 <div class="proof"><h2>Proof</h2><p>{status}</p>
 <p>Anyone can check this certificate without trusting the registry: save the proof bundle
 below as <code>bundle.json</code> and run <code>{e(cert.verify["command"])}</code>.</p></div>
+<div class="proof"><h2>在浏览器中验证 · Verified in this browser</h2>
+<div id="verify-result"><p>需要 JavaScript · Needs JavaScript (or use the command above)</p></div>
+<p><a href="/verify?seq={cert.seq}">验证页面 · Verification page</a></p></div>
 <details><summary>Proof bundle (version 1)</summary><pre>{e(bundle_json)}</pre></details>
 <script type="application/json" id="proof-bundle">{embedded}</script>
+<script type="module">
+import {{ verifyInto, defaultRpc }} from "/verifier/verify.js";
+const bundle = document.getElementById("proof-bundle").textContent;
+await verifyInto(bundle, await defaultRpc(), document.getElementById("verify-result"));
+</script>
 </body></html>
 """

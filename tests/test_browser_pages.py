@@ -1,0 +1,99 @@
+"""The verification pages in a real browser: Debian's Chromium, driven by Playwright.
+
+`serve` runs as it would for anyone (embedded chain, its JSON-RPC on loopback); the pages
+load the JavaScript light verifier and check a bundle against the chain from the browser:
+`/verify?seq=N`, a pasted bundle that was tampered with, and a certificate page.
+`make test` installs Chromium when it is missing, so this test fails rather than skips.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from registry.signing import Signer
+from tests.serve_process import Served
+
+CLASS = "SZ_TRANSIT-1.0-2026-440300"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, int, str]]:
+    folder = tmp_path_factory.mktemp("pages")
+    with Served(folder / "registry.db") as running:
+        running.start()
+        alice, bob = Signer.generate(), Signer.generate()
+        with running.client() as api:
+            for person in (alice, bob):
+                api.open_account(running.operator, person.address, "household")
+            api.register_asset_class(running.operator, "SZ_TRANSIT", "1.0", 2026, "440300")
+            api.issue(running.operator, alice.address, CLASS, 10_000, "claim-1")
+            retired = api.retire(alice, CLASS, 1_000, reason="commute", jurisdiction="CN-GD",
+                                 beneficiary_name="李伟")  # fmt: skip
+            api.wait_for_anchor(retired.seq, timeout_s=120)
+            certificate = retired.effects["certificate_id"]
+        yield running, retired.seq, certificate
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is needed (make test installs it)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield launched
+        launched.close()
+
+
+def verdict(page: Page, selector: str = "#result") -> str:
+    page.wait_for_selector(f"{selector} [data-verdict]", timeout=120_000)
+    return str(page.get_attribute(f"{selector} [data-verdict]", "data-verdict"))
+
+
+def test_the_verify_page_verifies_an_event_in_the_browser(
+    served: tuple[Served, int, str], browser: Browser
+) -> None:
+    running, seq, _ = served
+    page = browser.new_page()
+    page.goto(f"{running.base}/verify?seq={seq}")
+    assert verdict(page) == "verified", page.inner_text("#result")
+    checks = page.inner_text("#result")
+    for name in ("inclusion", "signature", "root on chain", "confirmations"):
+        assert f"✓ {name}" in checks
+    page.close()
+
+
+def test_a_tampered_bundle_pasted_into_the_page_fails_naming_the_check(
+    served: tuple[Served, int, str], browser: Browser
+) -> None:
+    running, seq, _ = served
+    with running.client() as api:
+        bundle: dict[str, Any] = api.proof(seq)
+    bundle["event"]["payload"]["request"]["amount"] += 1
+    page = browser.new_page()
+    page.goto(f"{running.base}/verify")
+    page.fill("#bundle", json.dumps(bundle))
+    page.click("button[type=submit]")
+    assert verdict(page) == "failed"
+    assert "✗ inclusion" in page.inner_text("#result")
+    page.close()
+
+
+def test_the_certificate_page_verifies_itself(
+    served: tuple[Served, int, str], browser: Browser, tmp_path: Path
+) -> None:
+    running, _, certificate = served
+    page = browser.new_page()
+    page.goto(f"{running.base}/v1/retirements/{certificate}/certificate.html")
+    assert verdict(page, "#verify-result") == "verified", page.inner_text("#verify-result")
+    page.screenshot(path=str(tmp_path / "certificate.png"))  # Chinese text renders
+    assert "李伟" in page.inner_text("body")
+    page.close()
