@@ -22,7 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import anchoring.bundle  # noqa: F401 - its error classes join PROBLEMS
 import anchoring.worker  # noqa: F401
 import bridge.watcher  # noqa: F401
-import carbon_verifier.tiles  # noqa: F401
+import carbon_verifier.monitor  # noqa: F401 - and the light verifier's (bundle, tiles)
+import carbon_verifier.verify  # noqa: F401
 from registry.errors import CodedError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"

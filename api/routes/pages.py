@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from api.errors import ApiError
 
-router = APIRouter(tags=["verification pages"])
+router = APIRouter(tags=["verification pages"], include_in_schema=False)  # pages, not API
 
 DIST = Path(__file__).resolve().parents[2] / "verifier-js" / "dist" / "carbon-verifier.js"
 
