@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from anchoring.chain import Chain, ChainConfigError, ChainIntegrityError, embedded_chain_file
 from anchoring.rpc_server import EmbeddedRpcServer
 from anchoring.worker import AnchorPolicy, AnchorWorker
-from bridge.token import TokenContract
+from bridge.token import DEFAULT_PUBLIC_URL, TokenContract
 from bridge.watcher import start_bridge
 from registry.eip712 import Domain
 from registry.ledger import Registry
@@ -57,6 +57,7 @@ class AnchoringRuntime:
         rpc_port: int = 0,
         public_rpc_url: str | None = None,
         token_address: str | None = None,
+        public_url: str = DEFAULT_PUBLIC_URL,
     ) -> None:
         self.db = db
         self.domain = domain
@@ -69,6 +70,7 @@ class AnchoringRuntime:
         self.rpc_port = rpc_port
         self._public_rpc_url = public_rpc_url
         self._token_address = token_address
+        self._public_url = public_url
         self.token: TokenContract | None = None
         self._server: EmbeddedRpcServer | None = None
         self._stop = threading.Event()
@@ -162,7 +164,11 @@ class AnchoringRuntime:
             try:
                 worker.attach()
                 self.token = start_bridge(
-                    Registry(store), worker, Signer(self.operator_key), self._token_address
+                    Registry(store),
+                    worker,
+                    Signer(self.operator_key),
+                    self._token_address,
+                    self._public_url,
                 )
             except ChainConfigError as exc:
                 self.health.failed(exc, None)

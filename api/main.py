@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from starlette.types import Message, Scope
 
@@ -30,6 +31,7 @@ from api.routes import (
     reserve,
     retirements,
     supply,
+    tokens,
     transfers,
     webhooks,
     writes,
@@ -76,6 +78,7 @@ ROUTERS = (
     meta.router,
     log.router,
     pages.router,
+    tokens.router,
 )
 
 
@@ -144,11 +147,20 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
-    if settings.rate_limits:  # outermost: a refused client costs no body read
+    if settings.rate_limits:  # before the body guard: a refused client costs no body read
         app.add_middleware(
             RateLimit,
             writes=settings.rate_limit_writes,
             expensive_reads=settings.rate_limit_expensive_reads,
             trust_forwarded_for=settings.trust_forwarded_for,
         )
+    # Outermost, so that refusals (429, 413) reach browsers with their CORS headers too.
+    app.add_middleware(
+        CORSMiddleware,  # browser dapps and verification pages of other origins
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Content-Type", "Idempotency-Key", "X-Operator-Key", "Last-Event-ID"],
+        expose_headers=["Idempotent-Replayed", "Retry-After", "Location"],
+        max_age=86_400,
+    )
     return app

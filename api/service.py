@@ -131,6 +131,7 @@ class RegistryService:
             rpc_port=settings.rpc_port,
             public_rpc_url=settings.public_rpc_url,
             token_address=settings.token,
+            public_url=settings.public_url,
         )
         return service
 

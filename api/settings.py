@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from anchoring.chain import EMBEDDED_RPC_PORT
+from bridge.token import DEFAULT_PUBLIC_URL
 
 KIB = 1024
 
@@ -81,6 +82,17 @@ class Settings(BaseSettings):
         default=None,
         description="CarbonCredits address on a JSON-RPC chain (default: the operator's second "
         "contract; the embedded chain deploys it there).",
+    )
+    public_url: str = Field(
+        default=DEFAULT_PUBLIC_URL,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="The API's public base URL: token metadata (`uri`, `contractURI`) and"
+        " certificate links point there. Set it before the token contract is first deployed.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description='Origins browsers may call the API from (JSON list; ["*"]: any: signed'
+        " writes carry their own authority, no cookie is used).",
     )
     public_rpc_url: str | None = Field(
         default=None,
