@@ -123,6 +123,7 @@ class Chain:
         self._anchor: Any = None
         self.anchor_address: str | None = None
         self._close: Callable[[], None] = lambda: None
+        self._backup: Callable[[Path], None] | None = None
         # eth-tester is not thread-safe; the worker and the RPC server share the embedded chain.
         self.lock = threading.RLock()
 
@@ -136,7 +137,15 @@ class Chain:
         evm = PersistentEVM(path)
         chain = cls(evm.w3, embedded=True, description=f"embedded chain in {path}")
         chain._close = evm.close
+        chain._backup = evm.backup_to
         return chain
+
+    def backup_to(self, dest: Path) -> None:
+        """Copy the persistent embedded chain to a new file `dest`, between two blocks."""
+        if self._backup is None:
+            raise ChainError(f"{self.description} has no file to back up")
+        with self.lock:
+            self._backup(dest)
 
     def close(self) -> None:
         """Release the chain: the embedded chain's file, a JSON-RPC connection's sockets."""

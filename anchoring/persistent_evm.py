@@ -347,6 +347,16 @@ class PersistentEVM:
         """Commit buffered writes now (mining already does; this is for explicit callers)."""
         self.store.commit()
 
+    def backup_to(self, dest: Path) -> None:
+        """A consistent copy of the chain in a new file `dest` (SQLite's online backup, through
+        this connection, which holds the file's lock). Commits pending writes first."""
+        self.store.commit()
+        target = sqlite3.connect(dest)
+        try:
+            self.store.conn.backup(target)
+        finally:
+            target.close()
+
     def close(self) -> None:
         """Flush and release the file (idempotent). The `Web3` object is unusable afterwards."""
         if self.closed:

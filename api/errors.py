@@ -19,7 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-import anchoring.bundle  # noqa: F401 - its error classes join PROBLEMS
+import anchoring.backup  # noqa: F401 - its error classes join PROBLEMS
+import anchoring.bundle  # noqa: F401
 import anchoring.worker  # noqa: F401
 import bridge.watcher  # noqa: F401
 import carbon_verifier.monitor  # noqa: F401 - and the light verifier's (bundle, tiles)

@@ -19,6 +19,7 @@ from api.errors import install_handlers
 from api.middleware import BodyGuard, RateLimit
 from api.routes import (
     accounts,
+    backups,
     cancellations,
     checkpoints,
     events,
@@ -79,6 +80,7 @@ ROUTERS = (
     log.router,
     pages.router,
     tokens.router,
+    backups.router,
 )
 
 

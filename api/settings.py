@@ -89,6 +89,10 @@ class Settings(BaseSettings):
         description="The API's public base URL: token metadata (`uri`, `contractURI`) and"
         " certificate links point there. Set it before the token contract is first deployed.",
     )
+    backup_dir: Path | None = Field(
+        default=None,
+        description="Folder `POST /v1/backups` writes verified copies into (default: DB.backups).",
+    )
     cors_origins: list[str] = Field(
         default_factory=lambda: ["*"],
         description='Origins browsers may call the API from (JSON list; ["*"]: any: signed'
