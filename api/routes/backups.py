@@ -3,15 +3,19 @@ chain's file while `serve` runs (it holds the file's lock). Operator only."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from anchoring.backup import backup
+from anchoring.backup import MANIFEST, backup
 from api import examples as ex
-from api.deps import OperatorOnly, ServiceDep
+from api.deps import IdempotencyKey, OperatorOnly, ServiceDep
 from api.errors import ApiError
 from api.routes import problem_responses
 
@@ -51,16 +55,30 @@ class BackupMade(BaseModel):
 )
 async def make_backup(
     service: ServiceDep,
-    request: Annotated[BackupRequest, Body(examples=[{"name": "2026-11-30"}])],
-) -> BackupMade:
+    request: Annotated[
+        BackupRequest,
+        Body(
+            openapi_examples={"daily": {"summary": "A daily copy", "value": {"name": "2026-11-30"}}}
+        ),
+    ],
+    idempotency_key: IdempotencyKey = None,
+) -> BackupMade | JSONResponse:
     settings = service.settings
+    service.check_idempotency_key(idempotency_key)
     folder = settings.backup_dir or settings.db.with_name(settings.db.name + ".backups")
     dest = folder / request.name
     if dest.exists():
+        # A retry of the same request (its name is its identity) gets the first answer back.
+        if idempotency_key is not None and (dest / MANIFEST).is_file():
+            made = _made(dest, json.loads((dest / MANIFEST).read_text()))
+            return JSONResponse(made.model_dump(), headers={"Idempotent-Replayed": "true"})
         raise ApiError("invalid_request", f"a backup named {request.name!r} exists")
     folder.mkdir(parents=True, exist_ok=True)
     chain = service.anchoring.chain if service.anchoring is not None else None
     manifest = await run_in_threadpool(backup, settings.db, dest, chain)
-    return BackupMade(folder=str(dest), events=manifest.events, last_seq=manifest.last_seq,
-                      tree_size=manifest.tree_size, chain_head=manifest.chain_head,
-                      files=manifest.files)  # fmt: skip
+    return _made(dest, asdict(manifest))
+
+
+def _made(dest: Path, manifest: dict[str, Any]) -> BackupMade:
+    fields = {k: manifest[k] for k in ("events", "last_seq", "tree_size", "chain_head", "files")}
+    return BackupMade(folder=str(dest), **fields)
