@@ -77,6 +77,7 @@ ROUTERS = (
     reserve.router,
     webhooks.router,
     meta.router,
+    meta.metrics_router,
     log.router,
     pages.router,
     tokens.router,
@@ -155,6 +156,7 @@ def create_app(
             writes=settings.rate_limit_writes,
             expensive_reads=settings.rate_limit_expensive_reads,
             trust_forwarded_for=settings.trust_forwarded_for,
+            on_refusal=lambda limit: service.metrics.rate_limited.labels(limit).inc(),
         )
     # Outermost, so that refusals (429, 413) reach browsers with their CORS headers too.
     app.add_middleware(

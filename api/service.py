@@ -25,6 +25,7 @@ from anchoring.merkle import MerkleLog
 from anchoring.worker import AnchorPolicy, CheckpointStore
 from api.anchoring import AnchoringRuntime, ChainStatus
 from api.errors import ApiError, problem_response
+from api.metrics import Metrics
 from api.settings import Settings
 from api.webhooks import EventHub, WebhookDispatcher
 from api.writer import Outcome, WriteJob, Writer, WriterStoppedError
@@ -101,10 +102,12 @@ class RegistryService:
             confirmations=settings.anchor_confirmations,
         )
         self.hub = EventHub(last_seq)
-        self.writer = Writer(settings, on_commit=self.hub.notify)
+        self.metrics = Metrics()
+        self.writer = Writer(settings, on_commit=self.hub.notify, metrics=self.metrics)
         self.webhooks = WebhookDispatcher(settings, self.hub)
         self.anchoring = anchoring
         self._local = threading.local()
+        self.metrics.watch(self)
         self._users = 0
         self._users_lock = threading.Lock()
         self.started = False

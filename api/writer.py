@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.errors import problem, registry_problem
+from api.metrics import Metrics
 from api.settings import Settings
 from registry.errors import RegistryError
 from registry.ledger import Receipt, Registry
@@ -86,10 +87,12 @@ class Writer:
         settings: Settings,
         *,
         on_commit: Callable[[int], None],
+        metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.on_commit = on_commit
+        self.metrics = metrics
         self.clock = clock
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="registry-writer", daemon=True)
@@ -111,11 +114,19 @@ class Writer:
         self._queue.put(_STOP)
         self._thread.join(timeout=30)
 
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
     async def submit(self, job: WriteJob) -> Outcome:
         if self._stopped or not self._thread.is_alive():
             raise WriterStoppedError("the writer is not running")
+        began = time.perf_counter()
         self._queue.put(job)
-        return await asyncio.wrap_future(job.future)
+        try:
+            return await asyncio.wrap_future(job.future)
+        finally:
+            if self.metrics is not None:
+                self.metrics.write_seconds.observe(time.perf_counter() - began)
 
     # -- the thread ---------------------------------------------------------------------------
 
@@ -177,6 +188,8 @@ class Writer:
     def _process(
         self, registry: Registry, idempotency: IdempotencyTable, batch: list[WriteJob]
     ) -> None:
+        if self.metrics is not None:
+            self.metrics.group_commit_size.observe(len(batch))
         try:
             outcomes = self._commit_retrying(registry, idempotency, batch)
         except sqlite3.OperationalError as exc:  # still busy or failing: nothing committed

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from api import examples as ex
 from api.deps import ServiceDep
@@ -26,6 +27,7 @@ from registry.eip712 import DOMAIN_TYPE, contract_address_of
 from registry.messages.catalog import MESSAGES
 
 router = APIRouter(prefix="/v1", tags=["registry"], responses=problem_responses())
+metrics_router = APIRouter(tags=["operations"], responses=problem_responses())
 
 LINKS = {
     "docs": "/docs",
@@ -207,6 +209,16 @@ def health(service: ServiceDep) -> JSONResponse:
     ready = all(loop.state == "running" for loop in loops.values())
     body = Health(live=True, ready=ready, loops=loops)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+@metrics_router.get(
+    "/metrics",
+    response_class=Response,
+    summary="Prometheus metrics: writes, group commits, queue, anchoring lag, chain, webhooks",
+    responses={200: {"content": {"text/plain": {"example": "carbon_registry_events 44.0\n"}}}},
+)
+def metrics(service: ServiceDep) -> Response:
+    return Response(service.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get(
