@@ -8,6 +8,7 @@ tables are compared row by row with the stored ones. Any difference is reported 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,8 +31,17 @@ class ReplayReport:
         return not self.problems
 
 
-def replay(source: Store, *, verify_signatures: bool = True) -> ReplayReport:
-    """Rebuild state from `source`'s events in memory and diff it against `source`'s tables."""
+PROGRESS_EVERY = 1_000
+
+
+def replay(
+    source: Store,
+    *,
+    verify_signatures: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> ReplayReport:
+    """Rebuild state from `source`'s events in memory and diff it against `source`'s tables;
+    `progress(n)` is told of every PROGRESS_EVERY events replayed (and of the rest)."""
     report = ReplayReport()
     rebuilt = Store(":memory:")
     rebuilt.history = source  # decisions that read an earlier event (a lock's, a batch's)
@@ -45,6 +55,8 @@ def replay(source: Store, *, verify_signatures: bool = True) -> ReplayReport:
                     )
                     return report
                 report.events += 1
+                if progress is not None and report.events % PROGRESS_EVERY == 0:
+                    progress(PROGRESS_EVERY)
                 problem = _check_and_apply(
                     rebuilt, domain, seq, event_type, time, body, verify_signatures
                 )
@@ -54,6 +66,8 @@ def replay(source: Store, *, verify_signatures: bool = True) -> ReplayReport:
                 if event_type == GENESIS:
                     meta = rebuilt.meta()
                     domain = Domain(int(meta["chain_id"]), meta["verifying_contract"])
+        if progress is not None:
+            progress(report.events % PROGRESS_EVERY)
         report.problems.extend(compare_tables(source, rebuilt))
         return report
     finally:

@@ -210,3 +210,41 @@ def test_the_readme_lists_every_setting() -> None:
         if f"CARBON_REGISTRY_{name.upper()}" not in readme and f"`_{name.upper()}`" not in readme
     ]
     assert missing == [], f"README's settings table lacks {missing}"
+
+
+def test_replay_shows_progress_on_a_terminal_and_none_in_a_pipe(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.ledger_world import World
+
+    world = World.create(tmp_path / "r.db")
+    world.issue("alice", 100_000)
+    for _ in range(2_100):  # a few thousand events: the bar advances every 1,000
+        world.transfer("alice", "bob", 1)
+    world.store.close()
+    command = [str(Path(sys.executable).parent / "carbon-registry"), "--db",
+               str(tmp_path / "r.db"), "replay", "--skip-signatures"]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARBON_REGISTRY")}
+    piped = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert piped.returncode == 0 and "state equals the log" in piped.stdout
+    assert piped.stderr == ""  # nothing but the verdict in a pipe
+    leader, follower = pty.openpty()
+    on_terminal = subprocess.Popen(command, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the command is done
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    assert on_terminal.wait(timeout=300) == 0
+    text = output.decode(errors="replace")
+    assert "events/s" in text and "ETA" in text, text  # the progress line: rate and ETA
+    assert "state equals the log" in text

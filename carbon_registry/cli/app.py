@@ -17,7 +17,10 @@ import errno
 import json
 import os
 import sqlite3
-from collections.abc import Callable
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -214,3 +217,34 @@ def cli(ctx: click.Context, db: str) -> None:
     """Carbon Registry: verifiable ledger of household carbon reductions (grams of CO2e)."""
     ctx.obj = Context(db)
     ctx.call_on_close(ctx.obj.close)
+
+
+@contextmanager
+def progress_bar(total: int, unit: str) -> Iterator[Callable[[int], None]]:
+    """A progress line (done, rate, ETA) on stderr when it is a terminal, redrawn at most 5
+    times a second and erased at the end; silent in pipes, CI and logs. Yields the function
+    that advances it."""
+    if not sys.stderr.isatty():
+        yield lambda done: None
+        return
+    began = last = time.monotonic()
+    count = 0
+
+    def advance(done: int) -> None:
+        nonlocal count, last
+        count += done
+        now = time.monotonic()
+        if now - last < 0.2 and count < total:
+            return
+        last = now
+        rate = count / max(now - began, 1e-9)
+        eta = (total - count) / rate if rate else 0.0
+        sys.stderr.write(f"\r{count:,}/{total:,} {unit}  {rate:,.0f} {unit}/s  ETA {eta:,.0f} s")
+        sys.stderr.flush()
+
+    advance(0)
+    try:
+        yield advance
+    finally:
+        sys.stderr.write("\r\x1b[K")  # erase the line: only the verdict stays
+        sys.stderr.flush()

@@ -17,6 +17,7 @@ from carbon_registry.cli.app import (
     json_option,
     operator_key_path,
     pass_context,
+    progress_bar,
 )
 from registry.eip712 import contract_address_of
 from registry.errors import ValidationError
@@ -217,7 +218,9 @@ def migrate(obj: Context) -> None:
 @pass_context
 def replay_command(obj: Context, skip_signatures: bool) -> None:
     """Rebuild all state from the event log alone and compare it with the tables."""
-    report = replay(obj.reader.store, verify_signatures=not skip_signatures)
+    store = obj.reader.store
+    with progress_bar(store.event_count(), "events") as advance:
+        report = replay(store, verify_signatures=not skip_signatures, progress=advance)
     for problem in report.problems:
         click.echo(problem, err=True)
     if not report.clean:
