@@ -71,6 +71,9 @@ def backup(db: Path, dest: Path, chain: Chain | None) -> Manifest:
         finally:
             source.close()
             target.close()
+        dest.chmod(0o700)  # a copy holds what the original holds: as private
+        for copied in dest.iterdir():
+            copied.chmod(0o600)
         copied_chain = embedded_chain_file(dest / DB_NAME)
         if copied_chain.exists():
             _send_again_what_the_chain_copy_lacks(dest / DB_NAME, copied_chain)

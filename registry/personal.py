@@ -1,7 +1,8 @@
 """The personal data vault: what the registry knows about people, encrypted and erasable.
 
-Nothing personal enters the log or the chain: events carry commitments
-(`registry.commitments`). The data behind them (a trip's raw evidence, a beneficiary's
+Evidence and beneficiary names enter the log and the chain only as commitments
+(`registry.commitments`); activity records still carry times and quantities in clear, a
+known gap (docs/DATA-PROTECTION.md). The data behind the commitments (a trip's raw evidence, a beneficiary's
 name) is kept here, encrypted with AES-256-GCM under a data key of its own per person
 (the subject: their account address). Each data key is stored wrapped by the registry's
 master key, which lives outside the database (CARBON_REGISTRY_DATA_KEY, or the file

@@ -3,8 +3,10 @@
 A platform signs `SubmitActivities` over the batch id, the record count and the SHA-256 of
 the records' RFC 8785 bytes: one signature a batch, however many records. The registry then
 decides every record in turn and writes one event for the whole batch, whose payload holds
-the records (account addresses, times, quantities, salted evidence hashes: no personal
-data) and, record by record, the outcome: a claim id with its grams, or a rejection reason.
+the records (account addresses, times, quantities, salted evidence hashes) and, record by
+record, the outcome: a claim id with its grams, or a rejection reason. Times and quantities
+of a person's activities are personal data in a public log: a known gap
+(docs/DATA-PROTECTION.md), until events carry commitments instead.
 
 Rules, in the order they are checked (the first that fails is the reason):
 
