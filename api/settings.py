@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         description="The API's public base URL: token metadata (`uri`, `contractURI`) and"
         " certificate links point there. Set it before the token contract is first deployed.",
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`json`: one JSON object a line (time, level, logger, message) for log"
+        " collectors.",
+    )
     backup_dir: Path | None = Field(
         default=None,
         description="Folder `POST /v1/backups` writes verified copies into (default: DB.backups).",

@@ -96,3 +96,21 @@ def test_metrics_follow_a_write_burst(tmp_path: Path) -> None:
         assert peak["queue"] > 0, "the queue was never seen holding a request"
         wait_for(lambda: scrape(url)["carbon_registry_anchoring_lag_events"] == 0)
         assert scrape(url)["carbon_registry_chain_head"] > 0
+
+
+def test_serve_logs_json_lines_when_asked(tmp_path: Path) -> None:
+    import json
+
+    from tests.serve_process import Served
+
+    with Served(tmp_path / "registry.db", env={"CARBON_REGISTRY_LOG_FORMAT": "json"}) as served:
+        served.start()
+        with served.client() as api:
+            api.register_asset_class(served.operator, "SZ_TRANSIT", "1.0", 2026, "440300")
+
+        def logged() -> list[dict[str, Any]]:
+            lines = served.log().splitlines()
+            return [json.loads(line) for line in lines if line.startswith("{")]
+
+        entries = wait_for(lambda: [e for e in logged() if "anchored" in e["message"]])
+        assert {"time", "level", "logger", "message"} <= set(entries[0])

@@ -10,6 +10,7 @@ registry API instead of the local database.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -160,7 +161,13 @@ def serve(
         settings.operator_api_key = SecretStr(load_or_create_operator_api_key(obj.db))
         if not os.environ.get(OPERATOR_API_KEY_ENV):
             click.echo(f"operator API key in {operator_api_key_path(obj.db)} (keep it secret)")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonLogFormatter()
+        if settings.log_format == "json"
+        else logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    )
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     app = create_app(settings)
     server = uvicorn.Server(
         uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
@@ -169,6 +176,21 @@ def serve(
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops cleanly, then re-raises it
         server.run()
     click.echo("registry API stopped")
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object a line: what log collectors (Loki, Elasticsearch...) read."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
 
 
 def _announce(server: Any, service: Any) -> None:
