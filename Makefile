@@ -12,17 +12,20 @@ setup: $(VENV_STAMP) $(NODE_STAMP) browser
 # that Chinese pages render: installed from Debian when missing.
 browser:
 	@command -v chromium >/dev/null 2>&1 && dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { \
+		echo "== installing Debian's chromium and CJK fonts for the browser tests"; \
 		apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			chromium fonts-noto-cjk; }
 
 $(VENV_STAMP): pyproject.toml
+	@echo "== installing the Python packages of pyproject.toml into .venv (a minute or two)"
 	python3 -m venv .venv
 	.venv/bin/pip install --quiet --upgrade pip
 	.venv/bin/pip install --quiet -e '.[dev]'
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
+	@echo "== installing Hardhat, solc and the verifier's npm packages (package-lock.json)"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 

@@ -95,10 +95,16 @@ def _named(seqs: list[int]) -> str:
 
 
 def audit(
-    store: Store, log_id: str, domain: Domain, chain: Chain | None, vault: Vault | None = None
+    store: Store,
+    log_id: str,
+    domain: Domain,
+    chain: Chain | None,
+    vault: Vault | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> AuditReport:
     """Everything stored, against the log and, with `chain`, the chain; with `vault` (the
-    master key at hand) the sealed personal data too."""
+    master key at hand) the sealed personal data too. `progress` follows the replay of the
+    events, the longest part."""
     report = AuditReport()
     stored = MerkleLog(store.conn)
     recomputed = MerkleLog(sqlite3.connect(":memory:", isolation_level=None))
@@ -110,7 +116,10 @@ def audit(
             "the checkpoints",
             lambda: _audit_checkpoints(checkpoints, stored, recomputed, domain, report),
         ),
-        ("the state tables", lambda: report.problems.extend(replay(store).problems)),
+        (
+            "the state tables",
+            lambda: report.problems.extend(replay(store, progress=progress).problems),
+        ),
         ("the personal data", lambda: _audit_evidence(store, vault, report)),
     ]
     if chain is not None:

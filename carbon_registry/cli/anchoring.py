@@ -23,6 +23,7 @@ from carbon_registry.cli.app import (
     cli,
     echo_json,
     pass_context,
+    progress_bar,
     write_json,
 )
 from carbon_verifier.jsonsafe import loads
@@ -354,7 +355,8 @@ def audit_command(obj: Context, rpc: str | None) -> None:
         chain.bind(registry.domain.verifying_contract)
     key = existing_master_key(obj.db)
     vault = None if key is None else Vault(PersonalTables(store.conn), key)
-    report = audit(store, registry.log_id, registry.domain, chain, vault)
+    with progress_bar(store.event_count(), "events") as advance:
+        report = audit(store, registry.log_id, registry.domain, chain, vault, advance)
     for problem in report.problems:
         click.echo(f"PROBLEM: {problem}", err=True)
     for note in report.notes:
