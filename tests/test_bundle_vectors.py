@@ -72,6 +72,7 @@ def test_every_event_type_has_a_vector() -> None:
         "LockReleased",
         "RegistryOpened",
         "RoleGranted",
+        "RoleRevoked",
     ]
 
 

@@ -354,6 +354,29 @@ def test_accounts_roles_and_households(world: World) -> None:
     )
 
 
+def test_a_revoked_role_no_longer_authorises_and_the_last_operator_stays(world: World) -> None:
+    d = world.registry.domain
+    bob = world.addr("bob")
+    world.op("GrantRole", account=bob, role="operator")
+    world.op("RevokeRole", account=bob, role="operator")  # a rotated-out or leaked key
+    assert world.store.roles_of(bob) == []
+    refused(
+        world,
+        errors.NotAuthorisedError,
+        world.people["bob"].request(d, "GrantRole", account=bob, role="operator"),
+    )
+    refused(
+        world,
+        errors.ValidationError,
+        world.operator.request(d, "RevokeRole", account=bob, role="operator"),  # not held
+    )
+    refused(
+        world,
+        errors.ValidationError,
+        world.operator.request(d, "RevokeRole", account=world.operator.address, role="operator"),
+    )  # the last operator
+
+
 def test_register_asset_class_twice_is_refused(world: World) -> None:
     refused(
         world,

@@ -34,6 +34,7 @@ from registry.units import format_grams, parse_grams
 COMMANDS: dict[str, tuple[click.Group, str]] = {
     "OpenAccount": (accounts, "open"),
     "GrantRole": (accounts, "grant"),
+    "RevokeRole": (accounts, "revoke"),
     "RegisterAssetClass": (classes, "register"),
     "Issue": (cli, "issue"),
     "Transfer": (cli, "transfer"),

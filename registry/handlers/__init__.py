@@ -48,6 +48,7 @@ OPERATIONS: dict[str, Operation] = {
     for op in (
         Operation(m.OPEN_ACCOUNT, accounts.decide_open_account, accounts.apply_open_account),
         Operation(m.GRANT_ROLE, accounts.decide_grant_role, accounts.apply_grant_role),
+        Operation(m.REVOKE_ROLE, accounts.decide_revoke_role, accounts.apply_revoke_role),
         Operation(
             m.REGISTER_ASSET_CLASS,
             accounts.decide_register_class,

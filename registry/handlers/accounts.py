@@ -52,6 +52,23 @@ def apply_grant_role(
     store.insert_role(req["account"], req["role"], seq)
 
 
+def decide_revoke_role(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
+    require_operator(store, signer)
+    if not store.has_role(req["account"], req["role"]):
+        raise ValidationError(f"{req['account']} does not hold the {req['role']} role")
+    if req["role"] == "operator" and store.role_count("operator") == 1:
+        raise ValidationError(
+            "the last operator cannot be revoked: grant the role to another first"
+        )
+    return {}
+
+
+def apply_revoke_role(
+    store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
+) -> None:
+    store.delete_role(req["account"], req["role"])
+
+
 def decide_register_class(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
     require_operator(store, signer)
     class_id = m.asset_class_id(

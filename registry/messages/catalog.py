@@ -108,6 +108,20 @@ GRANT_ROLE = Message(
     operator_key=True,
 )
 
+REVOKE_ROLE = Message(
+    "RevokeRole",
+    "RoleRevoked",
+    "Revoke a role from an account (operator), e.g. a rotated-out or leaked operator key; the"
+    " last operator cannot be revoked.",
+    (
+        Field("account", ADDRESS, "The account.", cli=""),
+        Field("role", choice(ROLES), "The role.", cli=""),
+    ),
+    "role:operator",
+    "/v1/accounts/{account}/roles/revoke",
+    operator_key=True,
+)
+
 # -- asset classes ---------------------------------------------------------------------------
 
 REGISTER_ASSET_CLASS = Message(
@@ -436,6 +450,7 @@ MESSAGES: dict[str, Message] = {
     for m in (
         OPEN_ACCOUNT,
         GRANT_ROLE,
+        REVOKE_ROLE,
         REGISTER_ASSET_CLASS,
         ISSUE,
         TRANSFER,

@@ -57,6 +57,13 @@ class LedgerTables(StoreBase):
             "INSERT INTO roles(address, role, granted_seq) VALUES (?, ?, ?)", (address, role, seq)
         )
 
+    def delete_role(self, address: str, role: str) -> None:
+        self.conn.execute("DELETE FROM roles WHERE address = ? AND role = ?", (address, role))
+
+    def role_count(self, role: str) -> int:
+        row = self.conn.execute("SELECT COUNT(*) FROM roles WHERE role = ?", (role,)).fetchone()
+        return int(row[0])
+
     def asset_class(self, class_id: str) -> dict[str, Any] | None:
         cached = self._asset_classes.get(class_id)
         if cached is not None:

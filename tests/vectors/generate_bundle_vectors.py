@@ -61,6 +61,7 @@ def generate(out: Path) -> None:
         world.transfer("alice", "bob", 4_000)
         world.retire("bob", 1_500)
         world.cancel("alice", 100)
+        world.op("RevokeRole", account=mrv.platform.address, role="platform")
         holder = bridge.wallet()
         lock = bridge.lock("alice", 2_000, holder.address)
         bridge.worker.run_once()

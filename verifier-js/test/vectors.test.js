@@ -50,6 +50,7 @@ for (const [label, v] of IMPLEMENTATIONS) {
         "LockReleased",
         "RegistryOpened",
         "RoleGranted",
+        "RoleRevoked",
       ]);
     });
 
