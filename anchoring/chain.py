@@ -331,6 +331,26 @@ class Chain:
         )
         return self.sign_transaction(key, tx)
 
+    def transact(self, key: bytes, function: Any, gas: int = 300_000) -> dict[str, Any]:
+        """Simulate, sign, send and wait for one contract call; ChainError if it reverts."""
+        sender = Account.from_key(key).address
+        try:
+            self.call("simulate", lambda: function.call({"from": sender}))
+        except ChainUnavailableError:
+            raise
+        except Exception as exc:  # web3 and eth-tester report reverts in different types
+            data = revert_data(" ".join(str(a) for a in (getattr(exc, "data", None), *exc.args)))
+            selector = f" (error 0x{data[:4].hex()})" if data else ""
+            raise ChainError(f"reverted{selector}: {exc}") from exc
+        tx = self.build_transaction(function, {"from": sender, "nonce": self.nonce(sender),
+                                               "gas": gas})  # fmt: skip
+        raw, tx_hash = self.sign_transaction(key, tx)
+        self.broadcast(raw)
+        receipt = self.wait_receipt(tx_hash)
+        if receipt["status"] != 1:
+            raise ChainError(f"transaction 0x{tx_hash.hex()} reverted")
+        return receipt
+
     def build_transaction(self, function: Any, fields: dict[str, Any]) -> dict[str, Any]:
         """A contract call as a transaction; web3 asks the node for the fee and chain id."""
         return dict(self.call("build transaction", lambda: function.build_transaction(fields)))

@@ -126,6 +126,10 @@ class CheckpointStore:
     def page(self, after: int, limit: int, *, confirmed_only: bool = False) -> list[CheckpointRow]:
         return self._rows(self.table.page(after, limit, confirmed_only=confirmed_only))
 
+    def signers(self) -> list[str]:
+        """Every key that signed a stored checkpoint (all operator keys, rotated ones too)."""
+        return self.table.signers()
+
     def unconfirmed(self) -> list[CheckpointRow]:
         return self._rows(self.table.unconfirmed())
 

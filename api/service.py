@@ -117,11 +117,11 @@ class RegistryService:
         """A service that also runs the anchoring worker on the configured chain."""
         service = cls(settings)
         operator = operator_signing_key(settings)
-        if operator.address != service.operator:
+        if not service.reader().store.has_role(operator.address, "operator"):  # rotated keys too
             raise ApiError(
                 "not_initialised",
-                f"the operator key is {operator.address}, the registry's operator is "
-                f"{service.operator}",
+                f"the operator key is {operator.address}, which holds no operator role in this"
+                f" registry (its first operator is {service.operator})",
             )
         service.anchoring = AnchoringRuntime(
             db=str(settings.db),

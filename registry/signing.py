@@ -22,6 +22,7 @@ from registry.errors import ValidationError
 from registry.messages import MAX_SAFE_INTEGER, message_of
 
 DEFAULT_TTL_S = 3600
+PASSPHRASE_ENV = "CARBON_REGISTRY_KEY_PASSPHRASE"
 
 
 def new_nonce() -> int:
@@ -72,20 +73,52 @@ class Signer:
         message["expiry"] = int(time.time()) + ttl_s
         return kind, message, self.sign(domain, kind, message)
 
-    def save(self, path: Path) -> None:
-        """Write the key as JSON readable by its owner only."""
+    def save(self, path: Path, passphrase: str | None = None) -> None:
+        """Write the key as JSON readable by its owner only: with a passphrase, in the Web3
+        Secret Storage format (scrypt + AES-128-CTR, what wallets and eth-account read)."""
+        if passphrase:
+            from eth_account import Account
+
+            content: dict[str, Any] = Account.encrypt(self._key, passphrase)
+        else:
+            content = {"address": self.address, "private_key": self.private_key_hex}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
         with os.fdopen(fd, "w") as handle:
-            json.dump({"address": self.address, "private_key": self.private_key_hex}, handle)
+            json.dump(content, handle)
             handle.write("\n")
 
+    @staticmethod
+    def is_keystore(path: Path) -> bool:
+        try:
+            return "crypto" in json.loads(Path(path).read_text())
+        except (OSError, ValueError, TypeError):
+            return False
+
     @classmethod
-    def load(cls, path: Path) -> Signer:
+    def load(cls, path: Path, passphrase: str | None = None) -> Signer:
+        """A key file: plain JSON, or an encrypted keystore unlocked by `passphrase` (else
+        CARBON_REGISTRY_KEY_PASSPHRASE)."""
         try:
             data = loads(Path(path).read_bytes(), what=str(path))
+            if "crypto" in data:
+                data = {"private_key": cls._unlock(data, path, passphrase)}
             signer = cls(data["private_key"])
         except (OSError, ValueError, KeyError) as exc:
             raise ValidationError(f"cannot read key file {path}: {exc}") from exc
-        if data.get("address") and data["address"].lower() != signer.address.lower():
+        if data.get("address") and data["address"].lower().removeprefix("0x") != (
+            signer.address.lower().removeprefix("0x")
+        ):
             raise ValidationError(f"key file {path} names {data['address']} but holds another key")
         return signer
+
+    @staticmethod
+    def _unlock(keystore: dict[str, Any], path: Path, passphrase: str | None) -> str:
+        from eth_account import Account
+
+        secret = passphrase or os.environ.get(PASSPHRASE_ENV)
+        if not secret:
+            raise ValidationError(f"key file {path} is encrypted: set {PASSPHRASE_ENV}")
+        try:
+            return "0x" + bytes(Account.decrypt(keystore, secret)).hex()
+        except ValueError as exc:
+            raise ValidationError(f"key file {path}: wrong passphrase ({exc})") from exc

@@ -175,7 +175,7 @@ def trust(service: ServiceDep) -> TrustInfo:
         log_id=service.log_id,
         chain_id=service.domain.chain_id,
         contract=service.domain.verifying_contract,
-        signers=[service.operator],
+        signers=service.reader().checkpoints.signers() or [service.operator],
         token=service.settings.token or contract_address_of(service.operator, 1),
         note="pin this file when verifying bundles of this registry (--trust trust.json)",
     )

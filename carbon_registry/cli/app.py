@@ -28,7 +28,7 @@ import click
 
 from registry.errors import NotInitialisedError, ValidationError
 from registry.ledger import Private, Receipt, Registry
-from registry.signing import Signer
+from registry.signing import PASSPHRASE_ENV, Signer
 from registry.storage import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,7 +138,7 @@ class Context:
         path = operator_key_path(self.db)
         if not path.exists():
             raise ValidationError(f"no operator key: set {OPERATOR_KEY_ENV} or keep {path}")
-        return Signer.load(path)
+        return load_key(path)
 
     def submit(
         self, signer: Signer, kind: str, private: Private | None = None, /, **fields: Any
@@ -151,9 +151,27 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
+def load_key(path: Path) -> Signer:
+    """A key file; an encrypted one is unlocked with CARBON_REGISTRY_KEY_PASSPHRASE or, on a
+    terminal, a passphrase prompt."""
+    passphrase = None
+    if Signer.is_keystore(path) and not os.environ.get(PASSPHRASE_ENV) and sys.stdin.isatty():
+        passphrase = click.prompt(f"passphrase of {path}", hide_input=True, err=True)
+    return Signer.load(path, passphrase)
+
+
+def passphrase_for_new_key() -> str:
+    secret = os.environ.get(PASSPHRASE_ENV)
+    if secret:
+        return secret
+    if not sys.stdin.isatty():
+        raise ValidationError(f"set {PASSPHRASE_ENV} to encrypt the key")
+    return str(click.prompt("passphrase", hide_input=True, confirmation_prompt=True, err=True))
+
+
 def owner_signer(key_file: str | None) -> Signer:
     if key_file:
-        return Signer.load(Path(key_file))
+        return load_key(Path(key_file))
     key = os.environ.get(OWNER_KEY_ENV)
     if not key:
         raise ValidationError(f"give --key-file or set {OWNER_KEY_ENV} to the owner's private key")

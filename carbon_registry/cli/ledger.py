@@ -17,6 +17,7 @@ from carbon_registry.cli.app import (
     json_option,
     operator_key_path,
     pass_context,
+    passphrase_for_new_key,
     progress_bar,
 )
 from registry.eip712 import contract_address_of
@@ -70,11 +71,18 @@ def init(obj: Context, chain_id: int, contract: str | None, log_id: str | None) 
 
 @cli.command()
 @click.argument("out", type=click.Path(dir_okay=False, writable=True))
-def keygen(out: str) -> None:
+@click.option(
+    "--encrypt",
+    is_flag=True,
+    help="Encrypt it (Web3 Secret Storage) with a passphrase from"
+    " CARBON_REGISTRY_KEY_PASSPHRASE or a prompt.",
+)
+def keygen(out: str, encrypt: bool) -> None:
     """Generate a key file OUT (JSON, readable by its owner only) and print its address."""
     signer = Signer.generate()
+    passphrase = passphrase_for_new_key() if encrypt else None
     try:
-        signer.save(Path(out))
+        signer.save(Path(out), passphrase)
     except FileExistsError as exc:
         raise ValidationError(f"{out} exists; refusing to overwrite a key") from exc
     click.echo(signer.address)

@@ -70,3 +70,58 @@ def restore_command(obj: Context, src: str) -> None:
 
     manifest = restore(Path(src), Path(obj.db))
     click.echo(f"restored {obj.db} from {src}: {manifest.events:,} events, verified")
+
+
+@cli.command("rotate-key")
+@click.argument("new_key_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--chain",
+    "chain_spec",
+    envvar="CARBON_REGISTRY_CHAIN",
+    default="embedded",
+    show_default=True,
+    help="'embedded' (stop `serve` first: it holds the chain file) or a JSON-RPC URL.",
+)
+@click.option(
+    "--token",
+    envvar="CARBON_REGISTRY_TOKEN",
+    default=None,
+    help="CarbonCredits address (default: the first operator's second contract, if deployed).",
+)
+@pass_context
+def rotate_key(obj: Context, new_key_file: str, chain_spec: str, token: str | None) -> None:
+    """Hand the operator's roles to the key in NEW_KEY_FILE: anchorer and admin of the
+    contracts on chain, operator in the registry; the old key loses them. Checkpoints the old
+    key signed keep verifying. The operator key file then holds the new key."""
+    from anchoring.chain import ChainError
+    from bridge.rotation import rotate_operator
+    from carbon_registry.cli.anchoring import open_chain
+    from carbon_registry.cli.app import OPERATOR_KEY_ENV, load_key, operator_key_path
+    from registry.eip712 import contract_address_of
+
+    registry = obj.registry
+    old, new = obj.operator(), load_key(Path(new_key_file))
+    chain = open_chain(chain_spec, obj.db)
+    try:
+        chain.bind(registry.domain.verifying_contract)
+        token = token or contract_address_of(registry.operator, 1)
+        rotation = rotate_operator(
+            registry, chain, token if chain.has_code(token) else None, old, new
+        )
+    except ChainError as exc:
+        raise ValidationError(f"the chain refused the rotation: {exc}") from exc
+    finally:
+        chain.close()
+    for line in rotation.done:
+        click.echo(line)
+    if os.environ.get(OPERATOR_KEY_ENV):
+        click.echo(f"now set {OPERATOR_KEY_ENV} to the new key before starting `serve`")
+        return
+    path = operator_key_path(obj.db)
+    retired = path.with_name(f"{path.name}.retired-{old.address}")
+    os.replace(path, retired)  # kept: the old key's checkpoints stay attributable
+    staged = path.with_name(path.name + ".partial")
+    staged.write_bytes(Path(new_key_file).read_bytes())
+    staged.chmod(0o600)
+    os.replace(staged, path)
+    click.echo(f"{path} now holds the new key; the old one is in {retired}")

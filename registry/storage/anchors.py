@@ -80,6 +80,12 @@ class AnchorTable:
         status = " AND status = 'confirmed'" if confirmed_only else ""
         return self._select(f"WHERE tree_size > ?{status}", (after,), limit)
 
+    def signers(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT signer FROM anchor_checkpoints GROUP BY signer ORDER BY MIN(tree_size)"
+        )
+        return [str(r[0]) for r in rows]
+
     def unconfirmed(self) -> list[CheckpointRecord]:
         return self._select("WHERE status != 'confirmed'")
 
