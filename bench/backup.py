@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import random
 import sys
 import tempfile
@@ -34,7 +35,7 @@ assert _spec is not None and _spec.loader is not None
 bench_api = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_api)
 
-EVENTS = 100_000
+EVENTS = int(os.environ.get("BENCH_BACKUP_EVENTS", "100000"))
 WINDOW_S = 5.0
 GROUP = 256
 
@@ -43,14 +44,15 @@ class Writes:
     """Signed transfers committed in groups until stopped; counts them."""
 
     def __init__(self, db: Path, traders: list) -> None:  # type: ignore[type-arg]
-        self.registry = Registry(Store(db, synchronous="NORMAL"))
+        self.db = db
         self.traders = traders
         self.rng = random.Random(5)
         self.done = 0
         self.stop = threading.Event()
 
     def run(self) -> None:
-        domain = self.registry.domain
+        registry = Registry(Store(self.db, synchronous="NORMAL"))  # its thread's connection
+        domain = registry.domain
         while not self.stop.is_set():
             batch = []
             for _ in range(GROUP):
@@ -58,8 +60,9 @@ class Writes:
                 batch.append(src.request(domain, "Transfer", **{"from": src.address},
                                          to=dst.address, assetClass=bench_api.CLASS, batchNo=0,
                                          amount=1))  # fmt: skip
-            results = self.registry.execute_many(batch)
+            results = registry.execute_many(batch)
             self.done += sum(1 for r in results if not isinstance(r, Exception))
+        registry.store.close()
 
     def rate_while(self, work: object) -> tuple[float, float]:
         """(transfers a second, seconds) while `work()` runs (or for WINDOW_S)."""
