@@ -22,6 +22,7 @@ import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -58,14 +59,19 @@ class Manifest:
         (folder / MANIFEST).write_text(json.dumps(asdict(self), indent=2) + "\n")
 
 
-def backup(db: Path, dest: Path, chain: Chain | None) -> Manifest:
+def backup(
+    db: Path, dest: Path, chain: Chain | None, progress: Callable[[int], None] | None = None
+) -> Manifest:
     """Copy the registry at `db` (and `chain`, its embedded chain when it has one) into the
     new folder `dest`, verify the copy, and write its manifest. BackupError if it does not
-    verify (the folder is then removed)."""
+    verify (the folder is then removed). `progress(1)` after each of the three steps: the
+    chain copied, the database copied, the copy verified."""
+    step = progress or (lambda done: None)
     dest.mkdir(parents=True)
     try:
         if chain is not None and chain.embedded:
             chain.backup_to(embedded_chain_file(dest / DB_NAME))
+        step(1)
         source = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30.0)
         target = sqlite3.connect(dest / DB_NAME)
         try:
@@ -73,6 +79,7 @@ def backup(db: Path, dest: Path, chain: Chain | None) -> Manifest:
         finally:
             source.close()
             target.close()
+        step(1)
         dest.chmod(0o700)  # a copy holds what the original holds: as private
         for copied in dest.iterdir():
             copied.chmod(0o600)
@@ -80,6 +87,7 @@ def backup(db: Path, dest: Path, chain: Chain | None) -> Manifest:
         if copied_chain.exists():
             _send_again_what_the_chain_copy_lacks(dest / DB_NAME, copied_chain)
         manifest = _verify_apart(dest)
+        step(1)
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)
         raise

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -110,13 +110,18 @@ class AnchoredLogFigures:
     chain_events: set[str] = field(default_factory=set)
 
     @classmethod
-    def read(cls, events: EventSource, chain: Chain) -> AnchoredLogFigures:
-        """Raises ChainError when the log does not match the anchored root."""
+    def read(
+        cls, events: EventSource, chain: Chain, progress: Callable[[int], None] | None = None
+    ) -> AnchoredLogFigures:
+        """Raises ChainError when the log does not match the anchored root; `progress(n)`
+        follows the events read."""
         tree_size, root = chain.latest()
         figures = cls(size=tree_size)
         leaves, bridged = [], []
         for seq, event_type, _, body in events.event_rows(-1, tree_size):
             leaves.append(leaf_hash(body))
+            if progress is not None and len(leaves) % 1_000 == 0:
+                progress(1_000)
             if event_type in BRIDGE_EVENTS:
                 bridged.append((seq, event_type, body))
         tree = MerkleLog(sqlite3.connect(":memory:", isolation_level=None))
@@ -247,12 +252,15 @@ def compare_with_chain(figures: LogFigures, token: TokenContract, block: int) ->
 
 
 def check_anchored_reserve(
-    events: EventSource, chain: Chain, token: TokenContract
+    events: EventSource,
+    chain: Chain,
+    token: TokenContract,
+    progress: Callable[[int], None] | None = None,
 ) -> ReserveReport:
     """The reserve from the anchored log alone (raises ChainError when the log read is not
     the log anchored)."""
     block = chain.head()
-    return compare_with_chain(AnchoredLogFigures.read(events, chain), token, block)
+    return compare_with_chain(AnchoredLogFigures.read(events, chain, progress), token, block)
 
 
 def check_state_reserve(store: Store, cursor: BridgeCursor, token: TokenContract) -> ReserveReport:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -56,11 +57,17 @@ def test_restore_drill(tmp_path: Path) -> None:
                 lost.unlink()
         tampered = tmp_path / "tampered"
         shutil.copytree(folder, tampered)
-        with (tampered / "registry.db").open("r+b") as handle:
-            handle.seek(-200, 2)
-            handle.write(b"\x00" * 100)
+        edit = sqlite3.connect(tampered / "registry.db")  # one logged amount changed
+        edit.execute(
+            "UPDATE events SET body = replace(body, '\"amount\":1,', '\"amount\":9,')"
+            " WHERE seq = ?",
+            (backed_up[0],),
+        )
+        edit.commit()
+        edit.close()
         bad = run_cli("--db", str(db), "restore", str(tampered), check=False)
-        assert bad.returncode == 1 and "Error [" in bad.stderr and not db.exists()
+        assert bad.returncode == 1 and "Error [backup_failed]" in bad.stderr, bad.stderr
+        assert not db.exists()
 
         run_cli("--db", str(db), "restore", str(folder))
         served.start()

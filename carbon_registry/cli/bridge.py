@@ -16,6 +16,7 @@ from carbon_registry.cli.app import (
     key_file_option,
     owner_signer,
     pass_context,
+    progress_bar,
 )
 from registry.eip712 import contract_address_of
 from registry.errors import ValidationError
@@ -50,7 +51,9 @@ def verify_reserve(obj: Context, rpc: str, token: str | None) -> None:
     chain = Chain.connect(rpc)
     chain.bind(obj.reader.domain.verifying_contract)
     contract = TokenContract(chain, default_token_address(obj, token))
-    report = check_anchored_reserve(obj.reader.store, chain, contract)
+    store = obj.reader.store
+    with progress_bar(store.event_count(), "events") as advance:
+        report = check_anchored_reserve(store, chain, contract, advance)
     click.echo(f"log anchored up to tree size {report.log_size}; chain block {report.block}")
     for c in report.classes:
         mark = "ok  " if c.ok else "FAIL"

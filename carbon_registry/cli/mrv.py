@@ -19,6 +19,7 @@ from carbon_registry.cli.app import (
     key_file_option,
     owner_signer,
     pass_context,
+    progress_bar,
 )
 from carbon_registry.cli.ledger import init
 from carbon_verifier.jsonsafe import loads
@@ -313,7 +314,8 @@ def simulate(
     if not Path(obj.db).exists():
         ctx.invoke(init)
     config = SimulationConfig(households, days, seed, start.date(), buffer_bp)
-    report = run_simulation(obj.registry, obj.operator(), config)
+    with progress_bar(days, "days") as advance:
+        report = run_simulation(obj.registry, obj.operator(), config, advance)
     if keys_dir:
         Path(keys_dir).mkdir(parents=True, exist_ok=True)
         for h in range(households):

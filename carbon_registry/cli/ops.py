@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from carbon_registry.cli.app import Context, cli, pass_context
+from carbon_registry.cli.app import Context, cli, pass_context, progress_bar
 from carbon_registry.cli.serve import OPERATOR_API_KEY_ENV, operator_api_key_path
 from registry.errors import ValidationError
 
@@ -53,7 +53,8 @@ def backup_command(obj: Context, dest: str, api: str | None) -> None:
                 f"{exc}: `serve` is running; back up through it with --api URL"
             ) from exc
     try:
-        manifest = backup(db, Path(dest), chain)
+        with progress_bar(3, "steps") as advance:  # chain, database, verification
+            manifest = backup(db, Path(dest), chain, advance)
     finally:
         if chain is not None:
             chain.close()

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -543,7 +543,7 @@ class Simulation:
             "pool_grams": receipt.effects["pool_grams"],
         }
 
-    def run(self) -> SimulationReport:
+    def run(self, progress: Callable[[int], None] | None = None) -> SimulationReport:
         self.config.check(self.registry.clock())
         first_event = self.registry.store.event_count()
         self.open_accounts()
@@ -551,6 +551,8 @@ class Simulation:
         for offset in range(self.config.days):
             self.generate_day(offset)
             tail = self.submit_day(offset, tail)
+            if progress is not None:
+                progress(1)
         self.attest()
         if self.issue() is not None:
             self.reverse_one()
@@ -563,6 +565,12 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[i : i + size]
 
 
-def simulate(registry: Registry, operator: Signer, config: SimulationConfig) -> SimulationReport:
-    """Run the simulation on `registry`, signing operator requests with `operator`."""
-    return Simulation(registry, operator, config).run()
+def simulate(
+    registry: Registry,
+    operator: Signer,
+    config: SimulationConfig,
+    progress: Callable[[int], None] | None = None,
+) -> SimulationReport:
+    """Run the simulation on `registry`, signing operator requests with `operator`;
+    `progress(1)` after each simulated day."""
+    return Simulation(registry, operator, config).run(progress)
