@@ -57,6 +57,9 @@ class Metrics:
                    lambda: _lag(service)[1])  # fmt: skip
         self.gauge("chain_head", "The anchoring chain's head block (-1: not known)",
                    lambda: _chain_head(service))  # fmt: skip
+        self.gauge("anchor_confirmations",
+                   "Blocks on top of the latest anchored checkpoint's block (-1: none)",
+                   lambda: _confirmations(service))  # fmt: skip
         self.gauge("webhook_backlog", "Events the slowest active webhook has not received",
                    lambda: _webhook_backlog(service))  # fmt: skip
 
@@ -83,6 +86,14 @@ def _chain_head(service: RegistryService) -> float:
         return float(service.anchoring.chain.head())
     except Exception:  # a chain not started or unreachable is a value, not a failed scrape
         return -1
+
+
+def _confirmations(service: RegistryService) -> float:
+    latest = service.reader().checkpoints.latest_confirmed()
+    head = _chain_head(service)
+    if latest is None or latest.block_number is None or head < 0:
+        return -1
+    return head - latest.block_number + 1
 
 
 def _webhook_backlog(service: RegistryService) -> float:

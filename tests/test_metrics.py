@@ -95,7 +95,9 @@ def test_metrics_follow_a_write_burst(tmp_path: Path) -> None:
         assert after["carbon_registry_write_seconds_count"] == len(requests)
         assert peak["queue"] > 0, "the queue was never seen holding a request"
         wait_for(lambda: scrape(url)["carbon_registry_anchoring_lag_events"] == 0)
-        assert scrape(url)["carbon_registry_chain_head"] > 0
+        final = scrape(url)
+        assert final["carbon_registry_chain_head"] > 0
+        assert final["carbon_registry_anchor_confirmations"] >= 1
 
 
 def test_serve_logs_json_lines_when_asked(tmp_path: Path) -> None:
