@@ -8,6 +8,7 @@ and the command line's options all follow the one declaration, field for field, 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,38 @@ def test_command_line_options_follow_the_declaration(name: str, tmp_path: Path) 
             or f.option.lstrip("-").replace("-", "_") in arguments
             or (f.cli == "" and any(a for a in arguments))
         ), f"{name}.{f.name}: no {f.option} on `{command_name}`"
+
+
+def test_ethers_and_viem_sign_every_request_as_the_client_does(served: TestClient) -> None:
+    """A wallet (ethers v6, viem) given only `GET /v1/eip712` signs every request type
+    byte for byte as the registry's own client does (RFC 6979 signatures are deterministic),
+    so what a wallet signs the registry accepts as the client's."""
+    published = served.get("/v1/eip712").json()
+    signer = Signer.generate()
+    requests, ours = [], []
+    with RegistryClient("http://testserver", transport=served._transport) as client:
+        for name, message in sorted(MESSAGES.items()):
+            body = client.signed(signer, name, **example_request(message, signer))
+            signed = {k: v for k, v in body["message"].items() if k in field_names(message)}
+            requests.append({"primaryType": name, "message": signed})
+            ours.append(body["signature"])
+    wallets = sign_with_wallets(published, signer, requests)
+    for name, mine, theirs in zip(sorted(MESSAGES), ours, wallets, strict=True):
+        assert theirs["ethers"] == mine, name
+        assert theirs["viem"] == mine, name
+
+
+def sign_with_wallets(
+    published: dict[str, Any], signer: Signer, requests: list[dict[str, Any]]
+) -> list[dict[str, str]]:
+    import subprocess
+
+    done = subprocess.run(
+        ["node", str(Path(__file__).parent / "wallets" / "sign.mjs")],
+        input=json.dumps({"eip712": published, "privateKey": signer.private_key_hex,
+                          "requests": requests}),
+        capture_output=True, text=True, timeout=120, check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    result: list[dict[str, str]] = json.loads(done.stdout)
+    return result
