@@ -99,9 +99,10 @@ class Settings(BaseSettings):
         description="Folder `POST /v1/backups` writes verified copies into (default: DB.backups).",
     )
     cors_origins: list[str] = Field(
-        default_factory=lambda: ["*"],
-        description='Origins browsers may call the API from (JSON list; ["*"]: any: signed'
-        " writes carry their own authority, no cookie is used).",
+        default_factory=list,
+        description="Other origins browsers may call the API from (JSON list, e.g."
+        ' ["https://dapp.example"]; ["*"] for any: signed writes carry their own authority,'
+        " no cookie is used). Default: none; the API's own pages are same-origin.",
     )
     public_rpc_url: str | None = Field(
         default=None,

@@ -81,18 +81,31 @@ def test_unknown_or_malformed_token_ids_are_refused(bridged: tuple[Bridge, Clien
     assert client.get("/v1/tokens/" + "A" * 64).status_code == 422  # ERC-1155: lowercase hex
 
 
-def test_browsers_of_other_origins_may_call_the_api(bridged: tuple[Bridge, Client]) -> None:
-    _, client = bridged
-    preflight = client.options(
-        "/v1/transfers",
-        headers={
-            "Origin": "https://dapp.example",
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type,idempotency-key",
-        },
-    )
-    assert preflight.status_code == 200
-    assert preflight.headers["access-control-allow-origin"] in ("*", "https://dapp.example")
-    assert "idempotency-key" in preflight.headers["access-control-allow-headers"].lower()
-    answer = client.get("/v1", headers={"Origin": "https://dapp.example"})
-    assert answer.headers["access-control-allow-origin"] in ("*", "https://dapp.example")
+def test_only_configured_origins_may_call_the_api(tmp_path: Path) -> None:
+    world, _ = anchored_world(tmp_path / "cors.db")
+    with api_client(world, cors_origins=["https://dapp.example"]) as client:
+        preflight = client.options(
+            "/v1/transfers",
+            headers={
+                "Origin": "https://dapp.example",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type,idempotency-key",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://dapp.example"
+        assert "idempotency-key" in preflight.headers["access-control-allow-headers"].lower()
+        answer = client.get("/v1", headers={"Origin": "https://dapp.example"})
+        assert answer.headers["access-control-allow-origin"] == "https://dapp.example"
+        refused = client.options(
+            "/v1/transfers",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert refused.status_code == 400
+        assert "access-control-allow-origin" not in refused.headers
+        other = client.get("/v1", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+    with api_client(world) as default:  # no other origin by default
+        plain = default.get("/v1", headers={"Origin": "https://dapp.example"})
+        assert "access-control-allow-origin" not in plain.headers
+    world.store.close()
