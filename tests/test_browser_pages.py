@@ -97,3 +97,60 @@ def test_the_certificate_page_verifies_itself(
     page.screenshot(path=str(tmp_path / "certificate.png"))  # Chinese text renders
     assert "李伟" in page.inner_text("body")
     page.close()
+
+
+ETHERS = (
+    Path(__file__).resolve().parents[1] / "node_modules" / "ethers" / "dist" / "ethers.umd.min.js"
+)
+
+# An injected EIP-1193 provider backed by an ethers wallet, as MetaMask would inject one.
+PROVIDER = """
+(() => {
+  const wallet = new ethers.Wallet("%s");
+  window.__added = [];
+  window.ethereum = {
+    isTestWallet: true,
+    async request({ method, params }) {
+      if (method === "eth_requestAccounts" || method === "eth_accounts") return [wallet.address];
+      if (method === "wallet_addEthereumChain") { window.__added.push(params[0]); return null; }
+      if (method === "eth_signTypedData_v4") {
+        const typed = JSON.parse(params[1]);
+        delete typed.types.EIP712Domain;
+        return wallet.signTypedData(typed.domain, typed.types, typed.message);
+      }
+      throw new Error("unsupported " + method);
+    },
+  };
+})();
+"""
+
+
+def test_a_browser_wallet_signs_and_the_proof_verifies(
+    served: tuple[Served, int, str], browser: Browser
+) -> None:
+    running, _, _ = served
+    holder, buyer = Signer.generate(), Signer.generate()
+    with running.client() as api:
+        for person in (holder, buyer):
+            api.open_account(running.operator, person.address, "household")
+        api.issue(running.operator, holder.address, CLASS, 5_000, "claim-wallet")
+    page = browser.new_page()
+    page.add_init_script(ETHERS.read_text(encoding="utf-8"))
+    page.add_init_script(PROVIDER % holder.private_key_hex)
+    page.goto(f"{running.base}/wallet")
+    page.click("#connect")
+    page.wait_for_selector("#form:not([hidden])")
+    assert page.inner_text("#account") == holder.address
+    added = page.evaluate("window.__added")
+    assert added and added[0]["rpcUrls"] == [running.rpc_url]  # EIP-3085, the stable URL
+    page.fill("#f-to", buyer.address)
+    page.fill("#f-assetClass", CLASS)
+    page.fill("#f-amount", "1200")
+    page.click("button[type=submit]")
+    page.wait_for_function("document.getElementById('receipt').textContent.includes('seq')")
+    receipt = json.loads(page.inner_text("#receipt"))
+    assert receipt["event_type"] == "CreditsTransferred", receipt
+    assert verdict(page, "#verify-result") == "verified", page.inner_text("#verify-result")
+    with running.client() as api:
+        assert api.active_balance(buyer.address, CLASS) == 1_200
+    page.close()

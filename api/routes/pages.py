@@ -101,6 +101,105 @@ if (wanted !== null && /^[0-9]+$/.test(wanted)) {{
 """
 
 
+WALLET_PAGE = rf"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>钱包签名 · Sign with your wallet</title><style>{STYLE}</style></head>
+<body><main>
+<h1>钱包签名 <small>Sign with your wallet</small></h1>
+<p>用您自己的钱包（MetaMask 等）签名转让、注销或锁定。
+Sign a transfer, retirement or lock with your own wallet (EIP-1193, eth_signTypedData_v4):
+the key never leaves it.</p>
+<p><button id="connect">连接钱包 Connect wallet</button> <span id="account"></span></p>
+<form id="form" hidden>
+<label for="kind">操作 · Request</label>
+<select id="kind"><option>Transfer</option><option>Retire</option><option>Lock</option></select>
+<div id="fields"></div>
+<p><button type="submit">签名并提交 Sign and send</button></p>
+</form>
+<pre id="receipt" aria-live="polite"></pre>
+<section id="verify-result" aria-live="polite"></section>
+</main>
+<script type="module">
+import {{ verifyInto }} from "/verifier/verify.js";
+const $ = (id) => document.getElementById(id);
+const eip712 = await (await fetch("/v1/eip712")).json();
+const chain = await (await fetch("/v1/chain")).json();
+let account = null;
+const hidden = (kind, f) => f.name === "nonce" || f.name === "expiry" ||
+  f.name === eip712.requests[kind].signer;
+function render() {{
+  const kind = $("kind").value;
+  $("fields").innerHTML = eip712.requests[kind].fields.filter((f) => !hidden(kind, f))
+    .map((f) => `<label for="f-${{f.name}}">${{f.name}}: ${{f.doc}}</label>` +
+      `<input id="f-${{f.name}}" name="${{f.name}}" value="${{f.default ?? ""}}">`).join("") +
+    (kind === "Retire" ? '<label for="f-name">受益人 Beneficiary name (optional)</label>' +
+      '<input id="f-name">' : "");
+}}
+$("kind").addEventListener("change", render);
+$("connect").addEventListener("click", async () => {{
+  [account] = await window.ethereum.request({{ method: "eth_requestAccounts" }});
+  if (chain.rpc_url) {{
+    try {{
+      await window.ethereum.request({{ method: "wallet_addEthereumChain", params: [{{
+        chainId: "0x" + chain.chain_id.toString(16), chainName: "Carbon Registry chain",
+        rpcUrls: [chain.rpc_url], nativeCurrency: {{ name: "Ether", symbol: "ETH", decimals: 18 }},
+      }}] }});
+    }} catch (err) {{ /* the wallet may refuse: signing needs no network switch */ }}
+  }}
+  $("account").textContent = account;
+  $("form").hidden = false;
+  render();
+}});
+const hex = (bytes) => "0x" + [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+$("form").addEventListener("submit", async (e) => {{
+  e.preventDefault();
+  const kind = $("kind").value;
+  const spec = eip712.requests[kind];
+  const message = {{}};
+  const body = {{}};
+  for (const f of spec.fields) {{
+    if (f.name === spec.signer) message[f.name] = account;
+    else if (f.name === "nonce") message.nonce = Math.floor(Math.random() * 2 ** 52);
+    else if (f.name === "expiry") message.expiry = Math.floor(Date.now() / 1000) + 3600;
+    else {{
+      const raw = $(`f-${{f.name}}`).value.trim();
+      message[f.name] = f.type.startsWith("uint") ? Number(raw) : f.type === "bool" ? raw === "true" : raw;
+    }}
+  }}
+  const name = kind === "Retire" ? $("f-name").value.trim() : "";
+  if (name) {{  // only a salted commitment to the name is signed and logged
+    const salt = crypto.getRandomValues(new Uint8Array(32));
+    const data = new Uint8Array([...salt, ...new TextEncoder().encode(name)]);
+    message.beneficiaryCommitment = hex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)));
+    body.beneficiary_name = {{ salt: hex(salt).slice(2), value: name }};
+  }}
+  const typed = {{ types: {{ EIP712Domain: eip712.types.EIP712Domain, [kind]: eip712.types[kind] }},
+    domain: eip712.domain, primaryType: kind, message }};
+  const signature = await window.ethereum.request({{
+    method: "eth_signTypedData_v4", params: [account, JSON.stringify(typed)] }});
+  const route = spec.route.replace(/\{{(\w+)\}}/g, (_, k) => message[k]);
+  const answer = await fetch(route, {{ method: "POST", headers: {{ "Content-Type": "application/json" }},
+    body: JSON.stringify({{ ...body, message, signature }}) }});
+  const receipt = await answer.json();
+  $("receipt").textContent = JSON.stringify(receipt, null, 2);
+  if (!answer.ok) return;
+  $("verify-result").innerHTML = "<p>等待锚定… Waiting for the anchor…</p>";
+  for (;;) {{
+    const bundle = await (await fetch(`/v1/events/${{receipt.seq}}/proof`)).text();
+    if (JSON.parse(bundle).anchor) {{ await verifyInto(bundle, chain.rpc_url, $("verify-result")); break; }}
+    await new Promise((r) => setTimeout(r, 1000));
+  }}
+}});
+</script></body></html>
+"""
+
+
+@router.get("/wallet", response_class=HTMLResponse, summary="Sign requests with a browser wallet")
+def wallet_page() -> HTMLResponse:
+    return HTMLResponse(WALLET_PAGE)
+
+
 @router.get("/verify", response_class=HTMLResponse, summary="Verify a proof bundle in the browser")
 def verify_page() -> HTMLResponse:
     return HTMLResponse(VERIFY_PAGE)
