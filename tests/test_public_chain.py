@@ -14,6 +14,10 @@ import json
 import re
 import time
 from pathlib import Path
+from xml.etree import ElementTree
+
+import httpx
+import jsonschema
 
 from anchoring.chain import Chain
 from bridge.token import TokenContract
@@ -21,15 +25,16 @@ from registry.bridge import token_id
 from registry.commitments import commitment
 from registry.signing import Signer
 from tests.hardhat_node import fund, hardhat_node, rpc
-from tests.serve_process import Served, run_cli
+from tests.serve_process import Served, free_port, run_cli
+from tests.test_token_metadata import ERC1155_METADATA
 
 CLASS = "SZ_TRANSIT-1.0-2026-440300"
 CONFIRMATIONS = 2
 
 
-def deploy(url: str, operator: Signer) -> tuple[int, str, str]:
+def deploy(url: str, operator: Signer, public_url: str) -> tuple[int, str, str]:
     """`carbon-registry deploy`: (chain id, RegistryAnchor, CarbonCredits) from its output."""
-    done = run_cli("deploy", "--chain", url,
+    done = run_cli("deploy", "--chain", url, "--public-url", public_url,
                    env={"CARBON_REGISTRY_OPERATOR_KEY": operator.private_key_hex})  # fmt: skip
     anchor = re.search(
         r"RegistryAnchor deployed at (0x[0-9a-fA-F]{40}) on chain (\d+)", done.stdout
@@ -57,19 +62,22 @@ def test_lifecycle_on_an_interval_mined_chain(tmp_path: Path) -> None:
         operator, wallet, payer = (Signer.generate() for _ in range(3))
         for account in (operator, wallet, payer):
             fund(url, account.address)
-        chain_id, anchor, token_address = deploy(url, operator)
+        public_port = free_port()  # the API's address, known before the token is deployed
+        chain_id, anchor, token_address = deploy(url, operator, f"http://127.0.0.1:{public_port}")
         env = {
             "CARBON_REGISTRY_OPERATOR_KEY": operator.private_key_hex,
             "CARBON_REGISTRY_CHAIN": url,
             "CARBON_REGISTRY_ANCHOR_CONFIRMATIONS": str(CONFIRMATIONS),
             # shown to verifiers: an RPC URL may hold a provider key, so it is never guessed
             "CARBON_REGISTRY_PUBLIC_RPC_URL": url,
+            # where token metadata and images point: the API's own address
+            "CARBON_REGISTRY_PUBLIC_URL": f"http://127.0.0.1:{public_port}",
         }
         db = tmp_path / "registry.db"
         run_cli("--db", str(db), "init", "--chain-id", str(chain_id), "--contract", anchor,
                 env=env)  # fmt: skip
         alice, bob = Signer.generate(), Signer.generate()
-        with Served(db, anchor_max_age_s=1, env=env) as served:
+        with Served(db, anchor_max_age_s=1, env=env, port=public_port) as served:
             served.start()
             with served.client() as api:
                 assert api.chain().rpc_url == url
@@ -118,6 +126,12 @@ def test_lifecycle_on_an_interval_mined_chain(tmp_path: Path) -> None:
             try:
                 tokens = TokenContract(chain, token_address)
                 assert tokens.total_supply(token_id(CLASS)) == 1_500
+                uri = tokens.contract.functions.uri(token_id(CLASS)).call()  # as a wallet reads it
+                metadata = httpx.get(uri.replace("{id}", f"{token_id(CLASS):064x}")).json()
+                jsonschema.validate(metadata, ERC1155_METADATA)
+                image = httpx.get(metadata["image"])
+                assert image.headers["content-type"] == "image/svg+xml"
+                assert ElementTree.fromstring(image.text).tag.endswith("svg")  # well-formed
                 assert tokens.balance_of(wallet.address, token_id(CLASS)) == 1_500
             finally:
                 chain.close()

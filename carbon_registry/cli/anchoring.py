@@ -382,7 +382,14 @@ def audit_command(obj: Context, rpc: str | None) -> None:
     required=True,
     help="JSON-RPC URL of the chain.",
 )
-def deploy(chain_spec: str) -> None:
+@click.option(
+    "--public-url",
+    envvar="CARBON_REGISTRY_PUBLIC_URL",
+    default="http://127.0.0.1:8080",
+    show_default=True,
+    help="The API's public base URL, where the token's metadata (uri, contractURI) points.",
+)
+def deploy(chain_spec: str, public_url: str) -> None:
     """Deploy RegistryAnchor and CarbonCredits with the key of CARBON_REGISTRY_OPERATOR_KEY.
 
     The operator's account deploys RegistryAnchor then CarbonCredits (its next two
@@ -399,7 +406,7 @@ def deploy(chain_spec: str) -> None:
     secret = bytes.fromhex(operator.private_key_hex[2:])
     chain = Chain.connect(chain_spec)
     address = chain.deploy_anchor(secret, operator.address, operator.address)
-    token = TokenContract.deploy(chain, secret, address)
+    token = TokenContract.deploy(chain, secret, address, public_url)
     click.echo(f"RegistryAnchor deployed at {address} on chain {chain.chain_id}")
     click.echo(f"CarbonCredits deployed at {token.address}")
     click.echo(
