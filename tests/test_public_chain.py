@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from xml.etree import ElementTree
@@ -29,6 +32,7 @@ from tests.serve_process import Served, free_port, run_cli
 from tests.test_token_metadata import ERC1155_METADATA
 
 CLASS = "SZ_TRANSIT-1.0-2026-440300"
+ROOT = Path(__file__).resolve().parents[1]
 CONFIRMATIONS = 2
 
 
@@ -145,9 +149,60 @@ def test_lifecycle_on_an_interval_mined_chain(tmp_path: Path) -> None:
             assert audited.returncode == 0, audited.stdout + audited.stderr
             with served.client() as api:
                 (tmp_path / "trust.json").write_text(json.dumps(api.get("/v1/trust")))
+                api.wait_for_anchor(int(str(on_chain["seq"])), timeout_s=180)
+                cert = api.get(f"/v1/retirements/{certificate}")  # now with its anchored proof
+            (tmp_path / "certificate.json").write_text(json.dumps(cert))
+            outside_verifiers_agree(tmp_path, bundles, url)
+            verified_in_a_browser(f"{served.base}/verify?seq={transfer.seq}")
             for _ in range(2):  # a first look, then the same log again: consistent
                 followed = run_cli("monitor", f"{served.base}/log", "--rpc", url, "--trust",
                                    str(tmp_path / "trust.json"), "--state",
                                    str(tmp_path / "monitor.json"), check=False)  # fmt: skip
                 assert followed.returncode == 0, followed.stdout + followed.stderr
                 assert "consistent" in followed.stdout
+
+
+def outside_verifiers_agree(folder: Path, bundles: dict[int, dict[str, object]], url: str) -> None:
+    """The light verifier installed alone in a fresh virtual environment (no registry
+    package in it) and the JavaScript verifier under Node both verify every bundle and a
+    retirement certificate against the chain, pinned to the registry's trust anchor."""
+    venv = folder / "outside-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
+                    "--disable-pip-version-check", str(ROOT / "verifier")],
+                   check=True, timeout=600, capture_output=True)  # fmt: skip
+    listed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "list"],
+                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "carbon-registry" not in listed and "web3" not in listed, listed
+    trust = str(folder / "trust.json")
+    documents = [("bundle", str(folder / f"bundle-{seq}.json")) for seq in bundles]
+    documents.append(("certificate", str(folder / "certificate.json")))
+    for kind, path in documents:
+        for command in (
+            [str(venv / "bin" / "carbon-verify"), kind, path],
+            ["node", str(ROOT / "verifier-js" / "bin" / "carbon-verify.js"), kind, path],
+        ):
+            done = subprocess.run([*command, "--rpc", url, "--trust", trust,
+                                   "--confirmations", str(CONFIRMATIONS)],
+                                  capture_output=True, text=True, timeout=300)  # fmt: skip
+            assert done.returncode == 0 and "VERIFIED" in done.stdout, (command, done.stdout)
+
+
+def verified_in_a_browser(page_url: str) -> None:
+    """The /verify page checks the bundle in Chromium against the Hardhat node's RPC."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is needed (make test installs it)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page()
+            page.goto(page_url)
+            page.wait_for_selector("#result [data-verdict]", timeout=120_000)
+            verdict = page.get_attribute("#result [data-verdict]", "data-verdict")
+            assert verdict == "verified", page.inner_text("#result")
+        finally:
+            browser.close()

@@ -420,17 +420,28 @@ export async function verifyConsistency(value, rpc, { trust = null } = {}) {
  * @returns {Promise<Report>}
  */
 export async function verifyCertificate(value, rpc, { trust = null, minConfirmations = 1 } = {}) {
+  // As `GET /v1/retirements/{id}` serves it (the proof bundle in `proof`, as the Python
+  // verifier reads it), or the document form {certificate, bundle}.
+  const isServed =
+    isPlainObject(value) &&
+    isPlainObject(/** @type {any} */ (value).proof) &&
+    !Object.hasOwn(value, "bundle");
   const isDocument =
     isPlainObject(value) &&
     Object.keys(value).length === 2 &&
     Object.hasOwn(value, "certificate") &&
     Object.hasOwn(value, "bundle");
-  if (!isDocument) {
+  if (!isServed && !isDocument) {
     return formatFailure(
-      new BundleFormatError("", "a certificate document is {certificate, bundle}"),
+      new BundleFormatError(
+        "",
+        "a certificate is the API's (its bundle in `proof`) or a document {certificate, bundle}",
+      ),
     );
   }
-  const { certificate, bundle } = /** @type {Record<string, any>} */ (value);
+  const { certificate, bundle } = isServed
+    ? { certificate: value, bundle: /** @type {any} */ (value).proof }
+    : /** @type {Record<string, any>} */ (value);
   const checks = new Checks();
   checks.results.push(...(await verifyBundle(bundle, rpc, { trust, minConfirmations })).checks);
 

@@ -145,7 +145,7 @@ for (const [label, v] of IMPLEMENTATIONS) {
       );
     });
 
-    test("a document other than {certificate, bundle} fails the format check", async () => {
+    test("a document neither served nor {certificate, bundle} fails the format check", async () => {
       for (const document of [
         null,
         [],
@@ -157,7 +157,8 @@ for (const [label, v] of IMPLEMENTATIONS) {
           {
             name: "format",
             ok: false,
-            detail: "a certificate document is {certificate, bundle}",
+            detail:
+              "a certificate is the API's (its bundle in `proof`) or a document {certificate, bundle}",
             fields: [""],
           },
         ]);
