@@ -22,10 +22,11 @@ from api import examples as ex
 from api.client import RegistryClient
 from carbon_registry.cli import cli
 from carbon_registry.cli.writes import COMMANDS
-from registry.messages import MESSAGES, Message
+from registry import messages
+from registry.messages import MESSAGES, ZERO_ADDRESS, Message
 from registry.signing import Signer
-from tests.api_world import api_client
-from tests.ledger_world import World
+from tests.api_world import OPERATOR, MrvParties, api_client
+from tests.ledger_world import CLASS, World
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +162,61 @@ def sign_with_wallets(
     )  # fmt: skip
     result: list[dict[str, str]] = json.loads(done.stdout)
     return result
+
+
+def test_every_write_type_signed_by_ethers_is_accepted(tmp_path: Path) -> None:
+    """Each request type the API takes, signed by an ethers wallet from `GET /v1/eip712`
+    alone and POSTed as a browser dapp would, is accepted (201). ReleaseLock needs a lock
+    past its mint deadline (tests/test_lock_expiry.py signs it); the Record* requests are
+    recorded from the chain by the operator, not sent to the API."""
+    world = World.create(tmp_path / "r.db")
+    world.open("carol", kind="company")
+    mrv = MrvParties(world)
+    accepted: set[str] = set()
+    with api_client(world) as client:
+        published = client.get("/v1/eip712").json()
+
+        def send(signer: Signer, request: str, /, **fields: Any) -> dict[str, Any]:
+            _, message, _ = signer.request(world.registry.domain, request, **fields)
+            names = field_names(MESSAGES[request])
+            signed = {k: v for k, v in message.items() if k in names}
+            (signature,) = [w["ethers"] for w in sign_with_wallets(
+                published, signer, [{"primaryType": request, "message": signed}])]  # fmt: skip
+            route = published["requests"][request]["route"].format(**message)
+            headers = OPERATOR if published["requests"][request]["operator_key"] else {}
+            answer = client.post(route, json={"message": message, "signature": signature},
+                                 headers=headers)  # fmt: skip
+            assert answer.status_code == 201, (request, answer.json())
+            accepted.add(request)
+            return dict(answer.json())
+
+        op, alice, bob = world.operator, world.people["alice"], world.people["bob"]
+        dave = Signer.generate()
+        send(op, "OpenAccount", account=dave.address, kind="household", name="",
+             household=ZERO_ADDRESS)  # fmt: skip
+        send(op, "GrantRole", account=dave.address, role="exchange")
+        send(op, "RevokeRole", account=dave.address, role="exchange")
+        send(op, "RegisterAssetClass", methodology="BJ_METRO", methodologyVersion="2.0",
+             vintage=2026, region="110000")  # fmt: skip
+        send(op, "Issue", to=alice.address, assetClass=CLASS, amount=10_000, claimId="c-1")
+        send(alice, "Transfer", **{"from": alice.address}, to=bob.address, assetClass=CLASS,
+             batchNo=0, amount=1_000)  # fmt: skip
+        send(bob, "Retire", owner=bob.address, assetClass=CLASS, batchNo=0, amount=100,
+             beneficiaryCommitment="0x" + "00" * 32, beneficiary=bob.address,
+             reason="commute", jurisdiction="CN-GD")  # fmt: skip
+        send(alice, "Lock", owner=alice.address, assetClass=CLASS, batchNo=0, amount=100,
+             recipient=dave.address)  # fmt: skip
+        send(op, "Cancel", holder=alice.address, assetClass=CLASS, batchNo=0, amount=10,
+             reason="issued twice", evidenceHash="0x" + "ab" * 32)  # fmt: skip
+        batch = messages.activity_batch(mrv.platform.address, "b-1", mrv.trips("alice", 2))
+        receipt = send(mrv.platform, "SubmitActivities", **batch)
+        claims = [o["claim"] for o in receipt["effects"]["outcomes"] if "claim" in o]
+        send(mrv.verifier, "AttestClaims", **messages.attestation(
+            mrv.verifier.address, "att-1", claims, True, ""))  # fmt: skip
+        send(op, "RunIssuance", runId="run-1", bufferPool=mrv.pool.address,
+             bufferBasisPoints=500)  # fmt: skip
+        send(op, "ReverseClaim", claimId=claims[0], reason="trip reported twice",
+             evidenceHash="0x" + "cd" * 32)  # fmt: skip
+    routed = {n for n, m in MESSAGES.items() if m.route} - {"ReleaseLock"}
+    assert accepted == routed, routed - accepted
+    world.store.close()
