@@ -20,12 +20,13 @@ from fastapi.testclient import TestClient
 
 from api import examples as ex
 from api.client import RegistryClient
+from api.main import create_app
 from carbon_registry.cli import cli
 from carbon_registry.cli.writes import COMMANDS
 from registry import messages
 from registry.messages import MESSAGES, ZERO_ADDRESS, Message
 from registry.signing import Signer
-from tests.api_world import OPERATOR, MrvParties, api_client
+from tests.api_world import OPERATOR, MrvParties, api_client, loopback_server, settings_for
 from tests.ledger_world import CLASS, World
 
 
@@ -219,4 +220,38 @@ def test_every_write_type_signed_by_ethers_is_accepted(tmp_path: Path) -> None:
              evidenceHash="0x" + "cd" * 32)  # fmt: skip
     routed = {n for n, m in MESSAGES.items() if m.route} - {"ReleaseLock"}
     assert accepted == routed, routed - accepted
+    world.store.close()
+
+
+def test_the_javascript_client_sends_from_the_published_types(tmp_path: Path) -> None:
+    """verifier-js's RegistryClient builds the typed data from `GET /v1/eip712` alone, an
+    ethers wallet signs it, and the registry accepts it over HTTP; a refusal comes back as
+    the registry's problem."""
+    import subprocess
+
+    world = World.create(tmp_path / "r.db")
+    world.issue("alice", 5_000)
+    alice, bob = world.people["alice"], world.addr("bob")
+    app = create_app(settings_for(world.store.path))
+
+    def send(request: str, signer: Signer, /, **fields: Any) -> dict[str, Any]:
+        done = subprocess.run(
+            ["node", str(Path(__file__).parent / "wallets" / "client_send.mjs")],
+            input=json.dumps({"baseUrl": url, "privateKey": signer.private_key_hex,
+                              "kind": request, "fields": fields,
+                              "operatorKey": OPERATOR["X-Operator-Key"]}),
+            capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+        answer: dict[str, Any] = json.loads(done.stdout)
+        return answer
+
+    with loopback_server(app) as url:
+        receipt = send("Transfer", alice, to=bob, assetClass=CLASS, amount=700)  # batchNo: 0
+        assert receipt["event_type"] == "CreditsTransferred", receipt
+        opened = send("OpenAccount", world.operator, account=Signer.generate().address,
+                      kind="company", name="Acme", household=ZERO_ADDRESS)  # fmt: skip
+        assert opened["event_type"] == "AccountOpened", opened
+        refused = send("Transfer", alice, to=bob, assetClass=CLASS, amount=10**9)
+        assert refused["status"] == 409 and refused["problem"]["code"] == "insufficient_balance"
+    assert world.active("bob") == 700
     world.store.close()

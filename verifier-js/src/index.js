@@ -21,3 +21,4 @@ export {
   rootFromInclusionProof,
 } from "./merkle.js";
 export { CodedError } from "./errors.js";
+export { RegistryClient, RegistryProblem } from "./client.js";

@@ -1,0 +1,107 @@
+/**
+ * A small client for the registry's signed writes, built from `GET /v1/eip712` alone: a new
+ * request type needs no change here. Signing is left to the caller's wallet: an ethers
+ * `Wallet`/`Signer` (`signTypedData(domain, types, message)`) or an EIP-1193 provider.
+ *
+ *     const client = new RegistryClient("https://registry.example");
+ *     const receipt = await client.send("Transfer", { to, assetClass, amount }, signer);
+ */
+
+// Defaults the registry describes rather than gives (registry/messages/declaration.py).
+const SIGNER_DEFAULT = "the signer's address";
+const GENERATED_DEFAULT = "a new unique id";
+const newId = () =>
+  [...crypto.getRandomValues(new Uint8Array(6))].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+/** The JSON problem of a refused request (RFC 9457), as an Error. */
+export class RegistryProblem extends Error {
+  /** @param {number} status @param {Record<string, any>} problem */
+  constructor(status, problem) {
+    super(`${status} ${problem.code ?? "error"}: ${problem.detail ?? problem.title ?? ""}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+export class RegistryClient {
+  /**
+   * @param {string} baseUrl
+   * @param {{ fetch?: typeof fetch, operatorKey?: string, ttlSeconds?: number }} [options]
+   */
+  constructor(baseUrl, { fetch: doFetch = globalThis.fetch, operatorKey, ttlSeconds = 3600 } = {}) {
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.fetch = doFetch;
+    this.operatorKey = operatorKey;
+    this.ttlSeconds = ttlSeconds;
+    /** @type {Promise<Record<string, any>> | null} */
+    this.published = null;
+  }
+
+  /** The published domain and types (fetched once). */
+  eip712() {
+    this.published ??= this.fetch(`${this.baseUrl}/v1/eip712`).then((r) => r.json());
+    return this.published;
+  }
+
+  /**
+   * The `eth_signTypedData_v4` document of a request: `fields` plus the signer's address in
+   * the field that names the signer, defaults, a fresh nonce and an expiry.
+   * @param {string} kind
+   * @param {Record<string, unknown>} fields
+   * @param {string} signer
+   */
+  async typedData(kind, fields, signer) {
+    const { domain, types, requests } = await this.eip712();
+    const spec = requests[kind];
+    if (!spec) throw new Error(`the registry publishes no request type ${kind}`);
+    /** @type {Record<string, unknown>} */
+    const message = {};
+    for (const f of spec.fields) {
+      if (f.name === spec.signer) message[f.name] = signer;
+      else if (f.name === "nonce") message.nonce = Math.floor(Math.random() * 2 ** 52);
+      else if (f.name === "expiry") message.expiry = Math.floor(Date.now() / 1000) + this.ttlSeconds;
+      else if (Object.hasOwn(fields, f.name)) message[f.name] = fields[f.name];
+      else if (f.default === SIGNER_DEFAULT) message[f.name] = signer;
+      else if (f.default === GENERATED_DEFAULT) message[f.name] = `${kind.toLowerCase()}-${newId()}`;
+      else if (Object.hasOwn(f, "default")) message[f.name] = f.default;
+      else throw new Error(`${kind} needs ${f.name}`);
+    }
+    return {
+      types: { EIP712Domain: types.EIP712Domain, [kind]: types[kind] },
+      domain,
+      primaryType: kind,
+      message,
+    };
+  }
+
+  /**
+   * Sign a request with `signer` (anything with `getAddress()` and `signTypedData`) and POST
+   * it to its route; the receipt, or a RegistryProblem.
+   * @param {string} kind
+   * @param {Record<string, unknown>} fields
+   * @param {{ getAddress(): Promise<string>, signTypedData(d: any, t: any, m: any): Promise<string> }} signer
+   */
+  async send(kind, fields, signer) {
+    const typed = await this.typedData(kind, fields, await signer.getAddress());
+    const signature = await signer.signTypedData(
+      typed.domain,
+      { [kind]: typed.types[kind] },
+      typed.message,
+    );
+    const { requests } = await this.eip712();
+    const route = requests[kind].route.replace(/\{(\w+)\}/g, (/** @type {string} */ _, /** @type {string} */ k) =>
+      String(typed.message[k]),
+    );
+    /** @type {Record<string, string>} */
+    const headers = { "Content-Type": "application/json" };
+    if (requests[kind].operator_key && this.operatorKey) headers["X-Operator-Key"] = this.operatorKey;
+    const answer = await this.fetch(`${this.baseUrl}${route}`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ message: typed.message, signature }),
+    });
+    const body = await answer.json();
+    if (!answer.ok) throw new RegistryProblem(answer.status, body);
+    return body;
+  }
+}
