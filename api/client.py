@@ -1,7 +1,7 @@
 """Python client of the registry API.
 
     from api.client import RegistryClient
-    from registry.signing import Signer
+    from registry.signing import DEFAULT_TTL_S, Signer, new_nonce
 
     with RegistryClient("http://127.0.0.1:8080") as registry:
         alice = Signer.load(Path("alice.key"))
@@ -27,16 +27,19 @@ from pydantic import BaseModel, TypeAdapter
 
 from api import schemas as s
 from registry import messages
-from registry.eip712 import Domain
+from registry.eip712 import Domain, StructType
 from registry.errors import LockStateError
 from registry.messages import message_of
+from registry.messages.declaration import GENERATED, SIGNER
 from registry.receipt import Receipt as LedgerReceipt
-from registry.signing import Signer
+from registry.signing import DEFAULT_TTL_S, Signer, new_nonce
 
 if TYPE_CHECKING:
     from carbon_verifier.verify import Check
 
 M = TypeVar("M", bound=BaseModel)
+SIGNER_DEFAULT = repr(SIGNER)  # how GET /v1/eip712 describes the defaults it does not give
+GENERATED_DEFAULT = repr(GENERATED)
 
 OPERATOR_KEY_HEADER = "X-Operator-Key"
 
@@ -77,6 +80,7 @@ class RegistryClient:
         self.retries = retries
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport)
         self._domain: Domain | None = None
+        self._published: dict[str, Any] | None = None
 
     def close(self) -> None:
         self._http.close()
@@ -141,9 +145,51 @@ class RegistryClient:
             self._domain = Domain(info.domain.chainId, info.domain.verifyingContract)
         return self._domain
 
+    def eip712(self) -> dict[str, Any]:
+        """The domain and every request's types as the registry publishes them (read once):
+        the client signs from these, so a request type added to the registry needs no
+        change here."""
+        if self._published is None:
+            self._published = dict(self.get("/v1/eip712"))
+        return self._published
+
     def signed(self, signer: Signer, request_type: str, /, **fields: Any) -> dict[str, Any]:
-        """`{"message", "signature"}` of a request signed locally with `signer`'s key."""
-        _, message, signature = signer.request(self.domain, request_type, **fields)
+        """`{"message", "signature"}` of a request signed locally with `signer`'s key, built
+        from the published types: the signer's address in the field naming the signer,
+        published defaults, a fresh nonce and an expiry unless given."""
+        published = self.eip712()
+        spec = published["requests"].get(request_type)
+        if spec is None:
+            raise ValueError(f"the registry publishes no request type {request_type!r}")
+        known = {f["name"] for f in spec["fields"]} | (
+            {spec["attached"]["name"]} if spec.get("attached") else set()
+        )
+        if unknown := set(fields) - known:
+            raise ValueError(f"{request_type} has no fields {sorted(unknown)}")
+        message: dict[str, Any] = {}
+        for f in spec["fields"]:
+            name = f["name"]
+            if name in fields:
+                message[name] = fields[name]
+            elif name == spec["signer"] or f.get("default") == SIGNER_DEFAULT:
+                message[name] = signer.address
+            elif name == "nonce":
+                message[name] = new_nonce()
+            elif name == "expiry":
+                message[name] = int(time.time()) + DEFAULT_TTL_S
+            elif f.get("default") == GENERATED_DEFAULT:
+                message[name] = f"{request_type.lower()}-{uuid.uuid4().hex[:12]}"
+            elif "default" in f:
+                message[name] = f["default"]
+            else:
+                raise ValueError(f"{request_type} needs {name}")
+        struct = StructType(
+            request_type, tuple((t["name"], t["type"]) for t in published["types"][request_type])
+        )
+        signature = signer.sign_struct(self.domain, struct, message)
+        attached = spec.get("attached")
+        if attached is not None and attached["name"] in fields:
+            message[attached["name"]] = fields[attached["name"]]
         return {"message": message, "signature": signature}
 
     def _write(
@@ -185,14 +231,14 @@ class RegistryClient:
     ) -> s.Receipt:
         """Sign a request of type `kind` and POST it to its declared route (with the operator
         key where it needs one); the API's receipt."""
-        message = message_of(kind)
-        if not message.route:
+        spec = self.eip712()["requests"].get(kind)
+        if spec is None or not spec["route"]:
             raise ValueError(f"{kind} requests are recorded by the operator, not sent to the API")
         body = self.signed(signer, kind, **fields)
         for name, (salt, value) in (private or {}).items():
             body[name] = {"salt": salt.hex(), "value": value}
-        path = message.route.format(**fields)
-        return s.Receipt.model_validate(self.post(path, body, operator=message.operator_key))
+        path = spec["route"].format(**body["message"])
+        return s.Receipt.model_validate(self.post(path, body, operator=spec["operator_key"]))
 
     def open_account(
         self,

@@ -17,7 +17,7 @@ from typing import Any
 from coincurve import PrivateKey
 
 from carbon_verifier.jsonsafe import loads
-from registry.eip712 import Domain, address_of_public_key, sign_digest
+from registry.eip712 import Domain, StructType, address_of_public_key, sign_digest
 from registry.errors import ValidationError
 from registry.messages import MAX_SAFE_INTEGER, message_of
 
@@ -52,6 +52,10 @@ class Signer:
     @property
     def private_key_hex(self) -> str:
         return "0x" + self._key.hex()
+
+    def sign_struct(self, domain: Domain, struct: StructType, message: dict[str, Any]) -> str:
+        """Sign `message` as the struct `struct` (as published, e.g. by GET /v1/eip712)."""
+        return sign_digest(self._key, domain.digest(struct, message))
 
     def sign(self, domain: Domain, kind: str, message: dict[str, Any]) -> str:
         declared = message_of(kind)

@@ -255,3 +255,41 @@ def test_the_javascript_client_sends_from_the_published_types(tmp_path: Path) ->
         assert refused["status"] == 409 and refused["problem"]["code"] == "insufficient_balance"
     assert world.active("bob") == 700
     world.store.close()
+
+
+def test_the_python_client_signs_a_request_type_it_has_never_seen(served: TestClient) -> None:
+    """The client builds typed data from `GET /v1/eip712` only: a type the registry would
+    publish tomorrow is signed today without a client change."""
+    published = served.get("/v1/eip712").json()
+    published["types"]["Endorse"] = [
+        {"name": "endorser", "type": "address"},
+        {"name": "note", "type": "string"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "expiry", "type": "uint64"},
+    ]
+    published["requests"]["Endorse"] = {
+        "route": "/v1/endorsements",
+        "signer": "endorser",
+        "operator_key": False,
+        "fields": [{"name": n["name"]} for n in published["types"]["Endorse"]],
+    }
+    signer = Signer.generate()
+    with RegistryClient("http://testserver", transport=served._transport) as client:
+        client._published = published  # what tomorrow's registry would serve
+        body = client.signed(signer, "Endorse", note="good registry")
+        with pytest.raises(ValueError, match="no fields"):
+            client.signed(signer, "Endorse", note="x", colour="green")
+    assert body["message"]["endorser"] == signer.address and body["message"]["note"]
+    typed = {
+        "domain": published["domain"],
+        "types": {
+            "EIP712Domain": published["types"]["EIP712Domain"],
+            "Endorse": published["types"]["Endorse"],
+        },  # fmt: skip
+        "primaryType": "Endorse",
+        "message": body["message"],
+    }
+    recovered = Account.recover_message(
+        encode_typed_data(full_message=typed), signature=body["signature"]
+    )
+    assert recovered == signer.address
