@@ -293,3 +293,28 @@ def test_the_python_client_signs_a_request_type_it_has_never_seen(served: TestCl
         encode_typed_data(full_message=typed), signature=body["signature"]
     )
     assert recovered == signer.address
+
+
+def test_a_wrong_signature_names_the_expected_and_the_recovered_signer(
+    served: TestClient,
+) -> None:
+    owner, impostor = Signer.generate(), Signer.generate()
+    with RegistryClient("http://testserver", transport=served._transport) as client:
+        body = client.signed(impostor, "Transfer", **{"from": owner.address},
+                             to=Signer.generate().address, assetClass=CLASS, amount=1)  # fmt: skip
+    answer = served.post("/v1/transfers", json=body)
+    problem = answer.json()
+    assert answer.status_code == 403 and problem["code"] == "wrong_signer", problem
+    assert problem["expected"] == owner.address and problem["recovered"] == impostor.address
+
+
+def test_each_write_route_documents_its_typed_data(served: TestClient) -> None:
+    openapi = served.get("/openapi.json").json()
+    for name, message in MESSAGES.items():
+        if not message.route:
+            continue
+        text = openapi["paths"][message.route]["post"]["description"]
+        typed = json.loads(text.split("```json\n", 1)[1].split("\n```", 1)[0])
+        assert typed["primaryType"] == name
+        assert [f["name"] for f in typed["types"][name]] == field_names(message)
+        assert set(typed["message"]) == set(field_names(message)), name

@@ -10,6 +10,7 @@ Reads of the same resources live in their own modules.
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from typing import Annotated, Any
 
@@ -23,7 +24,9 @@ from api.requests import REQUEST_MODELS, example_message
 from api.routes import problem_responses
 from api.schemas import Receipt
 from api.service import RegistryService
+from registry.eip712 import DOMAIN_TYPE
 from registry.messages import MESSAGES, Message
+from registry.messages.declaration import Default
 
 router = APIRouter(responses=problem_responses())
 
@@ -41,10 +44,30 @@ def _description(message: Message) -> str:
         else f"a key holding the {message.role} role"
     )
     operator = " It also needs the `X-Operator-Key` header." if message.operator_key else ""
+    typed = {
+        "types": {
+            "EIP712Domain": DOMAIN_TYPE.eip712_types(),
+            message.name: message.typed_data_types(),
+        },
+        "primaryType": message.name,
+        "domain": {
+            "name": "CarbonRegistry",
+            "version": "1",
+            "chainId": 131277322940537,
+            "verifyingContract": ex.CONTRACT,
+        },  # fmt: skip
+        "message": {  # described defaults (the signer's address...) shown by an example
+            f.name: f.kind.example if isinstance(f.default, Default) else f.default
+            for f in message.all_fields
+        },
+    }
     return (
         f"{message.doc}\n\nSign the EIP-712 type `{message.name}` with {signer}, in the domain"
-        f" and with the field order that `GET /v1/eip712` publishes (`requests.{message.name}`)."
-        f" Send an `Idempotency-Key` to retry safely.{operator}"
+        f" and with the field order that [`GET /v1/eip712`](/v1/eip712) publishes"
+        f" (`requests.{message.name}`). Send an `Idempotency-Key` to retry safely.{operator}"
+        " A wrong signature is refused with `wrong_signer`, naming the `expected` and the"
+        " `recovered` signer.\n\nThe `eth_signTypedData_v4` document a wallet signs, for the"
+        f" example body:\n\n```json\n{json.dumps(typed, indent=1)}\n```"
     )
 
 
