@@ -20,6 +20,7 @@ from registry.ledger import Registry
 from registry.signing import Signer
 from registry.storage import Store
 from tests.api_world import OPERATOR_API_KEY, loopback_server, settings_for
+from tests.wallet_signing import sign_with_wallets
 
 CLASS = "SZ_TRANSIT-1.0-2026-440300"
 
@@ -69,8 +70,17 @@ def test_an_unmintable_lock_is_released_over_http(tmp_path: Path) -> None:
         chain.call("time travel", lambda: tester.time_travel(detail.mint_deadline + 10))
         detail = api.lock_detail(lock.seq)
         assert detail.release is not None and detail.release.block_time > detail.mint_deadline
-        released = api.release_lock(alice, lock.seq)
-        assert released.event_type == "LockReleased"
+        # The owner signs the release in an ethers wallet from the published types alone.
+        body = api.signed(alice, "ReleaseLock", owner=alice.address, lockSeq=lock.seq,
+                          **detail.release.model_dump(by_alias=True))  # fmt: skip
+        names = [f["name"] for f in api.eip712()["types"]["ReleaseLock"]]
+        request = {"primaryType": "ReleaseLock",
+                   "message": {k: body["message"][k] for k in names}}  # fmt: skip
+        (wallet,) = sign_with_wallets(api.eip712(), alice, [request])
+        assert wallet["ethers"] == wallet["viem"] == body["signature"]
+        released = api.post(f"/v1/locks/{lock.seq}/release",
+                            {"message": body["message"], "signature": wallet["ethers"]})  # fmt: skip
+        assert released["event_type"] == "LockReleased"
         # The command line releases the other with the chain's RPC; through the API, it is
         # then refused.
         key_file = tmp_path / "alice.key"
@@ -90,7 +100,7 @@ def test_an_unmintable_lock_is_released_over_http(tmp_path: Path) -> None:
         (balance,) = api.balances(alice.address)
         assert balance.active == 5_000 and balance.locked == 0
         detail = api.lock_detail(lock.seq)
-        assert detail.status == "released" and detail.released_seq == released.seq
+        assert detail.status == "released" and detail.released_seq == released["seq"]
         assert "released" in (detail.release_refused or "")
         with pytest.raises(ApiProblem) as refused:
             api.send(alice, "ReleaseLock", None, owner=alice.address, lockSeq=lock.seq,

@@ -28,6 +28,7 @@ from registry.messages import MESSAGES, ZERO_ADDRESS, Message
 from registry.signing import Signer
 from tests.api_world import OPERATOR, MrvParties, api_client, loopback_server, settings_for
 from tests.ledger_world import CLASS, World
+from tests.wallet_signing import sign_with_wallets
 
 
 @pytest.fixture(scope="module")
@@ -147,22 +148,6 @@ def test_ethers_and_viem_sign_every_request_as_the_client_does(served: TestClien
     for name, mine, theirs in zip(sorted(MESSAGES), ours, wallets, strict=True):
         assert theirs["ethers"] == mine, name
         assert theirs["viem"] == mine, name
-
-
-def sign_with_wallets(
-    published: dict[str, Any], signer: Signer, requests: list[dict[str, Any]]
-) -> list[dict[str, str]]:
-    import subprocess
-
-    done = subprocess.run(
-        ["node", str(Path(__file__).parent / "wallets" / "sign.mjs")],
-        input=json.dumps({"eip712": published, "privateKey": signer.private_key_hex,
-                          "requests": requests}),
-        capture_output=True, text=True, timeout=120, check=True,
-        cwd=Path(__file__).resolve().parents[1],
-    )  # fmt: skip
-    result: list[dict[str, str]] = json.loads(done.stdout)
-    return result
 
 
 def test_every_write_type_signed_by_ethers_is_accepted(tmp_path: Path) -> None:
