@@ -93,7 +93,12 @@ def test_metrics_follow_a_write_burst(tmp_path: Path) -> None:
         assert after["carbon_registry_write_queue_depth"] == 0
         assert after["carbon_registry_group_commit_size_count"] >= 1
         assert after["carbon_registry_write_seconds_count"] == len(requests)
-        assert peak["queue"] > 0, "the queue was never seen holding a request"
+        # Requests waited in the queue: a scrape saw them, or a group commit took several.
+        grouped = (
+            after["carbon_registry_group_commit_size_sum"]
+            > (after["carbon_registry_group_commit_size_count"])
+        )
+        assert peak["queue"] > 0 or grouped, "no request ever waited for the writer"
         wait_for(lambda: scrape(url)["carbon_registry_anchoring_lag_events"] == 0)
         final = scrape(url)
         assert final["carbon_registry_chain_head"] > 0
