@@ -284,7 +284,8 @@ def _audit_chain(
     report: AuditReport,
 ) -> None:
     chain_id = chain.chain_id
-    confirmed = {r.tree_size: r for r in checkpoints.all() if r.status == "confirmed"}
+    rows = checkpoints.all()
+    confirmed = {r.tree_size: r for r in rows if r.status == "confirmed"}
     for size, row in confirmed.items():
         report.anchored_checked += 1
         where = f"checkpoint {size}"
@@ -319,7 +320,7 @@ def _audit_chain(
             )
     # A live worker has anchors on chain still short of their confirmations: stored as sent
     # with the same transaction, they are in flight, not unaccounted for.
-    in_flight = {r.tree_size: r for r in checkpoints.all() if r.status == "sent"}
+    in_flight = {r.tree_size: r for r in rows if r.status == "sent"}
     for record in chain.anchors():
         if record.tree_size in confirmed:
             continue

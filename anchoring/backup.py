@@ -145,7 +145,7 @@ def verify(folder: Path) -> Manifest:
         if not audited.clean:
             raise BackupError(f"audit of the copy: {'; '.join(audited.problems[:3])}")
         files = {
-            p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            p.name: _sha256(p)
             for p in sorted(folder.iterdir())
             if p.is_file() and p.name != MANIFEST and not p.name.endswith(("-wal", "-shm"))
         }
@@ -161,6 +161,11 @@ def verify(folder: Path) -> Manifest:
         store.close()
         if chain is not None:
             chain.close()
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:  # streamed: a copy may be larger than memory
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def restore(folder: Path, db: Path) -> Manifest:

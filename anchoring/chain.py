@@ -52,6 +52,11 @@ T = TypeVar("T")
 _BYTES_LITERAL = re.compile(r"b'(?:[^'\\]|\\.)*'" + r'|b"(?:[^"\\]|\\.)*"')
 
 
+def _revert_selector(exc: Exception) -> str:
+    data = revert_data(" ".join(str(a) for a in (getattr(exc, "data", None), *exc.args)))
+    return f" (error 0x{data[:4].hex()}): {exc}" if data else f": {exc}"
+
+
 def revert_data(text: str) -> bytes | None:
     """The revert data in an embedded-chain error message, if it carries any."""
     literal = _BYTES_LITERAL.search(text)
@@ -331,17 +336,23 @@ class Chain:
         )
         return self.sign_transaction(key, tx)
 
-    def transact(self, key: bytes, function: Any, gas: int = 300_000) -> dict[str, Any]:
-        """Simulate, sign, send and wait for one contract call; ChainError if it reverts."""
+    def transact(
+        self,
+        key: bytes,
+        function: Any,
+        gas: int = 300_000,
+        explain: Callable[[Exception], str] | None = None,
+    ) -> dict[str, Any]:
+        """Simulate, sign, send and wait for one contract call; returns the receipt. The
+        simulation comes first, so a revert raises ChainError before any gas is spent, saying
+        why with `explain(exc)` (a contract that knows its custom errors names them)."""
         sender = Account.from_key(key).address
         try:
             self.call("simulate", lambda: function.call({"from": sender}))
         except ChainUnavailableError:
             raise
         except Exception as exc:  # web3 and eth-tester report reverts in different types
-            data = revert_data(" ".join(str(a) for a in (getattr(exc, "data", None), *exc.args)))
-            selector = f" (error 0x{data[:4].hex()})" if data else ""
-            raise ChainError(f"reverted{selector}: {exc}") from exc
+            raise ChainError(f"reverted{(explain or _revert_selector)(exc)}") from exc
         tx = self.build_transaction(function, {"from": sender, "nonce": self.nonce(sender),
                                                "gas": gas})  # fmt: skip
         raw, tx_hash = self.sign_transaction(key, tx)

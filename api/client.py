@@ -79,8 +79,8 @@ class RegistryClient:
         self.operator_api_key = operator_api_key
         self.retries = retries
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport)
-        self._domain: Domain | None = None
         self._published: dict[str, Any] | None = None
+        self._domain: Domain | None = None
 
     def close(self) -> None:
         self._http.close()
@@ -139,10 +139,10 @@ class RegistryClient:
 
     @property
     def domain(self) -> Domain:
-        """The EIP-712 domain of the registry (read once from `GET /v1`)."""
+        """The EIP-712 domain of the registry (from `GET /v1/eip712`, read once)."""
         if self._domain is None:
-            info = self.info()
-            self._domain = Domain(info.domain.chainId, info.domain.verifyingContract)
+            published = self.eip712()["domain"]
+            self._domain = Domain(published["chainId"], published["verifyingContract"])
         return self._domain
 
     def eip712(self) -> dict[str, Any]:

@@ -9,10 +9,12 @@ registry of metrics, so that several apps in one process (tests) do not collide.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from api.service import RegistryService
@@ -42,41 +44,68 @@ class Metrics:
             registry=self.registry,
         )
 
-    def gauge(self, name: str, doc: str, read: Callable[[], float]) -> None:
-        Gauge(f"{PREFIX}_{name}", doc, registry=self.registry).set_function(read)
-
     def watch(self, service: RegistryService) -> None:
         """Gauges read from the service when scraped."""
-        self.gauge("write_queue_depth", "Write requests waiting for the writer",
-                   service.writer.queue_depth)  # fmt: skip
-        self.gauge("events", "Events in the log", lambda: service.reader().store.event_count())
-        self.gauge("anchoring_lag_events", "Events not covered by an anchored checkpoint",
-                   lambda: _lag(service)[0])  # fmt: skip
-        self.gauge("anchoring_lag_seconds",
-                   "Seconds since the last anchored checkpoint was cut, while events wait (else 0)",
-                   lambda: _lag(service)[1])  # fmt: skip
-        self.gauge("chain_head", "The anchoring chain's head block (-1: not known)",
-                   lambda: _chain_head(service))  # fmt: skip
-        self.gauge("anchor_confirmations",
-                   "Blocks on top of the latest anchored checkpoint's block (-1: none)",
-                   lambda: _confirmations(service))  # fmt: skip
-        self.gauge("webhook_backlog", "Events the slowest active webhook has not received",
-                   lambda: _webhook_backlog(service))  # fmt: skip
+        self.registry.register(StateCollector(service))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
 
-def _lag(service: RegistryService) -> tuple[int, float]:
-    reader = service.reader()
-    events = reader.store.event_count()
-    latest = reader.checkpoints.latest_confirmed()
-    anchored = latest.tree_size if latest is not None else 0
-    if events <= anchored:
-        return 0, 0.0
-    if latest is None:
-        return events, 0.0
-    return events - anchored, max(0.0, time.time() - latest.signed.checkpoint.timestamp)
+GAUGES = {
+    "write_queue_depth": "Write requests waiting for the writer",
+    "events": "Events in the log",
+    "anchoring_lag_events": "Events not covered by an anchored checkpoint",
+    "anchoring_lag_seconds": "Seconds since the last anchored checkpoint was cut, while events"
+    " wait (else 0)",
+    "chain_head": "The anchoring chain's head block (-1: not known)",
+    "anchor_confirmations": "Blocks on top of the latest anchored checkpoint's block (-1: none)",
+    "webhook_backlog": "Events the slowest active webhook has not received",
+}
+
+
+class StateCollector(Collector):
+    """The service's state, read once per scrape (one event count, one latest anchor, one
+    chain head for every gauge that needs them)."""
+
+    def __init__(self, service: RegistryService) -> None:
+        self.service = service
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(())  # the names are only known when collected: no registration check
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        for name, value in self.read().items():
+            yield GaugeMetricFamily(f"{PREFIX}_{name}", GAUGES[name], value=value)
+
+    def read(self) -> dict[str, float]:
+        service = self.service
+        reader = service.reader()
+        events = reader.store.event_count()
+        latest = reader.checkpoints.latest_confirmed()
+        anchored = latest.tree_size if latest is not None else 0
+        waiting = max(0, events - anchored)
+        since = (
+            max(0.0, time.time() - latest.signed.checkpoint.timestamp)
+            if latest is not None and waiting
+            else 0.0
+        )
+        head = _chain_head(service)
+        confirmations = (
+            head - latest.block_number + 1
+            if latest is not None and latest.block_number is not None and head >= 0
+            else -1
+        )
+        cursors = [hook.cursor for hook in reader.webhooks.all(active_only=True)]
+        return {
+            "write_queue_depth": service.writer.queue_depth(),
+            "events": events,
+            "anchoring_lag_events": waiting,
+            "anchoring_lag_seconds": since,
+            "chain_head": head,
+            "anchor_confirmations": confirmations,
+            "webhook_backlog": events - 1 - min(cursors) if cursors else 0,
+        }
 
 
 def _chain_head(service: RegistryService) -> float:
@@ -86,18 +115,3 @@ def _chain_head(service: RegistryService) -> float:
         return float(service.anchoring.chain.head())
     except Exception:  # a chain not started or unreachable is a value, not a failed scrape
         return -1
-
-
-def _confirmations(service: RegistryService) -> float:
-    latest = service.reader().checkpoints.latest_confirmed()
-    head = _chain_head(service)
-    if latest is None or latest.block_number is None or head < 0:
-        return -1
-    return head - latest.block_number + 1
-
-
-def _webhook_backlog(service: RegistryService) -> float:
-    reader = service.reader()
-    events = reader.store.event_count()
-    cursors = [hook.cursor for hook in reader.webhooks.all(active_only=True)]
-    return float(events - 1 - min(cursors)) if cursors else 0.0

@@ -66,16 +66,16 @@ RESERVE_LOCKS = 40
 RESERVE_SAMPLES = 60
 
 
-def build(db: Path) -> tuple[Registry, Signer, list[Signer]]:
-    """A registry on the embedded chain's domain, traders holding grams, all anchored."""
-    chain = Chain.create_embedded()
+def traders_registry(db: Path, chain: Chain, log_id: str) -> tuple[Registry, Signer, list[Signer]]:
+    """A registry in `chain`'s domain with TRADERS household accounts holding GRAMS_EACH grams
+    of CLASS each (not anchored)."""
     operator = Signer.generate()
     registry = Registry.create(
         Store(db, synchronous="NORMAL"),
         chain_id=chain.chain_id,
         verifying_contract=contract_address_of(operator.address, 0),
         operator=operator.address,
-        log_id="bench.local/api",
+        log_id=log_id,
     )
     domain = registry.domain
 
@@ -102,6 +102,14 @@ def build(db: Path) -> tuple[Registry, Signer, list[Signer]]:
     ]
     for result in registry.execute_many(requests):
         assert not isinstance(result, Exception), result
+    return registry, operator, traders
+
+
+def build(db: Path) -> tuple[Registry, Signer, list[Signer]]:
+    """A registry on the embedded chain's domain, traders holding grams, all anchored."""
+    chain = Chain.create_embedded()
+    registry, operator, traders = traders_registry(db, chain, "bench.local/api")
+    domain = registry.domain
     store = registry.store
     worker = AnchorWorker(
         store,
@@ -287,47 +295,12 @@ def reserve_registry(db: Path, events: int) -> tuple[Signer, list[Signer]]:
     RESERVE_LOCKS locks, half of them minted, the rest transfers; everything anchored and
     the mints recorded."""
     chain = Chain.create_embedded(embedded_chain_file(db))
-    operator = Signer.generate()
-    registry = Registry.create(
-        Store(db, synchronous="NORMAL"),
-        chain_id=chain.chain_id,
-        verifying_contract=contract_address_of(operator.address, 0),
-        operator=operator.address,
-        log_id="bench.local/reserve",
-    )
+    registry, operator, traders = traders_registry(db, chain, "bench.local/reserve")
     domain = registry.domain
-    traders = [Signer.generate() for _ in range(TRADERS)]
-    setup = [
-        operator.request(
-            domain,
-            "RegisterAssetClass",
-            methodology="SZ_TRANSIT",
-            methodologyVersion="1.0",
-            vintage=2026,
-            region="440300",
-        )
-    ]
-    setup += [
-        operator.request(
-            domain,
-            "OpenAccount",
-            account=t.address,
-            kind="household",
-            name="",
-            household=ZERO_ADDRESS,
-        )
-        for t in traders
-    ]
-    setup += [
-        operator.request(
-            domain, "Issue", to=t.address, assetClass=CLASS, amount=GRAMS_EACH, claimId=f"bench-{i}"
-        )
-        for i, t in enumerate(traders)
-    ]
-    setup += [traders[i].request(domain, "Lock", owner=traders[i].address, assetClass=CLASS,
-                                 batchNo=0, amount=1_000, recipient=Signer.generate().address)
-              for i in range(RESERVE_LOCKS)]  # fmt: skip
-    for result in registry.execute_many(setup):
+    locking = [traders[i].request(domain, "Lock", owner=traders[i].address, assetClass=CLASS,
+                                  batchNo=0, amount=1_000, recipient=Signer.generate().address)
+               for i in range(RESERVE_LOCKS)]  # fmt: skip
+    for result in registry.execute_many(locking):
         assert not isinstance(result, Exception), result
     locks = [seq for seq, kind, _, _ in registry.store.event_rows() if kind == "CreditsLocked"]
     rng = random.Random(7)

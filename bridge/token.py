@@ -16,8 +16,6 @@ from eth_account import Account
 
 from anchoring.chain import (
     Chain,
-    ChainError,
-    ChainUnavailableError,
     load_artifact,
     revert_data,
 )
@@ -95,32 +93,12 @@ class TokenContract:
     def _call(self, what: str, function: Any, block: int | str = "latest") -> Any:
         return self.chain.call(what, lambda: function.call(block_identifier=block))
 
-    def _send(self, key: bytes, function: Any) -> tuple[bytes, bytes]:
-        sender = Account.from_key(key).address
-        tx = self.chain.build_transaction(
-            function, {"from": sender, "nonce": self.chain.nonce(sender), "gas": 1_500_000}
-        )
-        return self.chain.sign_transaction(key, tx)
-
     def transact(self, key: bytes, function: Any) -> dict[str, Any]:
-        """Sign, send and wait for one call; returns the receipt.
-
-        The call is simulated first, so a revert raises ChainError naming the contract's
-        custom error (e.g. `CarbonCreditsLockAlreadyMinted`) before any gas is spent.
-        """
-        sender = Account.from_key(key).address
-        try:
-            self.chain.call("simulate", lambda: function.call({"from": sender}))
-        except ChainUnavailableError:
-            raise
-        except Exception as exc:  # web3 and eth-tester report reverts in different types
-            raise ChainError(f"reverted: {self._error_name(exc)}") from exc
-        raw, tx_hash = self._send(key, function)
-        self.chain.broadcast(raw)
-        receipt = self.chain.wait_receipt(tx_hash)
-        if receipt["status"] != 1:
-            raise ChainError(f"transaction 0x{tx_hash.hex()} reverted")
-        return receipt
+        """Sign, send and wait for one call; a revert raises ChainError naming the
+        contract's custom error (e.g. `CarbonCreditsLockAlreadyMinted`) before any gas."""
+        return self.chain.transact(
+            key, function, 1_500_000, lambda exc: f": {self._error_name(exc)}"
+        )
 
     def _error_name(self, exc: Exception) -> str:
         """The custom error's name from the revert data, or the exception's own text."""

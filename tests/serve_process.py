@@ -125,3 +125,22 @@ class Served:
     def __exit__(self, *exc: Any) -> None:
         if self.process is not None:
             self.kill()
+
+
+CLASS = "SZ_TRANSIT-1.0-2026-440300"
+
+
+def setup_parties(
+    api: RegistryClient,
+    operator: Signer,
+    people: list[Signer],
+    grams: int = 1_000_000,
+    issued_to: list[Signer] | None = None,
+) -> None:
+    """Household accounts for `people`, the SZ_TRANSIT 2026 class, and `grams` issued to
+    each of `issued_to` (default: everyone)."""
+    for person in people:
+        api.open_account(operator, person.address, "household")
+    api.register_asset_class(operator, "SZ_TRANSIT", "1.0", 2026, "440300")
+    for i, person in enumerate(people if issued_to is None else issued_to):
+        api.issue(operator, person.address, CLASS, grams, f"claim-{i}")

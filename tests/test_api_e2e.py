@@ -286,7 +286,7 @@ def test_serve_command_creates_the_registry_and_its_keys(tmp_path: Path) -> None
         operator = Signer.load(Path(str(db) + ".operator-key.json"))
         with RegistryClient(f"http://127.0.0.1:{port}", operator_api_key=key) as api:
             opened = api.open_account(operator, Signer.generate().address, "household")
-            assert api.wait_for_anchor(opened.seq, timeout_s=30)["anchor"] is not None
+            assert api.wait_for_anchor(opened.seq, timeout_s=120)["anchor"] is not None
     finally:
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=30)

@@ -11,9 +11,7 @@ import threading
 from pathlib import Path
 
 from registry.signing import Signer
-from tests.serve_process import Served, run_cli
-
-CLASS = "SZ_TRANSIT-1.0-2026-440300"
+from tests.serve_process import CLASS, Served, run_cli, setup_parties
 
 
 def test_restore_drill(tmp_path: Path) -> None:
@@ -22,10 +20,7 @@ def test_restore_drill(tmp_path: Path) -> None:
         served.start()
         alice, bob = Signer.generate(), Signer.generate()
         with served.client() as api:
-            for person in (alice, bob):
-                api.open_account(served.operator, person.address, "household")
-            api.register_asset_class(served.operator, "SZ_TRANSIT", "1.0", 2026, "440300")
-            api.issue(served.operator, alice.address, CLASS, 1_000_000, "claim-1")
+            setup_parties(api, served.operator, [alice, bob], issued_to=[alice])
             first = api.transfer(alice, bob.address, CLASS, 10)
             early_bundle = api.wait_for_anchor(first.seq, timeout_s=120)
         acknowledged: list[int] = []

@@ -18,9 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from registry.signing import Signer
-from tests.serve_process import Served
-
-CLASS = "SZ_TRANSIT-1.0-2026-440300"
+from tests.serve_process import CLASS, Served, setup_parties
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +28,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, i
         running.start()
         alice, bob = Signer.generate(), Signer.generate()
         with running.client() as api:
-            for person in (alice, bob):
-                api.open_account(running.operator, person.address, "household")
-            api.register_asset_class(running.operator, "SZ_TRANSIT", "1.0", 2026, "440300")
-            api.issue(running.operator, alice.address, CLASS, 10_000, "claim-1")
+            setup_parties(api, running.operator, [alice, bob], 10_000, issued_to=[alice])
             retired = api.retire(alice, CLASS, 1_000, reason="commute", jurisdiction="CN-GD",
                                  beneficiary_name="李伟")  # fmt: skip
             api.wait_for_anchor(retired.seq, timeout_s=120)
@@ -139,7 +134,7 @@ def test_a_browser_wallet_signs_and_the_proof_verifies(
     page.add_init_script(PROVIDER % holder.private_key_hex)
     page.goto(f"{running.base}/wallet")
     page.click("#connect")
-    page.wait_for_selector("#form:not([hidden])")
+    page.wait_for_selector("#form:not([hidden])", timeout=120_000)
     assert page.inner_text("#account") == holder.address
     added = page.evaluate("window.__added")
     assert added and added[0]["rpcUrls"] == [running.rpc_url]  # EIP-3085, the stable URL
@@ -147,7 +142,9 @@ def test_a_browser_wallet_signs_and_the_proof_verifies(
     page.fill("#f-assetClass", CLASS)
     page.fill("#f-amount", "1200")
     page.click("button[type=submit]")
-    page.wait_for_function("document.getElementById('receipt').textContent.includes('seq')")
+    page.wait_for_function(
+        "document.getElementById('receipt').textContent.includes('seq')", timeout=120_000
+    )
     receipt = json.loads(page.inner_text("#receipt"))
     assert receipt["event_type"] == "CreditsTransferred", receipt
     assert verdict(page, "#verify-result") == "verified", page.inner_text("#verify-result")

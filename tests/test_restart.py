@@ -26,17 +26,7 @@ from carbon_verifier.verify import verify_bundle
 from registry.bridge import token_id
 from registry.eip712 import contract_address_of
 from registry.signing import Signer
-from tests.serve_process import Served, run_cli
-
-CLASS = "SZ_TRANSIT-1.0-2026-440300"
-
-
-def setup_parties(api: RegistryClient, operator: Signer, people: list[Signer]) -> None:
-    for person in people:
-        api.open_account(operator, person.address, "household")
-    api.register_asset_class(operator, "SZ_TRANSIT", "1.0", 2026, "440300")
-    for i, person in enumerate(people):
-        api.issue(operator, person.address, CLASS, 1_000_000, f"claim-{i}")
+from tests.serve_process import CLASS, Served, run_cli, setup_parties
 
 
 def export(api: RegistryClient, seq: int, folder: Path) -> Path:

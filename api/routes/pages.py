@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from api.errors import ApiError
 
@@ -122,8 +122,10 @@ the key never leaves it.</p>
 </main>
 <script type="module">
 import {{ verifyInto }} from "/verifier/verify.js";
+import {{ RegistryClient, walletSigner }} from "/verifier/carbon-verifier.js";
 const $ = (id) => document.getElementById(id);
-const eip712 = await (await fetch("/v1/eip712")).json();
+const client = new RegistryClient(location.origin);
+const eip712 = await client.eip712();
 const chain = await (await fetch("/v1/chain")).json();
 let account = null;
 const hidden = (kind, f) => f.name === "nonce" || f.name === "expiry" ||
@@ -155,35 +157,27 @@ const hex = (bytes) => "0x" + [...bytes].map((b) => b.toString(16).padStart(2, "
 $("form").addEventListener("submit", async (e) => {{
   e.preventDefault();
   const kind = $("kind").value;
-  const spec = eip712.requests[kind];
-  const message = {{}};
-  const body = {{}};
-  for (const f of spec.fields) {{
-    if (f.name === spec.signer) message[f.name] = account;
-    else if (f.name === "nonce") message.nonce = Math.floor(Math.random() * 2 ** 52);
-    else if (f.name === "expiry") message.expiry = Math.floor(Date.now() / 1000) + 3600;
-    else {{
-      const raw = $(`f-${{f.name}}`).value.trim();
-      message[f.name] = f.type.startsWith("uint") ? Number(raw) : f.type === "bool" ? raw === "true" : raw;
-    }}
+  const fields = {{}};
+  const beside = {{}};
+  for (const f of eip712.requests[kind].fields.filter((f) => !hidden(kind, f))) {{
+    const raw = $(`f-${{f.name}}`).value.trim();
+    fields[f.name] = f.type.startsWith("uint") ? Number(raw) : f.type === "bool" ? raw === "true" : raw;
   }}
   const name = kind === "Retire" ? $("f-name").value.trim() : "";
   if (name) {{  // only a salted commitment to the name is signed and logged
     const salt = crypto.getRandomValues(new Uint8Array(32));
     const data = new Uint8Array([...salt, ...new TextEncoder().encode(name)]);
-    message.beneficiaryCommitment = hex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)));
-    body.beneficiary_name = {{ salt: hex(salt).slice(2), value: name }};
+    fields.beneficiaryCommitment = hex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)));
+    beside.beneficiary_name = {{ salt: hex(salt).slice(2), value: name }};
   }}
-  const typed = {{ types: {{ EIP712Domain: eip712.types.EIP712Domain, [kind]: eip712.types[kind] }},
-    domain: eip712.domain, primaryType: kind, message }};
-  const signature = await window.ethereum.request({{
-    method: "eth_signTypedData_v4", params: [account, JSON.stringify(typed)] }});
-  const route = spec.route.replace(/\{{(\w+)\}}/g, (_, k) => message[k]);
-  const answer = await fetch(route, {{ method: "POST", headers: {{ "Content-Type": "application/json" }},
-    body: JSON.stringify({{ ...body, message, signature }}) }});
-  const receipt = await answer.json();
+  let receipt;
+  try {{  // the client builds the typed data from /v1/eip712; the wallet signs it
+    receipt = await client.send(kind, fields, walletSigner(window.ethereum, account), beside);
+  }} catch (err) {{
+    $("receipt").textContent = JSON.stringify(err.problem ?? String(err), null, 2);
+    return;
+  }}
   $("receipt").textContent = JSON.stringify(receipt, null, 2);
-  if (!answer.ok) return;
   $("verify-result").innerHTML = "<p>等待锚定… Waiting for the anchor…</p>";
   for (;;) {{
     const bundle = await (await fetch(`/v1/events/${{receipt.seq}}/proof`)).text();
@@ -206,8 +200,8 @@ def verify_page() -> HTMLResponse:
 
 
 @router.get("/verifier/verify.js", summary="The verification pages' script (ES module)")
-def verify_script() -> HTMLResponse:
-    return HTMLResponse(VERIFY_SCRIPT, media_type="text/javascript")
+def verify_script() -> Response:
+    return Response(VERIFY_SCRIPT, media_type="text/javascript")
 
 
 @router.get(

@@ -83,14 +83,13 @@ def _decide_days_again(store: Store, rejected: list[str]) -> list[dict[str, Any]
         for seq, index, row in candidates:
             if room <= 0:
                 break
-            earned = _earned(store, seq, index)
-            grams = min(earned - row.get("grams", 0), room)
+            record = _record(store, seq, index)
+            grams = min(_earned(record) - row.get("grams", 0), room)
             if grams <= 0:
                 continue
             if "claim_id" in row:
                 recredited.append({"claim": row["claim_id"], "grams": grams})
             else:
-                record = _record(store, seq, index)
                 probe = [(index, account, CATALOGUE[(record["methodology"], record["version"])]
                           .family, record["start"], record["end"])]  # fmt: skip
                 if store.overlapping_claims(probe, MAX_DURATION_S):
@@ -117,9 +116,8 @@ def _record(store: Store, seq: int, index: int) -> dict[str, Any]:
     return record
 
 
-def _earned(store: Store, seq: int, index: int) -> int:
-    """The grams the record at `index` of batch `seq` earns before the daily cap."""
-    record = _record(store, seq, index)
+def _earned(record: dict[str, Any]) -> int:
+    """The grams an activity record earns before the daily cap."""
     methodology = CATALOGUE[(record["methodology"], record["version"])]
     verdict = methodology.assess(record["quantities"], record["start"], record["end"])
     return verdict.grams if verdict.reason is None else 0

@@ -30,7 +30,8 @@ export class RegistryClient {
    */
   constructor(baseUrl, { fetch: doFetch = globalThis.fetch, operatorKey, ttlSeconds = 3600 } = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
-    this.fetch = doFetch;
+    // Called as a plain function: a browser's fetch refuses any other `this`.
+    this.fetch = (/** @type {Parameters<typeof fetch>} */ ...args) => doFetch(...args);
     this.operatorKey = operatorKey;
     this.ttlSeconds = ttlSeconds;
     /** @type {Promise<Record<string, any>> | null} */
@@ -75,13 +76,15 @@ export class RegistryClient {
   }
 
   /**
-   * Sign a request with `signer` (anything with `getAddress()` and `signTypedData`) and POST
-   * it to its route; the receipt, or a RegistryProblem.
+   * Sign a request with `signer` (anything with `getAddress()` and `signTypedData`, such as
+   * an ethers signer or `walletSigner(provider)`) and POST it to its route; the receipt, or
+   * a RegistryProblem.
    * @param {string} kind
    * @param {Record<string, unknown>} fields
    * @param {{ getAddress(): Promise<string>, signTypedData(d: any, t: any, m: any): Promise<string> }} signer
+   * @param {Record<string, unknown>} [beside] sent beside the signed message (personal data)
    */
-  async send(kind, fields, signer) {
+  async send(kind, fields, signer, beside = {}) {
     const typed = await this.typedData(kind, fields, await signer.getAddress());
     const signature = await signer.signTypedData(
       typed.domain,
@@ -98,10 +101,43 @@ export class RegistryClient {
     const answer = await this.fetch(`${this.baseUrl}${route}`, {
       method: "POST",
       headers,
-      body: JSON.stringify({ message: typed.message, signature }),
+      body: JSON.stringify({ ...beside, message: typed.message, signature }),
     });
     const body = await answer.json();
     if (!answer.ok) throw new RegistryProblem(answer.status, body);
     return body;
   }
 }
+
+/**
+ * An EIP-1193 wallet (MetaMask's `window.ethereum`) as a signer for `RegistryClient.send`:
+ * `eth_signTypedData_v4` on the typed data the client built.
+ * @param {{ request(args: { method: string, params?: unknown[] }): Promise<any> }} provider
+ * @param {string} account
+ */
+export function walletSigner(provider, account) {
+  return {
+    getAddress: async () => account,
+    /** @param {any} domain @param {Record<string, any>} types @param {any} message */
+    signTypedData: async (domain, types, message) => {
+      const [primaryType] = Object.keys(types);
+      // EIP-712's domain fields, in the standard's order, as far as the domain has them.
+      const EIP712Domain = DOMAIN_FIELDS.filter(([name]) => Object.hasOwn(domain, name)).map(
+        ([name, type]) => ({ name, type }),
+      );
+      const typed = { types: { EIP712Domain, ...types }, domain, primaryType, message };
+      return provider.request({
+        method: "eth_signTypedData_v4",
+        params: [account, JSON.stringify(typed)],
+      });
+    },
+  };
+}
+
+const DOMAIN_FIELDS = [
+  ["name", "string"],
+  ["version", "string"],
+  ["chainId", "uint256"],
+  ["verifyingContract", "address"],
+  ["salt", "bytes32"],
+];

@@ -21,4 +21,4 @@ export {
   rootFromInclusionProof,
 } from "./merkle.js";
 export { CodedError } from "./errors.js";
-export { RegistryClient, RegistryProblem } from "./client.js";
+export { RegistryClient, RegistryProblem, walletSigner } from "./client.js";
