@@ -12,6 +12,7 @@ import random
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -151,16 +152,26 @@ def read_only_copy(registry: Path) -> Iterator[tuple[Path, list[str]]]:
     db = folder / "registry.db"
     shutil.copy(registry, db)
     prefix = [sys.executable, "-m", "carbon_registry"]
+    opened: list[tuple[Path, int]] = []
     if os.geteuid() == 0:
         os.chown(folder, 65534, 65534)
         os.chown(db, 65534, 65534)
         prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *prefix]
+        # nobody must reach the checkout and its .venv: a clone in a `mktemp -d` folder (mode
+        # 0700) is not searchable by others. Let others pass through, for this test only.
+        for parent in (Path.cwd(), *Path.cwd().parents):
+            mode = parent.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                parent.chmod(mode | stat.S_IXOTH)
+                opened.append((parent, mode))
     folder.chmod(0o555)
     try:
         yield db, prefix
     finally:
         folder.chmod(0o755)
         shutil.rmtree(folder)
+        for parent, mode in opened:
+            parent.chmod(stat.S_IMODE(mode))
 
 
 def run_as(prefix: list[str], db: Path, args: list[str]) -> tuple[int, str]:
