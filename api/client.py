@@ -394,20 +394,14 @@ class RegistryClient:
                          **lock.release.model_dump(by_alias=True))  # fmt: skip
 
     def submit_activities(
-        self,
-        platform: Signer,
-        batch_id: str,
-        records: list[dict[str, Any]],
-        evidence: Mapping[str, tuple[bytes, bytes]] | None = None,
+        self, platform: Signer, batch_id: str, activities: list[dict[str, Any]]
     ) -> s.Receipt:
-        """A platform's signed batch; `evidence` maps activity ids to raw `(salt, data)`."""
-        fields = messages.activity_batch(platform.address, batch_id, records)
+        """A platform's signed batch of `activities` (id, account, methodology, version,
+        region, start, end, quantities): each committed to with a fresh salt, the
+        commitments signed and logged, the details sent beside them."""
+        fields, details = messages.activity_batch(platform.address, batch_id, activities)
         body = self.signed(platform, "SubmitActivities", **fields)
-        if evidence:
-            body["evidence"] = {
-                activity_id: {"salt": salt.hex(), "data": data.decode()}
-                for activity_id, (salt, data) in evidence.items()
-            }
+        body["details"] = details
         return s.Receipt.model_validate(self.post("/v1/activity-batches", body))
 
     def attest(

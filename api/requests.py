@@ -33,29 +33,41 @@ _STRICT = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
 
 class ActivityRecord(BaseModel):
-    """An activity record of a SubmitActivities batch (checked again by the registry)."""
+    """A committed activity record of a SubmitActivities batch (checked again by the
+    registry): who earns, under which methodology and region, and the commitment to the
+    activity's details."""
 
     model_config = _STRICT
 
-    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
     account: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
     methodology: Annotated[str, Field(pattern=r"^[A-Z0-9_]{1,40}$")]
     version: Annotated[str, Field(pattern=r"^[0-9]{1,4}(\.[0-9]{1,4}){0,2}$")]
-    start: Annotated[int, Field(ge=0, le=2**40)]
-    end: Annotated[int, Field(ge=0, le=2**40)]
-    quantities: dict[str, Annotated[int, Field(ge=0, le=2**53 - 1)]] = Field(
-        min_length=1, max_length=16
-    )
-    evidenceHash: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]  # noqa: N815
+    region: Annotated[str, Field(pattern=r"^[0-9]{6}$|^CN$", description="GB/T 2260 code")]
+    commitment: Annotated[
+        str,
+        Field(
+            pattern=r"^0x[0-9a-fA-F]{64}$",
+            description="0x SHA-256(salt || RFC 8785 bytes of the activity's details)",
+        ),
+    ]
 
 
-class EvidencePiece(BaseModel):
+class ActivityDetail(BaseModel):
+    """One activity's details, sent beside the batch and never logged: sealed in the vault
+    under the person's key, erasable."""
+
     model_config = _STRICT
 
     salt: Annotated[
-        str, Field(pattern=r"^(0x)?[0-9a-fA-F]{32,128}$", description="hex, >= 16 bytes")
+        str,
+        Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="32 fresh random bytes, 0x hex"),
     ]
-    data: Annotated[str, Field(max_length=65_536, description="The raw evidence (UTF-8 text)")]
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+    start: Annotated[int, Field(ge=0, le=2**40, description="Unix seconds (UTC)")]
+    end: Annotated[int, Field(ge=0, le=2**40, description="Unix seconds (UTC)")]
+    quantities: dict[str, Annotated[int, Field(ge=0, le=2**53 - 1)]] = Field(
+        min_length=1, max_length=16
+    )
 
 
 class PrivateValue(BaseModel):
@@ -110,12 +122,13 @@ def request_model(message: Message) -> type[BaseModel]:
     for private in message.private:
         fields[private.name] = (PrivateValue | None, Field(None, description=private.doc))
     if message.attached is not None and message.attached.name == "records":
-        fields["evidence"] = (
-            dict[str, EvidencePiece] | None,
+        fields["details"] = (
+            list[ActivityDetail],
             Field(
-                None,
-                description="Raw evidence by activity id, kept apart from the log (erasable);"
-                " each piece must hash to its record's evidenceHash.",
+                min_length=1,
+                max_length=message.attached.schema["maxItems"],
+                description="Each record's activity details with their salt, in record order;"
+                " kept apart from the log (erasable), each must give its record's commitment.",
             ),
         )
     return create_model(

@@ -234,12 +234,9 @@ class RegistryService:
         if kind == "ReleaseLock":  # the one request whose evidence is on the chain
             await run_in_threadpool(self.check_release, body.message.model_dump(by_alias=True))
         private: dict[str, Any] = {}
-        pieces = getattr(body, "evidence", None)  # only SubmitActivities carries evidence
-        if pieces is not None:
-            private["evidence"] = {
-                activity_id: (bytes.fromhex(piece.salt.removeprefix("0x")), piece.data.encode())
-                for activity_id, piece in pieces.items()
-            }
+        details = getattr(body, "details", None)  # only SubmitActivities carries details
+        if details is not None:
+            private["details"] = [detail.model_dump() for detail in details]
         for field in message_of(kind).private:
             value = getattr(body, field.name, None)
             if value is not None:

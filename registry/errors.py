@@ -36,6 +36,13 @@ class MethodologySupersededError(ValidationError):
     title = "The methodology version is superseded: cite its correction"
 
 
+class BufferBelowFloorError(ValidationError):
+    """An issuance run's buffer share is below the floor of a methodology it issues."""
+
+    code = "buffer_below_floor"
+    title = "The buffer share is below a methodology's floor"
+
+
 class NotInitialisedError(RegistryError):
     code = "not_initialised"
     status = 503

@@ -38,9 +38,8 @@ from registry.errors import (
 from registry.handlers import BY_EVENT_TYPE, OPERATIONS, Operation
 from registry.handlers.common import Effects, Receipt, serial_range
 from registry.messages import Message
-from registry.methodologies.policy import refuse_superseded
-from registry.mrv import ingest
-from registry.personal import BENEFICIARY_NAME, EVIDENCE, Piece, Vault, master_key
+from registry.methodologies.policy import refuse_below_floor, refuse_superseded
+from registry.personal import ACTIVITY, BENEFICIARY_NAME, Piece, Vault, master_key
 from registry.storage import Store
 from registry.storage.personal import PersonalTables
 from registry.times import format_time, parse_time
@@ -110,36 +109,69 @@ def _event_bytes(event: dict[str, Any], message: Message, request: dict[str, Any
     return canonical_bytes(stub, checked=False).replace(_PLACEHOLDER_JSON, attached, 1)
 
 
-# Personal data sent beside a request, never logged: {"evidence": {activity id: (salt,
-# data)}} beside a SubmitActivities batch, {"beneficiary_name": (salt, name)} beside a Retire.
+# Personal data sent beside a request, never logged: {"details": [{salt, id, start, end,
+# quantities}, ...]} beside a SubmitActivities batch (one per record), {"beneficiary_name":
+# (salt, name)} beside a Retire.
 Private = Mapping[str, Any]
+
+# A batch's expiry is the clock its records are judged by (`committed`): it may not run
+# further ahead of the registry's clock than this.
+MAX_BATCH_EXPIRY_S = 3600
 
 
 @dataclass(frozen=True)
 class Authorised:
     """A request whose fields are valid and whose signer is known, with the personal data
-    to seal in the vault when it is logged."""
+    to seal in the vault when it is logged, and the activity details to decide it on."""
 
     operation: Operation
     request: dict[str, Any]
     signer: str
     signature: str
     pieces: tuple[Piece, ...] = ()
+    details: tuple[dict[str, Any], ...] = ()
+
+
+def activity_details(
+    request: dict[str, Any], private: Private
+) -> tuple[tuple[Piece, ...], tuple[dict[str, Any], ...]]:
+    """The details beside a committed batch, each checked against its record's commitment:
+    the pieces to seal, and the details in record order."""
+    details = private.get("details")
+    records = request["records"]
+    if not isinstance(details, list | tuple) or len(details) != len(records):
+        raise ValidationError(f"details must list one activity per record: {len(records)} records")
+    pieces, checked = [], []
+    for index, (record, given) in enumerate(zip(records, details, strict=True)):
+        where = f"details[{index}]"
+        if not isinstance(given, dict) or "salt" not in given:
+            raise ValidationError(f"{where} needs its salt")
+        salt = m.salt_bytes(given["salt"], f"{where}.salt")
+        detail = m.normalise_detail({k: v for k, v in given.items() if k != "salt"}, where)
+        data = m.detail_bytes(detail)
+        piece = Piece(record["account"], ACTIVITY, record["commitment"], salt, data, None)
+        if piece.commitment != record["commitment"]:
+            raise ValidationError(f"{where} and its salt do not give records[{index}].commitment")
+        pieces.append(piece)
+        checked.append(detail)
+    return tuple(pieces), tuple(checked)
 
 
 def private_pieces(
     message: Message, request: dict[str, Any], private: Private
-) -> tuple[Piece, ...]:
+) -> tuple[tuple[Piece, ...], tuple[dict[str, Any], ...]]:
     """The personal data beside a request, each piece checked against the commitment the
-    request logs; raises ValidationError for data that does not match or has no place."""
+    request logs, and the activity details it carries; raises ValidationError for data that
+    does not match or has no place."""
+    if message is m.SUBMIT_ACTIVITIES:
+        if set(private) != {"details"}:
+            raise ValidationError(
+                "a SubmitActivities batch takes the details of its records beside it, and"
+                f" nothing else: got {sorted(private) or 'none'}"
+            )
+        return activity_details(request, private)
     if not private:
-        return ()
-    if message is m.SUBMIT_ACTIVITIES and set(private) <= {"evidence"}:
-        rows = ingest.check_evidence(request["records"], private.get("evidence") or {})
-        return tuple(
-            Piece(account, EVIDENCE, f"{request['platform']}/{activity_id}", salt, data, None)
-            for activity_id, account, salt, data in rows
-        )
+        return (), ()
     if message is m.RETIRE and set(private) <= {"beneficiary_name"}:
         salt, name = private["beneficiary_name"]
         m.text(name, "beneficiary name")
@@ -151,7 +183,7 @@ def private_pieces(
             raise ValidationError(
                 "the beneficiary's name and salt do not give beneficiaryCommitment"
             )
-        return (piece,)
+        return (piece,), ()
     raise ValidationError(
         f"a {message.name} request takes no such personal data: {sorted(private)}"
     )
@@ -221,8 +253,15 @@ class Registry:
             raise SignatureExpiredError(request["expiry"], int(now))
         if kind == "SubmitActivities":
             refuse_superseded(request["records"])
-        pieces = private_pieces(operation.message, request, private or {})
-        return Authorised(operation, request, signer, normalise_signature(signature), pieces)
+            if request["expiry"] > now + MAX_BATCH_EXPIRY_S:
+                raise ValidationError(
+                    f"an activity batch's signature must expire within {MAX_BATCH_EXPIRY_S} s:"
+                    " its expiry is the clock its records are judged by"
+                )
+        pieces, details = private_pieces(operation.message, request, private or {})
+        return Authorised(
+            operation, request, signer, normalise_signature(signature), pieces, details
+        )
 
     def execute(
         self, kind: str, message: Any, signature: str, private: Private | None = None
@@ -268,26 +307,37 @@ class Registry:
             earlier = operation.previous(store, request, signer)
             if earlier is not None:
                 return earlier
+        if operation.message is m.RUN_ISSUANCE:
+            waiting = {
+                asset_class.split("-")[0] for asset_class, *_ in store.approved_claim_groups()
+            }
+            refuse_below_floor(request["bufferBasisPoints"], waiting)
         seq = store.next_seq()
         # Claimed first: a refusal below rolls the transaction (or savepoint) back with it.
         if not store.claim_nonce(signer, request["nonce"]):
             raise NonceReplayedError(signer, request["nonce"])
-        effects = operation.decide(store, request, signer, seq)
-        time = format_time(self.clock())
-        event = build_event(
-            seq,
-            operation.event_type,
-            time,
-            {"request": request, "effects": effects},
-            [{"signer": signer, "signature": authorised.signature}],
-        )
-        body = _event_bytes(event, operation.message, request)
-        operation.apply(store, request, effects, signer, seq, time)
+        if authorised.details:
+            store.private_inputs = self.vault.decision_inputs(
+                request["platform"], authorised.details
+            )
+        try:
+            effects = operation.decide(store, request, signer, seq)
+            time = format_time(self.clock())
+            event = build_event(
+                seq,
+                operation.event_type,
+                time,
+                {"request": request, "effects": effects},
+                [{"signer": signer, "signature": authorised.signature}],
+            )
+            body = _event_bytes(event, operation.message, request)
+            operation.apply(store, request, effects, signer, seq, time)
+        finally:
+            store.private_inputs = None
         store.append_event(seq, operation.event_type, time, body)
         if authorised.pieces:
             self.vault.claim_salts([piece.salt for piece in authorised.pieces])
-            for piece in authorised.pieces:
-                self.vault.seal(replace(piece, seq=seq))
+            self.vault.seal_many([replace(piece, seq=seq) for piece in authorised.pieces])
         return Receipt(seq, operation.event_type, effects)
 
     def open_account(self, message: Any, signature: str) -> Receipt:
@@ -317,19 +367,16 @@ class Registry:
         return self.execute("Lock", message, signature)
 
     def submit_activities(
-        self,
-        message: Any,
-        signature: str,
-        evidence: Mapping[str, tuple[bytes, bytes]] | None = None,
+        self, message: Any, signature: str, details: list[dict[str, Any]]
     ) -> Receipt:
-        """Ingest a platform's signed activity batch; `evidence` maps activity ids to raw
-        evidence `(salt, data)`, sealed in the vault apart from the log (see `erase`).
+        """Ingest a platform's signed batch of committed records; `details` holds each
+        record's activity (salt, id, start, end, quantities), sealed in the vault under the
+        person's key and never logged (see `erase`).
 
         The receipt's effects hold each record's outcome. The same batch again returns the
         first receipt and writes no event.
         """
-        private = {"evidence": evidence} if evidence else None
-        return self.execute("SubmitActivities", message, signature, private)
+        return self.execute("SubmitActivities", message, signature, {"details": details})
 
     def attest(self, message: Any, signature: str) -> Receipt:
         return self.execute("AttestClaims", message, signature)

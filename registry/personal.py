@@ -16,11 +16,13 @@ cannot be inverted by guessing (2^256 salts to try).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import secrets
 import stat
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,8 @@ DATA_KEY_ENV = "CARBON_REGISTRY_DATA_KEY"
 KEY_BYTES = 32
 NONCE_BYTES = 12
 
-EVIDENCE = "evidence"
+EVIDENCE = "evidence"  # raw evidence of the first release's batches
+ACTIVITY = "activity"  # the details of a committed activity record, by its commitment
 BENEFICIARY_NAME = "beneficiary_name"
 
 
@@ -103,6 +106,7 @@ class Vault:
     def __init__(self, tables: PersonalTables, master: bytes) -> None:
         self.tables = tables
         self._master = AESGCM(master)
+        self._activity_secret = hashlib.sha256(b"activity-key|" + master).digest()
 
     def _subject_key(self, subject: str, create: bool) -> bytes | None:
         wrapped = self.tables.wrapped_key(subject)
@@ -127,15 +131,55 @@ class Vault:
 
     def seal(self, piece: Piece) -> None:
         """Encrypt and store a piece (inside the caller's transaction)."""
-        key = self._subject_key(piece.subject, create=True)
-        assert key is not None
-        nonce = secrets.token_bytes(NONCE_BYTES)
-        plain = json.dumps({"salt": piece.salt.hex(), "data": piece.data.hex()}).encode()
-        aad = f"{piece.subject}|{piece.kind}|{piece.ref}".encode()
-        self.tables.put(
-            SealedPiece(piece.subject, piece.kind, piece.ref, nonce,
-                        AESGCM(key).encrypt(nonce, plain, aad), piece.seq)
-        )  # fmt: skip
+        self.seal_many([piece])
+
+    def seal_many(self, pieces: list[Piece]) -> None:
+        """Encrypt and store pieces, each under its subject's key (opened once a subject)."""
+        ciphers: dict[str, AESGCM] = {}
+        sealed = []
+        for piece in pieces:
+            cipher = ciphers.get(piece.subject)
+            if cipher is None:
+                key = self._subject_key(piece.subject, create=True)
+                assert key is not None
+                cipher = ciphers[piece.subject] = AESGCM(key)
+            nonce = secrets.token_bytes(NONCE_BYTES)
+            plain = json.dumps({"salt": piece.salt.hex(), "data": piece.data.hex()}).encode()
+            aad = f"{piece.subject}|{piece.kind}|{piece.ref}".encode()
+            sealed.append(SealedPiece(piece.subject, piece.kind, piece.ref, nonce,
+                                      cipher.encrypt(nonce, plain, aad), piece.seq))  # fmt: skip
+        self.tables.put_many(sealed)
+
+    def activity_key(self, platform: str, activity_id: str) -> str:
+        """What the registry keeps of a platform's activity id to refuse it a second time:
+        a keyed hash, which no one without the master key can test guesses against."""
+        return hmac.new(self._activity_secret, f"{platform}|{activity_id}".encode(),
+                        hashlib.sha256).hexdigest()  # fmt: skip
+
+    def decision_inputs(
+        self, platform: str, details: Iterable[Mapping[str, Any]]
+    ) -> list[dict[str, Any] | None]:
+        """Activity details as ingestion decides on them: the id replaced by its keyed hash."""
+        return [
+            {"activity_key": self.activity_key(platform, d["id"]), "start": d["start"],
+             "end": d["end"], "quantities": d["quantities"]}
+            for d in details
+        ]  # fmt: skip
+
+    def batch_inputs(
+        self, platform: str, records: list[dict[str, Any]]
+    ) -> list[dict[str, Any] | None]:
+        """The decision inputs of a logged committed batch, from the sealed details; None
+        for a record whose subject was erased."""
+        inputs: list[dict[str, Any] | None] = []
+        for record in records:
+            piece = self.get(ACTIVITY, record["commitment"])
+            if piece is None:
+                inputs.append(None)
+                continue
+            detail = json.loads(piece.data)
+            inputs.extend(self.decision_inputs(platform, [detail]))
+        return inputs
 
     def open(self, sealed: SealedPiece) -> Piece | None:
         """The piece inside; None when its subject was erased. Raises ValidationError for a
@@ -161,8 +205,9 @@ class Vault:
         return [p for s in self.tables.of_subject(subject) if (p := self.open(s)) is not None]
 
     def erase(self, subject: str) -> int:
-        """Destroy the subject's key and pieces; returns how many pieces went."""
-        return self.tables.erase(subject)
+        """Destroy the subject's key, pieces and private activity rows; returns how many
+        pieces went."""
+        return self.tables.erase(subject, time.time())
 
     def claim_salts(self, salts: list[bytes]) -> None:
         """Refuse salts that are short or were used before; remember these ones."""

@@ -4,6 +4,12 @@ Every event is checked for canonical form and a gapless `seq`; its signature is 
 again (unless the caller skips it for speed); its request is decided again on the state
 rebuilt so far, and the effects must equal those the event recorded. Then the rebuilt
 tables are compared row by row with the stored ones. Any difference is reported by name.
+
+A committed activity batch is decided on details the log does not hold: replay opens them
+from the vault. Where a record's details were erased, or its person or household was, the
+batch cannot be decided again; its logged effects are checked for what the log alone
+shows (shape, claim ids, per-activity caps, sums) and applied as logged, and the report
+counts it (`taken_as_logged`).
 """
 
 from __future__ import annotations
@@ -16,7 +22,12 @@ from registry.canonical import canonical_bytes, from_canonical
 from registry.eip712 import Domain, recover_signer
 from registry.errors import RegistryError
 from registry.ledger import BY_EVENT_TYPE, GENESIS, apply_genesis, parse_time
+from registry.messages import SUBMIT_ACTIVITIES
+from registry.mrv import committed
+from registry.mrv.ingest import beneficiary_of
+from registry.personal import Vault, existing_master_key
 from registry.storage import STATE_TABLES, Store
+from registry.storage.personal import PersonalTables
 
 MAX_REPORTED_ROWS = 5
 
@@ -25,6 +36,7 @@ MAX_REPORTED_ROWS = 5
 class ReplayReport:
     events: int = 0
     problems: list[str] = field(default_factory=list)
+    taken_as_logged: int = 0  # committed batches whose details were erased
 
     @property
     def clean(self) -> bool:
@@ -45,6 +57,7 @@ def replay(
     report = ReplayReport()
     rebuilt = Store(":memory:")
     rebuilt.history = source  # decisions that read an earlier event (a lock's, a batch's)
+    details = Details(source)
     domain: Domain | None = None
     try:
         with rebuilt.write():
@@ -58,7 +71,7 @@ def replay(
                 if progress is not None and report.events % PROGRESS_EVERY == 0:
                     progress(PROGRESS_EVERY)
                 problem = _check_and_apply(
-                    rebuilt, domain, seq, event_type, time, body, verify_signatures
+                    rebuilt, domain, seq, event_type, time, body, verify_signatures, details
                 )
                 if problem:
                     report.problems.append(problem)
@@ -68,6 +81,7 @@ def replay(
                     domain = Domain(int(meta["chain_id"]), meta["verifying_contract"])
         if progress is not None:
             progress(report.events % PROGRESS_EVERY)
+        report.taken_as_logged = details.taken_as_logged
         report.problems.extend(compare_tables(source, rebuilt))
         return report
     finally:
@@ -82,6 +96,7 @@ def _check_and_apply(
     time: str,
     body: bytes,
     verify_signatures: bool,
+    details: Details,
 ) -> str | None:
     try:
         event = from_canonical(body)
@@ -102,15 +117,46 @@ def _check_and_apply(
             return None
         if domain is None:
             return f"event {seq}: the log does not start with {GENESIS}"
-        return _redo(rebuilt, domain, event, seq, time, verify_signatures)
+        return _redo(rebuilt, domain, event, seq, time, verify_signatures, details)
     except (KeyError, TypeError, ValueError) as exc:
         return f"event {seq} ({event_type}): malformed: {exc!r}"
     except RegistryError as exc:
         return f"event {seq} ({event_type}): cannot be applied: {exc}"
 
 
+class Details:
+    """The vault of the log being replayed, as the source of committed batches' details."""
+
+    def __init__(self, source: Store) -> None:
+        key = existing_master_key(source.path) if source.path != ":memory:" else None
+        self.vault = None if key is None else Vault(PersonalTables(source.conn), key)
+        self.erased = source.erased_subjects()
+        self.taken_as_logged = 0
+
+    def inputs(self, rebuilt: Store, request: dict[str, Any]) -> list[dict[str, Any] | None] | None:
+        """The batch's decision inputs; None when it must be taken as logged."""
+        if self.vault is None:
+            return None
+        if self.erased:
+            accounts = rebuilt.accounts_by_address(r["account"] for r in request["records"])
+            groups = {r["account"] for r in request["records"]}
+            groups |= {beneficiary_of(a) for a in accounts.values()}
+            members = {a for a in self.erased if (acc := rebuilt.account(a)) is not None
+                       and beneficiary_of(acc) in groups}  # fmt: skip
+            if groups & self.erased or members:
+                return None
+        inputs = self.vault.batch_inputs(request["platform"], request["records"])
+        return None if any(i is None for i in inputs) else inputs
+
+
 def _redo(
-    rebuilt: Store, domain: Domain, event: dict[str, Any], seq: int, time: str, verify: bool
+    rebuilt: Store,
+    domain: Domain,
+    event: dict[str, Any],
+    seq: int,
+    time: str,
+    verify: bool,
+    details: Details,
 ) -> str | None:
     operation = BY_EVENT_TYPE.get(event["type"])
     if operation is None:
@@ -129,11 +175,24 @@ def _redo(
         return f"event {seq}: request had expired when it was logged"
     if rebuilt.nonce_used(signer, request["nonce"]):
         return f"event {seq}: nonce {request['nonce']} of {signer} used twice"
-    effects = operation.decide(rebuilt, request, signer, seq)
-    if effects != event["payload"]["effects"]:
-        return f"event {seq}: recorded effects {event['payload']['effects']} differ from {effects}"
-    rebuilt.use_nonce(signer, request["nonce"])
-    operation.apply(rebuilt, request, effects, signer, seq, time)
+    logged = event["payload"]["effects"]
+    committed_batch = operation.message is SUBMIT_ACTIVITIES and committed.is_committed(request)
+    inputs = details.inputs(rebuilt, request) if committed_batch else None
+    try:
+        if committed_batch and inputs is None:
+            committed.check_logged(request, logged, seq)
+            effects = logged
+            details.taken_as_logged += 1
+            rebuilt.private_inputs = [None] * len(request["records"])
+        else:
+            rebuilt.private_inputs = inputs
+            effects = operation.decide(rebuilt, request, signer, seq)
+            if effects != logged:
+                return f"event {seq}: recorded effects {logged} differ from {effects}"
+        rebuilt.use_nonce(signer, request["nonce"])
+        operation.apply(rebuilt, request, effects, signer, seq, time)
+    finally:
+        rebuilt.private_inputs = None
     return None
 
 

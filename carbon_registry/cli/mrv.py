@@ -29,7 +29,7 @@ from registry.ledger import Receipt
 from registry.messages import MAX_ATTESTED, address
 from registry.methodologies import CATALOGUE
 from registry.mrv.ingest import REASONS
-from registry.mrv.simulator import DEFAULT_START, SimulationConfig, simulation_signer
+from registry.mrv.simulator import SimulationConfig, simulation_signer
 from registry.mrv.simulator import simulate as run_simulation
 from registry.units import format_grams
 
@@ -105,24 +105,23 @@ def platform() -> None:
 def platform_submit(obj: Context, key_file: str | None, batch_file: Any, as_json: bool) -> None:
     """Sign and submit BATCH_FILE with the platform's key.
 
-    BATCH_FILE is JSON: {"batchId": ..., "records": [{"id", "account", "methodology",
-    "version", "start", "end", "quantities", "evidenceHash"}, ...], "evidence": {activity
-    id: {"salt": hex, "data": text}}} ("evidence" optional; it is kept apart from the log).
-    Submitting the same batch again prints the first receipt.
+    BATCH_FILE is JSON: {"batchId": ..., "activities": [{"id", "account", "methodology",
+    "version", "region", "start", "end", "quantities"}, ...]}. Each activity is committed
+    to with a fresh random salt: the log holds the commitments, the details are sealed
+    apart (erasable). Submitting the same batch file again commits anew, so its activities
+    come back as duplicate records.
     """
     signer = owner_signer(key_file)
     batch = loads(batch_file.read(), what=batch_file.name)
     try:
-        evidence = {
-            activity_id: (bytes.fromhex(piece["salt"]), piece["data"].encode("utf-8"))
-            for activity_id, piece in batch.get("evidence", {}).items()
-        }
-        fields = messages.activity_batch(signer.address, batch["batchId"], batch["records"])
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeError) as exc:
+        fields, details = messages.activity_batch(
+            signer.address, batch["batchId"], batch["activities"]
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
         raise ValidationError(f"{batch_file.name} is not a batch file: {exc!r}") from exc
     registry = obj.registry
     _, message, signature = signer.request(registry.domain, "SubmitActivities", **fields)
-    echo_batch_receipt(registry.submit_activities(message, signature, evidence), as_json)
+    echo_batch_receipt(registry.submit_activities(message, signature, details), as_json)
 
 
 @cli.group()
@@ -276,16 +275,15 @@ def erase(obj: Context, subject: str) -> None:
 @click.option(
     "--start",
     type=click.DateTime(["%Y-%m-%d"]),
-    default=DEFAULT_START.isoformat(),
-    show_default=True,
-    help="First simulated day (China Standard Time).",
+    default=None,
+    help="First simulated day (China Standard Time); default: the days up to yesterday.",
 )
 @click.option(
     "--buffer-bp",
     type=click.IntRange(0, 5_000),
-    default=500,
+    default=1_000,
     show_default=True,
-    help="Buffer share in basis points.",
+    help="Buffer share in basis points (at least every methodology's floor).",
 )
 @click.option(
     "--keys-dir",
@@ -300,7 +298,7 @@ def simulate(
     households: int,
     days: int,
     seed: int,
-    start: datetime,
+    start: datetime | None,
     buffer_bp: int,
     keys_dir: str | None,
     as_json: bool,
@@ -313,7 +311,7 @@ def simulate(
     obj: Context = ctx.obj
     if not Path(obj.db).exists():
         ctx.invoke(init)
-    config = SimulationConfig(households, days, seed, start.date(), buffer_bp)
+    config = SimulationConfig(households, days, seed, start.date() if start else None, buffer_bp)
     with progress_bar(days, "days") as advance:
         report = run_simulation(obj.registry, obj.operator(), config, advance)
     if keys_dir:

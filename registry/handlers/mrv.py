@@ -22,7 +22,7 @@ from registry.handlers.common import (
     require_signer,
     serial_range,
 )
-from registry.mrv import ingest, issuance, verification
+from registry.mrv import committed, ingest, issuance, verification
 from registry.storage import Store
 
 
@@ -31,13 +31,18 @@ def decide_submit_activities(store: Store, req: dict[str, Any], signer: str, seq
     require_role(store, signer, "platform")
     if store.activity_batch(req["platform"], req["batchId"]) is not None:
         raise BatchConflictError(req["platform"], req["batchId"])
-    return ingest.assess_batch(store, req, seq)
+    if committed.is_committed(req):
+        return committed.assess_batch(store, req, seq)
+    return ingest.assess_batch(store, req, seq)  # the first release's batches, in replay
 
 
 def apply_submit_activities(
     store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
 ) -> None:
-    ingest.apply_batch(store, req, fx, seq)
+    if committed.is_committed(req):
+        committed.apply_batch(store, req, fx, seq)
+    else:
+        ingest.apply_batch(store, req, fx, seq)
 
 
 def previous_activities(store: Store, req: dict[str, Any], signer: str) -> Receipt | None:

@@ -43,6 +43,7 @@ from registry.messages.records import (
     MAX_RECORDS,
     digest_of,
     normalise_claim_ids,
+    normalise_committed,
     normalise_records,
     records_digest,
 )
@@ -268,11 +269,28 @@ _RECORD_SCHEMA: dict[str, Any] = {
     "maxItems": MAX_RECORDS,
     "items": {"type": "object", "description": "an activity record (docs/spec.md)"},
 }
-SUBMIT_ACTIVITIES = Message(
+_COMMITTED_SCHEMA: dict[str, Any] = {
+    **_RECORD_SCHEMA,
+    "items": {
+        "type": "object",
+        "description": "a committed activity record (docs/spec.md)",
+        "required": ["account", "methodology", "version", "region", "commitment"],
+        "additionalProperties": False,
+        "properties": {
+            "account": {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"},
+            "methodology": {"type": "string", "pattern": METHODOLOGY_PATTERN},
+            "version": {"type": "string", "pattern": VERSION_PATTERN},
+            "region": {"type": "string", "pattern": REGION_PATTERN},
+            "commitment": {"type": "string", "pattern": "^0x[0-9a-fA-F]{64}$"},
+        },
+    },
+}
+# The first release logged every record whole (times, quantities, activity ids); its
+# events replay with this declaration, and new batches may not use it.
+SUBMIT_ACTIVITIES_IN_CLEAR = Message(
     "SubmitActivities",
     "ActivitiesSubmitted",
-    "Submit a batch of activity records (platform-signed); the struct signs their count"
-    " and the SHA-256 of their RFC 8785 bytes.",
+    "Submit a batch of activity records in clear (first release; replay only).",
     (
         Field("platform", ADDRESS, "The platform; signs the request.", from_signer=True),
         Field("batchId", REF, "The platform's id of this batch."),
@@ -280,10 +298,51 @@ SUBMIT_ACTIVITIES = Message(
         Field("recordsHash", HEX32, "0x SHA-256 of the records' RFC 8785 bytes."),
     ),
     "platform",
-    "/v1/activity-batches",
+    "",
     attached=Attached(
         "records", normalise_records, "recordCount", "recordsHash", records_digest, _RECORD_SCHEMA
     ),
+)
+
+
+def _declared_not_claimed_elsewhere(message: dict[str, Any]) -> None:
+    if not message["notClaimedElsewhere"]:
+        raise ValidationError(
+            "notClaimedElsewhere must be true: a reduction claimed under another scheme may"
+            " not be claimed here (DB11/T 3043-2024, no double claiming)"
+        )
+
+
+SUBMIT_ACTIVITIES = Message(
+    "SubmitActivities",
+    "ActivitiesSubmitted",
+    "Submit a batch of committed activity records (platform-signed); the struct signs their"
+    " count and the SHA-256 of their RFC 8785 bytes. Each record commits to its activity's"
+    " details, which travel beside the request and are never logged.",
+    (
+        Field("platform", ADDRESS, "The platform; signs the request.", from_signer=True),
+        Field("batchId", REF, "The platform's id of this batch."),
+        Field("recordCount", uint_kind("uint256", MAX_RECORDS, 1), "Records in the batch."),
+        Field("recordsHash", HEX32, "0x SHA-256 of the records' RFC 8785 bytes."),
+        Field(
+            "notClaimedElsewhere",
+            BOOL,
+            "The platform declares that none of these reductions is claimed under another"
+            " scheme (must be true).",
+        ),
+    ),
+    "platform",
+    "/v1/activity-batches",
+    rules=(_declared_not_claimed_elsewhere,),
+    attached=Attached(
+        "records",
+        normalise_committed,
+        "recordCount",
+        "recordsHash",
+        records_digest,
+        _COMMITTED_SCHEMA,
+    ),
+    legacy=(SUBMIT_ACTIVITIES_IN_CLEAR,),
 )
 
 

@@ -96,6 +96,13 @@ def hex32(value: Any, field: str) -> str:
     return value.lower()
 
 
+def salt_bytes(value: Any, field: str) -> bytes:
+    """A commitment salt sent as 0x and 64 hex digits: 32 bytes."""
+    if not isinstance(value, str) or not _HEX32.fullmatch(value):
+        raise ValidationError(f"{field} must be 32 random bytes: 0x followed by 64 hex digits")
+    return bytes.fromhex(value[2:])
+
+
 def ref(value: Any, field: str) -> str:
     """An identifier chosen by a client: 1-64 of A-Z a-z 0-9 . _ : - (no personal data)."""
     if not isinstance(value, str) or not _REF.fullmatch(value):

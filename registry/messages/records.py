@@ -1,5 +1,13 @@
 """Activity records and claim ids: the lists attached to ingestion and attestation
-requests, checked item by item, and their RFC 8785 bytes and SHA-256 digests."""
+requests, checked item by item, and their RFC 8785 bytes and SHA-256 digests.
+
+Activity records come in two formats. The first release logged each record whole (times,
+quantities, the platform's activity id): `normalise_records`, kept so that old logs
+replay. Batches now log *committed* records (`normalise_committed`): who earns, under which
+methodology and region, and a commitment to the activity's details; the details (`id`,
+`start`, `end`, `quantities`) travel beside the request with their salt
+(`normalise_detail`) and are sealed in the personal-data vault, never logged.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +16,14 @@ from functools import lru_cache
 from typing import Any
 
 from registry.canonical import MAX_SAFE_INTEGER, canonical_bytes
+from registry.commitments import commitment, new_salt
 from registry.eip712 import checksum_address
 from registry.errors import ValidationError
 from registry.messages.fields import (
     ADDRESS_PATTERN,
     CLAIM_ID_PATTERN,
     METHODOLOGY_PATTERN,
+    REGION_PATTERN,
     VERSION_PATTERN,
     hex32,
     matches,
@@ -30,6 +40,8 @@ MAX_TIME = 2**40  # Unix seconds, far beyond any activity
 RECORD_FIELDS = frozenset(
     ("id", "account", "methodology", "version", "start", "end", "quantities", "evidenceHash")
 )
+COMMITTED_FIELDS = frozenset(("account", "methodology", "version", "region", "commitment"))
+DETAIL_FIELDS = frozenset(("id", "start", "end", "quantities"))
 
 
 def digest_of(items: list[Any]) -> str:
@@ -57,7 +69,14 @@ def records_bytes(records: list[dict[str, Any]]) -> bytes:
     if _last_records and _last_records[0][0] is records:
         return _last_records[0][1]
     parts = []
-    for r in records:
+    if records and "commitment" in records[0]:
+        parts = [
+            f'{{"account":"{r["account"]}","commitment":"{r["commitment"]}",'
+            f'"methodology":"{r["methodology"]}","region":"{r["region"]}",'
+            f'"version":"{r["version"]}"}}'
+            for r in records
+        ]
+    for r in records if not parts else ():
         q = r["quantities"]
         quantities = ",".join([f'"{name}":{q[name]}' for name in sorted(q)])
         parts.append(
@@ -79,16 +98,24 @@ def _is_uint(value: Any, upper: int) -> bool:
     return type(value) is int and 0 <= value <= upper
 
 
-def _record(value: Any, i: int) -> dict[str, Any]:
-    """One activity record, checked field by field; on the hot path of ingestion."""
-    where = f"records[{i}]"
-    if not isinstance(value, dict) or value.keys() != RECORD_FIELDS:
-        raise ValidationError(f"{where} must have exactly the fields {sorted(RECORD_FIELDS)}")
+def _methodology_of(value: dict[str, Any], where: str) -> tuple[str, str]:
     methodology, version = value["methodology"], value["version"]
     if not isinstance(methodology, str) or not matches(_ID_PART, methodology):
         raise ValidationError(f"{where}.methodology must be 1-40 of A-Z, 0-9, _")
     if not isinstance(version, str) or not matches(VERSION_PATTERN, version):
         raise ValidationError(f"{where}.version must look like 1, 1.0 or 1.0.2")
+    return methodology, version
+
+
+def _account_of(value: dict[str, Any], where: str) -> str:
+    account = value["account"]
+    checked = _checksummed(account) if isinstance(account, str) else None
+    if checked is None:
+        raise ValidationError(f"{where}.account: {account!r} is not a 20-byte hex address")
+    return checked
+
+
+def _times_and_quantities(value: dict[str, Any], where: str) -> tuple[int, int, dict[str, int]]:
     start, end = value["start"], value["end"]
     if not _is_uint(start, MAX_TIME) or not _is_uint(end, MAX_TIME):
         raise ValidationError(f"{where}: start and end must be Unix seconds, 0..{MAX_TIME}")
@@ -102,20 +129,58 @@ def _record(value: Any, i: int) -> dict[str, Any]:
             raise ValidationError(f"{where}.quantities: {name!r} is not a lowercase name")
         if not _is_uint(amount_, MAX_SAFE_INTEGER):
             raise ValidationError(f"{where}.quantities.{name} must be an integer >= 0")
-    account = value["account"]
-    checked = _checksummed(account) if isinstance(account, str) else None
-    if checked is None:
-        raise ValidationError(f"{where}.account: {account!r} is not a 20-byte hex address")
+    return start, end, dict(quantities)
+
+
+def _record(value: Any, i: int) -> dict[str, Any]:
+    """One activity record of the first format, checked field by field."""
+    where = f"records[{i}]"
+    if not isinstance(value, dict) or value.keys() != RECORD_FIELDS:
+        raise ValidationError(f"{where} must have exactly the fields {sorted(RECORD_FIELDS)}")
+    methodology, version = _methodology_of(value, where)
+    start, end, quantities = _times_and_quantities(value, where)
     return {
         "id": ref(value["id"], f"{where}.id"),
-        "account": checked,
+        "account": _account_of(value, where),
         "methodology": methodology,
         "version": version,
         "start": start,
         "end": end,
-        "quantities": dict(quantities),
+        "quantities": quantities,
         "evidenceHash": hex32(value["evidenceHash"], f"{where}.evidenceHash"),
     }
+
+
+def _committed(value: Any, i: int) -> dict[str, Any]:
+    """One committed activity record, checked field by field; on the hot path of ingestion."""
+    where = f"records[{i}]"
+    if not isinstance(value, dict) or value.keys() != COMMITTED_FIELDS:
+        raise ValidationError(f"{where} must have exactly the fields {sorted(COMMITTED_FIELDS)}")
+    methodology, version = _methodology_of(value, where)
+    region = value["region"]
+    if not isinstance(region, str) or not matches(REGION_PATTERN, region):
+        raise ValidationError(f"{where}.region must be a 6-digit GB/T 2260 code")
+    return {
+        "account": _account_of(value, where),
+        "methodology": methodology,
+        "version": version,
+        "region": region,
+        "commitment": hex32(value["commitment"], f"{where}.commitment"),
+    }
+
+
+def normalise_detail(value: Any, where: str) -> dict[str, Any]:
+    """The details of one activity (sent beside a batch, never logged), checked."""
+    if not isinstance(value, dict) or value.keys() != DETAIL_FIELDS:
+        raise ValidationError(f"{where} must have exactly the fields {sorted(DETAIL_FIELDS)}")
+    start, end, quantities = _times_and_quantities(value, where)
+    return {"id": ref(value["id"], f"{where}.id"), "start": start, "end": end,
+            "quantities": quantities}  # fmt: skip
+
+
+def detail_bytes(detail: dict[str, Any]) -> bytes:
+    """The bytes an activity's commitment is taken over: RFC 8785 of its details."""
+    return canonical_bytes(detail, checked=False)
 
 
 def normalise_records(records: Any) -> list[dict[str, Any]]:
@@ -124,6 +189,13 @@ def normalise_records(records: Any) -> list[dict[str, Any]]:
     if not isinstance(records, list) or not 0 < len(records) <= MAX_RECORDS:
         raise ValidationError(f"records must be a list of 1-{MAX_RECORDS} activity records")
     return [_record(value, i) for i, value in enumerate(records)]
+
+
+def normalise_committed(records: Any) -> list[dict[str, Any]]:
+    """Committed records of an activity batch in canonical form."""
+    if not isinstance(records, list) or not 0 < len(records) <= MAX_RECORDS:
+        raise ValidationError(f"records must be a list of 1-{MAX_RECORDS} activity records")
+    return [_committed(value, i) for i, value in enumerate(records)]
 
 
 def normalise_claim_ids(claims: Any) -> list[str]:
@@ -137,16 +209,42 @@ def normalise_claim_ids(claims: Any) -> list[str]:
     return claims
 
 
-def activity_batch(platform: str, batch_id: str, records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The fields of a SubmitActivities request for `records` (normalised, counted, hashed)."""
-    normal = normalise_records(records)
-    return {
+def activity_batch(
+    platform: str,
+    batch_id: str,
+    activities: list[dict[str, Any]],
+    *,
+    not_claimed_elsewhere: bool = True,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A SubmitActivities request's fields for `activities` (each: id, account, methodology,
+    version, region, start, end, quantities), and the details to send beside it.
+
+    Every activity is committed to with a fresh 32-byte salt from the operating system; the
+    request logs the commitments, the details (with their salts) go beside it, unlogged.
+    """
+    if not isinstance(activities, list):
+        raise ValidationError("activities must be a list")
+    records, details = [], []
+    for i, activity in enumerate(activities):
+        if not isinstance(activity, dict) or not activity.keys() >= DETAIL_FIELDS:
+            raise ValidationError(f"activities[{i}] needs {sorted(DETAIL_FIELDS)}")
+        detail = normalise_detail({k: activity[k] for k in DETAIL_FIELDS}, f"activities[{i}]")
+        salt = new_salt()
+        records.append(
+            {k: activity.get(k) for k in ("account", "methodology", "version", "region")}
+            | {"commitment": commitment(salt, detail_bytes(detail))}
+        )
+        details.append({**detail, "salt": "0x" + salt.hex()})
+    normal = normalise_committed(records)
+    fields = {
         "platform": platform,
         "batchId": batch_id,
         "records": normal,
         "recordCount": len(normal),
         "recordsHash": records_digest(normal),
+        "notClaimedElsewhere": not_claimed_elsewhere,
     }
+    return fields, details
 
 
 def attestation(

@@ -19,6 +19,7 @@ from registry.methodologies import (
     secondhand_reuse,
     secondhand_reuse_v2,
     sz_home_electricity,
+    sz_home_electricity_v2,
     sz_transit,
 )
 from registry.methodologies.base import Methodology
@@ -34,6 +35,7 @@ CATALOGUE: dict[tuple[str, str], Methodology] = {
         nev_passenger.METHODOLOGY,
         nev_passenger_v2.METHODOLOGY,
         sz_home_electricity.METHODOLOGY,
+        sz_home_electricity_v2.METHODOLOGY,
         secondhand_reuse.METHODOLOGY,
         secondhand_reuse_v2.METHODOLOGY,
         recycling.METHODOLOGY,

@@ -9,17 +9,25 @@ requests through `Registry`, so every credit comes out of a real methodology cal
 
 The data is messy on purpose, as real platform data is:
 - the map app reports a share of the same transit trips as the transit apps, minutes
-  apart (`double_counted` across platforms);
+  apart, some under the household's account instead of the person's (`double_counted`
+  across platforms and accounts); the NEV app sends a few trips a second time in local time
+  as if it were UTC (`double_counted`: a time-zone twin); the map app files a few Shenzhen
+  rides under Beijing's methodology (`wrong_region`);
 - the metro app resends its first batch whole (idempotent: same receipt, no event) and
   repeats a few records of the day before in the next day's batch (`duplicate_record`);
 - some trips are impossibly fast, some walks were not navigated, some homes look vacant,
-  some records name people who never opened an account, and electricity use above the
-  household's own average earns nothing.
+  some records name people who never opened an account, and a month's electricity use
+  above 90% of the same month a year before earns nothing. The utility app sends last
+  year's reading of that month first (too old to claim: `outside_claim_window`, but the
+  baseline the registry computes the month's credit from).
 
-Everything is derived from the seed: keys (so accounts and platforms have the same
-addresses on every run), nonces and data. Two runs with the same seed, start date and a
-fresh registry give the same report; event times and signature expiries come from the
-clock and differ.
+The simulated days end yesterday (China Standard Time) unless a start date is given:
+claims older than a methodology's claim window are refused, as a late platform's are.
+
+Everything but the commitments' salts is derived from the seed: keys (so accounts and
+platforms have the same addresses on every run), nonces and data. Two runs with the same
+seed, start date and a fresh registry give the same report; event times, signature
+expiries and salts (from the operating system: a salt must be unguessable) differ.
 """
 
 from __future__ import annotations
@@ -33,18 +41,23 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from registry import messages as m
-from registry.commitments import new_salt
 from registry.eip712 import SECP256K1_N
 from registry.errors import RegistryError, ValidationError
 from registry.ledger import Receipt, Registry
 from registry.methodologies.policy import current_version
-from registry.mrv.ingest import CST_OFFSET_S, REASONS, evidence_hash
+from registry.mrv.committed import REASONS
+from registry.mrv.ingest import CST_OFFSET_S
 from registry.signing import Signer
 from registry.units import format_grams
 
-DEFAULT_START = date(2026, 3, 2)  # a Monday
 SESSION_TTL_S = 3600
 CITIES = ("Shenzhen", "Beijing", "Chongqing")
+# GB/T 2260 district codes where each city's activities take place.
+DISTRICTS = {
+    "Shenzhen": ("440303", "440304", "440305", "440306"),
+    "Beijing": ("110101", "110105", "110108"),
+    "Chongqing": ("500103", "500105", "500106"),
+}
 CITY_SHARES = (5, 3, 2)
 
 PLATFORMS = {
@@ -64,9 +77,15 @@ class SimulationConfig:
     households: int
     days: int
     seed: int
-    start: date = DEFAULT_START
-    buffer_basis_points: int = 500
+    start: date | None = None  # None: the days up to yesterday
+    buffer_basis_points: int = 1_000
     batch_size: int = 1_000
+
+    def first_day(self, now: float) -> date:
+        if self.start is not None:
+            return self.start
+        today = (datetime.fromtimestamp(now, UTC) + timedelta(seconds=CST_OFFSET_S)).date()
+        return today - timedelta(days=self.days)
 
     def check(self, now: float) -> None:
         if not 1 <= self.households <= 100_000:
@@ -75,7 +94,7 @@ class SimulationConfig:
             raise ValidationError("days must be between 1 and 366")
         if not 1 <= self.batch_size <= m.MAX_RECORDS:
             raise ValidationError(f"batch size must be between 1 and {m.MAX_RECORDS}")
-        if _day_start(self.start, self.days) > now:
+        if _day_start(self.first_day(now), self.days) > now:
             raise ValidationError(
                 f"the simulated days {self.start} + {self.days} end after now: choose an earlier"
                 " --start"
@@ -89,6 +108,7 @@ class Household:
     members: list[Signer]
     has_nev: bool
     baseline_wh: int
+    district: str
 
 
 @dataclass
@@ -183,6 +203,7 @@ class Simulation:
         self.registry = registry
         self.operator = operator
         self.config = config
+        self.start = config.first_day(registry.clock())
         self.rng = random.Random(config.seed)
         self.platforms = {p: simulation_signer(config.seed, f"platform/{p}") for p in PLATFORMS}
         self.verifier = simulation_signer(config.seed, "verifier")
@@ -190,7 +211,7 @@ class Simulation:
         self.households: list[Household] = []
         self.report = SimulationReport(
             seed=config.seed,
-            start=config.start.isoformat(),
+            start=self.start.isoformat(),
             days=config.days,
             households=config.households,
             people=0,
@@ -198,7 +219,6 @@ class Simulation:
             buffer_basis_points=config.buffer_basis_points,
         )
         self.records: dict[str, list[dict[str, Any]]] = {}
-        self.evidence: dict[str, dict[str, tuple[bytes, bytes]]] = {}
         self.serial = Counter[str]()
 
     # -- signing ------------------------------------------------------------------------
@@ -275,6 +295,7 @@ class Simulation:
                 members,
                 has_nev=rng.random() < 0.2,
                 baseline_wh=int(min(20_000, max(3_000, rng.gauss(8_000, 1_800)))),
+                district=rng.choice(DISTRICTS[city]),
             )
             self.households.append(household)
             open_account(account, "household", f"{city} household {h}", m.ZERO_ADDRESS)
@@ -294,26 +315,21 @@ class Simulation:
         start: int,
         end: int,
         quantities: dict[str, int],
-        raw: bytes | None = None,
+        region: str,
     ) -> None:
         self.serial[platform] += 1
-        activity_id = f"{platform}-{self.serial[platform]:08d}"
-        salt = new_salt()  # never from the seeded generator: a salt must be unguessable
-        data = raw if raw is not None else f"{activity_id} {sorted(quantities.items())}".encode()
         self.records.setdefault(platform, []).append(
             {
-                "id": activity_id,
+                "id": f"{platform}-{self.serial[platform]:08d}",
                 "account": account,
                 "methodology": methodology,
                 "version": current_version(methodology),
+                "region": region,
                 "start": start,
                 "end": end,
                 "quantities": quantities,
-                "evidenceHash": evidence_hash(salt, data),
             }
         )
-        if raw is not None:  # this platform also hands over the raw evidence
-            self.evidence.setdefault(platform, {})[activity_id] = (salt, data)
 
     def _trip(self, household: Household, person: Signer, start: int) -> None:
         rng = self.rng
@@ -327,20 +343,27 @@ class Simulation:
             )
             end = start + int(minutes * 60) + 120
             quantities = {"metro_m": metro * (8 if implausible else 1), "bus_m": bus}
-            self._add("metro_sz", person.address, "SZ_TRANSIT", start, end, quantities)
+            where = household.district
+            self._add("metro_sz", person.address, "SZ_TRANSIT", start, end, quantities, where)
             if rng.random() < 0.2:  # the map app reports the same trip too
                 shift = rng.randint(-90, 90)
-                self._add(
-                    "map", person.address, "SZ_TRANSIT", start + shift, end + shift, quantities
-                )
+                # ... sometimes under the household's account
+                account = household.account if rng.random() < 0.3 else person
+                self._add("map", account.address, "SZ_TRANSIT", start + shift, end + shift,
+                          quantities, where)  # fmt: skip
+            elif rng.random() < 0.01:  # ... or under Beijing's methodology
+                metro_only = {"metro_m": metro + bus}
+                self._add("map", person.address, "BJ_METRO", start, end, metro_only, where)
         elif household.city == "Beijing":
             if rng.random() < 0.65:
                 metro = rng.randint(5_000, 30_000)
                 end = start + int(metro / 1000 / rng.uniform(28, 40) * 3600) + 120
                 quantities = {"metro_m": metro * (8 if implausible else 1)}
-                self._add("maas_bj", person.address, "BJ_METRO", start, end, quantities)
+                where = household.district
+                self._add("maas_bj", person.address, "BJ_METRO", start, end, quantities, where)
                 if rng.random() < 0.1:
-                    self._add("map", person.address, "BJ_METRO", start + 60, end + 60, quantities)
+                    self._add("map", person.address, "BJ_METRO", start + 60, end + 60,
+                              quantities, where)  # fmt: skip
             else:
                 cycling = rng.random() < 0.6
                 distance = rng.randint(2_000, 8_000) if cycling else rng.randint(800, 3_000)
@@ -351,25 +374,32 @@ class Simulation:
                     "cycle_m": distance * (8 if implausible else 1) if cycling else 0,
                     "navigated": 0 if rng.random() < 0.1 else 1,
                 }
-                self._add("map", person.address, "BJ_CYCLE_WALK", start, end, quantities)
+                self._add("map", person.address, "BJ_CYCLE_WALK", start, end, quantities,
+                          household.district)  # fmt: skip
         elif rng.random() < 0.7:  # Chongqing: shared e-assist bicycles
             distance = rng.randint(1_000, 8_000)
             end = start + int(distance / 1000 / rng.uniform(12, 18) * 3600) + 60
             quantities = {"ride_m": distance * (8 if implausible else 1)}
-            self._add("bike_cq", person.address, "CQ_EBIKE_SHARE", start, end, quantities)
+            self._add("bike_cq", person.address, "CQ_EBIKE_SHARE", start, end, quantities,
+                      household.district)  # fmt: skip
 
-    def _drive(self, person: Signer, start: int) -> None:
+    def _drive(self, household: Household, person: Signer, start: int) -> None:
         rng = self.rng
         distance = rng.randint(8_000, 40_000)
         end = start + int(distance / 1000 / rng.uniform(25, 45) * 3600)
         per_km = rng.randint(120, 190) if rng.random() > 0.02 else rng.randint(20, 40)
         quantities = {"distance_m": distance, "energy_wh": distance * per_km // 1000}
-        self._add("nev", person.address, "NEV_PASSENGER", start, end, quantities)
+        where = household.district
+        self._add("nev", person.address, "NEV_PASSENGER", start, end, quantities, where)
+        if rng.random() < 0.03:  # sent again in local time, read as UTC: 8 hours later
+            shift = CST_OFFSET_S
+            self._add("nev", person.address, "NEV_PASSENGER", start + shift, end + shift,
+                      quantities, where)  # fmt: skip
 
     def generate_day(self, offset: int) -> None:
         rng = self.rng
-        midnight = _day_start(self.config.start, offset)
-        weekday = (self.config.start + timedelta(days=offset)).weekday() < 5
+        midnight = _day_start(self.start, offset)
+        weekday = (self.start + timedelta(days=offset)).weekday() < 5
         for household in self.households:
             driver = household.members[0] if household.has_nev else None
             for person in household.members:
@@ -378,24 +408,11 @@ class Simulation:
                     evening = midnight + rng.randint(17 * 3600 + 1800, 19 * 3600 + 1800)
                     for start in (morning, evening):
                         if person is driver and rng.random() < 0.6:
-                            self._drive(person, start)
+                            self._drive(household, person, start)
                         else:
                             self._trip(household, person, start)
                 elif not weekday and rng.random() < 0.4:
                     self._trip(household, person, midnight + rng.randint(10 * 3600, 16 * 3600))
-            if household.city == "Shenzhen":
-                vacant = rng.random() < 0.02
-                used = int(household.baseline_wh * (0.2 if vacant else rng.uniform(0.7, 1.08)))
-                reading = f'{{"meter":"{household.account.address[-6:]}","used_wh":{used}}}'
-                self._add(
-                    "grid",
-                    household.account.address,
-                    "SZ_HOME_ELECTRICITY",
-                    midnight,
-                    midnight + 86_400,
-                    {"used_wh": used, "baseline_wh": household.baseline_wh},
-                    raw=reading.encode(),
-                )
             if rng.random() < 0.015:
                 buyer = rng.choice(household.members)
                 order = midnight + rng.randint(9 * 3600, 22 * 3600)
@@ -407,6 +424,7 @@ class Simulation:
                     order,
                     order + 300,
                     {"phones": phones, "fridges": fridges},
+                    household.district,
                 )
             if rng.random() < 0.12:
                 drop = midnight + rng.randint(8 * 3600, 20 * 3600)
@@ -422,39 +440,83 @@ class Simulation:
                         "metal_g": rng.randint(0, 300),
                         "appliance_g": rng.randint(500, 3_000) if rng.random() < 0.02 else 0,
                     },
+                    household.district,
                 )
         stranger = simulation_signer(self.config.seed, f"unregistered/{offset}").address
         start = midnight + 8 * 3600
         self._add(
-            "map", stranger, "SZ_TRANSIT", start, start + 1_800, {"metro_m": 12_000, "bus_m": 0}
-        )
+            "map", stranger, "SZ_TRANSIT", start, start + 1_800, {"metro_m": 12_000, "bus_m": 0},
+            "440304",
+        )  # fmt: skip
+
+    def meter_readings(self) -> None:
+        """The utility app's monthly readings: the last whole month before the simulated
+        days end, and (first, as history) the same month a year before."""
+        last_day = self.start + timedelta(days=self.config.days - 1)
+        month_end = last_day.replace(day=1)
+        month_start = (month_end - timedelta(days=1)).replace(day=1)
+        rng = self.rng
+        history: list[dict[str, Any]] = []
+        current: list[dict[str, Any]] = []
+        for household in self.households:
+            if household.city != "Shenzhen":
+                continue
+            days = (month_end - month_start).days
+            before = int(household.baseline_wh * days * rng.uniform(0.95, 1.05))
+            vacant = rng.random() < 0.03
+            used = int(before * (0.3 if vacant else rng.uniform(0.7, 1.05)))
+            for target, first, last, wh in (
+                (history, month_start.replace(year=month_start.year - 1),
+                 month_end.replace(year=month_end.year - 1), before),
+                (current, month_start, month_end, used),
+            ):  # fmt: skip
+                self.serial["grid"] += 1
+                target.append(
+                    {
+                        "id": f"grid-{self.serial['grid']:08d}",
+                        "account": household.account.address,
+                        "methodology": "SZ_HOME_ELECTRICITY",
+                        "version": current_version("SZ_HOME_ELECTRICITY"),
+                        "region": household.district,
+                        "start": _day_start(first, 0),
+                        "end": _day_start(last, 0),
+                        "quantities": {"used_wh": wh},
+                    }
+                )
+        self.records["grid"] = history
+        self.submit_platform("grid", "history", [])
+        self.records["grid"] = current
 
     # -- the pipeline -------------------------------------------------------------------
 
     def submit_day(self, offset: int, previous_tail: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Submit the day's records of every platform; returns the metro app's last records."""
-        day = (self.config.start + timedelta(days=offset)).isoformat()
+        day = (self.start + timedelta(days=offset)).isoformat()
         tail: list[dict[str, Any]] = []
         for platform in PLATFORMS:
-            records = self.records.pop(platform, [])
             if platform == "metro_sz":
-                tail = records[-3:]
-                records = previous_tail + records  # resent by mistake: duplicate_record
-            evidence = self.evidence.pop(platform, {})
-            for n, chunk in enumerate(_chunks(records, self.config.batch_size)):
-                self.report.records[platform] += len(chunk)
-                signer = self.platforms[platform]
-                fields = m.activity_batch(signer.address, f"{platform}-{day}-{n}", chunk)
-                _, message, signature = self._request(signer, "SubmitActivities", **fields)
-                pieces = {r["id"]: evidence[r["id"]] for r in chunk if r["id"] in evidence}
-                receipt = self.registry.submit_activities(message, signature, pieces)
-                self.report.batches += 1
-                self._count(receipt)
-                if platform == "metro_sz" and offset == 0 and n == 0:
-                    again = self.registry.submit_activities(message, signature, pieces)
-                    assert again.seq == receipt.seq  # idempotent: nothing new was written
-                    self.report.resent_batches += 1
+                tail = self.records.get(platform, [])[-3:]
+                # resent by mistake: duplicate_record
+                self.records[platform] = previous_tail + self.records.get(platform, [])
+            self.submit_platform(platform, day, [] if offset else ["metro_sz"])
         return tail
+
+    def submit_platform(self, platform: str, label: str, resend: list[str]) -> None:
+        """Submit a platform's pending records in batches; the first batch of a platform in
+        `resend` is sent twice (idempotent: the same receipt, no new event)."""
+        records = self.records.pop(platform, [])
+        for n, chunk in enumerate(_chunks(records, self.config.batch_size)):
+            self.report.records[platform] += len(chunk)
+            signer = self.platforms[platform]
+            fields, details = m.activity_batch(signer.address, f"{platform}-{label}-{n}", chunk)
+            _, message, signature = self._request(signer, "SubmitActivities", **fields)
+            receipt = self.registry.submit_activities(message, signature, details)
+            self.report.batches += 1
+            self._count(receipt)
+            if platform in resend and n == 0:
+                again = self.registry.submit_activities(message, signature, details)
+                assert again.seq == receipt.seq  # idempotent: nothing new was written
+                self.report.resent_batches += 1
 
     def _count(self, receipt: Receipt) -> None:
         for outcome in receipt.effects["outcomes"]:
@@ -547,6 +609,7 @@ class Simulation:
         self.config.check(self.registry.clock())
         first_event = self.registry.store.event_count()
         self.open_accounts()
+        self.meter_readings()
         tail: list[dict[str, Any]] = []
         for offset in range(self.config.days):
             self.generate_day(offset)

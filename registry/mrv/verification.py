@@ -13,6 +13,10 @@ first decided first served (`seq`, then record index) — pending claims the cap
 get the grams their record earns, up to the cap, then records refused for the cap become
 claims (`C<seq>-<index>`, as if accepted at first) unless an overlapping claim of the same
 kind exists by now. Claims already approved or issued are left as they are (conservative).
+
+A rejected claim of a committed batch (`committed`) gives its grams back to its group's day
+in the private index, which holds its day; no other record of that day is decided again,
+since the log holds no record to decide from (conservative: a day may end under its cap).
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ def _decide_days_again(store: Store, rejected: list[str]) -> list[dict[str, Any]
     for claim_id in rejected:
         claim = store.claim(claim_id)
         assert claim is not None  # checked above
+        if not claim["day"]:
+            continue  # a committed claim: its day is private, see _apply_days_again
         key = (claim["account"], claim["methodology"], claim["day"])
         days[key] = days.get(key, 0) + claim["grams"]
     recredited: list[dict[str, Any]] = []
@@ -145,9 +151,13 @@ def apply_attestation(
 def _apply_days_again(store: Store, rejected: list[str], recredited: list[dict[str, Any]]) -> None:
     """Rejected grams leave the daily totals; recredited ones join them."""
     totals: list[tuple[str, str, str, int]] = []
+    uncounted = []
     for claim_id in rejected:
         claim = store.claim(claim_id)
         assert claim is not None
+        if not claim["day"]:
+            uncounted.append(claim_id)
+            continue
         totals.append((claim["account"], claim["methodology"], claim["day"], -claim["grams"]))
     topped_up, readmitted, refusals = [], [], []
     for item in recredited:
@@ -176,6 +186,7 @@ def _apply_days_again(store: Store, rejected: list[str], recredited: list[dict[s
             assert claim is not None
             topped_up.append((item["claim"], item["grams"]))
             totals.append((claim["account"], claim["methodology"], claim["day"], item["grams"]))
+    store.uncount_claims(uncounted)
     store.add_claim_grams(topped_up)
     store.delete_rejections(refusals)
     store.insert_claims(readmitted)

@@ -7,6 +7,7 @@ numbered migrations. A second backend implements the same methods.
 
 from __future__ import annotations
 
+from registry.storage.activities import ActivityIndex
 from registry.storage.base import STATE_TABLES, STATUSES, Holding, StoreBase, migrate_file
 from registry.storage.bridge import BridgeTables
 from registry.storage.events import EventsTables
@@ -26,5 +27,7 @@ __all__ = [
 ]
 
 
-class Store(EventsTables, LedgerTables, MrvTables, BridgeTables, ReadModels, StoreBase):
+class Store(
+    EventsTables, LedgerTables, MrvTables, ActivityIndex, BridgeTables, ReadModels, StoreBase
+):
     """One registry database (see `registry.storage.base` for opening and transactions)."""

@@ -174,6 +174,9 @@ class StoreBase:
         self._depth = 0
         self._next_seq: int | None = None
         self.history: EventsTables | None = None  # see EventsTables.event_body
+        # The details beside the committed batch being decided (one per record, None where
+        # erased): set by the ledger or by replay around one decision, never stored.
+        self.private_inputs: list[dict[str, Any] | None] | None = None
         # Accounts and asset classes are never removed, so a row once seen stays valid.
         self._accounts: dict[str, dict[str, Any]] = {}
         self._asset_classes: dict[str, dict[str, Any]] = {}

@@ -296,6 +296,13 @@ class MrvTables(StoreBase):
         )
         return [(str(c), str(b), int(n), int(g)) for c, b, n, g in rows]
 
+    def approved_classes(self) -> list[str]:
+        """The asset classes of approved claims (an issuance run's classes)."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT asset_class FROM claims WHERE status = 'approved'"
+        )
+        return [str(r[0]) for r in rows]
+
     def mark_approved_issued(self, seq: int) -> None:
         self.conn.execute(
             "UPDATE claims SET status = 'issued', issued_seq = ? WHERE status = 'approved'", (seq,)

@@ -39,12 +39,12 @@ class PersonalTables:
             (subject, wrapped, now),
         )
 
-    def put(self, piece: SealedPiece) -> None:
-        """Store a piece; the first one stored under a (kind, ref) stays (a resubmission)."""
-        self.conn.execute(
+    def put_many(self, pieces: list[SealedPiece]) -> None:
+        """Store pieces; the first one stored under a (kind, ref) stays (a resubmission)."""
+        self.conn.executemany(
             "INSERT OR IGNORE INTO personal_data(subject, kind, ref, nonce, ciphertext, seq)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            piece,
+            pieces,
         )
 
     def get(self, kind: str, ref: str) -> SealedPiece | None:
@@ -71,12 +71,17 @@ class PersonalTables:
         )
         return [SealedPiece(r[0], r[1], r[2], bytes(r[3]), bytes(r[4]), r[5]) for r in rows]
 
-    def erase(self, subject: str) -> int:
-        """Delete the subject's key and pieces (and legacy plaintext evidence); returns how
-        many pieces went."""
+    def erase(self, subject: str, now: float) -> int:
+        """Delete the subject's key, pieces, private activity rows (and legacy plaintext
+        evidence), and note that they were erased; returns how many pieces went."""
         pieces = self.conn.execute("DELETE FROM personal_data WHERE subject = ?", (subject,))
         legacy = self.conn.execute("DELETE FROM evidence WHERE account = ?", (subject,))
         self.conn.execute("DELETE FROM personal_keys WHERE subject = ?", (subject,))
+        self.conn.execute("DELETE FROM private_activities WHERE subject = ?", (subject,))
+        self.conn.execute(
+            "INSERT OR IGNORE INTO erased_subjects(subject, erased_at) VALUES (?, ?)",
+            (subject, now),
+        )
         return int(pieces.rowcount) + int(legacy.rowcount)
 
     def salt_seen(self, fingerprint: bytes) -> bool:

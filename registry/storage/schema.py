@@ -293,6 +293,40 @@ MIGRATIONS: tuple[Migration, ...] = (
             """
         ),
     ),
+    Migration(
+        4,
+        "activity details off the log: the private activity index",
+        _script(
+            """
+            -- Not state: one row per activity of a committed batch, from the details sent
+            -- beside it (never logged). Ingestion decides duplicates, overlaps and caps on
+            -- it, and erasing a subject deletes their rows.
+            CREATE TABLE IF NOT EXISTS private_activities (
+                platform TEXT NOT NULL, activity_key TEXT NOT NULL, subject TEXT NOT NULL,
+                grp TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
+                methodology TEXT NOT NULL, family TEXT NOT NULL,
+                start_s INTEGER NOT NULL, end_s INTEGER NOT NULL, day TEXT NOT NULL,
+                fingerprint TEXT NOT NULL, reading INTEGER, claim_id TEXT,
+                grams INTEGER NOT NULL, counted INTEGER NOT NULL,
+                PRIMARY KEY (platform, activity_key)
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS private_activities_person
+                ON private_activities(subject, family, start_s) WHERE counted = 1;
+            CREATE INDEX IF NOT EXISTS private_activities_group
+                ON private_activities(grp, family, start_s) WHERE counted = 1;
+            CREATE INDEX IF NOT EXISTS private_activities_day
+                ON private_activities(subject, methodology, day) WHERE counted = 1;
+            CREATE INDEX IF NOT EXISTS private_activities_twin
+                ON private_activities(grp, fingerprint, start_s) WHERE counted = 1;
+            CREATE UNIQUE INDEX IF NOT EXISTS private_activities_claim
+                ON private_activities(claim_id);
+            -- Who was erased (an address, no more): replay takes their batches as logged.
+            CREATE TABLE IF NOT EXISTS erased_subjects (
+                subject TEXT PRIMARY KEY, erased_at REAL NOT NULL
+            ) WITHOUT ROWID;
+            """
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

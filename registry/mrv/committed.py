@@ -1,0 +1,337 @@
+"""Committed activity batches: decided on details that the log never holds.
+
+A platform signs `SubmitActivities` over committed records (account, methodology, version,
+region, and a commitment to the activity's details); the details (activity id, start, end,
+quantities) come beside the request with their salts. The ledger checks every commitment,
+seals the details in the vault under the person's key, and hands them to this module
+(`Store.private_inputs`, keyed activity ids instead of the ids themselves). The event logs
+the committed records and each outcome: a claim id with its grams, or a reason, never a
+time, a quantity or an activity id. What later decisions need of the details goes to the
+private activity index (`registry.storage.activities`), not to state.
+
+Rules, in the order they are checked (the first that fails is the reason):
+
+1. `duplicate_record`: the platform sent this activity id before.
+2. `unknown_account`, `ineligible_account`, `unknown_methodology`, `invalid_quantities` (the
+   details' quantity names must be the methodology's, less those the registry computes).
+3. `wrong_region`: the record's region lies outside the methodology's.
+4. `future_activity`: the activity ends after the batch's expiry (which the ledger holds
+   to at most an hour after its clock); `outside_claim_window`: it ended more than the
+   methodology's claim window before the expiry.
+5. `no_baseline` (registry-computed baseline, SZ_HOME_ELECTRICITY 2.0): the group has no
+   reading for the same month a year earlier; such a month must cover a calendar month.
+6. the methodology's verdict (`implausible`, `not_eligible`, `no_reduction`), then the
+   leakage deduction, rounded down (a claim under 1 g is `no_reduction`).
+7. `double_counted`, across a person's accounts (their own and their household's, which
+   may report their activity): an activity of the same family whose interval overlaps, or
+   the same activity (methodology, quantities, duration to the minute) reported eight hours
+   away (UTC+8 local time sent as UTC, or the reverse). A person who repeats a ride exactly
+   eight hours later, to the minute, loses that claim: the conservative side.
+   Two members' simultaneous trips are two trips; a household's own report clashes with
+   every member's.
+8. `daily_cap`, per account, methodology and China Standard Time day.
+
+Every time-dependent check reads the batch's own fields, never the clock: replay decides
+again identically wherever the details are still in the vault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from registry.canonical import canonical_bytes
+from registry.errors import ValidationError
+from registry.messages import asset_class_id
+from registry.methodologies import CATALOGUE, MAX_DURATION_S
+from registry.methodologies.base import INVALID_QUANTITIES, Methodology
+from registry.methodologies.intake import RULES, RULES_HASH, apply_leakage, region_covers
+from registry.mrv.ingest import EARNING_KINDS, beneficiary_of, class_of, cst_day
+from registry.storage import Store
+from registry.storage.activities import is_zone_shift, same_person
+
+Effects = dict[str, Any]
+
+REASONS = {
+    "duplicate_record": "the platform submitted this activity id before",
+    "unknown_account": "no such account in the registry",
+    "ineligible_account": "only person and household accounts earn credits",
+    "unknown_methodology": "no such methodology id and version",
+    INVALID_QUANTITIES: "the quantities are not the methodology's reported fields",
+    "wrong_region": "the activity's region is outside the methodology's",
+    "future_activity": "the activity ends after the batch signature expires",
+    "outside_claim_window": "the activity is older than the methodology's claim window",
+    "no_baseline": "the registry holds no reading to compute the baseline from",
+    "implausible": "the data cannot describe a real activity (speed, duration, ratio)",
+    "not_eligible": "the methodology does not credit this activity",
+    "no_reduction": "the activity earns less than 1 g",
+    "double_counted": "the person already claimed this activity, under this or another account",
+    "daily_cap": "the account reached the methodology's daily cap",
+}
+# Reasons after which a reading is real enough to be a later baseline.
+HISTORY_REASONS = frozenset(
+    ("outside_claim_window", "no_baseline", "not_eligible", "no_reduction", "daily_cap")
+)
+YEAR_S = 365 * 86_400
+
+
+def is_committed(request: dict[str, Any]) -> bool:
+    """Whether a SubmitActivities request is of the committed format."""
+    return "notClaimedElsewhere" in request
+
+
+def fingerprint(methodology: Methodology, detail: dict[str, Any]) -> str:
+    """What a time-zone twin shares: methodology, quantities and duration (to the minute)."""
+    minutes = (detail["end"] - detail["start"] + 30) // 60
+    body = canonical_bytes([methodology.key, detail["quantities"], minutes], checked=False)
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+def _outcome(reason: str) -> dict[str, str]:
+    return {"reason": reason, "detail": REASONS[reason]}
+
+
+def _month_start_year_before(start: int) -> int | None:
+    """00:00 CST of the same calendar month a year before, if `start` opens a CST month."""
+    local = datetime.fromtimestamp(start, UTC) + timedelta(hours=8)
+    if (local.day, local.hour, local.minute, local.second) != (1, 0, 0, 0):
+        return None
+    earlier = local.replace(year=local.year - 1) - timedelta(hours=8)
+    return int(earlier.timestamp())
+
+
+def _inputs(store: Store, count: int) -> list[dict[str, Any] | None]:
+    details = store.private_inputs
+    if details is None or len(details) != count:
+        raise ValidationError("a committed batch needs the details of every record beside it")
+    return details
+
+
+def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
+    """The outcome of every record of a committed SubmitActivities logged as event `seq`."""
+    platform, records = request["platform"], request["records"]
+    details = _inputs(store, len(records))
+    if any(d is None for d in details):
+        raise ValidationError("a batch with erased details cannot be decided again")
+    rows: list[dict[str, Any]] = [d for d in details if d is not None]
+    outcomes: list[dict[str, Any] | None] = [None] * len(records)
+    accounts = store.accounts_by_address(r["account"] for r in records)
+    known = store.known_activity_keys(platform, [d["activity_key"] for d in rows])
+    candidates: list[tuple[int, Methodology, int, bool]] = []
+    for index, (record, detail) in enumerate(zip(records, rows, strict=True)):
+        if detail["activity_key"] in known:
+            outcomes[index] = _outcome("duplicate_record")
+            continue
+        known.add(detail["activity_key"])
+        account = accounts.get(record["account"])
+        methodology = CATALOGUE.get((record["methodology"], record["version"]))
+        rule = RULES.get(record["methodology"])
+        if account is None:
+            outcomes[index] = _outcome("unknown_account")
+        elif account["kind"] not in EARNING_KINDS:
+            outcomes[index] = _outcome("ineligible_account")
+        elif methodology is None or rule is None:
+            outcomes[index] = _outcome("unknown_methodology")
+        elif detail["quantities"].keys() != methodology.quantity_names - set(rule.computed):
+            outcomes[index] = _outcome(INVALID_QUANTITIES)
+        elif not region_covers(methodology.region, record["region"]):
+            outcomes[index] = _outcome("wrong_region")
+        elif detail["end"] > request["expiry"]:
+            outcomes[index] = _outcome("future_activity")
+        elif detail["end"] < request["expiry"] - rule.claim_window_s:
+            outcomes[index] = _outcome("outside_claim_window")
+        else:
+            quantities = dict(detail["quantities"])
+            if rule.computed:
+                baseline = _baseline(store, beneficiary_of(account), methodology, detail)
+                if baseline is None:
+                    outcomes[index] = _outcome("no_baseline")
+                    continue
+                quantities["baseline_wh"] = baseline
+            verdict = methodology.assess(quantities, detail["start"], detail["end"])
+            grams = apply_leakage(verdict.grams, rule)
+            if verdict.reason is not None:
+                outcomes[index] = _outcome(verdict.reason)
+            elif grams == 0:
+                outcomes[index] = _outcome("no_reduction")
+            else:
+                candidates.append((index, methodology, grams, verdict.capped))
+
+    groups = {i: beneficiary_of(accounts[records[i]["account"]]) for i, _, _, _ in candidates}
+    probes = [
+        (i, records[i]["account"], groups[i], m.family, rows[i]["start"], rows[i]["end"])
+        for i, m, _, _ in candidates
+    ]
+    overlapping = store.overlaps(probes, MAX_DURATION_S) if probes else {}
+    days = {i: cst_day(rows[i]["start"]) for i, _, _, _ in candidates}
+    used = store.day_totals((records[i]["account"], m.id, days[i]) for i, m, _, _ in candidates)
+    accepted: dict[tuple[str, str], list[tuple[str, int, int, str]]] = defaultdict(list)
+    hashes: dict[str, str] = {}
+    for index, methodology, grams, capped in candidates:
+        detail, group, account = rows[index], groups[index], records[index]["account"]
+        start, end = detail["start"], detail["end"]
+        print_ = fingerprint(methodology, detail)
+        same_kind = accepted[(group, methodology.family)]
+        if (
+            index in overlapping
+            or _clashes(same_kind, account, group, start, end, print_)
+            or store.zone_twin(account, group, print_, start) is not None
+        ):
+            outcomes[index] = _outcome("double_counted")
+            continue
+        day_key = (account, methodology.id, days[index])
+        so_far = used.get(day_key, 0)
+        room = methodology.cap_per_account_day_g - so_far
+        if room <= 0:
+            outcomes[index] = _outcome("daily_cap")
+            continue
+        claim = {"claim": f"C{seq}-{index}", "class": class_of(methodology, start)}
+        if grams > room:
+            outcomes[index] = {**claim, "grams": room, "capped": "daily"}
+            grams = room
+        elif capped:
+            outcomes[index] = {**claim, "grams": grams, "capped": "activity"}
+        else:
+            outcomes[index] = {**claim, "grams": grams}
+        used[day_key] = so_far + grams
+        same_kind.append((account, start, end, print_))
+        if methodology.key not in hashes:
+            hashes[methodology.key] = methodology.hash()
+    final = [o for o in outcomes if o is not None]
+    claimed = [o["grams"] for o in final if "claim" in o]
+    return {
+        "accepted": len(claimed),
+        "rejected": len(final) - len(claimed),
+        "grams": sum(claimed),
+        "methodologies": hashes,
+        "rules": RULES_HASH,
+        "outcomes": final,
+    }
+
+
+def class_of_vintage(methodology: Methodology, vintage: int) -> str:
+    return asset_class_id(methodology.id, methodology.version, vintage, methodology.region)
+
+
+def _clashes(
+    same_kind: list[tuple[str, int, int, str]],
+    account: str,
+    group: str,
+    start: int,
+    end: int,
+    print_: str,
+) -> bool:
+    """Whether an activity of the same person accepted earlier in the batch overlaps this
+    one or is its time-zone twin."""
+    return any(
+        same_person(account, group, other)
+        and ((s < end and start < e) or (p == print_ and is_zone_shift(s - start)))
+        for other, s, e, p in same_kind
+    )
+
+
+def _baseline(
+    store: Store, group: str, methodology: Methodology, detail: dict[str, Any]
+) -> int | None:
+    """90% of the group's reading for the same calendar month a year earlier (rounded down:
+    a lower baseline never over-credits), or None."""
+    earlier = _month_start_year_before(detail["start"])
+    if earlier is None:
+        return None
+    reading = store.reading(group, methodology.id, earlier)
+    return None if reading is None else reading * 9 // 10
+
+
+def check_logged(request: dict[str, Any], effects: Effects, seq: int) -> None:
+    """What can be checked of a committed batch's effects without its details (replay of a
+    batch whose details were erased): their shape, claim ids and per-activity caps."""
+    records, outcomes = request["records"], effects["outcomes"]
+    if len(outcomes) != len(records):
+        raise ValidationError("the effects do not hold one outcome per record")
+    claimed = 0
+    for index, (record, outcome) in enumerate(zip(records, outcomes, strict=True)):
+        if "claim" in outcome:
+            methodology = CATALOGUE.get((record["methodology"], record["version"]))
+            grams = outcome["grams"]
+            if (
+                methodology is None
+                or outcome["claim"] != f"C{seq}-{index}"
+                or not _class_fits(outcome["class"], methodology)
+                or type(grams) is not int
+                or not 0 < grams <= methodology.cap_per_activity_g
+            ):
+                raise ValidationError(f"outcome {index} is not a claim this record could earn")
+            claimed += grams
+        elif outcome.get("reason") not in REASONS:
+            raise ValidationError(f"outcome {index} names no known reason")
+    if claimed != effects["grams"]:
+        raise ValidationError("the effects' grams are not the sum of their claims")
+
+
+def _class_fits(class_id: Any, methodology: Methodology) -> bool:
+    """Whether an asset class id names this methodology version and region (any vintage)."""
+    if not isinstance(class_id, str) or class_id.count("-") != 3:
+        return False
+    _, _, vintage, _ = class_id.split("-")
+    return vintage.isdigit() and class_id == class_of_vintage(methodology, int(vintage))
+
+
+def apply_batch(store: Store, request: dict[str, Any], effects: Effects, seq: int) -> None:
+    """Write the claims and refusals `effects` decided (no time, no quantity: those stay in
+    the private index), the batch row, and the private index rows of the details at hand."""
+    platform, records = request["platform"], request["records"]
+    details = _inputs(store, len(records))
+    accounts = store.accounts_by_address(r["account"] for r in records)
+    claims, rejections, private = [], [], []
+    for index, (record, outcome, detail) in enumerate(
+        zip(records, effects["outcomes"], details, strict=True)
+    ):
+        methodology = CATALOGUE.get((record["methodology"], record["version"]))
+        account = accounts.get(record["account"])
+        group = beneficiary_of(account) if account is not None else record["account"]
+        if "claim" in outcome:
+            assert methodology is not None and account is not None  # decided above
+            claims.append(
+                (outcome["claim"], seq, index, platform, record["commitment"], record["account"],
+                 group, methodology.id, methodology.version,
+                 effects["methodologies"][methodology.key], methodology.family, 0, 0, "",
+                 outcome["class"], outcome["grams"], record["commitment"])
+            )  # fmt: skip
+        else:
+            rejections.append(
+                (seq, index, platform, record["commitment"], record["account"],
+                 record["methodology"], record["version"], 0, 0, outcome["reason"],
+                 outcome["detail"])
+            )  # fmt: skip
+        if detail is not None and outcome.get("reason") != "duplicate_record":
+            private.append(_private_row(platform, record, detail, outcome, group, seq, index))
+    store.insert_claims(claims)
+    store.insert_rejections(rejections)
+    store.insert_private_activities(private)
+    store.insert_activity_batch(
+        (platform, request["batchId"], request["recordsHash"], len(records),
+         effects["accepted"], effects["rejected"], effects["grams"], seq)
+    )  # fmt: skip
+
+
+def _private_row(
+    platform: str,
+    record: dict[str, Any],
+    detail: dict[str, Any],
+    outcome: dict[str, Any],
+    group: str,
+    seq: int,
+    index: int,
+) -> tuple[Any, ...]:
+    methodology = CATALOGUE.get((record["methodology"], record["version"]))
+    claimed = "claim" in outcome
+    reading = None
+    if methodology is not None and (claimed or outcome.get("reason") in HISTORY_REASONS):
+        reading = detail["quantities"].get("used_wh")
+    return (platform, detail["activity_key"], record["account"], group, seq, index,
+            record["methodology"], methodology.family if methodology else "",
+            detail["start"], detail["end"], cst_day(detail["start"]),
+            fingerprint(methodology, detail) if methodology else "", reading,
+            outcome.get("claim"), outcome.get("grams", 0), int(claimed))  # fmt: skip
