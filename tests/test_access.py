@@ -22,6 +22,7 @@ from registry.eip712 import Domain
 from registry.signing import Signer, new_nonce
 from tests.api_world import OPERATOR, Client, MrvParties, api_client
 from tests.ledger_world import World
+from tests.wallet_signing import sign_with_wallets
 
 LOG_ID = "test.local/log"
 
@@ -282,6 +283,17 @@ def test_the_published_sign_in_is_not_a_write_request(town: Town) -> None:
     assert published["sign_in"]["audience"] == LOG_ID
     assert published["sign_in"]["route"] == "/v1/sessions"
     assert published["sign_in"]["max_session_s"] == 3600
+
+
+def test_browser_wallets_sign_in_from_the_published_types(town: Town) -> None:
+    """ethers and viem, given only GET /v1/eip712, sign the SignIn the server accepts."""
+    published = town.client.get("/v1/eip712").json()
+    signer = town.signer("stranger")
+    message = town.sign_in_body(signer)["message"]
+    [signed] = sign_with_wallets(published, signer, [{"primaryType": "SignIn", "message": message}])
+    assert signed["ethers"] == signed["viem"]
+    r = town.client.post("/v1/sessions", json={"message": message, "signature": signed["ethers"]})
+    assert r.status_code == 200 and r.json()["account"] == signer.address
 
 
 def test_sign_in_answers_a_token_until_expiry(town: Town) -> None:
