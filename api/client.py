@@ -10,7 +10,11 @@
         checks = registry.verify_proof(bundle)       # the standalone verifier, against the chain
 
 Requests are signed locally with the caller's key (EIP-712, in the domain `GET /v1`
-names); the server only ever sees signatures. Every POST carries a fresh Idempotency-Key,
+names); the server only ever sees signatures. Personal reads (claims, refused records, a
+batch's outcomes, people's names) need a session: `registry.sign_in(alice)` signs an
+EIP-712 SignIn and keeps the token, which every later read sends (signing in again shortly
+before it expires); a client given the operator API key and not signed in reads as the
+operator. Every POST carries a fresh Idempotency-Key,
 and a request that failed in transit is retried with the same key, so a retry never takes
 effect twice. Refusals raise `ApiProblem` with the registry's stable error `code`.
 """
@@ -81,6 +85,8 @@ class RegistryClient:
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport)
         self._published: dict[str, Any] | None = None
         self._domain: Domain | None = None
+        self._session_signer: Signer | None = None
+        self.session: s.SessionToken | None = None
 
     def close(self) -> None:
         self._http.close()
@@ -102,9 +108,47 @@ class RegistryClient:
             raise ApiProblem(response.status_code, problem)
         return response.json()
 
+    def read_headers(self) -> dict[str, str]:
+        """The headers that say who reads: the session token (renewed when it is about to
+        end), else the operator API key, else none (public reads only)."""
+        if self.session is not None:
+            if self._session_signer is not None and self.session.expires_at - time.time() < 60:
+                self.sign_in(self._session_signer)
+            return {"Authorization": f"Bearer {self.session.token}"}
+        if self.operator_api_key:
+            return {OPERATOR_KEY_HEADER: self.operator_api_key}
+        return {}
+
     def get(self, path: str, **params: Any) -> Any:
         query = {k: v for k, v in params.items() if v is not None}
-        return self._answer(self._http.get(path, params=query))
+        return self._answer(self._http.get(path, params=query, headers=self.read_headers()))
+
+    def sign_in(self, signer: Signer, ttl_s: int | None = None) -> s.SessionToken:
+        """Sign in as `signer`'s account (an EIP-712 SignIn, from the published types) and
+        send the session token on every later read; returns the session."""
+        published = self.eip712()
+        spec = published.get("sign_in")
+        if spec is None:
+            raise ValueError("this registry publishes no SignIn: it has no sessions")
+        ttl = min(ttl_s or spec["max_session_s"], spec["max_session_s"])
+        now = int(time.time())
+        message = {
+            "account": signer.address,
+            "audience": spec["audience"],
+            "issuedAt": now,
+            "expiry": now + ttl,
+            "nonce": new_nonce(),
+        }
+        name = spec["primaryType"]
+        struct = StructType(name, tuple((t["name"], t["type"]) for t in published["types"][name]))
+        body = {"message": message, "signature": signer.sign_struct(self.domain, struct, message)}
+        session = s.SessionToken.model_validate(self.post(spec["route"], body))
+        self.session, self._session_signer = session, signer
+        return session
+
+    def sign_out(self) -> None:
+        """Forget the session (the token itself stays valid until it expires)."""
+        self.session, self._session_signer = None, None
 
     def post(
         self,
@@ -506,7 +550,9 @@ class RegistryClient:
         return self._model(s.Certificate, f"/v1/retirements/{certificate_id}")
 
     def certificate_html(self, certificate_id: str) -> str:
-        response = self._http.get(f"/v1/retirements/{certificate_id}/certificate.html")
+        response = self._http.get(
+            f"/v1/retirements/{certificate_id}/certificate.html", headers=self.read_headers()
+        )
         if response.status_code >= 400:
             self._answer(response)
         return response.text

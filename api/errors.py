@@ -36,6 +36,28 @@ API_PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid_idempotency_key": (400, "The Idempotency-Key header is malformed"),
     "idempotency_key_reused": (422, "The Idempotency-Key was used with another request"),
     "operator_key_required": (401, "This operator-only request needs a valid X-Operator-Key"),
+    "session_required": (
+        401,
+        "This read returns personal data: sign in (POST /v1/sessions) and send"
+        " Authorization: Bearer <token>, or the operator's X-Operator-Key",
+    ),
+    "session_invalid": (401, "The session token is malformed or was not issued by this service"),
+    "session_expired": (401, "The session token has expired: sign in again"),
+    "read_forbidden": (
+        403,
+        "The signed-in account may not read this: only the person, their household, the"
+        " platform that sent the record and the operator may",
+    ),
+    "sign_in_wrong_audience": (401, "The sign-in message names another registry (audience)"),
+    "sign_in_validity": (422, "The sign-in message's validity is not within 1 s to 1 hour"),
+    "sign_in_not_yet_valid": (401, "The sign-in message is dated in the future (issuedAt)"),
+    "sign_in_expired": (401, "The sign-in message has expired"),
+    "sign_in_wrong_signer": (
+        401,
+        "The sign-in signature does not recover to the account: another key signed it, or it"
+        " was signed in another EIP-712 domain",
+    ),
+    "sign_in_unknown_account": (401, "No account of this registry has this address"),
     "path_mismatch": (422, "The signed message names another resource than the URL"),
     "not_found": (404, "No such resource"),
     "unknown_attestation": (404, "No such attestation"),

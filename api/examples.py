@@ -79,6 +79,7 @@ ACCOUNT: dict[str, Any] = {
     "household": None,
     "opened_seq": 3,
     "roles": [],
+    "withheld": [],
 }
 
 BALANCE = {"asset_class": CLASS, "active": 7_500, "retired": 15_000, "cancelled": 0, "locked": 0}

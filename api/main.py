@@ -31,6 +31,7 @@ from api.routes import (
     pages,
     reserve,
     retirements,
+    sessions,
     supply,
     tokens,
     transfers,
@@ -48,6 +49,10 @@ operator) and becomes one event of an RFC 9162 Merkle log anchored on an EVM cha
 * **Writes**: `POST {"message": {...}, "signature": "0x..."}` signed in the domain of
   `GET /v1`; operator-only requests also need `X-Operator-Key`. Send an `Idempotency-Key`
   to retry safely.
+* **Personal reads** (claims, refused records, a batch's per-record outcomes, the names
+  and household links of people) need a session: sign an EIP-712 `SignIn` and
+  `POST /v1/sessions`, then send `Authorization: Bearer <token>`. Public reads show
+  aggregates and ledger data.
 * **Errors**: RFC 9457 `application/problem+json` with a stable `code` (`GET /v1/problems`).
 * **Proofs**: `GET /v1/events/{seq}/proof` for any event; verify it with nothing but the
   bundle and a chain RPC (`GET /v1/chain`).
@@ -82,6 +87,7 @@ ROUTERS = (
     pages.router,
     tokens.router,
     backups.router,
+    sessions.router,
 )
 
 
@@ -163,7 +169,13 @@ def create_app(
         CORSMiddleware,  # browser dapps and verification pages of other origins
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Content-Type", "Idempotency-Key", "X-Operator-Key", "Last-Event-ID"],
+        allow_headers=[
+            "Content-Type",
+            "Idempotency-Key",
+            "X-Operator-Key",
+            "Last-Event-ID",
+            "Authorization",
+        ],
         expose_headers=["Idempotent-Replayed", "Retry-After", "Location"],
         max_age=86_400,
     )

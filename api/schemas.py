@@ -103,11 +103,39 @@ class TypedDataField(BaseModel):
 class Eip712Types(BaseModel):
     """What a wallet needs to sign any request (`eth_signTypedData_v4`): the domain, the
     struct types with their fields in signing order, and per request type its route, who
-    signs it, its fields' meaning, JSON Schema and defaults."""
+    signs it, its fields' meaning, JSON Schema and defaults. `sign_in` describes the
+    `SignIn` type (also in `types`), which is no write request: it opens a read session."""
 
     domain: Eip712Domain
     types: dict[str, list[TypedDataField]]
     requests: dict[str, dict[str, Any]]
+    sign_in: dict[str, Any] | None = None
+
+
+class SignInMessage(BaseModel):
+    """EIP-712 `SignIn(address account,string audience,uint64 issuedAt,uint64 expiry,
+    uint256 nonce)` in the registry's domain."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    account: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="The account signing in.")
+    audience: str = Field(max_length=200, description="The registry's log id (GET /v1).")
+    issuedAt: int = Field(ge=0, le=2**53 - 1, description="Unix seconds.")  # noqa: N815
+    expiry: int = Field(ge=0, le=2**53 - 1, description="Unix seconds, <= issuedAt + 3600.")
+    nonce: int = Field(ge=0, le=2**53 - 1, description="Random.")
+
+
+class SignInRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: SignInMessage
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+
+class SessionToken(BaseModel):
+    token: str = Field(description="Send as `Authorization: Bearer <token>`.")
+    account: str
+    expires_at: int = Field(description="Unix seconds: sign in again after this.")
 
 
 class RegistryInfo(BaseModel):
@@ -129,10 +157,20 @@ class Balance(BaseModel):
 class Account(BaseModel):
     address: str
     kind: str
-    name: str
-    household: str | None
+    name: str | None = Field(
+        description="Display name; null when withheld (a person's or household's, to a"
+        " caller other than them, their household and the operator)."
+    )
+    household: str | None = Field(
+        description="The household a person belongs to; null when none, or withheld."
+    )
     opened_seq: int
     roles: list[str]
+    withheld: list[str] = Field(
+        default_factory=list,
+        description="Personal fields withheld from this caller (sign in as the account, its"
+        " household or the operator to read them).",
+    )
 
 
 class AccountDetail(Account):

@@ -26,6 +26,7 @@ from anchoring.worker import AnchorPolicy, CheckpointStore
 from api.anchoring import AnchoringRuntime, ChainStatus
 from api.errors import ApiError, problem_response
 from api.metrics import Metrics
+from api.sessions import SessionKeys
 from api.settings import Settings
 from api.webhooks import EventHub, WebhookDispatcher
 from api.writer import Outcome, WriteJob, Writer, WriterStoppedError
@@ -100,6 +101,10 @@ class RegistryService:
             max_pending_events=settings.anchor_max_pending,
             max_age_s=settings.anchor_max_age_s,
             confirmations=settings.anchor_confirmations,
+        )
+        secret = settings.session_secret
+        self.sessions = SessionKeys(
+            None if secret is None else secret.get_secret_value().encode(), self.log_id
         )
         self.hub = EventHub(last_seq)
         self.metrics = Metrics()

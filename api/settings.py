@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         description="Operator's secp256k1 key for checkpoints and anchors (else the key file "
         "DB.operator-key.json written by init).",
     )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Secret the session tokens of POST /v1/sessions are HMAC-SHA256'd with (at"
+        " least 32 characters). Unset: a random one at start-up, so a restart ends every"
+        " session (clients sign in again).",
+    )
     max_body_bytes: int = Field(default=256 * KIB, ge=1 * KIB, description="Largest request body.")
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
         default="FULL",

@@ -16,9 +16,11 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from api.main import create_app
+from api.sessions import SIGN_IN
 from api.settings import Settings
 from registry import messages
 from registry.mrv.ingest import cst_day, evidence_hash
+from registry.signing import Signer, new_nonce
 from tests.ledger_world import World
 
 with warnings.catch_warnings():  # starlette prefers the httpx2 fork; httpx 0.28 works
@@ -50,6 +52,22 @@ def api_client(world: World, **overrides: Any) -> Iterator[Client]:
     app = create_app(settings_for(world.store.path, **overrides))
     with Client(app, raise_server_exceptions=False) as client:
         yield client
+
+
+def signed_in(client: Client, world: World, signer: Signer, ttl_s: int = 600) -> dict[str, str]:
+    """The headers of a session of `signer`'s account (EIP-712 SignIn to POST /v1/sessions)."""
+    now = int(time.time())
+    message = {
+        "account": signer.address,
+        "audience": world.registry.log_id,
+        "issuedAt": now,
+        "expiry": now + ttl_s,
+        "nonce": new_nonce(),
+    }
+    signature = signer.sign_struct(world.registry.domain, SIGN_IN, message)
+    r = client.post("/v1/sessions", json={"message": message, "signature": signature})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
 def body(signed: tuple[str, dict[str, Any], str]) -> dict[str, Any]:

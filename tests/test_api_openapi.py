@@ -95,7 +95,7 @@ def test_every_json_route_declares_its_response_model(openapi: dict[str, Any]) -
 
 def test_writes_document_the_idempotency_key(openapi: dict[str, Any]) -> None:
     for path, method, operation in operations(openapi):
-        if method == "post":
+        if method == "post" and path != "/v1/sessions":  # a sign-in writes nothing
             headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
             assert "Idempotency-Key" in headers, path
 

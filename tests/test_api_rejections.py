@@ -343,7 +343,7 @@ def test_refusal_is_a_problem_and_changes_nothing(
     ],
 )
 def test_missing_resources_are_404_problems(client: Client, path: str, code: str) -> None:
-    response = client.get(path)
+    response = client.get(path, headers=OPERATOR)  # personal reads need a reader first
     assert response.status_code == 404 and response.json()["code"] == code
 
 

@@ -9,7 +9,15 @@ import pytest
 
 from anchoring.worker import AnchorPolicy
 from tests.anchoring_world import anchored_world, worker_for
-from tests.api_world import OPERATOR, Client, MrvParties, api_client, body, sha256_hex
+from tests.api_world import (
+    OPERATOR,
+    Client,
+    MrvParties,
+    api_client,
+    body,
+    sha256_hex,
+    signed_in,
+)
 from tests.ledger_world import CLASS, World, check_invariants
 
 
@@ -193,13 +201,18 @@ def test_mrv_batches_claims_attestations_issuance_and_reversal(
     assert effects["accepted"] == 3 and effects["rejected"] == 1
     batches = client.get("/v1/activity-batches").json()["items"]
     assert [(b["batch_id"], b["accepted"]) for b in batches] == [("day-1", 3)]
-    detail = client.get(f"/v1/activity-batches/{mrv.platform.address}/day-1").json()
+    # Per-person reads need a session (tests/test_access.py covers who may read what).
+    platform = signed_in(client, world, mrv.platform)
+    alice = signed_in(client, world, world.people["alice"])
+    detail_path = f"/v1/activity-batches/{mrv.platform.address}/day-1"
+    assert client.get(detail_path).status_code == 401
+    detail = client.get(detail_path, headers=platform).json()
     assert detail["outcomes"] == effects["outcomes"]
 
-    claims = client.get("/v1/claims", params={"status": "pending"}).json()["items"]
+    claims = client.get("/v1/claims", params={"status": "pending"}, headers=alice).json()["items"]
     assert len(claims) == 3 and {c["account"] for c in claims} == {world.addr("alice")}
-    assert client.get(f"/v1/claims/{claims[0]['claim_id']}").json() == claims[0]
-    [rejection] = client.get("/v1/claims/rejections").json()["items"]
+    assert client.get(f"/v1/claims/{claims[0]['claim_id']}", headers=alice).json() == claims[0]
+    [rejection] = client.get("/v1/claims/rejections", headers=OPERATOR).json()["items"]
     assert rejection["reason"] == "not_eligible" and rejection["account"] == world.addr("bob")
     summary = client.get("/v1/claims/summary").json()
     assert summary["claims"]["pending"]["claims"] == 3 and summary["rejected"] == {
@@ -233,7 +246,7 @@ def test_mrv_batches_claims_attestations_issuance_and_reversal(
     )
     r = client.post(f"/v1/claims/{ids[0]}/reversal", json=body(reverse), headers=OPERATOR)
     assert r.status_code == 201, r.text
-    assert client.get(f"/v1/claims/{ids[0]}").json()["status"] == "reversed"
+    assert client.get(f"/v1/claims/{ids[0]}", headers=alice).json()["status"] == "reversed"
     check_invariants(world.store)
 
 

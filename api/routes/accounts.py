@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 
 from api import examples as ex
-from api.deps import After, Limit, ServiceDep
+from api.access import shown_account, viewer
+from api.deps import After, CallerDep, Limit, ServiceDep
 from api.routes import next_after, problem_responses
 from api.routes.retirements import retirement_model
 from api.schemas import (
@@ -39,13 +40,19 @@ def _known(service: ServiceDep, address: str) -> str:
     "",
     response_model=Page[Account],
     summary="Accounts in opening order, with their roles",
+    description="Addresses, kinds and roles are public ledger data. The name and household"
+    " link of a person or household are shown only to the account itself, its household (or"
+    " its members) and the operator; to others they are null and listed in `withheld`.",
     responses=ex.ok(ex.page(ex.ACCOUNT, next_after=3)),
 )
-def list_accounts(service: ServiceDep, after: After = -1, limit: Limit = 100) -> Page[Account]:
+def list_accounts(
+    service: ServiceDep, caller: CallerDep, after: After = -1, limit: Limit = 100
+) -> Page[Account]:
     store = service.reader().store
+    who = viewer(caller, store)
     rows = store.accounts_page(after, limit)
     roles = store.roles_by_address([r["address"] for r in rows])
-    items = [Account(**r, roles=roles[r["address"]]) for r in rows]
+    items = [Account(**shown_account(who, r), roles=roles[r["address"]]) for r in rows]
     return Page(
         items=items, next_after=next_after(rows, limit, rows[-1]["opened_seq"] if rows else after)
     )
@@ -55,14 +62,17 @@ def list_accounts(service: ServiceDep, after: After = -1, limit: Limit = 100) ->
     "/{address}",
     response_model=AccountDetail,
     summary="One account: kind, household, roles and balances per asset class",
+    description="A person's or household's name and household link are withheld (null, and"
+    " named in `withheld`) unless the caller is the account, its household (or a member of"
+    " it) or the operator.",
     responses=ex.ok({**ex.ACCOUNT, "balances": [ex.BALANCE]}),
 )
-def get_account(service: ServiceDep, address: AddressPath) -> AccountDetail:
+def get_account(service: ServiceDep, caller: CallerDep, address: AddressPath) -> AccountDetail:
     store = service.reader().store
     account = store.account(_known(service, address))
     assert account is not None
     return AccountDetail(
-        **account,
+        **shown_account(viewer(caller, store), account),
         roles=store.roles_of(account["address"]),
         balances=[Balance(**b) for b in store.balances(account["address"])],
     )

@@ -23,6 +23,8 @@ from api.schemas import (
     RegistryInfo,
     TrustInfo,
 )
+from api.sessions import SIGN_IN
+from api.sessions import describe as describe_sign_in
 from registry.eip712 import DOMAIN_TYPE, contract_address_of
 from registry.messages.catalog import MESSAGES
 
@@ -51,6 +53,7 @@ LINKS = {
     "health": "/v1/health",
     "trust": "/v1/trust",
     "eip712": "/v1/eip712",
+    "sessions": "/v1/sessions",
 }
 
 
@@ -91,7 +94,9 @@ def registry_info(service: ServiceDep) -> RegistryInfo:
     description="Sign `{domain, types: {EIP712Domain, <primaryType>}, primaryType, message}`"
     " with `eth_signTypedData_v4` (ethers `signTypedData(domain, {T: types[T]}, message)`) and"
     " POST `{message, signature}` to the request's route. Fields are signed in the order"
-    " listed; `uint` fields are JSON integers; addresses are checksummed (EIP-55).",
+    " listed; `uint` fields are JSON integers; addresses are checksummed (EIP-55). `SignIn`"
+    " (in `types`, described under `sign_in`) is no write: POST it to /v1/sessions for a"
+    " session token that personal reads need.",
     responses=ex.ok(
         {
             "domain": {
@@ -108,11 +113,13 @@ def registry_info(service: ServiceDep) -> RegistryInfo:
 def eip712_types(service: ServiceDep) -> Eip712Types:
     types = {"EIP712Domain": DOMAIN_TYPE.eip712_types()}
     types |= {name: message.typed_data_types() for name, message in MESSAGES.items()}
+    types[SIGN_IN.name] = SIGN_IN.eip712_types()  # no write request: not in `requests`
     return Eip712Types.model_validate(
         {
             "domain": service.domain.as_dict(),
             "types": types,
             "requests": {name: message.describe() for name, message in MESSAGES.items()},
+            "sign_in": describe_sign_in(service.log_id),
         }
     )
 

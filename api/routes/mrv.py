@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 
 from api import examples as ex
-from api.deps import After, Limit, ServiceDep
+from api.access import forbidden, may_read_claim, viewer
+from api.deps import After, Limit, ServiceDep, SignedInDep
 from api.errors import ApiError
 from api.routes import next_after, problem_responses
 from api.schemas import (
@@ -114,6 +115,8 @@ def list_activity_batches(
     "/{platform}/{batch_id}",
     response_model=ActivityBatchDetail,
     summary="One activity batch with the outcome of every record (claim or rejection reason)",
+    description="Personal: only the platform that sent the batch and the operator may read"
+    " it (401 without a session, 403 for anyone else). The batch list is public.",
     responses=ex.ok(
         {
             **BATCH,
@@ -126,11 +129,16 @@ def list_activity_batches(
 )
 def get_activity_batch(
     service: ServiceDep,
+    caller: SignedInDep,
     platform: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")],
     batch_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")],
 ) -> ActivityBatchDetail:
     store = service.reader().store
-    row = store.activity_batch(messages.address(platform, "platform"), batch_id)
+    sender = messages.address(platform, "platform")
+    who = viewer(caller, store)
+    if not (who.operator or who.is_one_of(sender)):  # outcomes of many people's records
+        raise forbidden("the per-record outcomes of a batch")
+    row = store.activity_batch(sender, batch_id)
     if row is None:
         raise ApiError("unknown_activity_batch", f"no batch {batch_id!r} of {platform}")
     body = store.event_body(row["seq"])
@@ -145,10 +153,14 @@ def get_activity_batch(
     "",
     response_model=Page[Claim],
     summary="Reduction claims in log order, by account, status or platform",
+    description="Personal: needs a session (or the operator key). Only the claims the caller"
+    " may read are listed: those of its account, of its household's members, those its"
+    " platform sent; a verifier and the operator see all. Filters narrow that further.",
     responses=ex.ok(ex.page(ex.CLAIM)),
 )
 def list_claims(
     service: ServiceDep,
+    caller: SignedInDep,
     after: After = -1,
     limit: Limit = 100,
     account: AddressQuery = None,
@@ -157,8 +169,15 @@ def list_claims(
         Literal["pending", "approved", "rejected", "issued", "reversed"] | None, Query()
     ] = None,
 ) -> Page[Claim]:
-    rows = service.reader().store.claims_page(
-        after, limit, account=_checked(account), status=status, platform=_checked(platform)
+    store = service.reader().store
+    who = viewer(caller, store)
+    rows = store.claims_page(
+        after,
+        limit,
+        account=_checked(account),
+        status=status,
+        platform=_checked(platform),
+        visible_to=None if who.reads_all_claims else who.account,
     )
     return Page(
         items=[Claim(**c) for _, c in rows],
@@ -170,6 +189,7 @@ def list_claims(
     "/summary",
     response_model=ClaimSummary,
     summary="Claims per status, and records refused at ingestion per reason",
+    description="Public aggregates: counts and grams, no per-person rows.",
     responses=ex.ok(
         {
             "claims": {"pending": {"claims": 948, "grams": 1_036_114}},
@@ -189,10 +209,14 @@ def claim_summary(service: ServiceDep) -> ClaimSummary:
     "/rejections",
     response_model=Page[Rejection],
     summary="Activity records refused at ingestion, with the reason and its detail",
+    description="Personal: needs a session (or the operator key). Only the records the"
+    " caller may read are listed: its account's, its household members', those its platform"
+    " sent; the operator sees all. Totals per reason are public (`/v1/claims/summary`).",
     responses=ex.ok(ex.page(REJECTION)),
 )
 def list_rejections(
     service: ServiceDep,
+    caller: SignedInDep,
     after: After = -1,
     limit: Limit = 100,
     account: AddressQuery = None,
@@ -200,8 +224,15 @@ def list_rejections(
     reason: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
 ) -> Page[Rejection]:
     cursor = (-1, -1) if after < 0 else divmod(after, REJECTION_CURSOR)
-    rows = service.reader().store.rejections_page(
-        cursor, limit, account=_checked(account), platform=_checked(platform), reason=reason
+    store = service.reader().store
+    who = viewer(caller, store)
+    rows = store.rejections_page(
+        cursor,
+        limit,
+        account=_checked(account),
+        platform=_checked(platform),
+        reason=reason,
+        visible_to=None if who.operator else who.account,
     )
     last = rows[-1]["seq"] * REJECTION_CURSOR + rows[-1]["idx"] if rows else after
     return Page(items=[Rejection(**r) for r in rows], next_after=next_after(rows, limit, last))
@@ -211,14 +242,21 @@ def list_rejections(
     "/{claim_id}",
     response_model=Claim,
     summary="One claim: methodology and its hash, interval, grams, status and verdict",
+    description="Personal: the claim's account, its household, the platform that sent it,"
+    " a verifier and the operator may read it (401 without a session, 403 for others).",
     responses=ex.ok(ex.CLAIM),
 )
 def get_claim(
-    service: ServiceDep, claim_id: Annotated[str, Path(pattern=r"^C[0-9]{1,16}-[0-9]{1,5}$")]
+    service: ServiceDep,
+    caller: SignedInDep,
+    claim_id: Annotated[str, Path(pattern=r"^C[0-9]{1,16}-[0-9]{1,5}$")],
 ) -> Claim:
-    row = service.reader().store.claim(claim_id)
+    store = service.reader().store
+    row = store.claim(claim_id)
     if row is None:
         raise UnknownClaimError(claim_id)
+    if not may_read_claim(viewer(caller, store), row):
+        raise forbidden(f"claim {claim_id}")
     return Claim(**row)
 
 

@@ -123,11 +123,16 @@ class ReadModels(StoreBase):
         account: str | None = None,
         status: str | None = None,
         platform: str | None = None,
+        visible_to: str | None = None,
     ) -> list[tuple[int, dict[str, Any]]]:
-        """Claims in log order, each with its rowid (the page cursor)."""
+        """Claims in log order, each with its rowid (the page cursor); with `visible_to`,
+        only those of which it is the account, the beneficiary or the platform."""
         where, args = equal_filters(
             ("account", account), ("status", status), ("platform", platform)
         )
+        if visible_to is not None:
+            where.append("(account = ? OR beneficiary = ? OR platform = ?)")
+            args += [visible_to] * 3
         rows = self.conn.execute(
             f"SELECT rowid, {', '.join(CLAIM_COLUMNS)} FROM claims WHERE {' AND '.join(['rowid > ?', *where])}"
             " ORDER BY rowid LIMIT ?",
@@ -143,11 +148,19 @@ class ReadModels(StoreBase):
         account: str | None = None,
         platform: str | None = None,
         reason: str | None = None,
+        visible_to: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Refused records after `(seq, idx)`, in log order."""
+        """Refused records after `(seq, idx)`, in log order; with `visible_to`, only those
+        of which it is the account, the account's household or the platform."""
         where, args = equal_filters(
             ("account", account), ("platform", platform), ("reason", reason)
         )
+        if visible_to is not None:
+            where.append(
+                "(account = ? OR platform = ?"
+                " OR account IN (SELECT address FROM accounts WHERE household = ?))"
+            )
+            args += [visible_to] * 3
         return self._page(
             "claim_rejections",
             ["(seq > ? OR (seq = ? AND idx > ?))", *where],

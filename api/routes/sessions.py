@@ -1,0 +1,63 @@
+"""Sign-in: an EIP-712 `SignIn` message for a session token that personal reads need."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api import examples as ex
+from api.deps import ServiceDep
+from api.routes import problem_responses
+from api.schemas import SessionToken, SignInRequest
+from api.sessions import MAX_SESSION_S, sign_in
+from registry import messages
+
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"], responses=problem_responses())
+
+SIGN_IN_EXAMPLE = {
+    "message": {
+        "account": ex.ALICE,
+        "audience": "carbon-registry.demo/shenzhen-pilot",
+        "issuedAt": 1_795_000_000,
+        "expiry": 1_795_003_600,
+        "nonce": 4_503_599_627_370_495,
+    },
+    "signature": "0x" + "ab" * 64 + "1b",
+}
+
+
+@router.post(
+    "",
+    response_model=SessionToken,
+    summary="Sign in with an EIP-712 SignIn message: a session token for personal reads",
+    description="Sign `SignIn(address account,string audience,uint64 issuedAt,uint64 expiry,"
+    "uint256 nonce)` (types and audience in `GET /v1/eip712`, under `sign_in`) in the"
+    " registry's domain with the account's key, the typed-data form of EIP-4361. `audience`"
+    f" is the log id, `expiry` at most {MAX_SESSION_S} s after `issuedAt` and not past. The"
+    " token is valid until `expires_at`; send it as `Authorization: Bearer <token>`. Nothing"
+    " is logged; a restart of a service without CARBON_REGISTRY_SESSION_SECRET ends sessions.",
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/json": {"example": SIGN_IN_EXAMPLE}},
+        }
+    },
+    responses=ex.ok(
+        {
+            "token": "v1." + ex.ALICE + ".1795003600." + "0" * 64,
+            "account": ex.ALICE,
+            "expires_at": 1_795_003_600,
+        }
+    ),  # fmt: skip
+)
+def create_session(service: ServiceDep, body: SignInRequest) -> SessionToken:
+    message = body.message.model_dump()
+    message["account"] = messages.address(message["account"], "account")
+    store = service.reader().store
+    session = sign_in(
+        service.domain,
+        service.sessions,
+        message,
+        body.signature,
+        lambda account: store.account(account) is not None,
+    )
+    token = service.sessions.issue(session.account, session.expiry)
+    return SessionToken(token=token, account=session.account, expires_at=session.expiry)
