@@ -32,7 +32,7 @@ from registry.canonical import from_canonical
 from registry.commitments import commitment
 from registry.eip712 import Domain
 from registry.errors import CodedError
-from registry.personal import EVIDENCE, Vault, salt_fingerprint
+from registry.personal import ACTIVITY, EVIDENCE, Vault, salt_fingerprint
 from registry.replay import replay
 from registry.storage import Store
 
@@ -47,6 +47,7 @@ OPERATIONAL: dict[str, tuple[tuple[str, ...], str]] = {
         "the worker's bookkeeping: the signed checkpoint and the chain are the evidence",
     ),
     "personal_keys": (("created_at",), "when a data key was made proves nothing"),
+    "erased_subjects": (("erased_at",), "when an erasure happened proves nothing"),
     "anchor_bridge_cursor": (
         ("id", "token", "next_block", "mints_next_block"),
         "where the watcher reads next; an event it skipped shows in the reserve check",
@@ -118,7 +119,7 @@ def audit(
         ),
         (
             "the state tables",
-            lambda: report.problems.extend(replay(store, progress=progress).problems),
+            lambda: report.problems.extend(replay(store, progress=progress, vault=vault).problems),
         ),
         ("the personal data", lambda: _audit_evidence(store, vault, report)),
     ]
@@ -231,6 +232,17 @@ def _audit_evidence(store: Store, vault: Vault | None, report: AuditReport) -> N
         platform, by_id = batches[seq]
         return platform, by_id.get(activity_id)
 
+    committed: dict[int, dict[str, str]] = {}
+
+    def committed_records(seq: int) -> dict[str, str]:
+        """The commitments a committed batch logged, with their accounts."""
+        if seq not in committed:
+            body = store.event_body(seq)
+            request = (from_canonical(body) if body else {}).get("payload", {}).get("request", {})
+            committed[seq] = {str(r.get("commitment")): str(r.get("account"))
+                              for r in request.get("records", []) if isinstance(r, dict)}  # fmt: skip
+        return committed[seq]
+
     for row in store.all_evidence():  # the first release kept evidence in plaintext
         platform, record = logged_record(int(row["seq"]), row["activity_id"])
         if (
@@ -264,12 +276,18 @@ def _audit_evidence(store: Store, vault: Vault | None, report: AuditReport) -> N
                     and record.get("account") == piece.subject
                     and record.get("evidenceHash") == piece.commitment
                 )
+            elif piece.kind == ACTIVITY:
+                logged = committed_records(piece.seq or -1)
+                ok = piece.commitment == piece.ref and logged.get(piece.ref) == piece.subject
             else:
                 ok = piece.commitment == piece.ref
             if not ok:
                 wrong.append(f"{piece.kind} {piece.ref}")
             if not vault.tables.salt_seen(salt_fingerprint(piece.salt)):
                 wrong.append(f"the salt of {piece.kind} {piece.ref} (not remembered)")
+        for subject in sorted(store.erased_subjects()):
+            if vault.tables.wrapped_key(subject) is not None or vault.tables.of_subject(subject):
+                wrong.append(f"{subject} (recorded as erased, yet data is kept)")
     if wrong:
         report.problems.append(
             f"personal data of {', '.join(wrong[:MAX_NAMED])} does not match the commitment logged"

@@ -292,16 +292,16 @@ class RegistryClient:
         name: str = "",
         household: str = messages.ZERO_ADDRESS,
     ) -> s.Receipt:
-        return self._write(
-            "/v1/accounts",
-            operator,
-            "OpenAccount",
-            operator=True,
-            account=account,
-            kind=kind,
-            name=name,
-            household=household,
-        )
+        """Open an account; a person's or household's `name` goes beside the request, off
+        the log (which holds a commitment to it), an organisation's into the log."""
+        personal = kind in messages.PERSONAL_KINDS and bool(name)
+        fields, private = message_of("OpenAccount").fill(
+            operator.address,
+            {"account": account, "kind": kind, "name": "" if personal else name,
+             "household": household},
+            {"personal_name": name} if personal else None,
+        )  # fmt: skip
+        return self.send(operator, "OpenAccount", private or None, **fields)
 
     def grant_role(self, operator: Signer, account: str, role: str) -> s.Receipt:
         return self._write(
@@ -438,12 +438,12 @@ class RegistryClient:
                          **lock.release.model_dump(by_alias=True))  # fmt: skip
 
     def submit_activities(
-        self, platform: Signer, batch_id: str, activities: list[dict[str, Any]]
+        self, platform: Signer, fields: dict[str, Any], details: list[dict[str, Any]]
     ) -> s.Receipt:
-        """A platform's signed batch of `activities` (id, account, methodology, version,
-        region, start, end, quantities): each committed to with a fresh salt, the
-        commitments signed and logged, the details sent beside them."""
-        fields, details = messages.activity_batch(platform.address, batch_id, activities)
+        """A platform's signed batch: `fields, details = messages.activity_batch(platform,
+        batch id, activities)` commits to each activity with a fresh salt; the commitments
+        are signed and logged, the details sent beside them. Sending the same `fields` and
+        `details` again is idempotent (the first receipt comes back)."""
         body = self.signed(platform, "SubmitActivities", **fields)
         body["details"] = details
         return s.Receipt.model_validate(self.post("/v1/activity-batches", body))

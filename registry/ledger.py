@@ -39,7 +39,14 @@ from registry.handlers import BY_EVENT_TYPE, OPERATIONS, Operation
 from registry.handlers.common import Effects, Receipt, serial_range
 from registry.messages import Message
 from registry.methodologies.policy import refuse_below_floor, refuse_superseded
-from registry.personal import ACTIVITY, BENEFICIARY_NAME, Piece, Vault, master_key
+from registry.personal import (
+    ACTIVITY,
+    BENEFICIARY_NAME,
+    PERSONAL_NAME,
+    Piece,
+    Vault,
+    master_key,
+)
 from registry.storage import Store
 from registry.storage.personal import PersonalTables
 from registry.times import format_time, parse_time
@@ -170,23 +177,20 @@ def private_pieces(
                 f" nothing else: got {sorted(private) or 'none'}"
             )
         return activity_details(request, private)
-    if not private:
-        return (), ()
-    if message is m.RETIRE and set(private) <= {"beneficiary_name"}:
-        salt, name = private["beneficiary_name"]
-        m.text(name, "beneficiary name")
-        piece = Piece(
-            request["beneficiary"], BENEFICIARY_NAME, request["beneficiaryCommitment"],
-            salt, name.encode("utf-8"), None,
-        )  # fmt: skip
-        if piece.commitment != request["beneficiaryCommitment"]:
-            raise ValidationError(
-                "the beneficiary's name and salt do not give beneficiaryCommitment"
-            )
-        return (piece,), ()
-    raise ValidationError(
-        f"a {message.name} request takes no such personal data: {sorted(private)}"
-    )
+    fields = {p.name: p for p in message.private}
+    unknown = sorted(set(private) - fields.keys())
+    if unknown:
+        raise ValidationError(f"a {message.name} request takes no such personal data: {unknown}")
+    pieces = []
+    for name, (salt, value) in private.items():
+        declared = fields[name]
+        m.text(value, name.replace("_", " "))
+        piece = Piece(request[declared.subject], name, request[declared.commits], salt,
+                      value.encode("utf-8"), None)  # fmt: skip
+        if piece.commitment != request[declared.commits]:
+            raise ValidationError(f"the {name} and its salt do not give {declared.commits}")
+        pieces.append(piece)
+    return tuple(pieces), ()
 
 
 class Registry:
@@ -416,6 +420,14 @@ class Registry:
             }
             for h in self.store.holdings_of(m.address(address, "address"))
         ]
+
+    def personal_name(self, address: str) -> str | None:
+        """A person's or household's name as sealed when the account was opened; None when
+        none was given, or it was erased."""
+        for piece in self.vault.of_subject(m.address(address, "address")):
+            if piece.kind == PERSONAL_NAME:
+                return piece.data.decode("utf-8")
+        return None
 
     def certificate(self, certificate_id: str) -> dict[str, Any]:
         """A retirement certificate; one recorded from the chain names its chain event."""

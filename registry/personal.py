@@ -40,7 +40,8 @@ NONCE_BYTES = 12
 
 EVIDENCE = "evidence"  # raw evidence of the first release's batches
 ACTIVITY = "activity"  # the details of a committed activity record, by its commitment
-BENEFICIARY_NAME = "beneficiary_name"
+BENEFICIARY_NAME = "beneficiary_name"  # the kinds of the other pieces: their field names
+PERSONAL_NAME = "personal_name"
 
 
 class ReusedSaltError(ValidationError):

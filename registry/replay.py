@@ -14,7 +14,7 @@ counts it (`taken_as_logged`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ from registry.messages import SUBMIT_ACTIVITIES
 from registry.mrv import committed
 from registry.mrv.ingest import beneficiary_of
 from registry.personal import Vault, existing_master_key
-from registry.storage import STATE_TABLES, Store
+from registry.storage import PRIVATE_TABLES, STATE_TABLES, Store
 from registry.storage.personal import PersonalTables
 
 MAX_REPORTED_ROWS = 5
@@ -51,13 +51,18 @@ def replay(
     *,
     verify_signatures: bool = True,
     progress: Callable[[int], None] | None = None,
+    vault: Vault | None = None,
 ) -> ReplayReport:
     """Rebuild state from `source`'s events in memory and diff it against `source`'s tables;
-    `progress(n)` is told of every PROGRESS_EVERY events replayed (and of the rest)."""
+    `progress(n)` is told of every PROGRESS_EVERY events replayed (and of the rest).
+
+    Committed batches are decided again on their details from `vault` (by default, the
+    vault of `source` when its master key is at hand), and then the private activity index
+    is compared too; without a vault they are taken as logged."""
     report = ReplayReport()
     rebuilt = Store(":memory:")
     rebuilt.history = source  # decisions that read an earlier event (a lock's, a batch's)
-    details = Details(source)
+    details = Details(source, vault)
     domain: Domain | None = None
     try:
         with rebuilt.write():
@@ -82,7 +87,8 @@ def replay(
         if progress is not None:
             progress(report.events % PROGRESS_EVERY)
         report.taken_as_logged = details.taken_as_logged
-        report.problems.extend(compare_tables(source, rebuilt))
+        tables = [*STATE_TABLES, *(PRIVATE_TABLES if details.vault is not None else ())]
+        report.problems.extend(compare_tables(source, rebuilt, tables))
         return report
     finally:
         rebuilt.close()
@@ -127,26 +133,32 @@ def _check_and_apply(
 class Details:
     """The vault of the log being replayed, as the source of committed batches' details."""
 
-    def __init__(self, source: Store) -> None:
-        key = existing_master_key(source.path) if source.path != ":memory:" else None
-        self.vault = None if key is None else Vault(PersonalTables(source.conn), key)
+    def __init__(self, source: Store, vault: Vault | None) -> None:
+        if vault is None and source.path != ":memory:":
+            key = existing_master_key(source.path)
+            vault = None if key is None else Vault(PersonalTables(source.conn), key)
+        self.vault = vault
         self.erased = source.erased_subjects()
         self.taken_as_logged = 0
 
-    def inputs(self, rebuilt: Store, request: dict[str, Any]) -> list[dict[str, Any] | None] | None:
-        """The batch's decision inputs; None when it must be taken as logged."""
+    def inputs(
+        self, rebuilt: Store, request: dict[str, Any]
+    ) -> tuple[list[dict[str, Any] | None], bool]:
+        """The batch's decision inputs (None where erased), and whether the batch can be
+        decided again: every record's details at hand, no one of its groups erased."""
+        records = request["records"]
         if self.vault is None:
-            return None
-        if self.erased:
-            accounts = rebuilt.accounts_by_address(r["account"] for r in request["records"])
-            groups = {r["account"] for r in request["records"]}
+            return [None] * len(records), False
+        inputs = self.vault.batch_inputs(request["platform"], records)
+        decidable = all(i is not None for i in inputs)
+        if decidable and self.erased:
+            accounts = rebuilt.accounts_by_address(r["account"] for r in records)
+            groups = {r["account"] for r in records}
             groups |= {beneficiary_of(a) for a in accounts.values()}
             members = {a for a in self.erased if (acc := rebuilt.account(a)) is not None
                        and beneficiary_of(acc) in groups}  # fmt: skip
-            if groups & self.erased or members:
-                return None
-        inputs = self.vault.batch_inputs(request["platform"], request["records"])
-        return None if any(i is None for i in inputs) else inputs
+            decidable = not (groups & self.erased or members)
+        return inputs, decidable
 
 
 def _redo(
@@ -177,15 +189,14 @@ def _redo(
         return f"event {seq}: nonce {request['nonce']} of {signer} used twice"
     logged = event["payload"]["effects"]
     committed_batch = operation.message is SUBMIT_ACTIVITIES and committed.is_committed(request)
-    inputs = details.inputs(rebuilt, request) if committed_batch else None
+    inputs, decidable = details.inputs(rebuilt, request) if committed_batch else (None, True)
     try:
-        if committed_batch and inputs is None:
+        rebuilt.private_inputs = inputs
+        if not decidable:
             committed.check_logged(request, logged, seq)
             effects = logged
             details.taken_as_logged += 1
-            rebuilt.private_inputs = [None] * len(request["records"])
         else:
-            rebuilt.private_inputs = inputs
             effects = operation.decide(rebuilt, request, signer, seq)
             if effects != logged:
                 return f"event {seq}: recorded effects {logged} differ from {effects}"
@@ -196,10 +207,12 @@ def _redo(
     return None
 
 
-def compare_tables(stored: Store, rebuilt: Store) -> list[str]:
+def compare_tables(
+    stored: Store, rebuilt: Store, tables: Iterable[str] = STATE_TABLES
+) -> list[str]:
     """Row-by-row differences of every state table, a few rows named per table."""
     problems: list[str] = []
-    for table in STATE_TABLES:
+    for table in tables:
         have = stored.dump(table)
         want = rebuilt.dump(table)
         if have == want:

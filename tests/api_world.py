@@ -19,7 +19,7 @@ from api.main import create_app
 from api.sessions import SIGN_IN
 from api.settings import Settings
 from registry import messages
-from registry.mrv.ingest import cst_day, evidence_hash
+from registry.mrv.ingest import cst_day
 from registry.signing import Signer, new_nonce
 from tests.ledger_world import World
 
@@ -70,9 +70,12 @@ def signed_in(client: Client, world: World, signer: Signer, ttl_s: int = 600) ->
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
-def body(signed: tuple[str, dict[str, Any], str]) -> dict[str, Any]:
-    """The JSON body of a signed request `(kind, message, signature)`."""
-    _, message, signature = signed
+def body(signed: tuple[Any, ...]) -> dict[str, Any]:
+    """The JSON body of a signed request `(kind, message, signature[, private])`; an activity
+    batch's private part holds its details."""
+    message, signature = signed[1], signed[2]
+    if len(signed) > 3 and signed[3]:
+        return {"message": message, "signature": signature, **signed[3]}
     return {"message": message, "signature": signature}
 
 
@@ -122,19 +125,21 @@ class MrvParties:
                     "account": self.world.addr(name),
                     "methodology": "SZ_TRANSIT",
                     "version": "1.0",
+                    "region": "440304",
                     "start": begin,
                     "end": begin + 1800,
                     "quantities": {"metro_m": metres, "bus_m": 0},
-                    "evidenceHash": evidence_hash(b"s" * 16, f"trip {self._count}".encode()),
                 }
             )
         return records
 
     def submit(
-        self, batch_id: str, records: list[dict[str, Any]]
-    ) -> tuple[str, dict[str, Any], str]:
-        fields = messages.activity_batch(self.platform.address, batch_id, records)
-        return self.platform.request(self.world.registry.domain, "SubmitActivities", **fields)
+        self, batch_id: str, activities: list[dict[str, Any]]
+    ) -> tuple[str, dict[str, Any], str, dict[str, Any]]:
+        """A signed batch `(kind, message, signature, {"details": ...})`."""
+        fields, details = messages.activity_batch(self.platform.address, batch_id, activities)
+        signed = self.platform.request(self.world.registry.domain, "SubmitActivities", **fields)
+        return (*signed, {"details": details})
 
     def attest(
         self, claim_ids: list[str], approve: bool = True, reason: str = ""

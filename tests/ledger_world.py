@@ -8,7 +8,7 @@ from typing import Any
 
 from registry.commitments import NO_COMMITMENT, commit_text
 from registry.ledger import Receipt, Registry
-from registry.messages import ZERO_ADDRESS
+from registry.messages import PERSONAL_KINDS, ZERO_ADDRESS
 from registry.signing import Signer
 from registry.storage import STATE_TABLES, Store
 
@@ -55,9 +55,17 @@ class World:
         return self.registry.store
 
     def open(self, name: str, kind: str = "household") -> Signer:
+        """Open an account named `name`: a person's or household's name goes beside the
+        request (sealed off the log), an organisation's into it."""
         signer = Signer.generate()
         self.people[name] = signer
-        self.op("OpenAccount", account=signer.address, kind=kind, name=name, household=ZERO_ADDRESS)
+        personal = kind in PERSONAL_KINDS
+        salt, committed = commit_text(name) if personal else (b"", NO_COMMITMENT)
+        request = self.operator.request(
+            self.registry.domain, "OpenAccount", account=signer.address, kind=kind,
+            name="" if personal else name, nameCommitment=committed, household=ZERO_ADDRESS,
+        )  # fmt: skip
+        self.registry.execute(*request, {"personal_name": (salt, name)} if personal else None)
         return signer
 
     def addr(self, name: str) -> str:

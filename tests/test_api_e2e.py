@@ -33,10 +33,10 @@ from carbon_registry.cli.app import EMBEDDED_CHAIN_ID
 from carbon_verifier.rpc import Rpc
 from carbon_verifier.trust import TrustAnchor
 from carbon_verifier.verify import verify_certificate
+from registry import messages
 from registry.eip712 import contract_address_of
 from registry.ledger import Registry
 from registry.messages import ZERO_ADDRESS
-from registry.mrv.ingest import evidence_hash
 from registry.signing import Signer
 from registry.storage import Store
 from tests.api_world import OPERATOR_API_KEY, loopback_server, settings_for
@@ -145,27 +145,23 @@ def test_lifecycle_over_http_verified_against_the_chain(
 
         # Platform ingestion -> attestation -> issuance run.
         start = int(time.time()) - 3 * 86_400
-        salt, raw = os.urandom(32), b'{"card":"...1234","fare":"2.00"}'
-        records = [
+        activities = [
             {
                 "id": f"sz-{i}",
                 "account": parties["wang"].address,
                 "methodology": "SZ_TRANSIT",
                 "version": "1.0",
+                "region": "440304",
                 "start": start + i * 7200,
                 "end": start + i * 7200 + 1800,
                 "quantities": {"metro_m": 15_000, "bus_m": 2_000},
-                "evidenceHash": evidence_hash(salt, raw)
-                if i == 0
-                else evidence_hash(b"\x01" * 16, b"%d" % i),
             }
             for i in range(3)
         ]
-        submitted = api.submit_activities(
-            parties["metro"], "sz-day-1", records, {"sz-0": (salt, raw)}
-        )
+        fields, details = messages.activity_batch(parties["metro"].address, "sz-day-1", activities)
+        submitted = api.submit_activities(parties["metro"], fields, details)
         assert submitted.effects["accepted"] == 3
-        again = api.submit_activities(parties["metro"], "sz-day-1", records)
+        again = api.submit_activities(parties["metro"], fields, details)
         assert again.seq == submitted.seq  # the same batch: the first receipt, no new event
         pending = [c.claim_id for c in api.claims(status="pending").items]
         assert len(pending) == 3

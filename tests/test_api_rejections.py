@@ -238,9 +238,9 @@ def platform_for_another(world: World, client: Client) -> Request:
     impostor = world.open("impostor", kind="platform")
     from registry import messages
 
-    fields = messages.activity_batch(mrv.platform.address, "b-1", mrv.trips("alice", 1))
+    fields, details = messages.activity_batch(mrv.platform.address, "b-1", mrv.trips("alice", 1))
     signed = impostor.request(world.registry.domain, "SubmitActivities", **fields)
-    return lambda: client.post("/v1/activity-batches", json=body(signed))
+    return lambda: client.post("/v1/activity-batches", json=body((*signed, {"details": details})))
 
 
 def attest_without_verifier_role(world: World, client: Client) -> Request:
@@ -263,6 +263,7 @@ def unknown_account_kind(world: World, client: Client) -> Request:
         account=Signer.generate().address,
         kind="company",
         name="x",
+        nameCommitment="0x" + "00" * 32,
         household=ZERO_ADDRESS,
     )
     payload = body(signed)

@@ -49,6 +49,7 @@ def test_accounts_open_grant_and_read(world: World, client: Client) -> None:
         account=erin.address,
         kind="company",
         name="Erin Exchange",
+        nameCommitment="0x" + "00" * 32,
         household="0x" + "0" * 40,
     )
     r = client.post("/v1/accounts", json=body(signed), headers=OPERATOR)

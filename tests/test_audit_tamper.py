@@ -43,17 +43,11 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, W
     mrv = MrvParties(world)
     member = Signer.generate()
     household = world.addr("alice")
-    world.op("OpenAccount", account=member.address, kind="person", name="", household=household)
-    salt, data = bytes(range(1, 33)), b"trip 1 evidence"
+    world.op("OpenAccount", account=member.address, kind="person", name="",
+             nameCommitment="0x" + "00" * 32, household=household)  # fmt: skip
     records = mrv.trips("alice", 3)
     records.append(dict(records[0], id="trip-again"))  # the same trip twice: one is refused
-    from registry.mrv.ingest import evidence_hash
-
-    records[0]["evidenceHash"] = evidence_hash(salt, data)
-    records[1]["evidenceHash"] = evidence_hash(bytes(range(32)), b"legacy trip")
-    world.registry.submit_activities(
-        *mrv.submit("batch-1", records)[1:], {records[0]["id"]: (salt, data)}
-    )
+    world.registry.execute(*mrv.submit("batch-1", records))
     claims = [c["claim_id"] for c in world.store.claims(status="pending")]
     world.registry.attest(*mrv.attest(claims[1:])[1:])
     world.registry.attest(*mrv.attest(claims[:1], approve=False, reason="not a trip")[1:])

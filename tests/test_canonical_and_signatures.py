@@ -83,6 +83,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "account": ALICE,
         "kind": "person",
         "name": "",
+        "nameCommitment": "0x" + "00" * 32,
         "household": messages.ZERO_ADDRESS,
         "nonce": 5,
         "expiry": 6,

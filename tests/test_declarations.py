@@ -162,7 +162,9 @@ def test_every_write_type_signed_by_ethers_is_accepted(tmp_path: Path) -> None:
     with api_client(world) as client:
         published = client.get("/v1/eip712").json()
 
-        def send(signer: Signer, request: str, /, **fields: Any) -> dict[str, Any]:
+        def send(
+            signer: Signer, request: str, /, private: dict[str, Any] | None = None, **fields: Any
+        ) -> dict[str, Any]:
             _, message, _ = signer.request(world.registry.domain, request, **fields)
             names = field_names(MESSAGES[request])
             signed = {k: v for k, v in message.items() if k in names}
@@ -170,8 +172,8 @@ def test_every_write_type_signed_by_ethers_is_accepted(tmp_path: Path) -> None:
                 published, signer, [{"primaryType": request, "message": signed}])]  # fmt: skip
             route = published["requests"][request]["route"].format(**message)
             headers = OPERATOR if published["requests"][request]["operator_key"] else {}
-            answer = client.post(route, json={"message": message, "signature": signature},
-                                 headers=headers)  # fmt: skip
+            answer = client.post(route, json={"message": message, "signature": signature,
+                                              **(private or {})}, headers=headers)  # fmt: skip
             assert answer.status_code == 201, (request, answer.json())
             accepted.add(request)
             return dict(answer.json())
@@ -179,7 +181,7 @@ def test_every_write_type_signed_by_ethers_is_accepted(tmp_path: Path) -> None:
         op, alice, bob = world.operator, world.people["alice"], world.people["bob"]
         dave = Signer.generate()
         send(op, "OpenAccount", account=dave.address, kind="household", name="",
-             household=ZERO_ADDRESS)  # fmt: skip
+             nameCommitment="0x" + "00" * 32, household=ZERO_ADDRESS)  # fmt: skip
         send(op, "GrantRole", account=dave.address, role="exchange")
         send(op, "RevokeRole", account=dave.address, role="exchange")
         send(op, "RegisterAssetClass", methodology="BJ_METRO", methodologyVersion="2.0",
@@ -194,8 +196,8 @@ def test_every_write_type_signed_by_ethers_is_accepted(tmp_path: Path) -> None:
              recipient=dave.address)  # fmt: skip
         send(op, "Cancel", holder=alice.address, assetClass=CLASS, batchNo=0, amount=10,
              reason="issued twice", evidenceHash="0x" + "ab" * 32)  # fmt: skip
-        batch = messages.activity_batch(mrv.platform.address, "b-1", mrv.trips("alice", 2))
-        receipt = send(mrv.platform, "SubmitActivities", **batch)
+        batch, details = messages.activity_batch(mrv.platform.address, "b-1", mrv.trips("alice", 2))
+        receipt = send(mrv.platform, "SubmitActivities", {"details": details}, **batch)
         claims = [o["claim"] for o in receipt["effects"]["outcomes"] if "claim" in o]
         send(mrv.verifier, "AttestClaims", **messages.attestation(
             mrv.verifier.address, "att-1", claims, True, ""))  # fmt: skip
@@ -234,7 +236,8 @@ def test_the_javascript_client_sends_from_the_published_types(tmp_path: Path) ->
         receipt = send("Transfer", alice, to=bob, assetClass=CLASS, amount=700)  # batchNo: 0
         assert receipt["event_type"] == "CreditsTransferred", receipt
         opened = send("OpenAccount", world.operator, account=Signer.generate().address,
-                      kind="company", name="Acme", household=ZERO_ADDRESS)  # fmt: skip
+                      kind="company", name="Acme", nameCommitment="0x" + "00" * 32,
+                      household=ZERO_ADDRESS)  # fmt: skip
         assert opened["event_type"] == "AccountOpened", opened
         refused = send("Transfer", alice, to=bob, assetClass=CLASS, amount=10**9)
         assert refused["status"] == 409 and refused["problem"]["code"] == "insufficient_balance"

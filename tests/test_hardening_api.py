@@ -10,6 +10,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from api.webhooks import TargetRefusedError, check_target
+from registry.commitments import commit_text
 from registry.eip712 import sign_digest
 from registry.messages import OPEN_ACCOUNT, ZERO_ADDRESS
 from registry.signing import Signer
@@ -241,8 +243,9 @@ def test_names_with_controls_overrides_or_nothing_visible_are_refused(
 ) -> None:
     message = {
         "account": Signer.generate().address,
-        "kind": "household",
+        "kind": "company",
         "name": name,
+        "nameCommitment": "0x" + "00" * 32,
         "household": ZERO_ADDRESS,
         "nonce": 1,
         "expiry": 2**40,
@@ -257,12 +260,32 @@ def test_names_with_controls_overrides_or_nothing_visible_are_refused(
 
 
 def test_a_chinese_name_is_welcome(client: Client, world: World) -> None:
+    """A household's name is personal: it goes beside the request, sealed off the log."""
+    name = "王家 (朝阳区)"
+    salt, committed = commit_text(name)
+    account = Signer.generate().address
     signed = world.operator.request(
         world.registry.domain,
         "OpenAccount",
-        account=Signer.generate().address,
+        account=account,
         kind="household",
-        name="王家 (朝阳区)",
+        name="",
+        nameCommitment=committed,
         household=ZERO_ADDRESS,
     )
-    assert client.post("/v1/accounts", json=body(signed), headers=OPERATOR).status_code == 201
+    sent = {**body(signed), "personal_name": {"salt": salt.hex(), "value": name}}
+    answer = client.post("/v1/accounts", json=sent, headers=OPERATOR)
+    assert answer.status_code == 201, answer.text
+    assert name.encode() not in world.store.event_body(answer.json()["seq"])
+    shown = client.get(f"/v1/accounts/{account}", headers=OPERATOR).json()
+    assert shown["name"] == name
+    message = {"account": Signer.generate().address, "kind": "household", "name": name,
+               "nameCommitment": "0x" + "00" * 32, "household": ZERO_ADDRESS, "nonce": 1,
+               "expiry": int(time.time()) + 600}  # fmt: skip
+    digest = world.registry.domain.digest(OPEN_ACCOUNT.struct, message)
+    signature = sign_digest(bytes.fromhex(world.operator.private_key_hex[2:]), digest)
+    in_clear = client.post(
+        "/v1/accounts", json={"message": message, "signature": signature}, headers=OPERATOR
+    )
+    assert in_clear.status_code == 422
+    assert "personal data" in in_clear.json()["detail"]

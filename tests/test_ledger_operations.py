@@ -319,13 +319,26 @@ def test_accounts_roles_and_households(world: World) -> None:
     d = world.registry.domain
     household = world.people["alice"].address
     member = Signer.generate().address
-    world.op("OpenAccount", account=member, kind="person", name="", household=household)
+    world.op(
+        "OpenAccount",
+        account=member,
+        kind="person",
+        name="",
+        nameCommitment="0x" + "00" * 32,
+        household=household,
+    )
     assert world.store.account(member)["household"] == household
     refused(
         world,
         errors.AccountExistsError,
         world.operator.request(
-            d, "OpenAccount", account=member, kind="person", name="", household=ZERO_ADDRESS
+            d,
+            "OpenAccount",
+            account=member,
+            kind="person",
+            name="",
+            nameCommitment="0x" + "00" * 32,
+            household=ZERO_ADDRESS,
         ),
     )
     refused(
@@ -337,6 +350,7 @@ def test_accounts_roles_and_households(world: World) -> None:
             account=Signer.generate().address,
             kind="person",
             name="",
+            nameCommitment="0x" + "00" * 32,
             household=member,
         ),
     )

@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 
 from registry import errors
 from registry import messages as m
+from registry.mrv.ingest import cst_day
 from registry.mrv.issuance import split_buffer
 from registry.replay import replay
 from tests.ledger_world import check_invariants
-from tests.test_mrv_ingestion import MIN, T0, MrvWorld
+from tests.test_mrv_ingestion import MIN, SZ, T0, VINTAGE, MrvWorld
 
 HOUR = 3600
 
@@ -62,6 +63,7 @@ def test_attestation_approves_or_rejects_pending_claims(mrv: MrvWorld) -> None:
 
 
 def test_a_rejected_claim_gives_its_day_back_to_the_claims_the_cap_cut(mrv: MrvWorld) -> None:
+    # A batch logged in the first release's format (its rules replay unchanged).
     # SZ_TRANSIT caps a day at 6,000 g: 3,000 + 2,802 leave 198 for the 10 km ride (467 g
     # earned); the 4th ride is refused for the cap.
     rides = [
@@ -70,13 +72,13 @@ def test_a_rejected_claim_gives_its_day_back_to_the_claims_the_cap_cut(mrv: MrvW
         mrv.record("li", T0 + 11 * HOUR, 50, metro_m=10_000, bus_m=0),
         mrv.record("li", T0 + 13 * HOUR),
     ]
-    batch = mrv.submit("metro", rides)
+    batch = mrv.legacy_submit("metro", rides)
     outcomes = batch.effects["outcomes"]
     assert [o.get("grams") for o in outcomes[:3]] == [3_000, 2_802, 198]
     assert outcomes[3]["reason"] == "daily_cap"
     wrong, kept, clipped = (o["claim"] for o in outcomes[:3])
     refused = f"C{batch.seq}-3"
-    before = mrv.store.daily_totals([mrv.addr("li")], ["2026-03-02"])
+    before = mrv.store.daily_totals([mrv.addr("li")], [cst_day(T0)])
 
     receipt = mrv.attest([wrong], approve=False, reason="not a trip of this account")
 
@@ -100,7 +102,7 @@ def test_a_rejected_claim_gives_its_day_back_to_the_claims_the_cap_cut(mrv: MrvW
 
 
 def test_a_rejection_on_a_day_under_the_cap_changes_nothing_else(mrv: MrvWorld) -> None:
-    mrv.submit("metro", trips(mrv, "li", 2))
+    mrv.legacy_submit("metro", trips(mrv, "li", 2))  # the first release's format
     first, second = mrv.claim_ids()
     grams = mrv.store.claim(second)["grams"]
     receipt = mrv.attest([first], approve=False, reason="duplicate of a paper ticket")
@@ -186,22 +188,23 @@ def test_issuance_run_batches_per_beneficiary_and_class_with_a_buffer(mrv: MrvWo
     mrv.submit("map", [bike])
     mrv.attest(mrv.claim_ids())
     receipt = mrv.run(basis_points=500)
-    sz, bj = "SZ_TRANSIT-1.0-2026-440300", "BJ_CYCLE_WALK-1.0-2026-110000"
+    sz, bj = SZ, f"BJ_CYCLE_WALK-1.0-{VINTAGE}-110000"
     li, wang = mrv.addr("li"), mrv.addr("wang")
-    # 3 x 467 = 1,401 g -> 71 g buffer; 467 -> 24; 306 -> 16 (5%, rounded up)
-    groups = sorted([(bj, li, 290, 16, 1), (sz, li, 443, 24, 1), (sz, wang, 1_330, 71, 3)])
+    # a ride earns 443 g, the bike ride 290 g (after 5% leakage); 3 x 443 = 1,329 g -> 67 g
+    # buffer; 443 -> 23; 290 -> 15 (5%, rounded up)
+    groups = sorted([(bj, li, 275, 15, 1), (sz, li, 420, 23, 1), (sz, wang, 1_262, 67, 3)])
     assert receipt.event_type == "IssuanceRun"
     assert receipt.effects == {
         "claims": 5,
-        "grams": 4 * 467 + 306,
-        "issued_grams": 1_330 + 443 + 290,
-        "buffer_grams": 71 + 24 + 16,
+        "grams": 4 * 443 + 290,
+        "issued_grams": 1_262 + 420 + 275,
+        "buffer_grams": 67 + 23 + 15,
         "new_classes": [
             {
                 "id": bj,
                 "methodology": "BJ_CYCLE_WALK",
                 "version": "1.0",
-                "vintage": 2026,
+                "vintage": int(VINTAGE),
                 "region": "110000",
             },
         ],
@@ -210,17 +213,17 @@ def test_issuance_run_batches_per_beneficiary_and_class_with_a_buffer(mrv: MrvWo
             for n, (c, to, a, b, k) in enumerate(groups, start=1)
         ],
         "buffer_batches": [
-            {"batch_no": 4, "asset_class": bj, "amount": 16},
-            {"batch_no": 5, "asset_class": sz, "amount": 95},
+            {"batch_no": 4, "asset_class": bj, "amount": 15},
+            {"batch_no": 5, "asset_class": sz, "amount": 90},
         ],
     }
     # the household holds its members' credits; the pool holds the buffer
-    assert mrv.store.active_balance(wang, sz) == 1_330
+    assert mrv.store.active_balance(wang, sz) == 1_262
     assert mrv.store.active_balance(mrv.addr("wang_a"), sz) == 0
-    assert mrv.store.active_balance(mrv.addr("pool"), sz) == 95
+    assert mrv.store.active_balance(mrv.addr("pool"), sz) == 90
     assert mrv.store.asset_class(bj)["registered_seq"] == receipt.seq
     [holding] = mrv.registry.holdings(wang)
-    assert holding["serials"] == f"CN-CIR-SZ_TRANSIT-1.0-2026-{holding['batch_no']}-1-1330"
+    assert holding["serials"] == f"CN-CIR-SZ_TRANSIT-1.0-{VINTAGE}-{holding['batch_no']}-1-1262"
     check_invariants(mrv.store)
     assert replay(mrv.store).clean
 
@@ -238,12 +241,13 @@ def test_issuance_run_refusals(mrv: MrvWorld) -> None:
                 "RunIssuance",
                 runId="mine",
                 bufferPool=mrv.addr("pool"),
-                bufferBasisPoints=0,
+                bufferBasisPoints=500,
             )[1:]
         ),
     )
     with pytest.raises(errors.ValidationError, match="bufferBasisPoints"):
         mrv.run(basis_points=5_001)
+    snapshot_refused(mrv, errors.BufferBelowFloorError, lambda: mrv.run(basis_points=499))
     mrv.world.op("RunIssuance", runId="r1", bufferPool=mrv.addr("pool"), bufferBasisPoints=500)
     mrv.submit("metro", trips(mrv, "li", 1, day=1))
     mrv.attest(mrv.claim_ids())
@@ -259,12 +263,9 @@ def test_issuance_run_refusals(mrv: MrvWorld) -> None:
 # -- reversal -------------------------------------------------------------------------------
 
 
-SZ = "SZ_TRANSIT-1.0-2026-440300"
-
-
 def issued_world(mrv: MrvWorld, basis_points: int = 500) -> str:
-    """li: 30 rides over 3 days (14,010 g, 701 g to the pool); wang_a: one ride (467 g:
-    443 g to the household, 24 g to the pool). Returns wang_a's claim."""
+    """li: 30 rides over 3 days (13,290 g, 665 g to the pool); wang_a: one ride (443 g:
+    420 g to the household, 23 g to the pool). Returns wang_a's claim."""
     mrv.submit("metro", [*trips(mrv, "li", 10), *trips(mrv, "li", 10, 1), *trips(mrv, "li", 10, 2)])
     [claim] = outcomes_claims(mrv.submit("metro", trips(mrv, "wang_a", 1)))
     mrv.attest(mrv.claim_ids())
@@ -293,17 +294,17 @@ def spend(mrv: MrvWorld, owner: str, amount: int) -> None:
 
 def test_reversal_cancels_from_the_holder_then_the_buffer_pool(mrv: MrvWorld) -> None:
     claim = issued_world(mrv)
-    assert mrv.store.active_balance(mrv.addr("pool"), SZ) == 725
+    assert mrv.store.active_balance(mrv.addr("pool"), SZ) == 688
     receipt = mrv.reverse(claim)
     assert receipt.event_type == "ClaimReversed"
-    # the household holds 443 g of the claim's batch; the other 24 g come from the pool
-    assert (receipt.effects["holder_grams"], receipt.effects["pool_grams"]) == (443, 24)
+    # the household holds 420 g of the claim's batch; the other 23 g come from the pool
+    assert (receipt.effects["holder_grams"], receipt.effects["pool_grams"]) == (420, 23)
     assert mrv.store.active_balance(mrv.addr("wang"), SZ) == 0
-    assert mrv.store.active_balance(mrv.addr("pool"), SZ) == 725 - 24
+    assert mrv.store.active_balance(mrv.addr("pool"), SZ) == 688 - 23
     assert mrv.store.claim(claim)["status"] == "reversed"
     reversal = mrv.store.reversal(claim)
     assert reversal["evidence_hash"] == "0x" + "cd" * 32
-    assert reversal["serials"].count("CN-CIR-SZ_TRANSIT-1.0-2026-") == 2
+    assert reversal["serials"].count(f"CN-CIR-SZ_TRANSIT-1.0-{VINTAGE}-") == 2
     check_invariants(mrv.store)
     assert replay(mrv.store).clean
 
@@ -314,20 +315,21 @@ def test_reversal_after_the_holder_spent_the_grams_takes_them_from_the_pool(
     claim = issued_world(mrv)
     spend(mrv, "wang", 400)
     receipt = mrv.reverse(claim)
-    assert (receipt.effects["holder_grams"], receipt.effects["pool_grams"]) == (43, 424)
+    assert (receipt.effects["holder_grams"], receipt.effects["pool_grams"]) == (20, 423)
     assert mrv.store.active_balance(mrv.addr("acme"), SZ) == 400  # the buyer keeps them
-    assert mrv.store.active_balance(mrv.addr("pool"), SZ) == 725 - 424
+    assert mrv.store.active_balance(mrv.addr("pool"), SZ) == 688 - 423
     check_invariants(mrv.store)
     assert replay(mrv.store).clean
 
 
 def test_reversal_refusals(mrv: MrvWorld) -> None:
-    claim = issued_world(mrv, basis_points=0)
-    spend(mrv, "wang", 467)
+    claim = issued_world(mrv)
+    spend(mrv, "wang", 420)
+    spend(mrv, "pool", 688)  # the pool sold its buffer: nothing left to cover a reversal
     error = snapshot_refused(mrv, errors.BufferShortfallError, lambda: mrv.reverse(claim))
-    assert error.needed == 467
+    assert error.needed == 443
     snapshot_refused(mrv, errors.UnknownClaimError, lambda: mrv.reverse("C999-1"))
-    mrv.submit("metro", trips(mrv, "li", 1, day=5))
+    mrv.submit("metro", [mrv.record("li", T0 + 2 * 86_400 + 6 * HOUR)])
     [pending] = mrv.claim_ids()
     snapshot_refused(mrv, errors.ClaimStatusError, lambda: mrv.reverse(pending))
     request = mrv.world.people["li"].request(
@@ -365,7 +367,7 @@ activity = st.tuples(
     stream=st.lists(activity, min_size=1, max_size=40),
     batch_size=st.integers(1, 12),
     approve_mask=st.lists(st.booleans(), min_size=40, max_size=40),
-    basis_points=st.integers(0, 5_000),
+    basis_points=st.integers(500, 5_000),  # at least the travel methodologies' floor
 )
 def test_random_streams_issue_exactly_the_approved_grams_once(
     stream: list[tuple[str, str, int, int, int, bool, int]],
@@ -403,16 +405,21 @@ def test_random_streams_issue_exactly_the_approved_grams_once(
         claims = mrv.store.claims()
         assert len(claims) + len(mrv.store.rejections()) == submitted
 
-        # no activity id claimed twice, no overlapping claims of one account and kind
-        assert len({(c["platform"], c["activity_id"]) for c in claims}) == len(claims)
-        for a in claims:
-            for b in claims:
-                if a is not b and (a["account"], a["family"]) == (b["account"], b["family"]):
-                    assert a["end_s"] <= b["start_s"] or b["end_s"] <= a["start_s"]
+        # no activity claimed twice, no overlapping claims of one person and kind, no day
+        # over the cap (times and days are in the private index, not in the claims)
+        rows = mrv.store.conn.execute(
+            "SELECT platform, activity_key, subject, family, start_s, end_s, methodology, day,"
+            " grams FROM private_activities WHERE claim_id IS NOT NULL"
+        ).fetchall()
+        assert len(rows) == len(claims)
+        assert len({(r[0], r[1]) for r in rows}) == len(rows)
+        for a in rows:
+            for b in rows:
+                if a is not b and (a[2], a[3]) == (b[2], b[3]):
+                    assert a[5] <= b[4] or b[5] <= a[4]
         daily: dict[tuple[str, str, str], int] = {}
-        for c in claims:
-            key = (c["account"], c["methodology"], c["day"])
-            daily[key] = daily.get(key, 0) + c["grams"]
+        for r in rows:
+            daily[(r[2], r[6], r[7])] = daily.get((r[2], r[6], r[7]), 0) + r[8]
         assert all(grams <= 6_000 for grams in daily.values())
 
         pending = [c["claim_id"] for c in claims]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
 from api import examples as ex
-from api.access import shown_account, viewer
+from api.access import Viewer, shown_account, viewer
 from api.deps import After, CallerDep, Limit, ServiceDep
 from api.routes import next_after, problem_responses
 from api.routes.retirements import retirement_model
@@ -21,6 +21,7 @@ from api.schemas import (
 )
 from registry import messages
 from registry.errors import UnknownAccountError
+from registry.messages import PERSONAL_KINDS
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=problem_responses())
 
@@ -34,6 +35,15 @@ def _known(service: ServiceDep, address: str) -> str:
     if service.reader().store.account(checksummed) is None:
         raise UnknownAccountError(checksummed)
     return checksummed
+
+
+def _shown(service: ServiceDep, who: Viewer, account: dict[str, Any]) -> dict[str, Any]:
+    """The account as `who` may see it, a person's or household's name read from the vault
+    (the log holds only its commitment)."""
+    shown = shown_account(who, account)
+    if not shown["withheld"] and account["kind"] in PERSONAL_KINDS and not account["name"]:
+        shown["name"] = service.reader().registry.personal_name(account["address"]) or ""
+    return shown
 
 
 @router.get(
@@ -52,7 +62,7 @@ def list_accounts(
     who = viewer(caller, store)
     rows = store.accounts_page(after, limit)
     roles = store.roles_by_address([r["address"] for r in rows])
-    items = [Account(**shown_account(who, r), roles=roles[r["address"]]) for r in rows]
+    items = [Account(**_shown(service, who, r), roles=roles[r["address"]]) for r in rows]
     return Page(
         items=items, next_after=next_after(rows, limit, rows[-1]["opened_seq"] if rows else after)
     )
@@ -72,7 +82,7 @@ def get_account(service: ServiceDep, caller: CallerDep, address: AddressPath) ->
     account = store.account(_known(service, address))
     assert account is not None
     return AccountDetail(
-        **shown_account(viewer(caller, store), account),
+        **_shown(service, viewer(caller, store), account),
         roles=store.roles_of(account["address"]),
         balances=[Balance(**b) for b in store.balances(account["address"])],
     )

@@ -75,26 +75,71 @@ CHAIN_EVENT = Field(
 
 # -- accounts and roles ----------------------------------------------------------------------
 
+_ACCOUNT = Field("account", ADDRESS, "The new account's address.", cli="")
+_KIND = Field("kind", choice(ACCOUNT_KINDS), "What the account is.")
+_HOUSEHOLD = Field(
+    "household",
+    ADDRESS,
+    "The household a person belongs to (the zero address: none).",
+    default=ZERO_ADDRESS,
+)
+PERSONAL_KINDS = ("person", "household")
+# The first release logged every account's name; its events replay with this.
+OPEN_ACCOUNT_IN_CLEAR = Message(
+    "OpenAccount",
+    "AccountOpened",
+    "Open an account with its name in the log (first release; replay only).",
+    (_ACCOUNT, _KIND, Field("name", OPTIONAL_TEXT, "A display name.", default=""), _HOUSEHOLD),
+    "role:operator",
+    "",
+)
+
+
+def _no_personal_name_in_clear(message: dict[str, Any]) -> None:
+    if message["kind"] in PERSONAL_KINDS and message["name"]:
+        raise ValidationError(
+            f"a {message['kind']}'s name is personal data: send it as personal_name beside the"
+            " request (only its commitment, nameCommitment, is logged)"
+        )
+
+
 OPEN_ACCOUNT = Message(
     "OpenAccount",
     "AccountOpened",
-    "Open an account (operator).",
+    "Open an account (operator). An organisation's name is public; a person's or household's"
+    " name stays off the log: the request commits to it.",
     (
-        Field("account", ADDRESS, "The new account's address.", cli=""),
-        Field("kind", choice(ACCOUNT_KINDS), "What the account is."),
+        _ACCOUNT,
+        _KIND,
         Field(
-            "name", OPTIONAL_TEXT, "A display name (optional; no personal data needed).", default=""
+            "name",
+            OPTIONAL_TEXT,
+            "An organisation's public display name (empty for a person or household).",
+            default="",
         ),
         Field(
-            "household",
-            ADDRESS,
-            "The household a person belongs to (the zero address: none).",
-            default=ZERO_ADDRESS,
+            "nameCommitment",
+            HEX32,
+            "0x SHA-256(salt || UTF-8 name) of a person's or household's name, sent beside the"
+            " request with its salt (zero: no name).",
+            default=NO_COMMITMENT,
         ),
+        _HOUSEHOLD,
     ),
     "role:operator",
     "/v1/accounts",
     operator_key=True,
+    rules=(_no_personal_name_in_clear,),
+    legacy=(OPEN_ACCOUNT_IN_CLEAR,),
+    private=(
+        PrivateField(
+            "personal_name",
+            "nameCommitment",
+            "A person's or household's name, shown to them and the operator until erased"
+            " (optional).",
+            "account",
+        ),
+    ),
 )
 GRANT_ROLE = Message(
     "GrantRole",
@@ -241,6 +286,7 @@ RETIRE = Message(
             "beneficiary_name",
             "beneficiaryCommitment",
             "The beneficiary's name, shown on the certificate until erased (optional).",
+            "beneficiary",
         ),
     ),
 )

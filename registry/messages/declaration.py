@@ -60,11 +60,13 @@ class Field:
 @dataclass(frozen=True)
 class PrivateField:
     """Personal data sent beside a request, never logged: the request logs `commits`, the
-    commitment to it (`registry.commitments`); the registry seals the data in its vault."""
+    commitment to it (`registry.commitments`); the registry seals the data in its vault,
+    under the key of the person the field `subject` names."""
 
     name: str
     commits: str
     doc: str
+    subject: str
 
 
 @dataclass(frozen=True)

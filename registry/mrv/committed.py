@@ -24,9 +24,11 @@ Rules, in the order they are checked (the first that fails is the reason):
    leakage deduction, rounded down (a claim under 1 g is `no_reduction`).
 7. `double_counted`, across a person's accounts (their own and their household's, which
    may report their activity): an activity of the same family whose interval overlaps, or
-   the same activity (methodology, quantities, duration to the minute) reported eight hours
-   away (UTC+8 local time sent as UTC, or the reverse). A person who repeats a ride exactly
-   eight hours later, to the minute, loses that claim: the conservative side.
+   the same activity (methodology, quantities, duration to the minute) reported by another
+   platform eight hours away (one platform's UTC, the other's UTC+8 local time sent as
+   UTC). The same platform's rides eight hours apart (a 9-to-5 commute) are two rides; a
+   ride repeated eight hours later to the minute and reported only by another platform
+   loses its claim: the conservative side.
    Two members' simultaneous trips are two trips; a household's own report clashes with
    every member's.
 8. `daily_cap`, per account, methodology and China Standard Time day.
@@ -50,7 +52,7 @@ from registry.methodologies.base import INVALID_QUANTITIES, Methodology
 from registry.methodologies.intake import RULES, RULES_HASH, apply_leakage, region_covers
 from registry.mrv.ingest import EARNING_KINDS, beneficiary_of, class_of, cst_day
 from registry.storage import Store
-from registry.storage.activities import is_zone_shift, same_person
+from registry.storage.activities import same_person
 
 Effects = dict[str, Any]
 
@@ -167,7 +169,7 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
     overlapping = store.overlaps(probes, MAX_DURATION_S) if probes else {}
     days = {i: cst_day(rows[i]["start"]) for i, _, _, _ in candidates}
     used = store.day_totals((records[i]["account"], m.id, days[i]) for i, m, _, _ in candidates)
-    accepted: dict[tuple[str, str], list[tuple[str, int, int, str]]] = defaultdict(list)
+    accepted: dict[tuple[str, str], list[tuple[str, int, int]]] = defaultdict(list)
     hashes: dict[str, str] = {}
     for index, methodology, grams, capped in candidates:
         detail, group, account = rows[index], groups[index], records[index]["account"]
@@ -176,8 +178,8 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
         same_kind = accepted[(group, methodology.family)]
         if (
             index in overlapping
-            or _clashes(same_kind, account, group, start, end, print_)
-            or store.zone_twin(account, group, print_, start) is not None
+            or _overlaps(same_kind, account, group, start, end)
+            or store.zone_twin(platform, account, group, print_, start) is not None
         ):
             outcomes[index] = _outcome("double_counted")
             continue
@@ -196,7 +198,7 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
         else:
             outcomes[index] = {**claim, "grams": grams}
         used[day_key] = so_far + grams
-        same_kind.append((account, start, end, print_))
+        same_kind.append((account, start, end))
         if methodology.key not in hashes:
             hashes[methodology.key] = methodology.hash()
     final = [o for o in outcomes if o is not None]
@@ -215,20 +217,13 @@ def class_of_vintage(methodology: Methodology, vintage: int) -> str:
     return asset_class_id(methodology.id, methodology.version, vintage, methodology.region)
 
 
-def _clashes(
-    same_kind: list[tuple[str, int, int, str]],
-    account: str,
-    group: str,
-    start: int,
-    end: int,
-    print_: str,
+def _overlaps(
+    same_kind: list[tuple[str, int, int]], account: str, group: str, start: int, end: int
 ) -> bool:
     """Whether an activity of the same person accepted earlier in the batch overlaps this
-    one or is its time-zone twin."""
+    one (a batch comes from one platform, so it holds no time-zone twins)."""
     return any(
-        same_person(account, group, other)
-        and ((s < end and start < e) or (p == print_ and is_zone_shift(s - start)))
-        for other, s, e, p in same_kind
+        same_person(account, group, other) and s < end and start < e for other, s, e in same_kind
     )
 
 

@@ -41,6 +41,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from registry import messages as m
+from registry.commitments import NO_COMMITMENT, commit_text
 from registry.eip712 import SECP256K1_N
 from registry.errors import RegistryError, ValidationError
 from registry.ledger import Receipt, Registry
@@ -231,7 +232,7 @@ class Simulation:
             self.registry.domain, kind, ttl_s=SESSION_TTL_S, nonce=nonce, **fields
         )
 
-    def _all_ok(self, requests: list[tuple[str, dict[str, Any], str]]) -> list[Receipt]:
+    def _all_ok(self, requests: list[Any]) -> list[Receipt]:
         results = self.registry.execute_many(requests)
         receipts = []
         for result in results:
@@ -250,20 +251,22 @@ class Simulation:
                 " use another --seed or a new --db"
             )
         rng = self.rng
-        opens: list[tuple[str, dict[str, Any], str]] = []
+        opens: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = []
         grants: list[tuple[str, dict[str, Any], str]] = []
 
         def open_account(signer: Signer, kind: str, name: str, household: str) -> None:
-            opens.append(
-                self._request(
-                    self.operator,
-                    "OpenAccount",
-                    account=signer.address,
-                    kind=kind,
-                    name=name,
-                    household=household,
-                )
+            personal = kind in m.PERSONAL_KINDS and bool(name)
+            salt, committed = commit_text(name) if personal else (b"", NO_COMMITMENT)
+            signed = self._request(
+                self.operator,
+                "OpenAccount",
+                account=signer.address,
+                kind=kind,
+                name="" if personal else name,
+                nameCommitment=committed,
+                household=household,
             )
+            opens.append((*signed, {"personal_name": (salt, name)} if personal else None))
 
         for label, name in PLATFORMS.items():
             open_account(self.platforms[label], "platform", name, m.ZERO_ADDRESS)

@@ -8,7 +8,14 @@ numbered migrations. A second backend implements the same methods.
 from __future__ import annotations
 
 from registry.storage.activities import ActivityIndex
-from registry.storage.base import STATE_TABLES, STATUSES, Holding, StoreBase, migrate_file
+from registry.storage.base import (
+    PRIVATE_TABLES,
+    STATE_TABLES,
+    STATUSES,
+    Holding,
+    StoreBase,
+    migrate_file,
+)
 from registry.storage.bridge import BridgeTables
 from registry.storage.events import EventsTables
 from registry.storage.ledger import LedgerTables
@@ -19,6 +26,7 @@ __all__ = [
     "CLAIM_COLUMNS",
     "NEW_CLAIM_COLUMNS",
     "REJECTION_COLUMNS",
+    "PRIVATE_TABLES",
     "STATE_TABLES",
     "STATUSES",
     "Holding",

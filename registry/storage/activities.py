@@ -80,13 +80,16 @@ class ActivityIndex(StoreBase):
         self.conn.execute("DELETE FROM temp.person_probe")
         return {int(idx): str(claim) for idx, claim in rows}
 
-    def zone_twin(self, account: str, group: str, fingerprint: str, start: int) -> str | None:
-        """A counted activity of the same person (see `overlaps`) with the same fingerprint
-        (methodology, quantities, duration) whose start is a time-zone shift away."""
+    def zone_twin(
+        self, platform: str, account: str, group: str, fingerprint: str, start: int
+    ) -> str | None:
+        """A counted activity of the same person (see `overlaps`), reported by another
+        platform, with the same fingerprint (methodology, quantities, duration) and a start
+        eight hours away: one platform's UTC and another's local time."""
         rows = self.conn.execute(
             "SELECT start_s, subject, claim_id FROM private_activities WHERE grp = ?"
-            " AND fingerprint = ? AND counted = 1 AND start_s BETWEEN ? AND ?",
-            (group, fingerprint, start - ZONE_SHIFT_S - ZONE_TOLERANCE_S,
+            " AND fingerprint = ? AND counted = 1 AND platform != ? AND start_s BETWEEN ? AND ?",
+            (group, fingerprint, platform, start - ZONE_SHIFT_S - ZONE_TOLERANCE_S,
              start + ZONE_SHIFT_S + ZONE_TOLERANCE_S),
         ).fetchall()  # fmt: skip
         for other_start, subject, claim in rows:

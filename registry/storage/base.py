@@ -55,6 +55,10 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Personal tables that replay rebuilds from the log and the vault (not state: erasable).
+PRIVATE_TABLES: dict[str, tuple[str, ...]] = {"private_activities": ("platform", "activity_key")}
+
+
 # Row ids that only name a row (ranges are keyed by batch and first serial); two stores that
 # hold the same state may number their rows differently.
 SURROGATE: dict[str, tuple[str, ...]] = {"holdings": ("id",)}
@@ -282,8 +286,9 @@ class StoreBase:
         )
 
     def dump(self, table: str) -> list[tuple[Any, ...]]:
-        """Every row of a state table, without its surrogate row id, in key order."""
-        key = STATE_TABLES[table]
+        """Every row of a state (or private) table, without its surrogate row id, in key
+        order."""
+        key = STATE_TABLES.get(table) or PRIVATE_TABLES[table]
         columns = self.columns(table)
         cursor = self.conn.execute(
             f"SELECT {', '.join(columns)} FROM {table} ORDER BY {', '.join(key)}"
