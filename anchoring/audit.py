@@ -279,14 +279,19 @@ def _audit_evidence(store: Store, vault: Vault | None, report: AuditReport) -> N
             elif piece.kind == ACTIVITY:
                 logged = committed_records(piece.seq or -1)
                 ok = piece.commitment == piece.ref and logged.get(piece.ref) == piece.subject
-            else:
-                ok = piece.commitment == piece.ref
+            else:  # a declared private field: its event commits to it, for its subject
+                body = store.event_body(piece.seq) if piece.seq is not None else None
+                request = (from_canonical(body) if body else {}).get("payload", {})
+                values = set(request.get("request", {}).values())
+                ok = piece.commitment == piece.ref and {piece.ref, piece.subject} <= values
             if not ok:
                 wrong.append(f"{piece.kind} {piece.ref}")
             if not vault.tables.salt_seen(salt_fingerprint(piece.salt)):
                 wrong.append(f"the salt of {piece.kind} {piece.ref} (not remembered)")
         for subject in sorted(store.erased_subjects()):
-            if vault.tables.wrapped_key(subject) is not None or vault.tables.of_subject(subject):
+            if store.account(subject) is None:
+                wrong.append(f"{subject} (recorded as erased, but no such account)")
+            elif vault.tables.wrapped_key(subject) is not None or vault.tables.of_subject(subject):
                 wrong.append(f"{subject} (recorded as erased, yet data is kept)")
     if wrong:
         report.problems.append(

@@ -243,14 +243,18 @@ CLAIM = {
 }
 
 RECORD = {
-    "id": "metro_sz-00000001",
     "account": ALICE,
     "methodology": "SZ_TRANSIT",
     "version": "1.0",
+    "region": "440304",
+    "commitment": HASH,
+}
+DETAIL = {
+    "salt": "0x" + "5a" * 32,
+    "id": "metro_sz-00000001",
     "start": 1_772_411_400,
     "end": 1_772_413_200,
     "quantities": {"bus_m": 0, "metro_m": 12_000},
-    "evidenceHash": HASH,
 }
 
 PROBLEM = {

@@ -32,6 +32,7 @@ from registry.errors import (
     NotInitialisedError,
     RegistryError,
     SignatureExpiredError,
+    UnknownAccountError,
     UnknownCertificateError,
     ValidationError,
 )
@@ -396,8 +397,15 @@ class Registry:
         data key and every piece sealed under it (evidence, names). Events keep only
         commitments, so the log, its proofs and replay are unaffected; writes no event.
         Returns how many pieces were erased."""
+        address = m.address(subject, "subject")
+        if self.store.account(address) is None:
+            raise UnknownAccountError(address)
         with self.store.write():
-            return self.vault.erase(m.address(subject, "subject"))
+            erased = self.vault.erase(address)
+        # Deleted rows are overwritten (secure_delete); the write-ahead log may still hold
+        # the pages as they were until a checkpoint copies them back and truncates it.
+        self.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return erased
 
     # -- reads --------------------------------------------------------------------------
 

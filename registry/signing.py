@@ -20,6 +20,7 @@ from carbon_verifier.jsonsafe import loads
 from registry.eip712 import Domain, StructType, address_of_public_key, sign_digest
 from registry.errors import ValidationError
 from registry.messages import MAX_SAFE_INTEGER, message_of
+from registry.messages.declaration import Default
 
 DEFAULT_TTL_S = 3600
 PASSPHRASE_ENV = "CARBON_REGISTRY_KEY_PASSPHRASE"
@@ -71,8 +72,14 @@ class Signer:
         nonce: int | None = None,
         **fields: Any,
     ) -> tuple[str, dict[str, Any], str]:
-        """A signed request `(kind, message, signature)` with a fresh nonce and an expiry."""
-        message = dict(fields)
+        """A signed request `(kind, message, signature)` with a fresh nonce and an expiry; a
+        field left out takes its declared fixed default (a zero commitment, say)."""
+        message = {
+            f.name: f.default
+            for f in message_of(kind).fields
+            if f.name not in fields and not isinstance(f.default, Default)
+        }
+        message.update(fields)
         message["nonce"] = new_nonce() if nonce is None else nonce
         message["expiry"] = int(time.time()) + ttl_s
         return kind, message, self.sign(domain, kind, message)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from registry import messages
 from registry.commitments import NO_COMMITMENT, commit_text
-from registry.ledger import Receipt, Registry
+from registry.ledger import OPERATIONS, Authorised, Receipt, Registry
 from registry.messages import PERSONAL_KINDS, ZERO_ADDRESS
-from registry.signing import Signer
+from registry.signing import Signer, new_nonce
 from registry.storage import STATE_TABLES, Store
 
 CLASS = "SZ_TRANSIT-1.0-2026-440300"
@@ -156,3 +158,33 @@ def check_invariants(store: Store) -> None:
         " GROUP BY b.owner, b.asset_class"
     ):
         assert row[2] == row[3], f"balance table disagrees with holdings: {row}"
+
+
+def legacy_batch(
+    registry: Registry,
+    platform: Signer,
+    activities: list[dict[str, Any]],
+    evidence_hash: str = "0x" + "ab" * 32,
+) -> Receipt:
+    """Log a batch in the first release's format, times and quantities in the log: what a
+    registry upgraded from it holds. The ledger takes no such batch any more, so this
+    commits it as that release did (its decision rules still replay)."""
+    records = messages.normalise_records(
+        [
+            {
+                **{k: a[k] for k in messages.RECORD_FIELDS if k != "evidenceHash"},
+                "evidenceHash": evidence_hash,
+            }
+            for a in activities
+        ]  # fmt: skip
+    )
+    message = {"platform": platform.address, "batchId": f"legacy-{new_nonce()}",
+               "records": records, "recordCount": len(records),
+               "recordsHash": messages.records_digest(records), "nonce": new_nonce(),
+               "expiry": int(time.time()) + 600}  # fmt: skip
+    signature = platform.sign_struct(
+        registry.domain, messages.SUBMIT_ACTIVITIES_IN_CLEAR.struct, message
+    )
+    authorised = Authorised(OPERATIONS["SubmitActivities"], message, platform.address, signature)
+    with registry.store.write():
+        return registry._commit(authorised)

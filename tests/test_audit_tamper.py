@@ -22,6 +22,7 @@ import pytest
 from anchoring.audit import OPERATIONAL, audit
 from anchoring.chain import Chain
 from anchoring.worker import AnchorPolicy
+from registry.commitments import commitment
 from registry.personal import Vault, master_key
 from registry.replay import replay
 from registry.signing import Signer
@@ -30,7 +31,7 @@ from registry.storage.personal import PersonalTables
 from tests.anchoring_world import anchored_world, worker_for
 from tests.api_world import MrvParties
 from tests.bridge_world import TOKEN, Bridge, key_of
-from tests.ledger_world import World
+from tests.ledger_world import World, legacy_batch
 
 OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
 
@@ -65,14 +66,18 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, W
     bridge.token.retire(key_of(holder), TOKEN, 700, "0x" + "ac" * 32, "offset")
     bridge.worker.run_once()
     bridge.worker.run_once()
-    # A registry of the first release kept evidence in plaintext: one such row, as migrated.
-    legacy = records[1]
+    # A registry of the first release logged records in clear and kept evidence in
+    # plaintext: one such batch and evidence row, as migrated.
+    [legacy] = mrv.trips("alice", 1)
     legacy_salt = bytes(range(32))
+    logged = legacy_batch(world.registry, mrv.platform, [legacy],
+                          commitment(legacy_salt, b"legacy trip"))  # fmt: skip
     world.store.conn.execute(
         "INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?)",
         (mrv.platform.address, legacy["id"], legacy["account"], legacy_salt, b"legacy trip",
-         world.store.claim_of_activity(mrv.platform.address, legacy["id"])["seq"]),
+         logged.seq),
     )  # fmt: skip
+    world.registry.erase(member.address)  # someone asked to be forgotten
     world.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     yield path, world, chain
 

@@ -26,14 +26,14 @@ from registry import errors
 from registry import messages as m
 from registry.commitments import commitment
 from registry.errors import SchemaVersionError
-from registry.ledger import OPERATIONS, Authorised, Receipt
+from registry.ledger import Receipt
 from registry.methodologies import lookup
 from registry.methodologies.policy import current_version
 from registry.mrv.ingest import cst_day
 from registry.replay import replay
 from registry.signing import Signer
 from registry.storage import Store, migrate_file
-from tests.ledger_world import World
+from tests.ledger_world import World, legacy_batch
 
 CST = 8 * 3600
 DAY = 86_400
@@ -132,29 +132,8 @@ class MrvWorld:
         return self.registry.submit_activities(message, signature, details)
 
     def legacy_submit(self, platform: str, activities: list[dict[str, Any]]) -> Receipt:
-        """A batch in the first release's format, times and quantities in the log: what a
-        registry upgraded from it holds. The ledger takes no such batch any more, so this
-        logs it as that release did (its decision rules replay unchanged)."""
-        records = m.normalise_records(
-            [
-                {
-                    **{k: a[k] for k in m.RECORD_FIELDS if k != "evidenceHash"},
-                    "evidenceHash": "0x" + "ab" * 32,
-                }
-                for a in activities
-            ]  # fmt: skip
-        )
-        signer = self.world.people[platform]
-        message = {"platform": signer.address, "batchId": f"legacy-{next(self._ids)}",
-                   "records": records, "recordCount": len(records),
-                   "recordsHash": m.records_digest(records), "nonce": next(self._ids),
-                   "expiry": int(time.time()) + 600}  # fmt: skip
-        signature = signer.sign_struct(
-            self.registry.domain, m.SUBMIT_ACTIVITIES_IN_CLEAR.struct, message
-        )
-        authorised = Authorised(OPERATIONS["SubmitActivities"], message, signer.address, signature)
-        with self.store.write():
-            return self.registry._commit(authorised)
+        """A batch in the first release's format (see `legacy_batch`)."""
+        return legacy_batch(self.registry, self.world.people[platform], activities)
 
     def claim_ids(self, status: str = "pending") -> list[str]:
         return [c["claim_id"] for c in self.store.claims(status=status)]

@@ -108,8 +108,8 @@ def platform_submit(obj: Context, key_file: str | None, batch_file: Any, as_json
     BATCH_FILE is JSON: {"batchId": ..., "activities": [{"id", "account", "methodology",
     "version", "region", "start", "end", "quantities"}, ...]}. Each activity is committed
     to with a fresh random salt: the log holds the commitments, the details are sealed
-    apart (erasable). Submitting the same batch file again commits anew, so its activities
-    come back as duplicate records.
+    apart (erasable). Submitting the same batch file again commits anew, with fresh salts,
+    so it is refused: its batch id is taken by other commitments.
     """
     signer = owner_signer(key_file)
     batch = loads(batch_file.read(), what=batch_file.name)

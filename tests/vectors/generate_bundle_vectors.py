@@ -51,7 +51,7 @@ def generate(out: Path) -> None:
         bridge = Bridge.start(world, chain, AnchorPolicy(confirmations=1))
         mrv = MrvParties(world)
         batch = mrv.submit("batch-1", mrv.trips("alice", 3))
-        world.registry.submit_activities(*batch[1:])
+        world.registry.execute(*batch)
         claims = [c["claim_id"] for c in world.store.claims(status="pending")]
         world.registry.attest(*mrv.attest(claims)[1:])
         world.registry.run_issuance(*mrv.run()[1:])
