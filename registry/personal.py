@@ -37,6 +37,7 @@ from registry.storage.personal import PersonalTables, SealedPiece
 DATA_KEY_ENV = "CARBON_REGISTRY_DATA_KEY"
 KEY_BYTES = 32
 NONCE_BYTES = 12
+SEALED_FORMAT = b"\x01"  # what a sealed piece's plaintext starts with (JSON's is "{")
 
 EVIDENCE = "evidence"  # raw evidence of the first release's batches
 ACTIVITY = "activity"  # the details of a committed activity record, by its commitment
@@ -110,45 +111,52 @@ class Vault:
         self._activity_secret = hashlib.sha256(b"activity-key|" + master).digest()
 
     def _subject_key(self, subject: str, create: bool) -> bytes | None:
-        wrapped = self.tables.wrapped_key(subject)
-        if wrapped is None:
-            if not create:
-                return None
-            key = secrets.token_bytes(KEY_BYTES)
-            nonce = secrets.token_bytes(NONCE_BYTES)
-            sealed = nonce + self._master.encrypt(nonce, key, subject.encode())
-            self.tables.insert_key(subject, sealed, time.time())
-            wrapped = self.tables.wrapped_key(subject)
-            assert wrapped is not None
-        try:
-            opened: bytes = self._master.decrypt(
-                wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], subject.encode()
-            )
-            return opened
-        except InvalidTag as exc:
-            raise ValidationError(
-                f"the data key of {subject} does not open with the master key"
-            ) from exc
+        return self._subject_keys([subject], create).get(subject)
+
+    def _subject_keys(self, subjects: list[str], create: bool) -> dict[str, bytes]:
+        """The data keys of `subjects` (one query), made for those without one if `create`."""
+        wrapped = self.tables.wrapped_keys(subjects)
+        missing = [s for s in dict.fromkeys(subjects) if s not in wrapped]
+        if create and missing:
+            made = []
+            for subject in missing:
+                nonce = secrets.token_bytes(NONCE_BYTES)
+                sealed = nonce + self._master.encrypt(
+                    nonce, secrets.token_bytes(KEY_BYTES), subject.encode()
+                )
+                made.append((subject, sealed))
+            self.tables.insert_keys(made, time.time())
+            wrapped.update(self.tables.wrapped_keys(missing))  # the first one stored stays
+        keys = {}
+        for subject, sealed in wrapped.items():
+            try:
+                keys[subject] = self._master.decrypt(
+                    sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], subject.encode()
+                )
+            except InvalidTag as exc:
+                raise ValidationError(
+                    f"the data key of {subject} does not open with the master key"
+                ) from exc
+        return keys
 
     def seal(self, piece: Piece) -> None:
         """Encrypt and store a piece (inside the caller's transaction)."""
         self.seal_many([piece])
 
     def seal_many(self, pieces: list[Piece]) -> None:
-        """Encrypt and store pieces, each under its subject's key (opened once a subject)."""
-        ciphers: dict[str, AESGCM] = {}
+        """Encrypt and store pieces, each under its subject's key. The plaintext is a format
+        byte (1), the 32-byte salt, then the data."""
+        keys = self._subject_keys([p.subject for p in pieces], create=True)
+        ciphers = {subject: AESGCM(key) for subject, key in keys.items()}
         sealed = []
         for piece in pieces:
-            cipher = ciphers.get(piece.subject)
-            if cipher is None:
-                key = self._subject_key(piece.subject, create=True)
-                assert key is not None
-                cipher = ciphers[piece.subject] = AESGCM(key)
             nonce = secrets.token_bytes(NONCE_BYTES)
-            plain = json.dumps({"salt": piece.salt.hex(), "data": piece.data.hex()}).encode()
             aad = f"{piece.subject}|{piece.kind}|{piece.ref}".encode()
-            sealed.append(SealedPiece(piece.subject, piece.kind, piece.ref, nonce,
-                                      cipher.encrypt(nonce, plain, aad), piece.seq))  # fmt: skip
+            ciphertext = ciphers[piece.subject].encrypt(
+                nonce, SEALED_FORMAT + piece.salt + piece.data, aad
+            )
+            sealed.append(SealedPiece(piece.subject, piece.kind, piece.ref, nonce, ciphertext,
+                                      piece.seq))  # fmt: skip
         self.tables.put_many(sealed)
 
     def activity_key(self, platform: str, activity_id: str) -> str:
@@ -190,13 +198,15 @@ class Vault:
             return None  # erased
         aad = f"{sealed.subject}|{sealed.kind}|{sealed.ref}".encode()
         try:
-            plain: dict[str, Any] = json.loads(
-                AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, aad)
-            )
+            plain = AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, aad)
         except InvalidTag as exc:
             raise ValidationError(f"the sealed {sealed.kind} {sealed.ref} does not open") from exc
-        return Piece(sealed.subject, sealed.kind, sealed.ref, bytes.fromhex(plain["salt"]),
-                     bytes.fromhex(plain["data"]), sealed.seq)  # fmt: skip
+        if plain.startswith(SEALED_FORMAT):
+            salt, data = plain[1 : 1 + SALT_BYTES], plain[1 + SALT_BYTES :]
+        else:  # sealed by the previous release: JSON of the hex salt and data
+            old: dict[str, Any] = json.loads(plain)
+            salt, data = bytes.fromhex(old["salt"]), bytes.fromhex(old["data"])
+        return Piece(sealed.subject, sealed.kind, sealed.ref, salt, data, sealed.seq)
 
     def get(self, kind: str, ref: str) -> Piece | None:
         sealed = self.tables.get(kind, ref)
@@ -212,14 +222,9 @@ class Vault:
 
     def claim_salts(self, salts: list[bytes]) -> None:
         """Refuse salts that are short or were used before; remember these ones."""
-        fingerprints = []
-        for salt in salts:
-            if len(salt) < SALT_BYTES:
-                raise ValidationError(
-                    f"a commitment salt must be {SALT_BYTES} random bytes, got {len(salt)}"
-                )
-            fingerprint = salt_fingerprint(salt)
-            if fingerprint in fingerprints or self.tables.salt_seen(fingerprint):
-                raise ReusedSaltError("a commitment salt was used before; use a fresh one")
-            fingerprints.append(fingerprint)
+        if any(len(salt) < SALT_BYTES for salt in salts):
+            raise ValidationError(f"a commitment salt must be {SALT_BYTES} random bytes")
+        fingerprints = [salt_fingerprint(salt) for salt in salts]
+        if len(set(fingerprints)) < len(fingerprints) or self.tables.salts_seen(fingerprints):
+            raise ReusedSaltError("a commitment salt was used before; use a fresh one")
         self.tables.remember_salts(fingerprints)

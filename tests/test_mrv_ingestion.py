@@ -710,3 +710,22 @@ def test_a_new_batch_citing_a_superseded_version_is_refused(mrv: MrvWorld) -> No
     ride["version"] = "2.0"
     accepted = mrv.submit("metro", [ride]).effects["outcomes"]
     assert [o.get("grams") for o in accepted] == [532]  # 12 km at 46.7 g/pkm, less 5%
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            "id": st.text("AZaz09._:-", min_size=1, max_size=64),
+            "start": st.integers(0, 2**40 - 2),
+            "quantities": st.dictionaries(
+                st.from_regex(r"[a-z][a-z0-9_]{0,31}", fullmatch=True),
+                st.integers(0, 2**53 - 1),
+                min_size=1,
+                max_size=16,
+            ),
+        }
+    ).map(lambda d: dict(d, end=d["start"] + 1))
+)
+def test_detail_bytes_equal_rfc8785(detail: dict[str, Any]) -> None:
+    normal = m.normalise_detail(detail, "detail")
+    assert m.detail_bytes(normal) == rfc8785.dumps(normal)

@@ -179,8 +179,14 @@ def normalise_detail(value: Any, where: str) -> dict[str, Any]:
 
 
 def detail_bytes(detail: dict[str, Any]) -> bytes:
-    """The bytes an activity's commitment is taken over: RFC 8785 of its details."""
-    return canonical_bytes(detail, checked=False)
+    """The bytes an activity's commitment is taken over: RFC 8785 of its details (as
+    `normalise_detail` returned them), written out directly as `records_bytes` does."""
+    q = detail["quantities"]
+    quantities = ",".join([f'"{name}":{q[name]}' for name in sorted(q)])
+    return (
+        f'{{"end":{detail["end"]},"id":"{detail["id"]}","quantities":{{{quantities}}},'
+        f'"start":{detail["start"]}}}'
+    ).encode("ascii")
 
 
 def normalise_records(records: Any) -> list[dict[str, Any]]:

@@ -44,7 +44,6 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from registry.canonical import canonical_bytes
 from registry.errors import ValidationError
 from registry.messages import asset_class_id
 from registry.methodologies import CATALOGUE, MAX_DURATION_S
@@ -87,8 +86,8 @@ def is_committed(request: dict[str, Any]) -> bool:
 def fingerprint(methodology: Methodology, detail: dict[str, Any]) -> str:
     """What a time-zone twin shares: methodology, quantities and duration (to the minute)."""
     minutes = (detail["end"] - detail["start"] + 30) // 60
-    body = canonical_bytes([methodology.key, detail["quantities"], minutes], checked=False)
-    return hashlib.sha256(body).hexdigest()[:32]
+    quantities = sorted(detail["quantities"].items())
+    return hashlib.sha256(f"{methodology.key}|{quantities}|{minutes}".encode()).hexdigest()[:32]
 
 
 def _outcome(reason: str) -> dict[str, str]:
@@ -167,19 +166,27 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
         for i, m, _, _ in candidates
     ]
     overlapping = store.overlaps(probes, MAX_DURATION_S) if probes else {}
+    prints = {i: fingerprint(m, rows[i]) for i, m, _, _ in candidates}
+    twins = store.zone_twins(
+        platform,
+        [(i, records[i]["account"], groups[i], m.family, prints[i], rows[i]["start"])
+         for i, m, _, _ in candidates],
+    ) if candidates else set()  # fmt: skip
     days = {i: cst_day(rows[i]["start"]) for i, _, _, _ in candidates}
-    used = store.day_totals((records[i]["account"], m.id, days[i]) for i, m, _, _ in candidates)
+    used = store.day_totals(
+        ((records[i]["account"], m.id, days[i]) for i, m, _, _ in candidates),
+        {m.id: m.family for _, m, _, _ in candidates},
+    ) if candidates else {}  # fmt: skip
     accepted: dict[tuple[str, str], list[tuple[str, int, int]]] = defaultdict(list)
     hashes: dict[str, str] = {}
     for index, methodology, grams, capped in candidates:
         detail, group, account = rows[index], groups[index], records[index]["account"]
         start, end = detail["start"], detail["end"]
-        print_ = fingerprint(methodology, detail)
         same_kind = accepted[(group, methodology.family)]
         if (
             index in overlapping
+            or index in twins
             or _overlaps(same_kind, account, group, start, end)
-            or store.zone_twin(platform, account, group, print_, start) is not None
         ):
             outcomes[index] = _outcome("double_counted")
             continue

@@ -6,6 +6,7 @@ platform's activity id. Personal data, not state: erasing a subject deletes thei
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from registry.storage.base import StoreBase, chunks, marks
@@ -80,33 +81,57 @@ class ActivityIndex(StoreBase):
         self.conn.execute("DELETE FROM temp.person_probe")
         return {int(idx): str(claim) for idx, claim in rows}
 
-    def zone_twin(
-        self, platform: str, account: str, group: str, fingerprint: str, start: int
-    ) -> str | None:
-        """A counted activity of the same person (see `overlaps`), reported by another
-        platform, with the same fingerprint (methodology, quantities, duration) and a start
-        eight hours away: one platform's UTC and another's local time."""
+    def zone_twins(
+        self, platform: str, probes: list[tuple[int, str, str, str, str, int]]
+    ) -> set[int]:
+        """The probes `(idx, account, group, family, fingerprint, start)` that have a
+        counted activity of the same person (see `overlaps`), reported by another platform,
+        with the same fingerprint (methodology, quantities, duration) and a start eight
+        hours away: one platform's UTC and another's local time."""
+        self.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS twin_probe (idx INTEGER PRIMARY KEY,"
+            " account TEXT, grp TEXT, family TEXT, fingerprint TEXT, start_s INTEGER)"
+        )
+        self.conn.execute("DELETE FROM temp.twin_probe")
+        self.conn.executemany("INSERT INTO temp.twin_probe VALUES (?,?,?,?,?,?)", probes)
+        reach = ZONE_SHIFT_S + ZONE_TOLERANCE_S
         rows = self.conn.execute(
-            "SELECT start_s, subject, claim_id FROM private_activities WHERE grp = ?"
-            " AND fingerprint = ? AND counted = 1 AND platform != ? AND start_s BETWEEN ? AND ?",
-            (group, fingerprint, platform, start - ZONE_SHIFT_S - ZONE_TOLERANCE_S,
-             start + ZONE_SHIFT_S + ZONE_TOLERANCE_S),
-        ).fetchall()  # fmt: skip
-        for other_start, subject, claim in rows:
-            if same_person(account, group, subject) and is_zone_shift(other_start - start):
-                return str(claim)
-        return None
+            "SELECT p.idx, p.account, p.grp, p.start_s, a.subject, a.start_s"
+            " FROM temp.twin_probe p CROSS JOIN private_activities a"
+            " ON a.grp = p.grp AND a.family = p.family AND a.counted = 1"
+            " AND a.start_s BETWEEN p.start_s - ? AND p.start_s + ?"
+            " AND a.fingerprint = p.fingerprint AND a.platform != ?",
+            (reach, reach, platform),
+        ).fetchall()
+        self.conn.execute("DELETE FROM temp.twin_probe")
+        return {
+            int(idx)
+            for idx, account, group, start, subject, other_start in rows
+            if same_person(account, group, subject) and is_zone_shift(other_start - start)
+        }
 
-    def day_totals(self, keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
-        """Grams counted so far per `(account, methodology id, day)`."""
-        totals: dict[tuple[str, str, str], int] = {}
-        for account, methodology, day in set(keys):
-            row = self.conn.execute(
-                "SELECT SUM(grams) FROM private_activities WHERE subject = ? AND methodology = ?"
-                " AND day = ? AND counted = 1",
-                (account, methodology, day),
-            ).fetchone()
-            totals[(account, methodology, day)] = int(row[0] or 0)
+    def day_totals(
+        self, keys: Iterable[tuple[str, str, str]], family_of: dict[str, str]
+    ) -> dict[tuple[str, str, str], int]:
+        """Grams counted so far per `(account, methodology id, day)`; `family_of` names each
+        methodology's family (the index leads with account and family)."""
+        wanted = set(keys)
+        totals = dict.fromkeys(wanted, 0)
+        by_family: dict[str, set[str]] = {}
+        for account, methodology, _ in wanted:
+            by_family.setdefault(family_of[methodology], set()).add(account)
+        first, last = _day_range({day for _, _, day in wanted})
+        for family, accounts in by_family.items():
+            for chunk in chunks(sorted(accounts)):
+                rows = self.conn.execute(
+                    "SELECT subject, methodology, day, SUM(grams) FROM private_activities"
+                    f" WHERE subject IN ({marks(chunk)}) AND family = ? AND counted = 1"
+                    " AND start_s >= ? AND start_s < ? GROUP BY subject, methodology, day",
+                    (*chunk, family, first, last),
+                )
+                for account, methodology, day, grams in rows:
+                    if (account, methodology, day) in totals:
+                        totals[(account, methodology, day)] = int(grams)
         return totals
 
     def reading(self, group: str, methodology_id: str, start: int) -> int | None:
@@ -134,6 +159,15 @@ class ActivityIndex(StoreBase):
 
     def erased_subjects(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT subject FROM erased_subjects")}
+
+
+def _day_range(days: set[str]) -> tuple[int, int]:
+    """Unix seconds from 00:00 China Standard Time of the first day to the end of the last."""
+    first = min(days)
+    last = max(days)
+    start = int(datetime.fromisoformat(first + "T00:00:00+08:00").timestamp())
+    end = int(datetime.fromisoformat(last + "T00:00:00+08:00").timestamp()) + 86_400
+    return start, end
 
 
 def same_person(account: str, group: str, other_subject: str) -> bool:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from registry.storage.events import EventsTables
 
 STATUSES = ("active", "retired", "cancelled", "locked")
+CACHE_KIB = 64 * 1024
 
 # Tables that hold state derived from the event log; `replay` rebuilds and compares them.
 STATE_TABLES: dict[str, tuple[str, ...]] = {
@@ -205,6 +206,10 @@ class StoreBase:
             if self.path != ":memory:":
                 self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute(f"PRAGMA synchronous = {synchronous}")
+        # Ingestion probes through temporary tables; the indexes of random keys (salts,
+        # commitments) want more than the default 2 MB of page cache.
+        self.conn.execute("PRAGMA temp_store = MEMORY")
+        self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         if has_events is None:
             schema.migrate(self.conn)
             return
@@ -305,7 +310,7 @@ class StoreBase:
 MAX_PARAMETERS = 30_000
 
 
-def chunks(items: list[str], size: int = MAX_PARAMETERS // 2) -> Iterator[list[str]]:
+def chunks(items: list[Any], size: int = MAX_PARAMETERS // 2) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 

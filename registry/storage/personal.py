@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlite3
 from typing import NamedTuple
 
+from registry.storage.base import chunks, marks
+
 
 class SealedPiece(NamedTuple):
     subject: str
@@ -33,10 +35,21 @@ class PersonalTables:
         ).fetchone()
         return None if row is None else bytes(row[0])
 
-    def insert_key(self, subject: str, wrapped: bytes, now: float) -> None:
-        self.conn.execute(
+    def wrapped_keys(self, subjects: list[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        unique = list(dict.fromkeys(subjects))
+        for chunk in chunks(unique):
+            rows = self.conn.execute(
+                f"SELECT subject, wrapped FROM personal_keys WHERE subject IN ({marks(chunk)})",
+                chunk,
+            )
+            found.update((subject, bytes(wrapped)) for subject, wrapped in rows)
+        return found
+
+    def insert_keys(self, rows: list[tuple[str, bytes]], now: float) -> None:
+        self.conn.executemany(
             "INSERT OR IGNORE INTO personal_keys(subject, wrapped, created_at) VALUES (?, ?, ?)",
-            (subject, wrapped, now),
+            [(subject, wrapped, now) for subject, wrapped in rows],
         )
 
     def put_many(self, pieces: list[SealedPiece]) -> None:
@@ -83,6 +96,17 @@ class PersonalTables:
             (subject, now),
         )
         return int(pieces.rowcount) + int(legacy.rowcount)
+
+    def salts_seen(self, fingerprints: list[bytes]) -> bool:
+        """Whether any of these salt fingerprints was remembered before."""
+        for chunk in chunks(fingerprints):
+            row = self.conn.execute(
+                f"SELECT 1 FROM commitment_salts WHERE fingerprint IN ({marks(chunk)}) LIMIT 1",
+                chunk,
+            ).fetchone()
+            if row is not None:
+                return True
+        return False
 
     def salt_seen(self, fingerprint: bytes) -> bool:
         row = self.conn.execute(

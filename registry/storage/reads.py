@@ -45,7 +45,7 @@ class ReadModels(StoreBase):
     def batches_status_totals(self, batch_nos: Sequence[int]) -> dict[int, dict[str, int]]:
         """`batch_status_totals` of many batches in one query."""
         totals = {no: dict.fromkeys(STATUSES, 0) for no in batch_nos}
-        for chunk in chunks(list(batch_nos)):  # type: ignore[arg-type]
+        for chunk in chunks(list(batch_nos)):
             rows = self.conn.execute(
                 "SELECT batch_no, status, SUM(last - first + 1) FROM holdings"
                 f" WHERE batch_no IN ({marks(chunk)}) GROUP BY batch_no, status",

@@ -314,12 +314,8 @@ MIGRATIONS: tuple[Migration, ...] = (
                 ON private_activities(subject, family, start_s) WHERE counted = 1;
             CREATE INDEX IF NOT EXISTS private_activities_group
                 ON private_activities(grp, family, start_s) WHERE counted = 1;
-            CREATE INDEX IF NOT EXISTS private_activities_day
-                ON private_activities(subject, methodology, day) WHERE counted = 1;
-            CREATE INDEX IF NOT EXISTS private_activities_twin
-                ON private_activities(grp, fingerprint, start_s) WHERE counted = 1;
             CREATE UNIQUE INDEX IF NOT EXISTS private_activities_claim
-                ON private_activities(claim_id);
+                ON private_activities(claim_id) WHERE claim_id IS NOT NULL;
             -- Who was erased (an address, no more): replay takes their batches as logged.
             CREATE TABLE IF NOT EXISTS erased_subjects (
                 subject TEXT PRIMARY KEY, erased_at REAL NOT NULL
