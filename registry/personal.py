@@ -1,16 +1,14 @@
 """The personal data vault: what the registry knows about people, encrypted and erasable.
 
-Evidence and beneficiary names enter the log and the chain only as commitments
-(`registry.commitments`); activity records still carry times and quantities in clear, a
-known gap (docs/DATA-PROTECTION.md). The data behind the commitments (a trip's raw evidence, a beneficiary's
-name) is kept here, encrypted with AES-256-GCM under a data key of its own per person
-(the subject: their account address). Each data key is stored wrapped by the registry's
-master key, which lives outside the database (CARBON_REGISTRY_DATA_KEY, or the file
-`DB.data-key`, owner-only). Erasing a person deletes their data key and their pieces
-(crypto-shredding): a copy of the database taken before cannot decrypt them without the
-master key, and with the key gone nothing can decrypt them at all. Commitment salts are
-random 32-byte values that are erased with the data, so a commitment left in the log
-cannot be inverted by guessing (2^256 salts to try).
+Activity details, people's names and beneficiaries' names enter the log and the chain only
+as commitments (`registry.commitments`). The data behind them is kept here, encrypted with
+AES-256-GCM under a data key of its own per person (the subject: their account address).
+Each data key is stored wrapped by the registry's master key, which lives outside the
+database (CARBON_REGISTRY_DATA_KEY, or the file `DB.data-key`, owner-only). Erasing a person
+deletes their data key and their pieces (crypto-shredding): a copy of the database taken
+before cannot decrypt them without the master key, and with the key gone nothing can decrypt
+them at all. Commitment salts are random 32-byte values that are erased with the data, so a
+commitment left in the log cannot be inverted by guessing (2^256 salts to try).
 """
 
 from __future__ import annotations

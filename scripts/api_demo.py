@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from api.client import ApiProblem, RegistryClient  # noqa: E402
-from registry.mrv.ingest import evidence_hash  # noqa: E402
+from registry import messages  # noqa: E402
 from registry.signing import Signer  # noqa: E402
 from registry.units import format_grams  # noqa: E402
 
@@ -73,10 +73,10 @@ def trips(account: str, days: int, first_id: int) -> list[dict[str, object]]:
                     "account": account,
                     "methodology": "SZ_TRANSIT",
                     "version": "1.0",
+                    "region": "440304",
                     "start": start,
                     "end": start + 40 * 60,
                     "quantities": {"metro_m": 14_000 + 500 * (n % 7), "bus_m": 1_500},
-                    "evidenceHash": evidence_hash(b"demo-salt-000000", f"trip {n}".encode()),
                 }
             )
     return records
@@ -101,7 +101,8 @@ def lifecycle(api: RegistryClient, operator: Signer, base: str) -> None:
 
     say("The transit platform submits a signed batch of trips")
     records = trips(people["wang"].address, 5, 1) + trips(people["li"].address, 5, 100)
-    receipt = api.submit_activities(people["metro"], "metro-demo-1", records)
+    fields, details = messages.activity_batch(people["metro"].address, "metro-demo-1", records)
+    receipt = api.submit_activities(people["metro"], fields, details)
     fx = receipt.effects
     print(f"  event {receipt.seq}: {fx['accepted']} claims ({format_grams(fx['grams'])}),"
           f" {fx['rejected']} rejected")  # fmt: skip

@@ -1,12 +1,13 @@
-"""Platform ingestion: one signed batch of activity records -> claims and rejections.
+"""Platform ingestion as the first release logged it: records in clear. New batches are
+committed (`registry.mrv.committed`); this module decides again, in replay, the batches of a
+log written before, and holds what both formats share (CST days, beneficiaries, classes).
 
-A platform signs `SubmitActivities` over the batch id, the record count and the SHA-256 of
+A platform signed `SubmitActivities` over the batch id, the record count and the SHA-256 of
 the records' RFC 8785 bytes: one signature a batch, however many records. The registry then
 decides every record in turn and writes one event for the whole batch, whose payload holds
 the records (account addresses, times, quantities, salted evidence hashes) and, record by
 record, the outcome: a claim id with its grams, or a rejection reason. Times and quantities
-of a person's activities are personal data in a public log: a known gap
-(docs/DATA-PROTECTION.md), until events carry commitments instead.
+of a person's activities were personal data in a public log: why batches are now committed.
 
 Rules, in the order they are checked (the first that fails is the reason):
 
@@ -46,8 +47,6 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
-from registry.commitments import SALT_BYTES, commitment
-from registry.errors import ValidationError
 from registry.messages import asset_class_id
 from registry.methodologies import CATALOGUE, MAX_DURATION_S
 from registry.methodologies.base import INVALID_QUANTITIES, Methodology
@@ -113,35 +112,6 @@ def claim_row(
             beneficiary_of(account), methodology.id, methodology.version, methodology_hash,
             methodology.family, record["start"], record["end"], cst_day(record["start"]),
             asset_class, grams, record["evidenceHash"])  # fmt: skip
-
-
-def evidence_hash(salt: bytes, data: bytes) -> str:
-    """The `evidenceHash` of raw evidence: its commitment (`registry.commitments`)."""
-    return commitment(salt, data)
-
-
-def check_evidence(
-    records: list[dict[str, Any]], evidence: Mapping[str, tuple[bytes, bytes]]
-) -> list[tuple[str, str, bytes, bytes]]:
-    """Raw evidence `{activity id: (salt, data)}` matched to the batch's records.
-
-    Returns `(activity_id, account, salt, data)` rows; raises ValidationError when a piece
-    names no record of the batch or does not hash to the record's `evidenceHash`.
-    """
-    by_id = {r["id"]: r for r in records}
-    rows = []
-    for activity_id, (salt, data) in sorted(evidence.items()):
-        record = by_id.get(activity_id)
-        if record is None:
-            raise ValidationError(f"evidence for {activity_id!r}, which is not in the batch")
-        if len(salt) < SALT_BYTES:
-            raise ValidationError(
-                f"evidence salt for {activity_id!r} must be {SALT_BYTES} random bytes"
-            )
-        if evidence_hash(salt, data) != record["evidenceHash"]:
-            raise ValidationError(f"evidence for {activity_id!r} does not match its evidenceHash")
-        rows.append((activity_id, record["account"], salt, data))
-    return rows
 
 
 def _reject(reason: str, detail: str = "") -> dict[str, str]:
