@@ -60,7 +60,7 @@ def test_lifecycle_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert (tmp_path / "r.db.operator-key.json").exists()
     wang = runner.invoke(cli, ["keygen", str(tmp_path / "wang.key")]).output.strip()
     acme = runner.invoke(cli, ["keygen", str(tmp_path / "acme.key")]).output.strip()
-    run(runner, db, "accounts", "open", wang, "--kind", "household", "--name", "Wang")
+    run(runner, db, "accounts", "open", wang, "--kind", "household", "--personal-name", "Wang")
     run(runner, db, "accounts", "open", acme, "--kind", "company")
     run(
         runner,

@@ -99,7 +99,8 @@ def _no_personal_name_in_clear(message: dict[str, Any]) -> None:
     if message["kind"] in PERSONAL_KINDS and message["name"]:
         raise ValidationError(
             f"a {message['kind']}'s name is personal data: send it as personal_name beside the"
-            " request (only its commitment, nameCommitment, is logged)"
+            " request (--personal-name on the command line); only its commitment,"
+            " nameCommitment, is logged"
         )
 
 
