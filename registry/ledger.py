@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from registry import messages as m
@@ -342,7 +342,7 @@ class Registry:
         store.append_event(seq, operation.event_type, time, body)
         if authorised.pieces:
             self.vault.claim_salts([piece.salt for piece in authorised.pieces])
-            self.vault.seal_many([replace(piece, seq=seq) for piece in authorised.pieces])
+            self.vault.seal_many(authorised.pieces, seq)
         return Receipt(seq, operation.event_type, effects)
 
     def open_account(self, message: Any, signature: str) -> Receipt:
@@ -444,7 +444,7 @@ class Registry:
             raise UnknownCertificateError(f"no retirement certificate {certificate_id}")
         commitment = row.get("beneficiary_commitment")
         if commitment and commitment != NO_COMMITMENT:
-            piece = self.vault.get(BENEFICIARY_NAME, commitment)
+            piece = self.vault.get(BENEFICIARY_NAME, commitment, int(row["seq"]))
             if piece is not None:  # disclosed, and not erased
                 row = {**row, "beneficiary_name": piece.data.decode("utf-8"),
                        "beneficiary_salt": piece.salt.hex()}  # fmt: skip

@@ -14,13 +14,12 @@ commitment left in the log cannot be inverted by guessing (2^256 salts to try).
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import os
 import secrets
 import stat
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,8 +79,9 @@ def master_key(db: str | Path) -> bytes:
 
 
 def salt_fingerprint(salt: bytes) -> bytes:
-    """What the registry remembers of a used salt: enough to refuse it again, nothing more."""
-    return hashlib.sha256(b"salt|" + salt).digest()
+    """What the registry remembers of a used salt: enough to refuse it again (128 bits of
+    SHA-256), nothing more."""
+    return hashlib.sha256(b"salt|" + salt).digest()[:16]
 
 
 @dataclass(frozen=True)
@@ -139,29 +139,29 @@ class Vault:
 
     def seal(self, piece: Piece) -> None:
         """Encrypt and store a piece (inside the caller's transaction)."""
-        self.seal_many([piece])
+        self.seal_many([piece], piece.seq)
 
-    def seal_many(self, pieces: list[Piece]) -> None:
-        """Encrypt and store pieces, each under its subject's key. The plaintext is a format
-        byte (1), the 32-byte salt, then the data."""
+    def seal_many(self, pieces: Sequence[Piece], seq: int | None) -> None:
+        """Encrypt and store pieces of the event `seq`, each under its subject's key. The
+        plaintext is a format byte (1), the 32-byte salt, then the data."""
         keys = self._subject_keys([p.subject for p in pieces], create=True)
         ciphers = {subject: AESGCM(key) for subject, key in keys.items()}
+        nonces = secrets.token_bytes(NONCE_BYTES * len(pieces))
         sealed = []
-        for piece in pieces:
-            nonce = secrets.token_bytes(NONCE_BYTES)
+        for i, piece in enumerate(pieces):
+            nonce = nonces[i * NONCE_BYTES : (i + 1) * NONCE_BYTES]
             aad = f"{piece.subject}|{piece.kind}|{piece.ref}".encode()
-            ciphertext = ciphers[piece.subject].encrypt(
-                nonce, SEALED_FORMAT + piece.salt + piece.data, aad
-            )
-            sealed.append(SealedPiece(piece.subject, piece.kind, piece.ref, nonce, ciphertext,
-                                      piece.seq))  # fmt: skip
+            plain = SEALED_FORMAT + piece.salt + piece.data
+            ciphertext = ciphers[piece.subject].encrypt(nonce, plain, aad)
+            sealed.append(SealedPiece(piece.subject, piece.kind, piece.ref, nonce, ciphertext, seq))
         self.tables.put_many(sealed)
 
-    def activity_key(self, platform: str, activity_id: str) -> str:
+    def activity_key(self, platform: str, activity_id: str) -> bytes:
         """What the registry keeps of a platform's activity id to refuse it a second time:
-        a keyed hash, which no one without the master key can test guesses against."""
-        return hmac.new(self._activity_secret, f"{platform}|{activity_id}".encode(),
-                        hashlib.sha256).hexdigest()  # fmt: skip
+        a keyed hash (BLAKE2b, 128 bits), which no one without the master key can test
+        guesses against."""
+        return hashlib.blake2b(f"{platform}|{activity_id}".encode(), key=self._activity_secret,
+                               digest_size=16).digest()  # fmt: skip
 
     def decision_inputs(
         self, platform: str, details: Iterable[Mapping[str, Any]]
@@ -174,13 +174,13 @@ class Vault:
         ]  # fmt: skip
 
     def batch_inputs(
-        self, platform: str, records: list[dict[str, Any]]
+        self, seq: int, platform: str, records: list[dict[str, Any]]
     ) -> list[dict[str, Any] | None]:
-        """The decision inputs of a logged committed batch, from the sealed details; None
-        for a record whose subject was erased."""
+        """The decision inputs of the committed batch logged as event `seq`, from the sealed
+        details; None for a record whose subject was erased."""
         inputs: list[dict[str, Any] | None] = []
         for record in records:
-            piece = self.get(ACTIVITY, record["commitment"])
+            piece = self.get(ACTIVITY, record["commitment"], seq)
             if piece is None:
                 inputs.append(None)
                 continue
@@ -206,8 +206,9 @@ class Vault:
             salt, data = bytes.fromhex(old["salt"]), bytes.fromhex(old["data"])
         return Piece(sealed.subject, sealed.kind, sealed.ref, salt, data, sealed.seq)
 
-    def get(self, kind: str, ref: str) -> Piece | None:
-        sealed = self.tables.get(kind, ref)
+    def get(self, kind: str, ref: str, seq: int) -> Piece | None:
+        """The piece `ref` of `kind` sealed with the event `seq`, if not erased."""
+        sealed = self.tables.get(kind, ref, seq)
         return None if sealed is None else self.open(sealed)
 
     def of_subject(self, subject: str) -> list[Piece]:

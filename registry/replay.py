@@ -142,14 +142,14 @@ class Details:
         self.taken_as_logged = 0
 
     def inputs(
-        self, rebuilt: Store, request: dict[str, Any]
+        self, rebuilt: Store, request: dict[str, Any], seq: int
     ) -> tuple[list[dict[str, Any] | None], bool]:
         """The batch's decision inputs (None where erased), and whether the batch can be
         decided again: every record's details at hand, no one of its groups erased."""
         records = request["records"]
         if self.vault is None:
             return [None] * len(records), False
-        inputs = self.vault.batch_inputs(request["platform"], records)
+        inputs = self.vault.batch_inputs(seq, request["platform"], records)
         decidable = all(i is not None for i in inputs)
         if decidable and self.erased:
             accounts = rebuilt.accounts_by_address(r["account"] for r in records)
@@ -189,7 +189,7 @@ def _redo(
         return f"event {seq}: nonce {request['nonce']} of {signer} used twice"
     logged = event["payload"]["effects"]
     committed_batch = operation.message is SUBMIT_ACTIVITIES and committed.is_committed(request)
-    inputs, decidable = details.inputs(rebuilt, request) if committed_batch else (None, True)
+    inputs, decidable = details.inputs(rebuilt, request, seq) if committed_batch else (None, True)
     try:
         rebuilt.private_inputs = inputs
         if not decidable:

@@ -33,7 +33,7 @@ def retirement_model(row: dict[str, Any], vault: Vault | None = None) -> Retirem
     disclosed: dict[str, Any] = {}
     commitment = row.get("beneficiary_commitment")
     if vault is not None and commitment and commitment != NO_COMMITMENT:
-        piece = vault.get(BENEFICIARY_NAME, commitment)
+        piece = vault.get(BENEFICIARY_NAME, commitment, int(row["seq"]))
         if piece is not None:
             disclosed = {
                 "beneficiary_name": piece.data.decode("utf-8"),

@@ -42,6 +42,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from registry.errors import ValidationError
@@ -83,15 +84,33 @@ def is_committed(request: dict[str, Any]) -> bool:
     return "notClaimedElsewhere" in request
 
 
-def fingerprint(methodology: Methodology, detail: dict[str, Any]) -> str:
+def fingerprint(methodology: Methodology, detail: dict[str, Any]) -> bytes:
     """What a time-zone twin shares: methodology, quantities and duration (to the minute)."""
     minutes = (detail["end"] - detail["start"] + 30) // 60
     quantities = sorted(detail["quantities"].items())
-    return hashlib.sha256(f"{methodology.key}|{quantities}|{minutes}".encode()).hexdigest()[:32]
+    return hashlib.blake2b(f"{methodology.key}|{quantities}|{minutes}".encode(),
+                           digest_size=16).digest()  # fmt: skip
 
 
 def _outcome(reason: str) -> dict[str, str]:
     return {"reason": reason, "detail": REASONS[reason]}
+
+
+def _reported(methodology: Methodology) -> frozenset[str]:
+    """The quantities a platform reports: the methodology's, less those the registry
+    computes."""
+    return _reported_by_key(methodology.id, methodology.version)
+
+
+@lru_cache(maxsize=64)
+def _reported_by_key(methodology_id: str, version: str) -> frozenset[str]:
+    methodology = CATALOGUE[(methodology_id, version)]
+    return methodology.quantity_names - set(RULES[methodology_id].computed)
+
+
+@lru_cache(maxsize=4096)
+def _covers(methodology_region: str, activity_region: str) -> bool:
+    return region_covers(methodology_region, activity_region)
 
 
 def _month_start_year_before(start: int) -> int | None:
@@ -119,7 +138,7 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
     rows: list[dict[str, Any]] = [d for d in details if d is not None]
     outcomes: list[dict[str, Any] | None] = [None] * len(records)
     accounts = store.accounts_by_address(r["account"] for r in records)
-    known = store.known_activity_keys(platform, [d["activity_key"] for d in rows])
+    known = store.known_activity_keys([d["activity_key"] for d in rows])
     candidates: list[tuple[int, Methodology, int, bool]] = []
     for index, (record, detail) in enumerate(zip(records, rows, strict=True)):
         if detail["activity_key"] in known:
@@ -135,18 +154,19 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
             outcomes[index] = _outcome("ineligible_account")
         elif methodology is None or rule is None:
             outcomes[index] = _outcome("unknown_methodology")
-        elif detail["quantities"].keys() != methodology.quantity_names - set(rule.computed):
+        elif detail["quantities"].keys() != _reported(methodology):
             outcomes[index] = _outcome(INVALID_QUANTITIES)
-        elif not region_covers(methodology.region, record["region"]):
+        elif not _covers(methodology.region, record["region"]):
             outcomes[index] = _outcome("wrong_region")
         elif detail["end"] > request["expiry"]:
             outcomes[index] = _outcome("future_activity")
         elif detail["end"] < request["expiry"] - rule.claim_window_s:
             outcomes[index] = _outcome("outside_claim_window")
         else:
-            quantities = dict(detail["quantities"])
+            quantities = detail["quantities"]
             if rule.computed:
-                baseline = _baseline(store, beneficiary_of(account), methodology, detail)
+                quantities = dict(quantities)
+                baseline = _baseline(store, _meter_subjects(store, account), methodology, detail)
                 if baseline is None:
                     outcomes[index] = _outcome("no_baseline")
                     continue
@@ -161,16 +181,17 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
                 candidates.append((index, methodology, grams, verdict.capped))
 
     groups = {i: beneficiary_of(accounts[records[i]["account"]]) for i, _, _, _ in candidates}
-    probes = [
-        (i, records[i]["account"], groups[i], m.family, rows[i]["start"], rows[i]["end"])
-        for i, m, _, _ in candidates
-    ]
+    members = store.members_of(g for i, g in groups.items() if g == records[i]["account"])
+    subjects = {i: _reporting_accounts(records[i]["account"], groups[i], members) for i in groups}
+    for i, m, _, _ in candidates:
+        rows[i]["fingerprint"] = fingerprint(m, rows[i])
+    probes = [(i, subject, m.family, rows[i]["start"], rows[i]["end"])
+              for i, m, _, _ in candidates for subject in subjects[i]]  # fmt: skip
     overlapping = store.overlaps(probes, MAX_DURATION_S) if probes else {}
-    prints = {i: fingerprint(m, rows[i]) for i, m, _, _ in candidates}
     twins = store.zone_twins(
         platform,
-        [(i, records[i]["account"], groups[i], m.family, prints[i], rows[i]["start"])
-         for i, m, _, _ in candidates],
+        [(i, subject, m.family, rows[i]["fingerprint"], rows[i]["start"])
+         for i, m, _, _ in candidates for subject in subjects[i]],
     ) if candidates else set()  # fmt: skip
     days = {i: cst_day(rows[i]["start"]) for i, _, _, _ in candidates}
     used = store.day_totals(
@@ -234,15 +255,30 @@ def _overlaps(
     )
 
 
+def _reporting_accounts(account: str, group: str, members: dict[str, list[str]]) -> list[str]:
+    """The accounts under which an activity of `account`'s person may have been reported:
+    its own; a member's household; a household's members."""
+    if group != account:
+        return [account, group]
+    return [account, *members.get(account, [])]
+
+
+def _meter_subjects(store: Store, account: dict[str, Any]) -> list[str]:
+    """The accounts a household's meter readings are reported under: the household and
+    its members."""
+    group = beneficiary_of(account)
+    return [group, *store.members_of([group])[group]]
+
+
 def _baseline(
-    store: Store, group: str, methodology: Methodology, detail: dict[str, Any]
+    store: Store, subjects: list[str], methodology: Methodology, detail: dict[str, Any]
 ) -> int | None:
     """90% of the group's reading for the same calendar month a year earlier (rounded down:
     a lower baseline never over-credits), or None."""
     earlier = _month_start_year_before(detail["start"])
     if earlier is None:
         return None
-    reading = store.reading(group, methodology.id, earlier)
+    reading = store.reading(subjects, methodology.family, methodology.id, earlier)
     return None if reading is None else reading * 9 // 10
 
 
@@ -296,7 +332,7 @@ def apply_batch(store: Store, request: dict[str, Any], effects: Effects, seq: in
         if "claim" in outcome:
             assert methodology is not None and account is not None  # decided above
             claims.append(
-                (outcome["claim"], seq, index, platform, record["commitment"], record["account"],
+                (outcome["claim"], seq, index, platform, outcome["claim"], record["account"],
                  group, methodology.id, methodology.version,
                  effects["methodologies"][methodology.key], methodology.family, 0, 0, "",
                  outcome["class"], outcome["grams"], record["commitment"])
@@ -332,8 +368,9 @@ def _private_row(
     reading = None
     if methodology is not None and (claimed or outcome.get("reason") in HISTORY_REASONS):
         reading = detail["quantities"].get("used_wh")
-    return (platform, detail["activity_key"], record["account"], group, seq, index,
+    return (detail["activity_key"], platform, record["account"], group, seq, index,
             record["methodology"], methodology.family if methodology else "",
             detail["start"], detail["end"], cst_day(detail["start"]),
-            fingerprint(methodology, detail) if methodology else "", reading,
+            detail.get("fingerprint") or (fingerprint(methodology, detail) if methodology
+                                          else b""), reading,
             outcome.get("claim"), outcome.get("grams", 0), int(claimed))  # fmt: skip

@@ -12,8 +12,8 @@ from typing import Any
 from registry.storage.base import StoreBase, chunks, marks
 
 PRIVATE_COLUMNS = (
-    "platform",
     "activity_key",
+    "platform",
     "subject",
     "grp",
     "seq",
@@ -36,79 +36,61 @@ ZONE_TOLERANCE_S = 60
 
 
 class ActivityIndex(StoreBase):
-    def known_activity_keys(self, platform: str, keys: list[str]) -> set[str]:
-        found: set[str] = set()
+    def known_activity_keys(self, keys: list[bytes]) -> set[bytes]:
+        found: set[bytes] = set()
         for chunk in chunks(keys):
             rows = self.conn.execute(
-                "SELECT activity_key FROM private_activities WHERE platform = ?"
-                f" AND activity_key IN ({marks(chunk)})",
-                (platform, *chunk),
+                "SELECT activity_key FROM private_activities"
+                f" WHERE activity_key IN ({marks(chunk)})",
+                chunk,
             )
-            found.update(r[0] for r in rows)
+            found.update(bytes(r[0]) for r in rows)
         return found
 
     def overlaps(
-        self, probes: list[tuple[int, str, str, str, int, int]], max_duration_s: int
+        self, probes: list[tuple[int, str, str, int, int]], max_duration_s: int
     ) -> dict[int, str]:
-        """For each probe `(idx, account, group, family, start, end)`, a counted activity of
-        the same person and family whose interval overlaps it (half-open intervals).
-
-        The same person: the account itself; for a household member, also the household's
-        own account (which may have reported the member's trip); for a household account,
-        every account of the household (the trip may be any member's).
-        """
+        """For each probe `(idx, subject, family, start, end)`, a counted activity of the
+        subject and family whose interval overlaps it (half-open intervals). A record is
+        probed once for each account that may have reported the same person's activity
+        (`same_person`)."""
         self.conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS person_probe (idx INTEGER PRIMARY KEY,"
-            " account TEXT, grp TEXT, family TEXT, start_s INTEGER, end_s INTEGER)"
+            "CREATE TEMP TABLE IF NOT EXISTS person_probe (idx INTEGER, subject TEXT,"
+            " family TEXT, start_s INTEGER, end_s INTEGER)"
         )
         self.conn.execute("DELETE FROM temp.person_probe")
-        self.conn.executemany("INSERT INTO temp.person_probe VALUES (?,?,?,?,?,?)", probes)
-        window = " AND a.family = p.family AND a.counted = 1 AND a.start_s > p.start_s - ?"
-        window += " AND a.start_s < p.end_s AND a.end_s > p.start_s"
+        self.conn.executemany("INSERT INTO temp.person_probe VALUES (?,?,?,?,?)", probes)
         rows = self.conn.execute(
-            "SELECT idx, MIN(claim_id) FROM ("
-            " SELECT p.idx, a.claim_id FROM temp.person_probe p CROSS JOIN private_activities a"
-            f" ON a.subject = p.account{window}"
-            " UNION ALL"
-            " SELECT p.idx, a.claim_id FROM temp.person_probe p CROSS JOIN private_activities a"
-            f" ON p.grp != p.account AND a.subject = p.grp{window}"
-            " UNION ALL"
-            " SELECT p.idx, a.claim_id FROM temp.person_probe p CROSS JOIN private_activities a"
-            f" ON p.grp = p.account AND a.grp = p.grp{window}"
-            ") GROUP BY idx",
-            (max_duration_s,) * 3,
+            "SELECT p.idx, MIN(a.claim_id) FROM temp.person_probe p CROSS JOIN"
+            " private_activities a ON a.subject = p.subject AND a.family = p.family"
+            " AND a.counted = 1 AND a.start_s > p.start_s - ? AND a.start_s < p.end_s"
+            " AND a.end_s > p.start_s GROUP BY p.idx",
+            (max_duration_s,),
         ).fetchall()
         self.conn.execute("DELETE FROM temp.person_probe")
         return {int(idx): str(claim) for idx, claim in rows}
 
-    def zone_twins(
-        self, platform: str, probes: list[tuple[int, str, str, str, str, int]]
-    ) -> set[int]:
-        """The probes `(idx, account, group, family, fingerprint, start)` that have a
-        counted activity of the same person (see `overlaps`), reported by another platform,
-        with the same fingerprint (methodology, quantities, duration) and a start eight
-        hours away: one platform's UTC and another's local time."""
+    def zone_twins(self, platform: str, probes: list[tuple[int, str, str, bytes, int]]) -> set[int]:
+        """The probes `(idx, subject, family, fingerprint, start)` that have a counted
+        activity of the subject, reported by another platform, with the same fingerprint
+        (methodology, quantities, duration) and a start eight hours away: one platform's
+        UTC and another's local time."""
         self.conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS twin_probe (idx INTEGER PRIMARY KEY,"
-            " account TEXT, grp TEXT, family TEXT, fingerprint TEXT, start_s INTEGER)"
+            "CREATE TEMP TABLE IF NOT EXISTS twin_probe (idx INTEGER, subject TEXT,"
+            " family TEXT, fingerprint BLOB, start_s INTEGER)"
         )
         self.conn.execute("DELETE FROM temp.twin_probe")
-        self.conn.executemany("INSERT INTO temp.twin_probe VALUES (?,?,?,?,?,?)", probes)
+        self.conn.executemany("INSERT INTO temp.twin_probe VALUES (?,?,?,?,?)", probes)
         reach = ZONE_SHIFT_S + ZONE_TOLERANCE_S
         rows = self.conn.execute(
-            "SELECT p.idx, p.account, p.grp, p.start_s, a.subject, a.start_s"
-            " FROM temp.twin_probe p CROSS JOIN private_activities a"
-            " ON a.grp = p.grp AND a.family = p.family AND a.counted = 1"
-            " AND a.start_s BETWEEN p.start_s - ? AND p.start_s + ?"
+            "SELECT p.idx, p.start_s, a.start_s FROM temp.twin_probe p CROSS JOIN"
+            " private_activities a ON a.subject = p.subject AND a.family = p.family"
+            " AND a.counted = 1 AND a.start_s BETWEEN p.start_s - ? AND p.start_s + ?"
             " AND a.fingerprint = p.fingerprint AND a.platform != ?",
             (reach, reach, platform),
         ).fetchall()
         self.conn.execute("DELETE FROM temp.twin_probe")
-        return {
-            int(idx)
-            for idx, account, group, start, subject, other_start in rows
-            if same_person(account, group, subject) and is_zone_shift(other_start - start)
-        }
+        return {int(idx) for idx, start, other in rows if is_zone_shift(other - start)}
 
     def day_totals(
         self, keys: Iterable[tuple[str, str, str]], family_of: dict[str, str]
@@ -134,12 +116,16 @@ class ActivityIndex(StoreBase):
                         totals[(account, methodology, day)] = int(grams)
         return totals
 
-    def reading(self, group: str, methodology_id: str, start: int) -> int | None:
-        """The group's reading under `methodology_id` for the period starting at `start`."""
+    def reading(
+        self, subjects: list[str], family: str, methodology_id: str, start: int
+    ) -> int | None:
+        """The reading of a meter (reported under any of `subjects`, a household and its
+        members) under `methodology_id` for the period starting at `start`."""
         row = self.conn.execute(
-            "SELECT MAX(reading) FROM private_activities WHERE grp = ? AND methodology = ?"
-            " AND start_s = ? AND reading IS NOT NULL",
-            (group, methodology_id, start),
+            "SELECT MAX(reading) FROM private_activities"
+            f" WHERE subject IN ({marks(subjects)}) AND family = ? AND start_s = ?"
+            " AND methodology = ? AND reading IS NOT NULL",
+            (*subjects, family, start, methodology_id),
         ).fetchone()
         return None if row[0] is None else int(row[0])
 

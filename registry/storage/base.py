@@ -57,7 +57,7 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
 
 
 # Personal tables that replay rebuilds from the log and the vault (not state: erasable).
-PRIVATE_TABLES: dict[str, tuple[str, ...]] = {"private_activities": ("platform", "activity_key")}
+PRIVATE_TABLES: dict[str, tuple[str, ...]] = {"private_activities": ("activity_key",)}
 
 
 # Row ids that only name a row (ranges are keyed by batch and first serial); two stores that
@@ -210,6 +210,9 @@ class StoreBase:
         # commitments) want more than the default 2 MB of page cache.
         self.conn.execute("PRAGMA temp_store = MEMORY")
         self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        # Checkpoint the write-ahead log every 40 MB, not 4: a page written by many batches
+        # is copied back once.
+        self.conn.execute("PRAGMA wal_autocheckpoint = 10000")
         if has_events is None:
             schema.migrate(self.conn)
             return

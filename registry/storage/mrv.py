@@ -90,6 +90,19 @@ class MrvTables(StoreBase):
     def insert_activity_batch(self, row: tuple[Any, ...]) -> None:
         self.conn.execute("INSERT INTO activity_batches VALUES (?,?,?,?,?,?,?,?)", row)
 
+    def members_of(self, households: Iterable[str]) -> dict[str, list[str]]:
+        """The person accounts opted in to each of these households."""
+        wanted = sorted(set(households))
+        members: dict[str, list[str]] = {h: [] for h in wanted}
+        for chunk in chunks(wanted):
+            rows = self.conn.execute(
+                f"SELECT address, household FROM accounts WHERE household IN ({marks(chunk)})",
+                chunk,
+            )
+            for address, household in rows:
+                members[household].append(address)
+        return members
+
     def known_activities(self, platform: str, activity_ids: list[str]) -> set[str]:
         """The ids among `activity_ids` that `platform` submitted before (claimed or not)."""
         known: set[str] = set()
@@ -121,7 +134,8 @@ class MrvTables(StoreBase):
         self.conn.executemany("INSERT INTO temp.probe VALUES (?,?,?,?,?)", probes)
         rows = self.conn.execute(
             "SELECT p.idx, MIN(c.claim_id) FROM temp.probe p CROSS JOIN claims c"
-            " ON c.account = p.account AND c.start_s > p.start_s - ? AND c.start_s < p.end_s"
+            " ON c.account = p.account AND c.start_s > 0 AND c.start_s > p.start_s - ?"
+            " AND c.start_s < p.end_s"
             " AND c.end_s > p.start_s AND c.family = p.family GROUP BY p.idx",
             (max_duration_s,),
         ).fetchall()

@@ -53,18 +53,18 @@ class PersonalTables:
         )
 
     def put_many(self, pieces: list[SealedPiece]) -> None:
-        """Store pieces; the first one stored under a (kind, ref) stays (a resubmission)."""
+        """Store pieces (each event seals a (kind, ref) once)."""
         self.conn.executemany(
             "INSERT OR IGNORE INTO personal_data(subject, kind, ref, nonce, ciphertext, seq)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             pieces,
         )
 
-    def get(self, kind: str, ref: str) -> SealedPiece | None:
+    def get(self, kind: str, ref: str, seq: int) -> SealedPiece | None:
         row = self.conn.execute(
             "SELECT subject, kind, ref, nonce, ciphertext, seq FROM personal_data"
-            " WHERE kind = ? AND ref = ?",
-            (kind, ref),
+            " WHERE seq = ? AND kind = ? AND ref = ?",
+            (seq, kind, ref),
         ).fetchone()
         return None if row is None else SealedPiece(row[0], row[1], row[2], bytes(row[3]),
                                                     bytes(row[4]), row[5])  # fmt: skip

@@ -302,20 +302,40 @@ MIGRATIONS: tuple[Migration, ...] = (
             -- beside it (never logged). Ingestion decides duplicates, overlaps and caps on
             -- it, and erasing a subject deletes their rows.
             CREATE TABLE IF NOT EXISTS private_activities (
-                platform TEXT NOT NULL, activity_key TEXT NOT NULL, subject TEXT NOT NULL,
+                activity_key BLOB NOT NULL, platform TEXT NOT NULL, subject TEXT NOT NULL,
                 grp TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
                 methodology TEXT NOT NULL, family TEXT NOT NULL,
                 start_s INTEGER NOT NULL, end_s INTEGER NOT NULL, day TEXT NOT NULL,
-                fingerprint TEXT NOT NULL, reading INTEGER, claim_id TEXT,
-                grams INTEGER NOT NULL, counted INTEGER NOT NULL,
-                PRIMARY KEY (platform, activity_key)
-            ) WITHOUT ROWID;
+                fingerprint BLOB NOT NULL, reading INTEGER, claim_id TEXT,
+                grams INTEGER NOT NULL, counted INTEGER NOT NULL
+            );
+            CREATE UNIQUE INDEX IF NOT EXISTS private_activities_key
+                ON private_activities(activity_key);
             CREATE INDEX IF NOT EXISTS private_activities_person
                 ON private_activities(subject, family, start_s) WHERE counted = 1;
-            CREATE INDEX IF NOT EXISTS private_activities_group
-                ON private_activities(grp, family, start_s) WHERE counted = 1;
             CREATE UNIQUE INDEX IF NOT EXISTS private_activities_claim
                 ON private_activities(claim_id) WHERE claim_id IS NOT NULL;
+            -- Committed claims have no interval (start_s 0): only first-release claims
+            -- need this index, and a household's members are found by their household.
+            DROP INDEX IF EXISTS claims_interval;
+            CREATE INDEX IF NOT EXISTS claims_interval ON claims(account, start_s)
+                WHERE start_s > 0;
+            CREATE INDEX IF NOT EXISTS accounts_household ON accounts(household)
+                WHERE household IS NOT NULL;
+            -- Sealed pieces in the order they are written (by event), so that ingestion
+            -- appends instead of inserting at random commitments.
+            CREATE TABLE personal_data_by_event (
+                seq INTEGER NOT NULL, kind TEXT NOT NULL, ref TEXT NOT NULL,
+                subject TEXT NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL,
+                PRIMARY KEY (seq, kind, ref)
+            ) WITHOUT ROWID;
+            INSERT OR IGNORE INTO personal_data_by_event(seq, kind, ref, subject, nonce, ciphertext)
+                SELECT COALESCE(seq, 0), kind, ref, subject, nonce, ciphertext FROM personal_data;
+            DROP TABLE personal_data;
+            ALTER TABLE personal_data_by_event RENAME TO personal_data;
+            CREATE INDEX IF NOT EXISTS personal_data_subject ON personal_data(subject);
+            -- A salt's fingerprint in 128 bits: as safe against reuse, half the index.
+            UPDATE commitment_salts SET fingerprint = substr(fingerprint, 1, 16);
             -- Who was erased (an address, no more): replay takes their batches as logged.
             CREATE TABLE IF NOT EXISTS erased_subjects (
                 subject TEXT PRIMARY KEY, erased_at REAL NOT NULL
