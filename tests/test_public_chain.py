@@ -152,7 +152,7 @@ def test_lifecycle_on_an_interval_mined_chain(tmp_path: Path) -> None:
                 api.wait_for_anchor(int(str(on_chain["seq"])), timeout_s=180)
                 cert = api.get(f"/v1/retirements/{certificate}")  # now with its anchored proof
             (tmp_path / "certificate.json").write_text(json.dumps(cert))
-            outside_verifiers_agree(tmp_path, bundles, url)
+            outside_verifiers_agree(tmp_path, bundles, url, f"{served.base}/log")
             verified_in_a_browser(f"{served.base}/verify?seq={transfer.seq}")
             for _ in range(2):  # a first look, then the same log again: consistent
                 followed = run_cli("monitor", f"{served.base}/log", "--rpc", url, "--trust",
@@ -162,10 +162,13 @@ def test_lifecycle_on_an_interval_mined_chain(tmp_path: Path) -> None:
                 assert "consistent" in followed.stdout
 
 
-def outside_verifiers_agree(folder: Path, bundles: dict[int, dict[str, object]], url: str) -> None:
+def outside_verifiers_agree(
+    folder: Path, bundles: dict[int, dict[str, object]], url: str, log_url: str
+) -> None:
     """The light verifier installed alone in a fresh virtual environment (no registry
     package in it) and the JavaScript verifier under Node both verify every bundle and a
-    retirement certificate against the chain, pinned to the registry's trust anchor."""
+    retirement certificate against the chain, pinned to the registry's trust anchor, and
+    check the reserve from the public log and the chain alone."""
     venv = folder / "outside-venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
@@ -186,6 +189,13 @@ def outside_verifiers_agree(folder: Path, bundles: dict[int, dict[str, object]],
                                    "--confirmations", str(CONFIRMATIONS)],
                                   capture_output=True, text=True, timeout=300)  # fmt: skip
             assert done.returncode == 0 and "VERIFIED" in done.stdout, (command, done.stdout)
+    for command in (
+        [str(venv / "bin" / "carbon-verify"), "reserve", log_url],
+        ["node", str(ROOT / "verifier-js" / "bin" / "carbon-verify.js"), "reserve", log_url],
+    ):
+        done = subprocess.run([*command, "--rpc", url, "--trust", trust],
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 0 and "RESERVE VERIFIED" in done.stdout, (command, done.stdout)
 
 
 def verified_in_a_browser(page_url: str) -> None:

@@ -1,10 +1,14 @@
-"""The log in public as C2SP tlog-tiles: the signed checkpoint note and the hash tiles.
+"""The log in public as C2SP tlog-tiles: the signed checkpoint note, the hash tiles and the
+entry bundles.
 
 `GET /log/checkpoint` is the latest anchored checkpoint as a signed note
-(`carbon_verifier.tiles`); `GET /log/tile/<L>/<N>[.p/<W>]` a tile of hashes. Tiles never
-change once served (a partial tile of width W neither), so they are cacheable for a year;
-a mirror copies them as static files and `carbon-registry monitor` follows them. Only
-hashes are served: no entry bundles (events), so nothing personal leaves through here.
+(`carbon_verifier.tiles`); `GET /log/tile/<L>/<N>[.p/<W>]` a tile of hashes;
+`GET /log/tile/entries/<N>[.p/<W>]` the events of tile N (uint32-length-prefixed, see
+`carbon_verifier.tiles.entry_bundle`). Tiles never change once served (a partial tile of
+width W neither), so they are cacheable for a year; a mirror copies them as static files,
+`carbon-registry monitor` follows the hash tiles and an exchange's reserve check reads the
+entries. Events hold commitments, not personal data (docs/DATA-PROTECTION.md); they are
+the same bodies `GET /v1/events` serves.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from carbon_verifier.tiles import (
     TILE_WIDTH,
     LogFormatError,
     checkpoint_note,
+    entry_bundle,
     parse_tile_index,
 )
 
@@ -47,12 +52,28 @@ def checkpoint(service: ServiceDep) -> Response:
 
 
 @router.get(
-    "/tile/{level}/{index:path}",
+    "/tile/entries/{index:path}",
     response_class=Response,
-    summary="A tile of 256 hashes (or W of a partial tile: .p/W) at tile level L, index N",
-    responses={200: {"content": {"application/octet-stream": {"example": "<32 x W bytes>"}}}},
+    summary="The events of tile N (256, or W of a partial tile: .p/W), each prefixed by its"
+    " length (big-endian uint32)",
+    responses={200: {"content": {"application/octet-stream": {"example": "<len || event>..."}}}},
 )
-def tile(service: ServiceDep, level: int, index: str) -> Response:
+def entries(service: ServiceDep, index: str) -> Response:
+    number, width = _tile_address(index)
+    reader = service.reader()
+    first = number * TILE_WIDTH
+    if reader.tree.size < first + width:
+        raise ApiError("not_found", f"entry bundle {index} is not complete yet")
+    bodies = [body for _, _, _, body in reader.store.event_rows(first - 1, width)]
+    return Response(
+        entry_bundle(bodies),
+        media_type="application/octet-stream",
+        headers={"Cache-Control": IMMUTABLE},
+    )
+
+
+def _tile_address(index: str) -> tuple[int, int]:
+    """`<N>[.p/<W>]` -> (N, W); ApiError not_found for anything else."""
     path, _, partial = index.partition(".p/")
     try:
         number = parse_tile_index(path.split("/"))
@@ -63,6 +84,17 @@ def tile(service: ServiceDep, level: int, index: str) -> Response:
         if not partial.isdigit() or not 0 < int(partial) < TILE_WIDTH or partial[0] == "0":
             raise ApiError("not_found", f"no partial tile of width {partial!r}")
         width = int(partial)
+    return number, width
+
+
+@router.get(
+    "/tile/{level}/{index:path}",
+    response_class=Response,
+    summary="A tile of 256 hashes (or W of a partial tile: .p/W) at tile level L, index N",
+    responses={200: {"content": {"application/octet-stream": {"example": "<32 x W bytes>"}}}},
+)
+def tile(service: ServiceDep, level: int, index: str) -> Response:
+    number, width = _tile_address(index)
     if not 0 <= level <= 7:
         raise ApiError("not_found", f"no tile level {level}")
     stored = service.reader().tree.table.tile(level * TILE_HEIGHT, number) or b""

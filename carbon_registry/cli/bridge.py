@@ -38,15 +38,44 @@ def default_token_address(obj: Context, token: str | None) -> str:
 @cli.command("verify-reserve")
 @click.option("--rpc", required=True, help="JSON-RPC URL of the chain.")
 @token_option
+@click.option(
+    "--log",
+    "log_url",
+    default=None,
+    help="Check from this public log (e.g. https://registry.example/log, or a mirror)"
+    " instead of the local --db; needs --trust.",
+)
+@click.option(
+    "--trust",
+    "trust_file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Trust anchor file (GET /v1/trust) pinning the log, chain, contract and token.",
+)
 @pass_context
-def verify_reserve(obj: Context, rpc: str, token: str | None) -> None:
+def verify_reserve(
+    obj: Context, rpc: str, token: str | None, log_url: str | None, trust_file: str | None
+) -> None:
     """Check that every token on chain is backed by grams locked in the anchored log.
 
-    Reads only the event log (checked against the anchored root) and the chain.
+    Reads only the event log (checked against the anchored root) and the chain: the local
+    --db's events, or with --log the public log's entry bundles, without any database.
     """
+    if log_url is not None:
+        from carbon_verifier.cli import reserve
+
+        if trust_file is None:
+            raise click.UsageError("--log needs --trust (the registry's GET /v1/trust, pinned)")
+        from carbon_verifier.rpc import Rpc
+
+        status = reserve(log_url, Rpc(rpc), trust_file)
+        if status:
+            raise SystemExit(status)
+        return
     from anchoring.chain import Chain
     from bridge.reserve import check_anchored_reserve
     from bridge.token import TokenContract
+    from carbon_verifier.cli import print_reserve
 
     chain = Chain.connect(rpc)
     chain.bind(obj.reader.domain.verifying_contract)
@@ -54,20 +83,8 @@ def verify_reserve(obj: Context, rpc: str, token: str | None) -> None:
     store = obj.reader.store
     with progress_bar(store.event_count(), "events") as advance:
         report = check_anchored_reserve(store, chain, contract, advance)
-    click.echo(f"log anchored up to tree size {report.log_size}; chain block {report.block}")
-    for c in report.classes:
-        mark = "ok  " if c.ok else "FAIL"
-        click.echo(
-            f"[{mark}] {c.asset_class}: locked {c.locked_in_log:,} g - unminted"
-            f" {c.unminted_locks:,} + mints not yet logged {c.mints_not_in_log:,} - burns not"
-            f" yet logged {c.burns_not_in_log:,} = {c.expected_supply:,};"
-            f" totalSupply {c.total_supply:,}"
-        )
-    for problem in report.problems:
-        click.echo(f"FAIL: {problem}")
-    if not report.ok:
+    if not print_reserve(report):
         raise SystemExit(1)
-    click.echo("RESERVE VERIFIED")
 
 
 @cli.command("release-lock")

@@ -6,6 +6,8 @@
  *     carbon-verify bundle BUNDLE.json --rpc URL [--trust TRUST.json] [--confirmations N]
  *     carbon-verify consistency CONSISTENCY.json --rpc URL [--trust TRUST.json]
  *     carbon-verify certificate CERTIFICATE.json --rpc URL [--trust TRUST.json]
+ *     carbon-verify reserve LOG_URL --rpc URL --trust TRUST.json
+ *         (every token on chain backed by grams locked in the public log or a mirror)
  *
  * Every check is printed with what it found; the last line is VERIFIED or NOT VERIFIED.
  * Exit status: 0 verified, 1 not verified, 2 the input could not be read (or bad usage).
@@ -17,6 +19,7 @@ import { parseArgs } from "node:util";
 import {
   Rpc,
   TrustAnchor,
+  checkPublicReserve,
   parseJson,
   verifyBundle,
   verifyCertificate,
@@ -26,7 +29,8 @@ import {
 const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 const USAGE =
   "usage: carbon-verify {bundle,consistency,certificate} FILE (--rpc URL | --offline)" +
-  " [--trust FILE] [--confirmations N]";
+  " [--trust FILE] [--confirmations N]\n       carbon-verify reserve LOG_URL --rpc URL" +
+  " --trust FILE";
 
 /**
  * @param {string} message
@@ -61,6 +65,51 @@ function printReport(report) {
   return report.verified;
 }
 
+/**
+ * Print the reserve per asset class, then RESERVE VERIFIED or RESERVE NOT VERIFIED.
+ * @param {any} report
+ */
+function printReserve(report) {
+  const n = (/** @type {bigint} */ v) => v.toLocaleString("en-US");
+  console.log(`log anchored up to tree size ${report.logSize}; chain block ${report.block}`);
+  for (const c of report.classes) {
+    console.log(
+      `[${c.ok ? "ok  " : "FAIL"}] ${c.assetClass}: locked ${n(c.lockedInLog)} g - unminted` +
+        ` ${n(c.unmintedLocks)} + mints not yet logged ${n(c.mintsNotInLog)} - burns not` +
+        ` yet logged ${n(c.burnsNotInLog)} = ${n(c.expectedSupply)};` +
+        ` totalSupply ${n(c.totalSupply)}`,
+    );
+  }
+  for (const problem of report.problems) console.log(`FAIL: ${problem}`);
+  console.log(report.ok ? "RESERVE VERIFIED" : "RESERVE NOT VERIFIED");
+  return report.ok;
+}
+
+/**
+ * The reserve from the public log at `logUrl` and the chain: 0 verified, 1 not, 2 the log,
+ * the trust anchor or the chain could not be read.
+ * @param {string} logUrl
+ * @param {string} rpcUrl
+ * @param {string} trustFile
+ */
+async function reserve(logUrl, rpcUrl, trustFile) {
+  const base = logUrl.replace(/\/+$/, "");
+  const fetchBytes = async (/** @type {string} */ path) => {
+    const answer = await fetch(`${base}/${path}`);
+    if (!answer.ok) throw new Error(`${base}/${path}: HTTP ${answer.status}`);
+    return new Uint8Array(await answer.arrayBuffer());
+  };
+  let report;
+  try {
+    const trust = TrustAnchor.fromJson(readJson(trustFile));
+    report = await checkPublicReserve(fetchBytes, new Rpc(rpcUrl), trust);
+  } catch (err) {
+    console.error(`Error: ${/** @type {Error} */ (err).message}`);
+    return 2;
+  }
+  return printReserve(report) ? 0 : 1;
+}
+
 async function main() {
   let parsed;
   try {
@@ -83,13 +132,19 @@ async function main() {
     return 0;
   }
   const [kind, file] = positionals;
+  if (kind === "reserve") {
+    if (positionals.length !== 2) return usageError("give the log's URL");
+    if (!values.rpc || !values.trust)
+      return usageError("reserve needs --rpc URL and --trust FILE (naming the token)");
+    return reserve(file, values.rpc, values.trust);
+  }
   const verifiers = {
     bundle: verifyBundle,
     consistency: verifyConsistency,
     certificate: verifyCertificate,
   };
   if (positionals.length !== 2 || !Object.hasOwn(verifiers, kind)) {
-    return usageError("give the kind (bundle, consistency or certificate) and one FILE");
+    return usageError("give the kind (bundle, consistency, certificate or reserve) and one FILE");
   }
   if (!/^-?[0-9]+$/.test(/** @type {string} */ (values.confirmations))) {
     return usageError(

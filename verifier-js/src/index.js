@@ -22,3 +22,11 @@ export {
 } from "./merkle.js";
 export { CodedError } from "./errors.js";
 export { RegistryClient, RegistryProblem, walletSigner } from "./client.js";
+export {
+  ReserveLogError,
+  checkPublicReserve,
+  entriesPath,
+  parseEntryBundle,
+  rootOf,
+  tokenId,
+} from "./reserve.js";

@@ -212,6 +212,38 @@ export class Rpc {
     return data(result, "eth_call");
   }
 
+  /**
+   * The logs `address` emitted with first topic `topic` in [fromBlock, toBlock].
+   * @param {string} address
+   * @param {Uint8Array} topic
+   * @param {number} fromBlock
+   * @param {number} toBlock
+   * @returns {Promise<{topics: Uint8Array[], data: Uint8Array, txHash: Uint8Array,
+   *   logIndex: number, block: number}[]>}
+   */
+  async logs(address, topic, fromBlock, toBlock) {
+    const answer = await this.call("eth_getLogs", [
+      {
+        address: [address],
+        topics: [`0x${bytesToHex(topic)}`],
+        fromBlock: hexQuantity(fromBlock),
+        toBlock: hexQuantity(toBlock),
+      },
+    ]);
+    if (!Array.isArray(answer)) throw new RpcError("eth_getLogs did not answer a list");
+    return answer.map((log) => {
+      if (!isPlainObject(log) || !Array.isArray(log.topics))
+        throw new RpcError("eth_getLogs answered a malformed log");
+      return {
+        topics: log.topics.map((/** @type {unknown} */ t) => data(t, "log topic")),
+        data: data(log.data, "log data"),
+        txHash: data(log.transactionHash, "log transaction"),
+        logIndex: quantity(log.logIndex, "log index"),
+        block: quantity(log.blockNumber, "log block"),
+      };
+    });
+  }
+
   // -- the anchoring contract ----------------------------------------------------------------
 
   /**

@@ -4,6 +4,9 @@
     carbon-verify consistency CONSISTENCY.json --rpc URL [--trust TRUST.json]
     carbon-verify certificate CERTIFICATE.json --rpc URL [--trust TRUST.json]
         (the JSON of GET /v1/retirements/{id}: its fields and its `proof` bundle)
+    carbon-verify reserve LOG_URL --rpc URL --trust TRUST.json
+        (every token on chain backed by grams locked in the public log, e.g.
+        https://registry.example/log or a mirror of it)
 
 Every check is printed with what it found; the last line is VERIFIED or NOT VERIFIED.
 Exit status: 0 verified, 1 not verified, 2 the input could not be read. `--offline` skips
@@ -20,7 +23,9 @@ from typing import Any, TextIO
 
 from carbon_verifier.errors import CodedError
 from carbon_verifier.jsonsafe import loads
+from carbon_verifier.reserve import ReserveReport, check_public_reserve
 from carbon_verifier.rpc import Rpc
+from carbon_verifier.tiles import http_fetch
 from carbon_verifier.trust import TrustAnchor
 from carbon_verifier.verify import Report, verify_bundle, verify_certificate, verify_consistency
 
@@ -44,6 +49,35 @@ def print_report(report: Report, out: TextIO | None = None) -> bool:
     return report.verified
 
 
+def print_reserve(report: ReserveReport, out: TextIO | None = None) -> bool:
+    out = out or sys.stdout
+    print(f"log anchored up to tree size {report.log_size}; chain block {report.block}", file=out)
+    for c in report.classes:
+        mark = "ok  " if c.ok else "FAIL"
+        print(
+            f"[{mark}] {c.asset_class}: locked {c.locked_in_log:,} g - unminted"
+            f" {c.unminted_locks:,} + mints not yet logged {c.mints_not_in_log:,} - burns not"
+            f" yet logged {c.burns_not_in_log:,} = {c.expected_supply:,};"
+            f" totalSupply {c.total_supply:,}",
+            file=out,
+        )
+    for problem in report.problems:
+        print(f"FAIL: {problem}", file=out)
+    print("RESERVE VERIFIED" if report.ok else "RESERVE NOT VERIFIED", file=out)
+    return report.ok
+
+
+def reserve(log_url: str, rpc: Rpc, trust_file: str) -> int:
+    """The reserve from the public log at `log_url` and the chain: 0 verified, 1 not, 2 the
+    log or the chain could not be read."""
+    try:
+        report = check_public_reserve(http_fetch(log_url), rpc, TrustAnchor.load(trust_file))
+    except (OSError, ValueError, CodedError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    return 0 if print_reserve(report) else 1
+
+
 def _depth(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 10_000:
@@ -53,8 +87,8 @@ def _depth(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="carbon-verify", description=__doc__.split("\n")[0])
-    parser.add_argument("kind", choices=("bundle", "consistency", "certificate"))
-    parser.add_argument("file", help="the JSON document to verify")
+    parser.add_argument("kind", choices=("bundle", "consistency", "certificate", "reserve"))
+    parser.add_argument("file", help="the JSON document to verify (reserve: the log's URL)")
     parser.add_argument("--rpc", help="JSON-RPC URL of the chain the document names")
     parser.add_argument("--trust", help="trust anchor file pinning log, chain, contract, signers")
     parser.add_argument(
@@ -64,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.offline and not args.rpc:
         parser.error("give --rpc URL (or --offline)")
+    if args.kind == "reserve":
+        if args.offline or not args.trust:
+            parser.error("reserve needs --rpc URL and --trust TRUST.json (naming the token)")
+        return reserve(args.file, Rpc(args.rpc), args.trust)
     try:
         document = read_json(args.file)
         trust = TrustAnchor.load(args.trust) if args.trust else None

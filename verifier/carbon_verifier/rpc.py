@@ -140,6 +140,31 @@ class Rpc:
             self.call("eth_call", [{"to": to, "data": "0x" + data.hex()}, tag]), "eth_call"
         )
 
+    def logs(
+        self, address: str, topic: bytes, from_block: int, to_block: int
+    ) -> list[dict[str, Any]]:
+        """The logs `address` emitted with first topic `topic` in [from_block, to_block]:
+        topics, data, transaction hash and log index, in chain order."""
+        answer = self.call(
+            "eth_getLogs",
+            [{"address": [address], "topics": ["0x" + topic.hex()],
+              "fromBlock": hex(from_block), "toBlock": hex(to_block)}],
+        )  # fmt: skip
+        if not isinstance(answer, list):
+            raise RpcError("eth_getLogs did not answer a list")
+        found = []
+        for log in answer:
+            if not isinstance(log, dict) or not isinstance(log.get("topics"), list):
+                raise RpcError("eth_getLogs answered a malformed log")
+            found.append({
+                "topics": [_data(t, "log topic") for t in log["topics"]],
+                "data": _data(log.get("data"), "log data"),
+                "tx_hash": _data(log.get("transactionHash"), "log transaction"),
+                "log_index": _quantity(log.get("logIndex"), "log index"),
+                "block": _quantity(log.get("blockNumber"), "log block"),
+            })  # fmt: skip
+        return sorted(found, key=lambda log: (log["block"], log["log_index"]))
+
     # -- the anchoring contract ------------------------------------------------------------
 
     def root_at(self, contract: str, tree_size: int) -> bytes:

@@ -4,7 +4,9 @@ A tile at level L, index N holds up to 256 consecutive hashes of tree level 8L (
 leaf hashes); it is full with 256, else partial with W and served as `tile/L/N.p/W`. N is
 written in groups of three digits, all but the last prefixed with `x`
 (`tile/0/x001/234`). Anyone holding the tiles of a tree of size n can compute the root of
-every size up to n, so a mirror or a monitor needs nothing else.
+every size up to n, so a mirror or a monitor needs nothing else. The entry bundles
+(`tile/entries/N[.p/W]`) hold the events themselves, for whoever needs their contents (an
+exchange checking the reserve): their leaf hashes must give the anchored root.
 
 The checkpoint note (docs/spec.md, "Public log") is the C2SP checkpoint body (origin, size,
 base64 root) plus one extension line, the checkpoint's timestamp, then a blank line and a
@@ -64,6 +66,42 @@ def http_fetch(base_url: str, timeout_s: float = 30.0) -> Fetch:
             raise LogUnavailableError(f"{base}/{path}: {exc}") from exc
 
     return fetch
+
+
+def entries_path(index: int, width: int = TILE_WIDTH) -> str:
+    """`tile/entries/<N>[.p/<W>]`: the entry bundle of leaves [256 N, 256 N + W)."""
+    return tile_path(0, index, width).replace("tile/0/", "tile/entries/", 1)
+
+
+def entry_bundle(entries: list[bytes]) -> bytes:
+    """An entry bundle: each entry prefixed by its length, a big-endian uint32 (C2SP
+    tlog-tiles prefixes a uint16; an event may be longer than 64 KiB)."""
+    return b"".join(len(e).to_bytes(4, "big") + e for e in entries)
+
+
+def parse_entry_bundle(data: bytes, width: int) -> list[bytes]:
+    """The `width` entries of an entry bundle; LogFormatError for anything else."""
+    entries, at = [], 0
+    while at < len(data):
+        if at + 4 > len(data):
+            raise LogFormatError("an entry bundle ends inside a length prefix")
+        length = int.from_bytes(data[at : at + 4], "big")
+        if at + 4 + length > len(data):
+            raise LogFormatError("an entry bundle ends inside an entry")
+        entries.append(data[at + 4 : at + 4 + length])
+        at += 4 + length
+    if len(entries) != width:
+        raise LogFormatError(f"an entry bundle holds {len(entries)} entries, not {width}")
+    return entries
+
+
+def read_entries(fetch: Fetch, size: int) -> list[bytes]:
+    """The first `size` entries of the log, from its entry bundles."""
+    entries: list[bytes] = []
+    for index in range((size + TILE_WIDTH - 1) // TILE_WIDTH):
+        width = min(TILE_WIDTH, size - index * TILE_WIDTH)
+        entries += parse_entry_bundle(fetch(entries_path(index, width)), width)
+    return entries
 
 
 def tile_path(level: int, index: int, width: int = TILE_WIDTH) -> str:
