@@ -446,6 +446,26 @@ class ActivityBatchDetail(ActivityBatch):
     outcomes: list[dict[str, Any]]
 
 
+class Activity(BaseModel):
+    """One of a person's activities as the vault holds it (never logged): the details the
+    platform sent, the batch that committed to them, and the outcome."""
+
+    seq: int = Field(description="The ActivitiesSubmitted event that committed to it.")
+    index: int = Field(description="Its record's index in that batch.")
+    platform: str
+    methodology: str
+    version: str
+    region: str
+    commitment: str
+    activity_id: str = Field(description="The platform's id of the activity.")
+    start: int = Field(description="Unix seconds (UTC).")
+    end: int = Field(description="Unix seconds (UTC).")
+    quantities: dict[str, int]
+    outcome: dict[str, Any] = Field(
+        description="`{claim, class, grams[, capped]}` or `{reason, detail}`."
+    )
+
+
 class Claim(BaseModel):
     claim_id: str
     seq: int

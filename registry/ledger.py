@@ -17,6 +17,7 @@ that the tables are exactly what the log says.
 
 from __future__ import annotations
 
+import json
 import time as _time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -428,6 +429,32 @@ class Registry:
             }
             for h in self.store.holdings_of(m.address(address, "address"))
         ]
+
+    def activities(self, address: str) -> list[dict[str, Any]]:
+        """The activities sealed under `address` (their details, opened from the vault), each
+        with the batch that logged it and its outcome, in log order; none once erased."""
+        out: list[dict[str, Any]] = []
+        batches: dict[int, dict[str, Any]] = {}
+        for piece in self.vault.of_subject(m.address(address, "address")):
+            if piece.kind != ACTIVITY or piece.seq is None:
+                continue
+            if piece.seq not in batches:
+                body = self.store.event_body(piece.seq)
+                assert body is not None  # a piece is sealed with its event
+                batches[piece.seq] = json.loads(body)["payload"]
+            payload = batches[piece.seq]
+            records = payload["request"]["records"]
+            index = next(i for i, r in enumerate(records) if r["commitment"] == piece.ref)
+            detail = json.loads(piece.data)
+            out.append({
+                "seq": piece.seq, "index": index, "platform": payload["request"]["platform"],
+                "methodology": records[index]["methodology"],
+                "version": records[index]["version"], "region": records[index]["region"],
+                "commitment": piece.ref, "activity_id": detail["id"], "start": detail["start"],
+                "end": detail["end"], "quantities": detail["quantities"],
+                "outcome": payload["effects"]["outcomes"][index],
+            })  # fmt: skip
+        return sorted(out, key=lambda a: (a["seq"], a["index"]))
 
     def personal_name(self, address: str) -> str | None:
         """A person's or household's name as sealed when the account was opened; None when

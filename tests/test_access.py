@@ -134,6 +134,7 @@ def personal_reads(town: Town) -> list[str]:
         f"/v1/claims/{mei_claim}",
         "/v1/claims/rejections",
         f"/v1/activity-batches/{town.mrv.platform.address}/day-1",
+        f"/v1/accounts/{town.world.addr('mei')}/activities",
     ]
 
 
@@ -415,3 +416,31 @@ def test_the_client_signs_in_and_reads_with_its_token(town: Town) -> None:
         assert client.session.expires_at > int(time.time()) + 60
         client.sign_out()
         assert client.account(town.world.addr("jun")).name is None
+
+
+# -- a person's activities --------------------------------------------------------------------
+
+
+def test_a_person_reads_their_activities_and_others_do_not(town: Town) -> None:
+    """The details the log holds only commitments to: times, quantities and outcomes, opened
+    from the vault for the person, their household, the operator and the sending platform."""
+    mei = town.world.addr("mei")
+    path = f"/v1/accounts/{mei}/activities"
+    for reader in ("mei", "wang", "operator2", "platform"):
+        r = town.client.get(path, headers=town.as_(reader))
+        assert r.status_code == 200, (reader, r.text)
+        activities = r.json()
+        assert len(activities) == 3, reader  # two trips and the refused duplicate
+        first = activities[0]
+        assert first["quantities"] == {"metro_m": 12_000, "bus_m": 0}
+        assert first["end"] - first["start"] == 1_800 and first["activity_id"].startswith("trip-")
+        assert first["outcome"]["claim"] == town.claims["mei"][0]
+        assert activities[-1]["outcome"]["reason"] == "double_counted"
+        body = town.world.store.event_body(first["seq"])
+        assert (
+            first["activity_id"].encode() not in body and str(first["start"]).encode() not in body
+        )
+    for reader in ("stranger", "jun", "verifier"):
+        assert_problem(town.client.get(path, headers=town.as_(reader)), 403, "read_forbidden")
+    other = town.client.get(path, headers=town.as_("other-platform"))  # sent none of them
+    assert other.status_code == 200 and other.json() == []

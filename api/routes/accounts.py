@@ -7,13 +7,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 
 from api import examples as ex
-from api.access import Viewer, shown_account, viewer
-from api.deps import After, CallerDep, Limit, ServiceDep
+from api.access import Viewer, forbidden, shown_account, viewer
+from api.deps import After, CallerDep, Limit, ServiceDep, SignedInDep
 from api.routes import next_after, problem_responses
 from api.routes.retirements import retirement_model
 from api.schemas import (
     Account,
     AccountDetail,
+    Activity,
     Balance,
     Holding,
     Page,
@@ -24,6 +25,21 @@ from registry.errors import UnknownAccountError
 from registry.messages import PERSONAL_KINDS
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=problem_responses())
+
+ACTIVITY = {
+    "seq": 12,
+    "index": 0,
+    "platform": ex.PLATFORM,
+    "methodology": "SZ_TRANSIT",
+    "version": "1.0",
+    "region": "440304",
+    "commitment": ex.HASH,
+    "activity_id": "metro_sz-00000001",
+    "start": 1_772_411_400,
+    "end": 1_772_413_200,
+    "quantities": {"bus_m": 0, "metro_m": 12_000},
+    "outcome": {"claim": "C12-0", "class": "SZ_TRANSIT-1.0-2026-440300", "grams": 532},
+}
 
 AddressPath = Annotated[
     str, Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="0x-prefixed 20-byte hex address")
@@ -86,6 +102,30 @@ def get_account(service: ServiceDep, caller: CallerDep, address: AddressPath) ->
         roles=store.roles_of(account["address"]),
         balances=[Balance(**b) for b in store.balances(account["address"])],
     )
+
+
+@router.get(
+    "/{address}/activities",
+    response_model=list[Activity],
+    summary="A person's activities: times, quantities and outcomes (signed in)",
+    description="Opened from the vault: the log holds only commitments to them. Shown to the"
+    " person, their household, the operator, and to a platform the activities it sent;"
+    " empty once the person is erased.",
+    responses=ex.ok([ACTIVITY]),
+)
+def get_activities(
+    service: ServiceDep, caller: SignedInDep, address: AddressPath
+) -> list[Activity]:
+    reader = service.reader()
+    account = reader.store.account(_known(service, address))
+    assert account is not None
+    who = viewer(caller, reader.store)
+    everything = who.operator or who.is_one_of(account["address"], account["household"])
+    platform_only = not everything and "platform" in who.roles
+    if not everything and not platform_only:
+        raise forbidden(f"the activities of {account['address']}")
+    rows = reader.registry.activities(account["address"])
+    return [Activity(**a) for a in rows if everything or a["platform"] == who.account]
 
 
 @router.get(
