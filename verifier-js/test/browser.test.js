@@ -124,7 +124,8 @@ test(
       }
       server.closeAllConnections();
       await new Promise((resolve) => server.close(() => resolve(undefined)));
-      rmSync(profile, { recursive: true, force: true });
+      // Chromium's helper processes may still be writing the profile as it goes: retry.
+      rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
     }
   },
 );
