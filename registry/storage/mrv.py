@@ -380,18 +380,6 @@ class MrvTables(StoreBase):
             return None
         return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
-    def insert_evidence(self, rows: list[tuple[str, str, str, bytes, bytes, int]]) -> None:
-        """`(platform, activity_id, account, salt, data, seq)`; a resubmission keeps the first."""
-        self.conn.executemany("INSERT OR IGNORE INTO evidence VALUES (?,?,?,?,?,?)", rows)
-
-    def evidence_of(self, account: str) -> list[dict[str, Any]]:
-        cols = ("platform", "activity_id", "account", "salt", "data", "seq")
-        rows = self.conn.execute(
-            f"SELECT {', '.join(cols)} FROM evidence WHERE account = ? ORDER BY seq, activity_id",
-            (account,),
-        )
-        return [dict(zip(cols, row, strict=True)) for row in rows]
-
     def all_evidence(self) -> list[dict[str, Any]]:
         cols = ("platform", "activity_id", "account", "salt", "data", "seq")
         rows = self.conn.execute(
@@ -402,15 +390,3 @@ class MrvTables(StoreBase):
     def personal_count(self) -> int:
         """Sealed pieces of personal data (`registry.storage.personal` reads them)."""
         return int(self.conn.execute("SELECT count(*) FROM personal_data").fetchone()[0])
-
-    def claim_of_activity(self, platform: str, activity_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            f"SELECT {', '.join(CLAIM_COLUMNS)} FROM claims WHERE platform = ? AND activity_id = ?",
-            (platform, activity_id),
-        ).fetchone()
-        return None if row is None else dict(zip(CLAIM_COLUMNS, row, strict=True))
-
-    def erase_evidence(self, account: str) -> int:
-        """Delete every piece of raw evidence about `account`; returns how many."""
-        cursor = self.conn.execute("DELETE FROM evidence WHERE account = ?", (account,))
-        return int(cursor.rowcount)
