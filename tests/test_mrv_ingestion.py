@@ -599,6 +599,17 @@ def test_erasing_a_person_leaves_the_log_and_replay_intact(mrv: MrvWorld) -> Non
     assert mrv.registry.erase(mrv.addr("li")) == 0
 
 
+def test_an_erased_person_s_account_earns_no_more(mrv: MrvWorld) -> None:
+    """Their activity ids went with them: the same trip sent again must not be a new claim."""
+    trip = mrv.record("li", T0 + 7 * 3600)
+    assert outcomes(mrv.submit("metro", [trip])) == ["claim"]
+    mrv.registry.erase(mrv.addr("li"))
+    again = mrv.submit("metro", [trip, mrv.record("li", T0 + DAY + 7 * 3600)])
+    assert outcomes(again) == ["erased_account", "erased_account"]
+    assert outcomes(mrv.submit("metro", [mrv.record("wang_a", T0 + 7 * 3600)])) == ["claim"]
+    assert replay(mrv.store).clean
+
+
 def test_a_batch_with_erased_details_replays_as_logged_but_not_forged(mrv: MrvWorld) -> None:
     receipt = mrv.submit("metro", [mrv.record("li", T0 + 7 * 3600)])
     mrv.registry.erase(mrv.addr("li"))

@@ -12,8 +12,10 @@ private activity index (`registry.storage.activities`), not to state.
 Rules, in the order they are checked (the first that fails is the reason):
 
 1. `duplicate_record`: the platform sent this activity id before.
-2. `unknown_account`, `ineligible_account`, `unknown_methodology`, `invalid_quantities` (the
-   details' quantity names must be the methodology's, less those the registry computes).
+2. `unknown_account`, `ineligible_account`, `erased_account` (an erased person's activity
+   ids are forgotten with them, so their account earns no more: no activity of theirs can
+   be credited twice), `unknown_methodology`, `invalid_quantities` (the details' quantity
+   names must be the methodology's, less those the registry computes).
 3. `wrong_region`: the record's region lies outside the methodology's.
 4. `future_activity`: the activity ends after the batch's expiry (which the ledger holds
    to at most an hour after its clock); `outside_claim_window`: it ended more than the
@@ -60,6 +62,7 @@ REASONS = {
     "duplicate_record": "the platform submitted this activity id before",
     "unknown_account": "no such account in the registry",
     "ineligible_account": "only person and household accounts earn credits",
+    "erased_account": "the person asked to be erased: the account earns no more",
     "unknown_methodology": "no such methodology id and version",
     INVALID_QUANTITIES: "the quantities are not the methodology's reported fields",
     "wrong_region": "the activity's region is outside the methodology's",
@@ -139,6 +142,7 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
     outcomes: list[dict[str, Any] | None] = [None] * len(records)
     accounts = store.accounts_by_address(r["account"] for r in records)
     known = store.known_activity_keys([d["activity_key"] for d in rows])
+    erased = store.erased_among({r["account"] for r in records})
     candidates: list[tuple[int, Methodology, int, bool]] = []
     for index, (record, detail) in enumerate(zip(records, rows, strict=True)):
         if detail["activity_key"] in known:
@@ -152,6 +156,8 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
             outcomes[index] = _outcome("unknown_account")
         elif account["kind"] not in EARNING_KINDS:
             outcomes[index] = _outcome("ineligible_account")
+        elif record["account"] in erased:
+            outcomes[index] = _outcome("erased_account")
         elif methodology is None or rule is None:
             outcomes[index] = _outcome("unknown_methodology")
         elif detail["quantities"].keys() != _reported(methodology):

@@ -143,6 +143,16 @@ class ActivityIndex(StoreBase):
             [(c,) for c in claim_ids],
         )
 
+    def erased_among(self, accounts: set[str]) -> set[str]:
+        """The accounts among these whose person was erased."""
+        found: set[str] = set()
+        for chunk in chunks(sorted(accounts)):
+            rows = self.conn.execute(
+                f"SELECT subject FROM erased_subjects WHERE subject IN ({marks(chunk)})", chunk
+            )
+            found.update(r[0] for r in rows)
+        return found
+
     def erased_subjects(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT subject FROM erased_subjects")}
 
