@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_SAFE = 2**53 - 1
 
@@ -467,6 +467,10 @@ class Activity(BaseModel):
 
 
 class Claim(BaseModel):
+    """A claim. A claim of a committed batch has no times in state (`start_s`, `end_s` and
+    `day` are null; the person reads them at `/v1/accounts/{a}/activities`), its
+    `activity_id` is its claim id and `evidence_hash` the record's commitment."""
+
     claim_id: str
     seq: int
     idx: int
@@ -478,12 +482,21 @@ class Claim(BaseModel):
     version: str
     methodology_hash: str
     family: str
-    start_s: int
-    end_s: int
-    day: str
+    start_s: int | None
+    end_s: int | None
+    day: str | None
     asset_class: str
     grams: int
     evidence_hash: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_times_when_committed(cls, values: Any) -> Any:
+        """State keeps 0, 0 and "" for the times a committed batch does not log."""
+        if isinstance(values, dict) and values.get("day") == "":
+            return {**values, "start_s": None, "end_s": None, "day": None}
+        return values
+
     status: Literal["pending", "approved", "rejected", "issued", "reversed"]
     attested_seq: int | None
     verdict: str | None

@@ -444,3 +444,6 @@ def test_a_person_reads_their_activities_and_others_do_not(town: Town) -> None:
         assert_problem(town.client.get(path, headers=town.as_(reader)), 403, "read_forbidden")
     other = town.client.get(path, headers=town.as_("other-platform"))  # sent none of them
     assert other.status_code == 200 and other.json() == []
+    claim = town.client.get(f"/v1/claims/{town.claims['mei'][0]}", headers=town.as_("mei"))
+    shown = claim.json()  # the claim itself holds no times: the log never had them
+    assert (shown["start_s"], shown["end_s"], shown["day"]) == (None, None, None)
