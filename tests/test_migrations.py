@@ -59,3 +59,55 @@ def test_migrate_then_replay_and_audit_are_clean(old: Path) -> None:
     ).fetchall()
     assert retirement == ("Acme", None)  # logged by the first release with the name
     store.close()
+
+
+def test_a_registry_of_the_previous_release_keeps_its_sealed_data(tmp_path: Path) -> None:
+    """Schema 3 sealed pieces as JSON of hex salt and data, keyed by (kind, ref), and kept
+    256-bit salt fingerprints: after migration 4 a sealed name still opens, by its event,
+    and its salt is still refused as reused."""
+    import hashlib
+    import json
+    import secrets
+    import sqlite3
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from registry.personal import ReusedSaltError, Vault, salt_fingerprint
+    from registry.storage.personal import PersonalTables
+
+    path = tmp_path / "v3.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for step in schema.MIGRATIONS[:3]:
+        step.apply(conn)
+    conn.execute("PRAGMA user_version = 3")
+    master, key, salt = (secrets.token_bytes(32) for _ in range(3))
+    subject, ref = "0x" + "ab" * 20, "0x" + "cd" * 32
+    nonce = secrets.token_bytes(12)
+    wrapped = nonce + AESGCM(master).encrypt(nonce, key, subject.encode())
+    conn.execute("INSERT INTO personal_keys VALUES (?, ?, 0)", (subject, wrapped))
+    plain = json.dumps({"salt": salt.hex(), "data": "王 (a beneficiary)".encode().hex()})
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(key).encrypt(
+        nonce, plain.encode(), f"{subject}|beneficiary_name|{ref}".encode()
+    )
+    conn.execute(
+        "INSERT INTO personal_data(subject, kind, ref, nonce, ciphertext, seq)"
+        " VALUES (?, 'beneficiary_name', ?, ?, ?, 7)",
+        (subject, ref, nonce, sealed),
+    )
+    conn.execute(
+        "INSERT INTO commitment_salts VALUES (?)", (hashlib.sha256(b"salt|" + salt).digest(),)
+    )
+    conn.close()
+
+    schema.migrate(sqlite3.connect(path, isolation_level=None))
+    store = Store(path)
+    vault = Vault(PersonalTables(store.conn), master)
+    piece = vault.get("beneficiary_name", ref, 7)
+    assert piece is not None and (piece.salt, piece.data) == (salt, "王 (a beneficiary)".encode())
+    assert store.conn.execute("SELECT fingerprint FROM commitment_salts").fetchone()[0] == (
+        salt_fingerprint(salt)
+    )
+    with pytest.raises(ReusedSaltError):
+        vault.claim_salts([salt])
+    store.close()
