@@ -195,6 +195,16 @@ def private_pieces(
     return tuple(pieces), ()
 
 
+def _keepable(store: Store, authorised: Authorised) -> list[Piece]:
+    """The pieces to seal: an activity's details only while its account exists and its person
+    was not erased (data that could never be erased, or was asked to be, is not kept)."""
+    if authorised.operation.message is not m.SUBMIT_ACTIVITIES:
+        return list(authorised.pieces)
+    subjects = {p.subject for p in authorised.pieces}
+    known = store.accounts_by_address(subjects).keys() - store.erased_among(subjects)
+    return [p for p in authorised.pieces if p.subject in known]
+
+
 class Registry:
     """The ledger over one Store. Methods raise RegistryError subclasses and change nothing."""
 
@@ -343,7 +353,7 @@ class Registry:
         store.append_event(seq, operation.event_type, time, body)
         if authorised.pieces:
             self.vault.claim_salts([piece.salt for piece in authorised.pieces])
-            self.vault.seal_many(authorised.pieces, seq)
+            self.vault.seal_many(_keepable(store, authorised), seq)
         return Receipt(seq, operation.event_type, effects)
 
     def open_account(self, message: Any, signature: str) -> Receipt:

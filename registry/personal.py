@@ -166,10 +166,11 @@ class Vault:
     def decision_inputs(
         self, platform: str, details: Iterable[Mapping[str, Any]]
     ) -> list[dict[str, Any] | None]:
-        """Activity details as ingestion decides on them: the id replaced by its keyed hash."""
+        """Activity details as ingestion decides on them, with the keyed hash of the id (what
+        the private index keeps; the id itself is checked against first-release claims)."""
         return [
-            {"activity_key": self.activity_key(platform, d["id"]), "start": d["start"],
-             "end": d["end"], "quantities": d["quantities"]}
+            {"activity_key": self.activity_key(platform, d["id"]), "id": d["id"],
+             "start": d["start"], "end": d["end"], "quantities": d["quantities"]}
             for d in details
         ]  # fmt: skip
 
@@ -221,7 +222,7 @@ class Vault:
 
     def claim_salts(self, salts: list[bytes]) -> None:
         """Refuse salts that are short or were used before; remember these ones."""
-        if any(len(salt) < SALT_BYTES for salt in salts):
+        if any(len(salt) != SALT_BYTES for salt in salts):
             raise ValidationError(f"a commitment salt must be {SALT_BYTES} random bytes")
         fingerprints = [salt_fingerprint(salt) for salt in salts]
         if len(set(fingerprints)) < len(fingerprints) or self.tables.salts_seen(fingerprints):

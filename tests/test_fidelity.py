@@ -6,6 +6,7 @@ methodology, and the intake rules' sources."""
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -50,6 +51,21 @@ def reading(mrv: MrvWorld, who: str, start: int, end: int, used_wh: int) -> dict
     return mrv.record(who, start, (end - start) // 60, HOME, used_wh=used_wh)
 
 
+def in_time(mrv: MrvWorld, platform: str, record: dict[str, object]) -> list[str]:
+    """Submit `record` as if the day after it ended (the registry's clock and the batch's
+    expiry set back): a reading received in time, as a year of operation would hold."""
+    then = int(record["end"]) + 86_400  # type: ignore[call-overload]
+    clock = mrv.registry.clock
+    mrv.registry.clock = lambda: float(then)
+    try:
+        _, message, signature, details = mrv.signed_batch(
+            platform, [record], ttl_s=then + 600 - int(time.time())
+        )
+        return outcomes(mrv.registry.submit_activities(message, signature, details))
+    finally:
+        mrv.registry.clock = clock
+
+
 # -- SZ_HOME_ELECTRICITY --------------------------------------------------------------------
 
 
@@ -76,8 +92,8 @@ def test_a_household_that_changes_nothing_earned_under_1_0_and_earns_nothing_und
 
 def test_a_month_is_credited_against_the_same_month_a_year_before(mrv: MrvWorld) -> None:
     start, end, start_before, end_before = last_month()
-    history = mrv.submit("map", [reading(mrv, "wang", start_before, end_before, 300_000)])
-    assert outcomes(history) == ["outside_claim_window"]  # too old to claim, kept as history
+    history = in_time(mrv, "map", reading(mrv, "wang", start_before, end_before, 300_000))
+    assert history == ["no_baseline"]  # the registry held nothing two years back
     receipt = mrv.submit("map", [reading(mrv, "wang", start, end, 200_000)])
     # baseline 90% of 300 kWh = 270 kWh; saved 70 kWh x 386.9 g/kWh = 27,083 g, no leakage
     assert [o.get("grams") for o in receipt.effects["outcomes"]] == [27_083]
@@ -97,9 +113,28 @@ def test_without_history_or_on_the_platform_s_baseline_nothing_is_credited(
     assert outcomes(mrv.submit("map", [platform_baseline])) == ["invalid_quantities"]
 
 
+def test_a_baseline_cannot_be_made_up_late_or_raised_later(mrv: MrvWorld) -> None:
+    """A reading of last year sent now is refused and is no baseline; one sent in time is,
+    and a second reading of the same month cannot raise it."""
+    start, end, start_before, end_before = last_month()
+    late = mrv.submit("map", [reading(mrv, "wang", start_before, end_before, 600_000)])
+    assert outcomes(late) == ["outside_claim_window"]
+    assert outcomes(mrv.submit("map", [reading(mrv, "wang", start, end, 200_000)])) == [
+        "no_baseline"
+    ]
+    in_time(mrv, "map", reading(mrv, "wang_a", start_before, end_before, 250_000))
+    # the same meter-month again, higher, from another platform: the first reading stands
+    assert in_time(mrv, "metro", reading(mrv, "wang", start_before, end_before, 600_000)) == [
+        "no_baseline"
+    ]
+    second = mrv.submit("metro", [reading(mrv, "wang_b", start, end, 200_000)])
+    # baseline 90% of the first reading, 250 kWh: 25 kWh saved x 386.9 g/kWh = 9,672 g
+    assert [o.get("grams") for o in second.effects["outcomes"]] == [9_672]
+
+
 def test_a_reading_that_is_not_a_calendar_month_has_no_baseline(mrv: MrvWorld) -> None:
     start, end, start_before, end_before = last_month()
-    mrv.submit("map", [reading(mrv, "wang", start_before, end_before, 300_000)])
+    in_time(mrv, "map", reading(mrv, "wang", start_before, end_before, 300_000))
     shifted = reading(mrv, "wang", start + 86_400, end, 200_000)
     shifted["end"] = shifted["start"] + 28 * 86_400
     assert outcomes(mrv.submit("map", [shifted])) == ["no_baseline"]
@@ -109,7 +144,7 @@ def test_the_same_meter_month_under_a_household_and_a_member_is_credited_once(
     mrv: MrvWorld,
 ) -> None:
     start, end, start_before, end_before = last_month()
-    mrv.submit("map", [reading(mrv, "wang", start_before, end_before, 300_000)])
+    in_time(mrv, "map", reading(mrv, "wang", start_before, end_before, 300_000))
     first = mrv.submit("map", [reading(mrv, "wang", start, end, 200_000)])
     again = mrv.submit("metro", [reading(mrv, "wang_a", start, end, 200_000)])
     assert (outcomes(first), outcomes(again)) == (["claim"], ["double_counted"])
@@ -120,7 +155,7 @@ def test_the_same_meter_month_under_a_household_and_a_member_is_credited_once(
 
 def test_an_issuance_run_below_a_methodology_s_buffer_floor_is_refused(mrv: MrvWorld) -> None:
     start, end, start_before, end_before = last_month()
-    mrv.submit("map", [reading(mrv, "wang", start_before, end_before, 300_000)])
+    in_time(mrv, "map", reading(mrv, "wang", start_before, end_before, 300_000))
     mrv.submit("map", [reading(mrv, "wang", start, end, 200_000)])
     mrv.attest(mrv.claim_ids())
     before = mrv.world.snapshot()

@@ -600,14 +600,67 @@ def test_erasing_a_person_leaves_the_log_and_replay_intact(mrv: MrvWorld) -> Non
 
 
 def test_an_erased_person_s_account_earns_no_more(mrv: MrvWorld) -> None:
-    """Their activity ids went with them: the same trip sent again must not be a new claim."""
+    """Their activity ids went with them: the same trip sent again must not be a new claim,
+    and nothing of it is kept."""
     trip = mrv.record("li", T0 + 7 * 3600)
     assert outcomes(mrv.submit("metro", [trip])) == ["claim"]
     mrv.registry.erase(mrv.addr("li"))
     again = mrv.submit("metro", [trip, mrv.record("li", T0 + DAY + 7 * 3600)])
     assert outcomes(again) == ["erased_account", "erased_account"]
+    assert mrv.registry.vault.of_subject(mrv.addr("li")) == []  # nothing sealed again
+    assert mrv.registry.vault.tables.wrapped_key(mrv.addr("li")) is None  # no new key
+    assert (
+        mrv.store.conn.execute(
+            "SELECT count(*) FROM private_activities WHERE subject = ?", (mrv.addr("li"),)
+        ).fetchone()[0]
+        == 0
+    )
     assert outcomes(mrv.submit("metro", [mrv.record("wang_a", T0 + 7 * 3600)])) == ["claim"]
     assert replay(mrv.store).clean
+
+
+def test_an_erased_member_s_trip_is_not_credited_again_under_the_household(
+    mrv: MrvWorld,
+) -> None:
+    trip = mrv.record("wang_a", T0 + 7 * 3600)
+    assert outcomes(mrv.submit("metro", [trip])) == ["claim"]
+    mrv.registry.erase(mrv.addr("wang_a"))
+    household = mrv.submit("map", [dict(trip, id="other", account=mrv.addr("wang"))])
+    assert outcomes(household) == ["erased_account"]
+    # and an erased household's members earn no more either
+    mrv.registry.erase(mrv.addr("wang"))
+    assert outcomes(mrv.submit("map", [mrv.record("wang_b", T0 + 9 * 3600)])) == ["erased_account"]
+    assert replay(mrv.store).clean
+
+
+def test_activities_credited_before_the_upgrade_count(mrv: MrvWorld) -> None:
+    """A first-release batch (records in clear) credited a trip: the same trip in a
+    committed batch is a duplicate, an overlapping one double counted, and the day's
+    grams count toward the cap."""
+    ride = mrv.record("li", T0 + 7 * 3600, 50, metro_m=70_000, bus_m=0, activity_id="old-1")
+    assert outcomes(mrv.legacy_submit("metro", [ride])) == ["claim"]
+    again = mrv.submit("metro", [ride])
+    overlapping = mrv.submit("map", [dict(ride, id="map-1", start=ride["start"] + 60)])
+    later = mrv.submit("metro", [mrv.record("li", T0 + 9 * 3600, 50, metro_m=70_000, bus_m=0)])
+    assert (outcomes(again), outcomes(overlapping)) == (["duplicate_record"], ["double_counted"])
+    # 6,000 g a day: 3,000 g (the first release, no leakage) + 2,850 g leave room for no more
+    assert [o.get("grams") for o in later.effects["outcomes"]] == [2_850]
+    last = mrv.submit("metro", [mrv.record("li", T0 + 11 * 3600, 50, metro_m=70_000, bus_m=0)])
+    assert [o.get("grams") for o in last.effects["outcomes"]] == [150]
+    assert replay(mrv.store).clean
+
+
+def test_a_refusal_that_pointed_at_an_erased_person_s_activity_replays(mrv: MrvWorld) -> None:
+    """wang_b's record repeats li's activity id and is refused; once li is erased, nothing
+    shows why, and replay takes that batch as logged instead of failing."""
+    trip = mrv.record("li", T0 + 7 * 3600, activity_id="trip-9")
+    mrv.submit("metro", [trip])
+    copy = mrv.submit("metro", [mrv.record("wang_b", T0 + 9 * 3600, activity_id="trip-9")])
+    assert outcomes(copy) == ["duplicate_record"]
+    mrv.registry.erase(mrv.addr("li"))
+    report = replay(mrv.store)
+    assert report.clean, report.problems
+    assert report.taken_as_logged == 2  # li's batch, and the refusal that pointed at it
 
 
 def test_a_batch_with_erased_details_replays_as_logged_but_not_forged(mrv: MrvWorld) -> None:

@@ -12,10 +12,11 @@ private activity index (`registry.storage.activities`), not to state.
 Rules, in the order they are checked (the first that fails is the reason):
 
 1. `duplicate_record`: the platform sent this activity id before.
-2. `unknown_account`, `ineligible_account`, `erased_account` (an erased person's activity
-   ids are forgotten with them, so their account earns no more: no activity of theirs can
-   be credited twice), `unknown_methodology`, `invalid_quantities` (the details' quantity
-   names must be the methodology's, less those the registry computes).
+2. `unknown_account`, `ineligible_account`, `erased_account` (the account's person, their
+   household or, for a household, a member was erased: their activity ids and intervals
+   were forgotten with them, so nothing reported under those accounts can be told apart
+   from what was credited before), `unknown_methodology`, `invalid_quantities` (the
+   details' quantity names must be the methodology's, less those the registry computes).
 3. `wrong_region`: the record's region lies outside the methodology's.
 4. `future_activity`: the activity ends after the batch's expiry (which the ledger holds
    to at most an hour after its clock); `outside_claim_window`: it ended more than the
@@ -36,7 +37,9 @@ Rules, in the order they are checked (the first that fails is the reason):
 8. `daily_cap`, per account, methodology and China Standard Time day.
 
 Every time-dependent check reads the batch's own fields, never the clock: replay decides
-again identically wherever the details are still in the vault.
+again identically wherever the details are still in the vault. Claims of first-release
+batches (in clear, in the claims and daily totals tables) count too: an activity credited
+before the upgrade is a duplicate, overlaps or fills a day like any other.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ REASONS = {
     "duplicate_record": "the platform submitted this activity id before",
     "unknown_account": "no such account in the registry",
     "ineligible_account": "only person and household accounts earn credits",
-    "erased_account": "the person asked to be erased: the account earns no more",
+    "erased_account": "the person (or their household) asked to be erased: no more credit",
     "unknown_methodology": "no such methodology id and version",
     INVALID_QUANTITIES: "the quantities are not the methodology's reported fields",
     "wrong_region": "the activity's region is outside the methodology's",
@@ -75,10 +78,9 @@ REASONS = {
     "double_counted": "the person already claimed this activity, under this or another account",
     "daily_cap": "the account reached the methodology's daily cap",
 }
-# Reasons after which a reading is real enough to be a later baseline.
-HISTORY_REASONS = frozenset(
-    ("outside_claim_window", "no_baseline", "not_eligible", "no_reduction", "daily_cap")
-)
+# Reasons after which a reading is real enough to be a later baseline: it came in time
+# (not `outside_claim_window`: a reading sent a year late could be made up to raise it).
+HISTORY_REASONS = frozenset(("no_baseline", "not_eligible", "no_reduction", "daily_cap"))
 YEAR_S = 365 * 86_400
 
 
@@ -142,10 +144,14 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
     outcomes: list[dict[str, Any] | None] = [None] * len(records)
     accounts = store.accounts_by_address(r["account"] for r in records)
     known = store.known_activity_keys([d["activity_key"] for d in rows])
-    erased = store.erased_among({r["account"] for r in records})
+    known_in_clear = store.known_legacy_activities(platform, [d["id"] for d in rows])
+    groups = {a: beneficiary_of(account) for a, account in accounts.items()}
+    members = store.members_of(g for a, g in groups.items() if g == a)
+    reporting = {a: _reporting_accounts(a, g, members) for a, g in groups.items()}
+    erased = store.erased_among({r for accounts_ in reporting.values() for r in accounts_})
     candidates: list[tuple[int, Methodology, int, bool]] = []
     for index, (record, detail) in enumerate(zip(records, rows, strict=True)):
-        if detail["activity_key"] in known:
+        if detail["activity_key"] in known or detail["id"] in known_in_clear:
             outcomes[index] = _outcome("duplicate_record")
             continue
         known.add(detail["activity_key"])
@@ -156,7 +162,7 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
             outcomes[index] = _outcome("unknown_account")
         elif account["kind"] not in EARNING_KINDS:
             outcomes[index] = _outcome("ineligible_account")
-        elif record["account"] in erased:
+        elif erased.intersection(reporting[record["account"]]):
             outcomes[index] = _outcome("erased_account")
         elif methodology is None or rule is None:
             outcomes[index] = _outcome("unknown_methodology")
@@ -186,9 +192,7 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
             else:
                 candidates.append((index, methodology, grams, verdict.capped))
 
-    groups = {i: beneficiary_of(accounts[records[i]["account"]]) for i, _, _, _ in candidates}
-    members = store.members_of(g for i, g in groups.items() if g == records[i]["account"])
-    subjects = {i: _reporting_accounts(records[i]["account"], groups[i], members) for i in groups}
+    subjects = {i: reporting[records[i]["account"]] for i, _, _, _ in candidates}
     for i, m, _, _ in candidates:
         rows[i]["fingerprint"] = fingerprint(m, rows[i])
     probes = [(i, subject, m.family, rows[i]["start"], rows[i]["end"])
@@ -204,10 +208,14 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
         ((records[i]["account"], m.id, days[i]) for i, m, _, _ in candidates),
         {m.id: m.family for _, m, _, _ in candidates},
     ) if candidates else {}  # fmt: skip
+    legacy = store.daily_totals({records[i]["account"] for i in days}, days.values())
+    for key, grams in legacy.items():  # first-release claims of the same days
+        used[key] = used.get(key, 0) + grams
     accepted: dict[tuple[str, str], list[tuple[str, int, int]]] = defaultdict(list)
     hashes: dict[str, str] = {}
     for index, methodology, grams, capped in candidates:
-        detail, group, account = rows[index], groups[index], records[index]["account"]
+        account = records[index]["account"]
+        detail, group = rows[index], groups[account]
         start, end = detail["start"], detail["end"]
         same_kind = accepted[(group, methodology.family)]
         if (
@@ -349,7 +357,11 @@ def apply_batch(store: Store, request: dict[str, Any], effects: Effects, seq: in
                  record["methodology"], record["version"], 0, 0, outcome["reason"],
                  outcome["detail"])
             )  # fmt: skip
-        if detail is not None and outcome.get("reason") != "duplicate_record":
+        if (
+            detail is not None
+            and account is not None
+            and outcome.get("reason") not in ("duplicate_record", "erased_account")
+        ):
             private.append(_private_row(platform, record, detail, outcome, group, seq, index))
     store.insert_claims(claims)
     store.insert_rejections(rejections)

@@ -16,10 +16,10 @@ The data is messy on purpose, as real platform data is:
 - the metro app resends its first batch whole (idempotent: same receipt, no event) and
   repeats a few records of the day before in the next day's batch (`duplicate_record`);
 - some trips are impossibly fast, some walks were not navigated, some homes look vacant,
-  some records name people who never opened an account, and a month's electricity use
-  above 90% of the same month a year before earns nothing. The utility app sends last
-  year's reading of that month first (too old to claim: `outside_claim_window`, but the
-  baseline the registry computes the month's credit from).
+  some records name people who never opened an account. The utility app sends last
+  year's reading of the month too, a year late: refused (`outside_claim_window`) and no
+  baseline either (a reading sent late could be made up), so a registry credits a month
+  only once it holds the same month of the year before, received in time (`no_baseline`).
 
 The simulated days end yesterday (China Standard Time) unless a start date is given:
 claims older than a methodology's claim window are refused, as a late platform's are.
@@ -454,7 +454,7 @@ class Simulation:
 
     def meter_readings(self) -> None:
         """The utility app's monthly readings: the last whole month before the simulated
-        days end, and (first, as history) the same month a year before."""
+        days end, and (first, sent a year late) the same month a year before."""
         last_day = self.start + timedelta(days=self.config.days - 1)
         month_end = last_day.replace(day=1)
         month_start = (month_end - timedelta(days=1)).replace(day=1)

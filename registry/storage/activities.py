@@ -51,9 +51,9 @@ class ActivityIndex(StoreBase):
         self, probes: list[tuple[int, str, str, int, int]], max_duration_s: int
     ) -> dict[int, str]:
         """For each probe `(idx, subject, family, start, end)`, a counted activity of the
-        subject and family whose interval overlaps it (half-open intervals). A record is
-        probed once for each account that may have reported the same person's activity
-        (`same_person`)."""
+        subject and family whose interval overlaps it (half-open intervals), or a claim of a
+        first-release batch that does. A record is probed once for each account that may
+        have reported the same person's activity (`same_person`)."""
         self.conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS person_probe (idx INTEGER, subject TEXT,"
             " family TEXT, start_s INTEGER, end_s INTEGER)"
@@ -61,11 +61,17 @@ class ActivityIndex(StoreBase):
         self.conn.execute("DELETE FROM temp.person_probe")
         self.conn.executemany("INSERT INTO temp.person_probe VALUES (?,?,?,?,?)", probes)
         rows = self.conn.execute(
-            "SELECT p.idx, MIN(a.claim_id) FROM temp.person_probe p CROSS JOIN"
+            "SELECT idx, MIN(claim_id) FROM ("
+            " SELECT p.idx, a.claim_id FROM temp.person_probe p CROSS JOIN"
             " private_activities a ON a.subject = p.subject AND a.family = p.family"
             " AND a.counted = 1 AND a.start_s > p.start_s - ? AND a.start_s < p.end_s"
-            " AND a.end_s > p.start_s GROUP BY p.idx",
-            (max_duration_s,),
+            " AND a.end_s > p.start_s"
+            " UNION ALL"  # claims of the first release's batches, times in state
+            " SELECT p.idx, c.claim_id FROM temp.person_probe p CROSS JOIN claims c"
+            " ON c.account = p.subject AND c.start_s > 0 AND c.start_s > p.start_s - ?"
+            " AND c.start_s < p.end_s AND c.end_s > p.start_s AND c.family = p.family"
+            ") GROUP BY idx",
+            (max_duration_s, max_duration_s),
         ).fetchall()
         self.conn.execute("DELETE FROM temp.person_probe")
         return {int(idx): str(claim) for idx, claim in rows}
@@ -119,15 +125,16 @@ class ActivityIndex(StoreBase):
     def reading(
         self, subjects: list[str], family: str, methodology_id: str, start: int
     ) -> int | None:
-        """The reading of a meter (reported under any of `subjects`, a household and its
-        members) under `methodology_id` for the period starting at `start`."""
+        """The first reading of a meter (reported under any of `subjects`, a household and
+        its members) under `methodology_id` for the period starting at `start`: a later one
+        for the same month cannot raise a baseline."""
         row = self.conn.execute(
-            "SELECT MAX(reading) FROM private_activities"
+            "SELECT reading FROM private_activities"
             f" WHERE subject IN ({marks(subjects)}) AND family = ? AND start_s = ?"
-            " AND methodology = ? AND reading IS NOT NULL",
+            " AND methodology = ? AND reading IS NOT NULL ORDER BY seq, idx LIMIT 1",
             (*subjects, family, start, methodology_id),
         ).fetchone()
-        return None if row[0] is None else int(row[0])
+        return None if row is None else int(row[0])
 
     def insert_private_activities(self, rows: list[tuple[Any, ...]]) -> None:
         self.conn.executemany(
@@ -137,9 +144,10 @@ class ActivityIndex(StoreBase):
         )
 
     def uncount_claims(self, claim_ids: list[str]) -> None:
-        """Rejected claims stop counting toward overlaps and caps."""
+        """Rejected claims stop counting toward overlaps and caps, and their readings are no
+        baseline."""
         self.conn.executemany(
-            "UPDATE private_activities SET counted = 0 WHERE claim_id = ?",
+            "UPDATE private_activities SET counted = 0, reading = NULL WHERE claim_id = ?",
             [(c,) for c in claim_ids],
         )
 

@@ -181,7 +181,7 @@ export async function checkPublicReserve(fetchBytes, rpc, trust) {
   if (chainId !== trust.chainId)
     throw new ReserveLogError(`the RPC serves chain ${chainId}, the trust anchor ${trust.chainId}`);
   const block = await rpc.head();
-  const { treeSize, root } = await rpc.latest(trust.contract);
+  const { treeSize, root } = await rpc.latest(trust.contract, block); // one block for both
   const size = Number(treeSize);
   const entries = [];
   for (let index = 0; index * TILE_WIDTH < size; index++) {

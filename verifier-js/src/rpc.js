@@ -257,12 +257,13 @@ export class Rpc {
   }
 
   /**
-   * The contract's latest anchored tree size and root.
+   * The contract's latest anchored tree size and root (at `block`).
    * @param {string} contract
+   * @param {number | string} [block] a block number or tag
    * @returns {Promise<{treeSize: bigint, root: Uint8Array}>}
    */
-  async latest(contract) {
-    const out = await this.ethCall(contract, LATEST);
+  async latest(contract, block = "latest") {
+    const out = await this.ethCall(contract, LATEST, block);
     return { treeSize: toBigInt(wordAt(out, 0)), root: wordAt(out, 1) };
   }
 

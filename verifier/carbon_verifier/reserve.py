@@ -188,6 +188,8 @@ class LogFigures:
             self.locked[asset_class] = self.locked.get(asset_class, 0) + grams
         elif event_type in ("CreditsMinted", "LockReleased"):
             lock_seq = int(str(request["lockSeq"]))
+            if lock_seq not in self.locks:
+                raise ReserveLogError(f"event {seq} names lock {lock_seq}, which is no lock")
             asset_class, grams, _ = self.locks[lock_seq]
             status = MINTED if event_type == "CreditsMinted" else RELEASED
             self.locks[lock_seq] = (asset_class, grams, status)
@@ -304,6 +306,6 @@ def check_public_reserve(fetch: Fetch, rpc: Rpc, trust: TrustAnchor) -> ReserveR
     if chain_id != trust.chain_id:
         raise ReserveLogError(f"the RPC serves chain {chain_id}, the trust anchor {trust.chain_id}")
     block = rpc.head()
-    size, root = rpc.latest(trust.contract)
+    size, root = rpc.latest(trust.contract, block)  # the anchor and the supply at one block
     figures = LogFigures.from_entries(read_entries(fetch, size), size, root)
     return compare(figures, RpcToken(rpc, trust.token, chain_id), block)

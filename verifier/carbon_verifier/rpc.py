@@ -171,8 +171,8 @@ class Rpc:
         out = self.eth_call(contract, _ROOT_AT + tree_size.to_bytes(32, "big"))
         return _word(out, 0)
 
-    def latest(self, contract: str) -> tuple[int, bytes]:
-        out = self.eth_call(contract, _LATEST)
+    def latest(self, contract: str, block: int | str = "latest") -> tuple[int, bytes]:
+        out = self.eth_call(contract, _LATEST, block)
         return int.from_bytes(_word(out, 0), "big"), _word(out, 1)
 
     def is_anchorer(self, contract: str, account: str, block: int | str = "latest") -> bool:
