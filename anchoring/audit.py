@@ -47,7 +47,11 @@ OPERATIONAL: dict[str, tuple[tuple[str, ...], str]] = {
         "the worker's bookkeeping: the signed checkpoint and the chain are the evidence",
     ),
     "personal_keys": (("created_at",), "when a data key was made proves nothing"),
-    "erased_subjects": (("erased_at",), "when an erasure happened proves nothing"),
+    "erased_subjects": (
+        ("erased_at", "log_size"),
+        "when an erasure happened: replay decides later batches knowing it, so a wrong size"
+        " shows as a difference wherever a batch depended on it",
+    ),
     "anchor_bridge_cursor": (
         ("id", "token", "next_block", "mints_next_block"),
         "where the watcher reads next; an event it skipped shows in the reserve check",

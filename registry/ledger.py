@@ -41,6 +41,7 @@ from registry.handlers import BY_EVENT_TYPE, OPERATIONS, Operation
 from registry.handlers.common import Effects, Receipt, serial_range
 from registry.messages import Message
 from registry.methodologies.policy import refuse_below_floor, refuse_superseded
+from registry.mrv import committed
 from registry.personal import (
     ACTIVITY,
     BENEFICIARY_NAME,
@@ -195,14 +196,17 @@ def private_pieces(
     return tuple(pieces), ()
 
 
-def _keepable(store: Store, authorised: Authorised) -> list[Piece]:
-    """The pieces to seal: an activity's details only while its account exists and its person
-    was not erased (data that could never be erased, or was asked to be, is not kept)."""
+def _keepable(authorised: Authorised, effects: Effects) -> list[Piece]:
+    """The pieces to seal: an activity's details only where its account could earn (data
+    that could never be erased, or was asked to be, is not kept)."""
     if authorised.operation.message is not m.SUBMIT_ACTIVITIES:
         return list(authorised.pieces)
-    subjects = {p.subject for p in authorised.pieces}
-    known = store.accounts_by_address(subjects).keys() - store.erased_among(subjects)
-    return [p for p in authorised.pieces if p.subject in known]
+    outcomes = effects["outcomes"]
+    return [
+        piece
+        for piece, outcome in zip(authorised.pieces, outcomes, strict=True)
+        if outcome.get("reason") not in committed.NOT_KEPT
+    ]
 
 
 class Registry:
@@ -353,7 +357,7 @@ class Registry:
         store.append_event(seq, operation.event_type, time, body)
         if authorised.pieces:
             self.vault.claim_salts([piece.salt for piece in authorised.pieces])
-            self.vault.seal_many(_keepable(store, authorised), seq)
+            self.vault.seal_many(_keepable(authorised, effects), seq)
         return Receipt(seq, operation.event_type, effects)
 
     def open_account(self, message: Any, signature: str) -> Receipt:

@@ -6,10 +6,13 @@ rebuilt so far, and the effects must equal those the event recorded. Then the re
 tables are compared row by row with the stored ones. Any difference is reported by name.
 
 A committed activity batch is decided on details the log does not hold: replay opens them
-from the vault. Where a record's details were erased, or its person or household was, the
-batch cannot be decided again; its logged effects are checked for what the log alone
-shows (shape, claim ids, per-activity caps, sums) and applied as logged, and the report
-counts it (`taken_as_logged`).
+from the vault, and notes each erasure as it reaches the point in the log where it
+happened. A batch logged before someone in one of its households was erased cannot be
+decided again (their data went after it was decided): its logged effects are checked for
+what the log alone shows (shape, claim ids, per-activity caps, sums) and applied as
+logged, and the report counts it (`taken_as_logged`). A later batch that refused a record
+as a duplicate of an erased person's activity (whose keyed id went with them) is decided
+again with that record taken as a duplicate, and must then equal the log exactly.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from registry.errors import RegistryError
 from registry.ledger import BY_EVENT_TYPE, GENESIS, apply_genesis, parse_time
 from registry.messages import SUBMIT_ACTIVITIES
 from registry.mrv import committed
-from registry.mrv.ingest import beneficiary_of
+from registry.mrv.ingest import EARNING_KINDS, beneficiary_of
 from registry.personal import Vault, existing_master_key
 from registry.storage import PRIVATE_TABLES, STATE_TABLES, Store
 from registry.storage.personal import PersonalTables
@@ -131,45 +134,66 @@ def _check_and_apply(
 
 
 class Details:
-    """The vault of the log being replayed, as the source of committed batches' details."""
+    """The vault of the log being replayed, as the source of committed batches' details, and
+    the erasures, which replay notes in the rebuilt store as it reaches them in the log."""
 
     def __init__(self, source: Store, vault: Vault | None) -> None:
         if vault is None and source.path != ":memory:":
             key = existing_master_key(source.path)
             vault = None if key is None else Vault(PersonalTables(source.conn), key)
         self.vault = vault
-        self.erased = source.erased_subjects()
+        self.erasures = source.erasures()
+        self.erased = {subject for subject, _ in self.erasures}
         self.taken_as_logged = 0
 
     def inputs(
         self, rebuilt: Store, request: dict[str, Any], seq: int
     ) -> tuple[list[dict[str, Any] | None], bool]:
-        """The batch's decision inputs (None where erased), and whether the batch can be
-        decided again: every record's details at hand, no one of its groups erased."""
+        """The batch's decision inputs (None where not kept or erased), and whether it can be
+        decided again: the erasures before it noted, every record either refused for its
+        account (decided without details) or with its details at hand, and no one of its
+        households erased later (their data went after it was decided)."""
+        for subject, size in self.erasures:
+            if size <= seq:
+                rebuilt.record_erasure(subject, size)
         records = request["records"]
         if self.vault is None:
             return [None] * len(records), False
         inputs = self.vault.batch_inputs(seq, request["platform"], records)
-        decidable = all(i is not None for i in inputs)
-        if decidable and self.erased:
-            accounts = rebuilt.accounts_by_address(r["account"] for r in records)
-            groups = {r["account"] for r in records}
-            groups |= {beneficiary_of(a) for a in accounts.values()}
-            members = {a for a in self.erased if (acc := rebuilt.account(a)) is not None
-                       and beneficiary_of(acc) in groups}  # fmt: skip
-            decidable = not (groups & self.erased or members)
-        return inputs, decidable
+        later = {subject for subject, size in self.erasures if size > seq}
+        before = self.erased - later
+        accounts = rebuilt.accounts_by_address(r["account"] for r in records)
+        for record, detail in zip(records, inputs, strict=True):
+            account = accounts.get(record["account"])
+            if account is None or account["kind"] not in EARNING_KINDS:
+                continue  # refused for its account, whatever its details
+            household = _household(rebuilt, account)
+            if household & later:
+                return inputs, False
+            if detail is None and not household & before:
+                return inputs, False
+        return inputs, True
 
-    def refused_for_erased(self, logged: dict[str, Any], decided: dict[str, Any]) -> bool:
-        """Whether a committed batch decided again differs first where the log refused a
-        record for what an erased person had claimed (their activity ids and intervals went
-        with them): then it is taken as logged."""
+    def forced_duplicates(
+        self, inputs: list[dict[str, Any] | None], logged: dict[str, Any], decided: dict[str, Any]
+    ) -> bool:
+        """Where the log refused records as duplicates of an activity an erased person had
+        claimed (its keyed id went with them) and the decision now credits them: mark them
+        duplicates, to be decided again. False when nothing of the kind differs."""
         if not self.erased:
             return False
-        for was, now in zip(logged["outcomes"], decided["outcomes"], strict=False):
-            if was != now:
-                return was.get("reason") in ("duplicate_record", "double_counted", "daily_cap")
-        return False
+        marked = False
+        for detail, was, now in zip(inputs, logged["outcomes"], decided["outcomes"], strict=True):
+            if was != now and was.get("reason") == "duplicate_record" and detail is not None:
+                detail["duplicate"] = True
+                marked = True
+        return marked
+
+
+def _household(rebuilt: Store, account: dict[str, Any]) -> set[str]:
+    """The account's household and its members (the account itself for a person alone)."""
+    group = beneficiary_of(account)
+    return {group, *rebuilt.members_of([group])[group]}
 
 
 def _redo(
@@ -211,13 +235,11 @@ def _redo(
             effects = operation.decide(rebuilt, request, signer, seq)
             if (
                 effects != logged
-                and committed_batch
-                and details.refused_for_erased(logged, effects)
+                and inputs is not None
+                and details.forced_duplicates(inputs, logged, effects)
             ):
-                committed.check_logged(request, logged, seq)
-                effects = logged
-                details.taken_as_logged += 1
-            elif effects != logged:
+                effects = operation.decide(rebuilt, request, signer, seq)
+            if effects != logged:
                 return f"event {seq}: recorded effects {logged} differ from {effects}"
         rebuilt.use_nonce(signer, request["nonce"])
         operation.apply(rebuilt, request, effects, signer, seq, time)

@@ -115,29 +115,47 @@ def test_without_history_or_on_the_platform_s_baseline_nothing_is_credited(
 
 def test_a_baseline_cannot_be_made_up_late_or_raised_later(mrv: MrvWorld) -> None:
     """A reading of last year sent now is refused and is no baseline; one sent in time is,
-    and a second reading of the same month cannot raise it."""
+    and a later, higher reading of the same month cannot raise it."""
     start, end, start_before, end_before = last_month()
-    late = mrv.submit("map", [reading(mrv, "wang", start_before, end_before, 600_000)])
+    late = mrv.submit("map", [reading(mrv, "li", start_before, end_before, 600_000)])
     assert outcomes(late) == ["outside_claim_window"]
-    assert outcomes(mrv.submit("map", [reading(mrv, "wang", start, end, 200_000)])) == [
-        "no_baseline"
-    ]
+    assert outcomes(mrv.submit("map", [reading(mrv, "li", start, end, 200_000)])) == ["no_baseline"]
     in_time(mrv, "map", reading(mrv, "wang_a", start_before, end_before, 250_000))
-    # the same meter-month again, higher, from another platform: the first reading stands
-    assert in_time(mrv, "metro", reading(mrv, "wang", start_before, end_before, 600_000)) == [
-        "no_baseline"
-    ]
+    # the same meter-month again, higher, sent now by another platform: refused, and the
+    # first reading stands
+    again = mrv.submit("metro", [reading(mrv, "wang", start_before, end_before, 600_000)])
+    assert outcomes(again) == ["outside_claim_window"]
     second = mrv.submit("metro", [reading(mrv, "wang_b", start, end, 200_000)])
     # baseline 90% of the first reading, 250 kWh: 25 kWh saved x 386.9 g/kWh = 9,672 g
     assert [o.get("grams") for o in second.effects["outcomes"]] == [9_672]
 
 
-def test_a_reading_that_is_not_a_calendar_month_has_no_baseline(mrv: MrvWorld) -> None:
+def test_the_same_meter_month_from_two_members_is_credited_once(mrv: MrvWorld) -> None:
+    """A meter is the household's: any member may report it, once."""
     start, end, start_before, end_before = last_month()
     in_time(mrv, "map", reading(mrv, "wang", start_before, end_before, 300_000))
-    shifted = reading(mrv, "wang", start + 86_400, end, 200_000)
-    shifted["end"] = shifted["start"] + 28 * 86_400
-    assert outcomes(mrv.submit("map", [shifted])) == ["no_baseline"]
+    first = mrv.submit("map", [reading(mrv, "wang_a", start, end, 200_000)])
+    again = mrv.submit("metro", [reading(mrv, "wang_b", start, end, 200_000)])
+    assert (outcomes(first), outcomes(again)) == (["claim"], ["double_counted"])
+
+
+def test_erasing_a_member_does_not_raise_the_household_s_baseline(mrv: MrvWorld) -> None:
+    start, end, start_before, end_before = last_month()
+    in_time(mrv, "map", reading(mrv, "wang_a", start_before, end_before, 250_000))
+    mrv.registry.erase(mrv.addr("wang_a"))
+    after = mrv.submit("metro", [reading(mrv, "wang_b", start, end, 200_000)])
+    assert outcomes(after) == ["erased_account"]  # the household's meter is erased with her
+
+
+def test_a_reading_that_is_not_a_calendar_month_is_refused(mrv: MrvWorld) -> None:
+    """A shorter period would eat the margin; a longer one would raise a later baseline."""
+    start, end, start_before, end_before = last_month()
+    in_time(mrv, "map", reading(mrv, "wang", start_before, end_before, 300_000))
+    shorter = reading(mrv, "wang", start, end, 200_000)
+    shorter["end"] = int(shorter["start"]) + 28 * 86_400  # type: ignore[call-overload]
+    later = reading(mrv, "wang", start + 86_400, end, 200_000)
+    assert outcomes(mrv.submit("map", [shorter])) == ["implausible"]
+    assert outcomes(mrv.submit("metro", [later])) == ["implausible"]
 
 
 def test_the_same_meter_month_under_a_household_and_a_member_is_credited_once(

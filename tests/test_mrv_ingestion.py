@@ -660,7 +660,15 @@ def test_a_refusal_that_pointed_at_an_erased_person_s_activity_replays(mrv: MrvW
     mrv.registry.erase(mrv.addr("li"))
     report = replay(mrv.store)
     assert report.clean, report.problems
-    assert report.taken_as_logged == 2  # li's batch, and the refusal that pointed at it
+    assert report.taken_as_logged == 1  # li's batch; wang_b's is decided again, exactly
+    # a forged outcome beside such a refusal is still caught
+    body = json.loads(mrv.store.event_body(copy.seq))
+    body["payload"]["effects"]["outcomes"][0] = {"reason": "double_counted",
+                                                 "detail": "x"}  # fmt: skip
+    mrv.store.conn.execute(
+        "UPDATE events SET body = ? WHERE seq = ?", (rfc8785.dumps(body), copy.seq)
+    )
+    assert not replay(mrv.store, verify_signatures=False).clean
 
 
 def test_a_batch_with_erased_details_replays_as_logged_but_not_forged(mrv: MrvWorld) -> None:
@@ -794,3 +802,33 @@ def test_a_new_batch_citing_a_superseded_version_is_refused(mrv: MrvWorld) -> No
 def test_detail_bytes_equal_rfc8785(detail: dict[str, Any]) -> None:
     normal = m.normalise_detail(detail, "detail")
     assert m.detail_bytes(normal) == rfc8785.dumps(normal)
+
+
+def forge_first_claim(mrv: MrvWorld, seq: int, grams: int) -> None:
+    """Rewrite the grams of a batch's first claim in the database, as a dishonest operator."""
+    body = json.loads(mrv.store.event_body(seq))
+    fx = body["payload"]["effects"]
+    claim = next(o for o in fx["outcomes"] if "claim" in o)
+    fx["grams"] += grams - claim["grams"]
+    claim["grams"] = grams
+    mrv.store.conn.execute("UPDATE events SET body = ? WHERE seq = ?", (rfc8785.dumps(body), seq))
+
+
+def test_a_forged_claim_beside_an_unknown_account_is_caught(mrv: MrvWorld) -> None:
+    """An unknown account's details are not kept, yet the batch is decided again in full."""
+    stranger = Signer.generate().address
+    receipt = mrv.submit("metro", [mrv.record(stranger, T0), mrv.record("li", T0 + 7 * 3600)])
+    assert outcomes(receipt) == ["unknown_account", "claim"]
+    assert replay(mrv.store).clean and replay(mrv.store).taken_as_logged == 0
+    forge_first_claim(mrv, receipt.seq, 3_000)
+    assert not replay(mrv.store, verify_signatures=False).clean
+
+
+def test_an_erasure_elsewhere_hides_no_forgery_and_raises_no_false_alarm(mrv: MrvWorld) -> None:
+    mrv.registry.erase(mrv.addr("acme"))  # a company the operator controls
+    named = mrv.submit("metro", [mrv.record("acme", T0), mrv.record("li", T0 + 7 * 3600)])
+    assert outcomes(named) == ["ineligible_account", "claim"]
+    report = replay(mrv.store)
+    assert report.clean, report.problems
+    forge_first_claim(mrv, named.seq, 3_000)
+    assert not replay(mrv.store, verify_signatures=False).clean

@@ -78,6 +78,8 @@ REASONS = {
     "double_counted": "the person already claimed this activity, under this or another account",
     "daily_cap": "the account reached the methodology's daily cap",
 }
+# Records refused for their account: decided without their details, which are not kept.
+NOT_KEPT = frozenset(("unknown_account", "ineligible_account", "erased_account"))
 # Reasons after which a reading is real enough to be a later baseline: it came in time
 # (not `outside_claim_window`: a reading sent a year late could be made up to raise it).
 HISTORY_REASONS = frozenset(("no_baseline", "not_eligible", "no_reduction", "daily_cap"))
@@ -135,36 +137,45 @@ def _inputs(store: Store, count: int) -> list[dict[str, Any] | None]:
 
 
 def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
-    """The outcome of every record of a committed SubmitActivities logged as event `seq`."""
+    """The outcome of every record of a committed SubmitActivities logged as event `seq`.
+
+    A record whose account cannot earn (unknown, not a person or household, or erased with
+    its household) is refused before its details are looked at: its details are not kept,
+    and replay decides it the same without them."""
     platform, records = request["platform"], request["records"]
     details = _inputs(store, len(records))
-    if any(d is None for d in details):
-        raise ValidationError("a batch with erased details cannot be decided again")
-    rows: list[dict[str, Any]] = [d for d in details if d is not None]
     outcomes: list[dict[str, Any] | None] = [None] * len(records)
     accounts = store.accounts_by_address(r["account"] for r in records)
-    known = store.known_activity_keys([d["activity_key"] for d in rows])
-    known_in_clear = store.known_legacy_activities(platform, [d["id"] for d in rows])
     groups = {a: beneficiary_of(account) for a, account in accounts.items()}
-    members = store.members_of(g for a, g in groups.items() if g == a)
+    members = store.members_of(set(groups.values()))
     reporting = {a: _reporting_accounts(a, g, members) for a, g in groups.items()}
-    erased = store.erased_among({r for accounts_ in reporting.values() for r in accounts_})
-    candidates: list[tuple[int, Methodology, int, bool]] = []
-    for index, (record, detail) in enumerate(zip(records, rows, strict=True)):
-        if detail["activity_key"] in known or detail["id"] in known_in_clear:
-            outcomes[index] = _outcome("duplicate_record")
-            continue
-        known.add(detail["activity_key"])
+    household = {a: [g, *members.get(g, [])] for a, g in groups.items()}
+    erased = store.erased_among({r for accounts_ in household.values() for r in accounts_})
+    for index, record in enumerate(records):
         account = accounts.get(record["account"])
-        methodology = CATALOGUE.get((record["methodology"], record["version"]))
-        rule = RULES.get(record["methodology"])
         if account is None:
             outcomes[index] = _outcome("unknown_account")
         elif account["kind"] not in EARNING_KINDS:
             outcomes[index] = _outcome("ineligible_account")
-        elif erased.intersection(reporting[record["account"]]):
+        elif erased.intersection(_erasable_with(record, reporting, household)):
             outcomes[index] = _outcome("erased_account")
-        elif methodology is None or rule is None:
+    if any(d is None for i, d in enumerate(details) if outcomes[i] is None):
+        raise ValidationError("a batch with erased details cannot be decided again")
+    rows: dict[int, dict[str, Any]] = {i: d for i, d in enumerate(details) if d is not None}
+    open_ = [i for i in range(len(records)) if outcomes[i] is None]
+    known = store.known_activity_keys([rows[i]["activity_key"] for i in open_])
+    known |= {rows[i]["activity_key"] for i in open_ if rows[i].get("duplicate")}
+    known_in_clear = store.known_legacy_activities(platform, [rows[i]["id"] for i in open_])
+    candidates: list[tuple[int, Methodology, int, bool]] = []
+    for index in open_:
+        record, detail, account = records[index], rows[index], accounts[records[index]["account"]]
+        if detail["activity_key"] in known or detail["id"] in known_in_clear:
+            outcomes[index] = _outcome("duplicate_record")
+            continue
+        known.add(detail["activity_key"])
+        methodology = CATALOGUE.get((record["methodology"], record["version"]))
+        rule = RULES.get(record["methodology"])
+        if methodology is None or rule is None:
             outcomes[index] = _outcome("unknown_methodology")
         elif detail["quantities"].keys() != _reported(methodology):
             outcomes[index] = _outcome(INVALID_QUANTITIES)
@@ -174,11 +185,13 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
             outcomes[index] = _outcome("future_activity")
         elif detail["end"] < request["expiry"] - rule.claim_window_s:
             outcomes[index] = _outcome("outside_claim_window")
+        elif rule.computed and not _calendar_month(detail["start"], detail["end"]):
+            outcomes[index] = _outcome("implausible")
         else:
             quantities = detail["quantities"]
             if rule.computed:
                 quantities = dict(quantities)
-                baseline = _baseline(store, _meter_subjects(store, account), methodology, detail)
+                baseline = _baseline(store, household[record["account"]], methodology, detail)
                 if baseline is None:
                     outcomes[index] = _outcome("no_baseline")
                     continue
@@ -192,7 +205,9 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
             else:
                 candidates.append((index, methodology, grams, verdict.capped))
 
-    subjects = {i: reporting[records[i]["account"]] for i, _, _, _ in candidates}
+    # A meter is the household's: any of its accounts may report a month of it.
+    subjects = {i: household[records[i]["account"]] if RULES[m.id].computed
+                else reporting[records[i]["account"]] for i, m, _, _ in candidates}  # fmt: skip
     for i, m, _, _ in candidates:
         rows[i]["fingerprint"] = fingerprint(m, rows[i])
     probes = [(i, subject, m.family, rows[i]["start"], rows[i]["end"])
@@ -221,7 +236,9 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
         if (
             index in overlapping
             or index in twins
-            or _overlaps(same_kind, account, group, start, end)
+            or _overlaps(
+                same_kind, account, group, start, end, bool(RULES[methodology.id].computed)
+            )
         ):
             outcomes[index] = _outcome("double_counted")
             continue
@@ -260,13 +277,40 @@ def class_of_vintage(methodology: Methodology, vintage: int) -> str:
 
 
 def _overlaps(
-    same_kind: list[tuple[str, int, int]], account: str, group: str, start: int, end: int
+    same_kind: list[tuple[str, int, int]],
+    account: str,
+    group: str,
+    start: int,
+    end: int,
+    whole_household: bool,
 ) -> bool:
-    """Whether an activity of the same person accepted earlier in the batch overlaps this
-    one (a batch comes from one platform, so it holds no time-zone twins)."""
+    """Whether an activity of the same person (of the same household, for a meter) accepted
+    earlier in the batch overlaps this one (a batch comes from one platform, so it holds no
+    time-zone twins)."""
     return any(
-        same_person(account, group, other) and s < end and start < e for other, s, e in same_kind
+        (whole_household or same_person(account, group, other)) and s < end and start < e
+        for other, s, e in same_kind
     )
+
+
+def _erasable_with(
+    record: dict[str, Any], reporting: dict[str, list[str]], household: dict[str, list[str]]
+) -> list[str]:
+    """The accounts whose erasure refuses this record: those that may have reported the same
+    person's activity, and for a meter the whole household."""
+    rule = RULES.get(record["methodology"])
+    if rule is not None and rule.computed:
+        return household[record["account"]]
+    return reporting[record["account"]]
+
+
+def _calendar_month(start: int, end: int) -> bool:
+    """Whether [start, end) is one calendar month of China Standard Time."""
+    first = datetime.fromtimestamp(start, UTC) + timedelta(hours=8)
+    if (first.day, first.hour, first.minute, first.second) != (1, 0, 0, 0):
+        return False
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return end == int((following - timedelta(hours=8)).timestamp())
 
 
 def _reporting_accounts(account: str, group: str, members: dict[str, list[str]]) -> list[str]:
@@ -275,13 +319,6 @@ def _reporting_accounts(account: str, group: str, members: dict[str, list[str]])
     if group != account:
         return [account, group]
     return [account, *members.get(account, [])]
-
-
-def _meter_subjects(store: Store, account: dict[str, Any]) -> list[str]:
-    """The accounts a household's meter readings are reported under: the household and
-    its members."""
-    group = beneficiary_of(account)
-    return [group, *store.members_of([group])[group]]
 
 
 def _baseline(
@@ -357,11 +394,7 @@ def apply_batch(store: Store, request: dict[str, Any], effects: Effects, seq: in
                  record["methodology"], record["version"], 0, 0, outcome["reason"],
                  outcome["detail"])
             )  # fmt: skip
-        if (
-            detail is not None
-            and account is not None
-            and outcome.get("reason") not in ("duplicate_record", "erased_account")
-        ):
+        if detail is not None and outcome.get("reason") not in NOT_KEPT | {"duplicate_record"}:
             private.append(_private_row(platform, record, detail, outcome, group, seq, index))
     store.insert_claims(claims)
     store.insert_rejections(rejections)

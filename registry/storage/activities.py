@@ -126,15 +126,16 @@ class ActivityIndex(StoreBase):
         self, subjects: list[str], family: str, methodology_id: str, start: int
     ) -> int | None:
         """The first reading of a meter (reported under any of `subjects`, a household and
-        its members) under `methodology_id` for the period starting at `start`: a later one
-        for the same month cannot raise a baseline."""
+        its members) under `methodology_id` for the period starting at `start`. A later one
+        for the same month cannot raise a baseline, nor replace a first one that was no
+        reading (sent late, refused, or rejected by a verifier): None then."""
         row = self.conn.execute(
             "SELECT reading FROM private_activities"
             f" WHERE subject IN ({marks(subjects)}) AND family = ? AND start_s = ?"
-            " AND methodology = ? AND reading IS NOT NULL ORDER BY seq, idx LIMIT 1",
+            " AND methodology = ? ORDER BY seq, idx LIMIT 1",
             (*subjects, family, start, methodology_id),
         ).fetchone()
-        return None if row is None else int(row[0])
+        return None if row is None or row[0] is None else int(row[0])
 
     def insert_private_activities(self, rows: list[tuple[Any, ...]]) -> None:
         self.conn.executemany(
@@ -163,6 +164,18 @@ class ActivityIndex(StoreBase):
 
     def erased_subjects(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT subject FROM erased_subjects")}
+
+    def erasures(self) -> list[tuple[str, int]]:
+        """`(subject, log size when erased)`, in log order."""
+        rows = self.conn.execute("SELECT subject, log_size FROM erased_subjects ORDER BY log_size")
+        return [(str(subject), int(size)) for subject, size in rows]
+
+    def record_erasure(self, subject: str, log_size: int) -> None:
+        """Note an erasure (replay, as it reaches the point in the log where it happened)."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO erased_subjects(subject, erased_at, log_size) VALUES (?, 0, ?)",
+            (subject, log_size),
+        )
 
 
 def _day_range(days: set[str]) -> tuple[int, int]:

@@ -92,7 +92,8 @@ class PersonalTables:
         self.conn.execute("DELETE FROM personal_keys WHERE subject = ?", (subject,))
         self.conn.execute("DELETE FROM private_activities WHERE subject = ?", (subject,))
         self.conn.execute(
-            "INSERT OR IGNORE INTO erased_subjects(subject, erased_at) VALUES (?, ?)",
+            "INSERT OR IGNORE INTO erased_subjects(subject, erased_at, log_size)"
+            " VALUES (?, ?, (SELECT COUNT(*) FROM events))",
             (subject, now),
         )
         return int(pieces.rowcount) + int(legacy.rowcount)

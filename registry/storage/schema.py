@@ -336,9 +336,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             CREATE INDEX IF NOT EXISTS personal_data_subject ON personal_data(subject);
             -- A salt's fingerprint in 128 bits: as safe against reuse, half the index.
             UPDATE commitment_salts SET fingerprint = substr(fingerprint, 1, 16);
-            -- Who was erased (an address, no more): replay takes their batches as logged.
+            -- Who was erased (an address, no more), and when in the log: replay decides later
+            -- batches knowing it, and takes the earlier ones that need their data as logged.
             CREATE TABLE IF NOT EXISTS erased_subjects (
-                subject TEXT PRIMARY KEY, erased_at REAL NOT NULL
+                subject TEXT PRIMARY KEY, erased_at REAL NOT NULL, log_size INTEGER NOT NULL
             ) WITHOUT ROWID;
             """
         ),
