@@ -196,17 +196,19 @@ def private_pieces(
     return tuple(pieces), ()
 
 
-def _keepable(authorised: Authorised, effects: Effects) -> list[Piece]:
-    """The pieces to seal: an activity's details only where its account could earn (data
-    that could never be erased, or was asked to be, is not kept)."""
-    if authorised.operation.message is not m.SUBMIT_ACTIVITIES:
-        return list(authorised.pieces)
-    outcomes = effects["outcomes"]
-    return [
-        piece
-        for piece, outcome in zip(authorised.pieces, outcomes, strict=True)
-        if outcome.get("reason") not in committed.NOT_KEPT
-    ]
+def _keepable(store: Store, authorised: Authorised, effects: Effects) -> list[Piece]:
+    """The pieces to seal: none under an erased person, and an activity's details only where
+    its account could earn (data that could never be erased, or was asked to be, is not
+    kept)."""
+    pieces = list(authorised.pieces)
+    if authorised.operation.message is m.SUBMIT_ACTIVITIES:
+        pieces = [
+            piece
+            for piece, outcome in zip(pieces, effects["outcomes"], strict=True)
+            if outcome.get("reason") not in committed.NOT_KEPT
+        ]
+    erased = store.erased_among({p.subject for p in pieces})
+    return [piece for piece in pieces if piece.subject not in erased]
 
 
 class Registry:
@@ -357,7 +359,7 @@ class Registry:
         store.append_event(seq, operation.event_type, time, body)
         if authorised.pieces:
             self.vault.claim_salts([piece.salt for piece in authorised.pieces])
-            self.vault.seal_many(_keepable(authorised, effects), seq)
+            self.vault.seal_many(_keepable(store, authorised, effects), seq)
         return Receipt(seq, operation.event_type, effects)
 
     def open_account(self, message: Any, signature: str) -> Receipt:

@@ -17,6 +17,7 @@ again with that record taken as a duplicate, and must then equal the log exactly
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -133,6 +134,10 @@ def _check_and_apply(
         return f"event {seq} ({event_type}): cannot be applied: {exc}"
 
 
+class MissingDetailsError(Exception):
+    """A committed record's details are gone from the vault without an erasure."""
+
+
 class Details:
     """The vault of the log being replayed, as the source of committed batches' details, and
     the erasures, which replay notes in the rebuilt store as it reaches them in the log."""
@@ -144,6 +149,7 @@ class Details:
         self.vault = vault
         self.erasures = source.erasures()
         self.erased = {subject for subject, _ in self.erasures}
+        self.erased_records: Counter[str] = Counter()  # records of erased persons, per platform
         self.taken_as_logged = 0
 
     def inputs(
@@ -163,28 +169,41 @@ class Details:
         later = {subject for subject, size in self.erasures if size > seq}
         before = self.erased - later
         accounts = rebuilt.accounts_by_address(r["account"] for r in records)
-        for record, detail in zip(records, inputs, strict=True):
+        decidable = True
+        for index, (record, detail) in enumerate(zip(records, inputs, strict=True)):
             account = accounts.get(record["account"])
+            if record["account"] in self.erased:
+                self.erased_records[request["platform"]] += 1
             if account is None or account["kind"] not in EARNING_KINDS:
                 continue  # refused for its account, whatever its details
             household = _household(rebuilt, account)
-            if household & later:
-                return inputs, False
-            if detail is None and not household & before:
-                return inputs, False
-        return inputs, True
+            if detail is None and record["account"] not in self.erased and not household & before:
+                raise MissingDetailsError(
+                    f"the details of record {index} are not in the vault, and neither its"
+                    " account nor its household had been erased"
+                )
+            if household & later or (detail is None and not household & before):
+                decidable = False
+        return inputs, decidable
 
     def forced_duplicates(
-        self, inputs: list[dict[str, Any] | None], logged: dict[str, Any], decided: dict[str, Any]
+        self,
+        platform: str,
+        inputs: list[dict[str, Any] | None],
+        logged: dict[str, Any],
+        decided: dict[str, Any],
     ) -> bool:
         """Where the log refused records as duplicates of an activity an erased person had
-        claimed (its keyed id went with them) and the decision now credits them: mark them
-        duplicates, to be decided again. False when nothing of the kind differs."""
-        if not self.erased:
-            return False
+        sent through the same platform before (its keyed id went with them) and the decision
+        now credits them: mark them duplicates, to be decided again; at most as many as the
+        erased persons' earlier records of that platform. False when nothing of the kind
+        differs."""
         marked = False
         for detail, was, now in zip(inputs, logged["outcomes"], decided["outcomes"], strict=True):
             if was != now and was.get("reason") == "duplicate_record" and detail is not None:
+                if self.erased_records[platform] == 0:
+                    return False  # no erased record of this platform it could repeat
+                self.erased_records[platform] -= 1
                 detail["duplicate"] = True
                 marked = True
         return marked
@@ -224,11 +243,16 @@ def _redo(
         return f"event {seq}: nonce {request['nonce']} of {signer} used twice"
     logged = event["payload"]["effects"]
     committed_batch = operation.message is SUBMIT_ACTIVITIES and committed.is_committed(request)
-    inputs, decidable = details.inputs(rebuilt, request, seq) if committed_batch else (None, True)
+    try:
+        inputs, decidable = (
+            details.inputs(rebuilt, request, seq) if committed_batch else (None, True)
+        )
+    except MissingDetailsError as exc:
+        return f"event {seq}: {exc}"
     try:
         rebuilt.private_inputs = inputs
         if not decidable:
-            committed.check_logged(request, logged, seq)
+            committed.check_logged(request, logged, seq, inputs)
             effects = logged
             details.taken_as_logged += 1
         else:
@@ -236,7 +260,7 @@ def _redo(
             if (
                 effects != logged
                 and inputs is not None
-                and details.forced_duplicates(inputs, logged, effects)
+                and details.forced_duplicates(request["platform"], inputs, logged, effects)
             ):
                 effects = operation.decide(rebuilt, request, signer, seq)
             if effects != logged:

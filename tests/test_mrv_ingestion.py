@@ -24,11 +24,12 @@ from hypothesis import strategies as st
 
 from registry import errors
 from registry import messages as m
-from registry.commitments import commitment
+from registry.commitments import commit_text, commitment
 from registry.errors import SchemaVersionError
 from registry.ledger import Receipt
 from registry.methodologies import lookup
 from registry.methodologies.policy import current_version
+from registry.mrv.committed import REASONS
 from registry.mrv.ingest import cst_day
 from registry.replay import replay
 from registry.signing import Signer
@@ -832,3 +833,58 @@ def test_an_erasure_elsewhere_hides_no_forgery_and_raises_no_false_alarm(mrv: Mr
     assert report.clean, report.problems
     forge_first_claim(mrv, named.seq, 3_000)
     assert not replay(mrv.store, verify_signatures=False).clean
+
+
+def test_a_missing_piece_without_an_erasure_is_reported(mrv: MrvWorld) -> None:
+    receipt = mrv.submit("metro", [mrv.record("li", T0 + 7 * 3600)])
+    mrv.store.conn.execute("DELETE FROM personal_data WHERE seq = ?", (receipt.seq,))
+    report = replay(mrv.store)
+    assert any("not in the vault" in p for p in report.problems)
+
+
+def test_a_batch_taken_as_logged_still_credits_no_more_than_its_own_details(
+    mrv: MrvWorld,
+) -> None:
+    """wang_b's trip shares a batch with wang_a's; once wang_a is erased the batch is taken
+    as logged, yet wang_b's claim is held to what its own details earn."""
+    receipt = mrv.submit(
+        "metro", [mrv.record("wang_a", T0 + 7 * 3600), mrv.record("wang_b", T0 + 9 * 3600)]
+    )
+    mrv.registry.erase(mrv.addr("wang_a"))
+    assert replay(mrv.store).clean
+    body = json.loads(mrv.store.event_body(receipt.seq))
+    fx = body["payload"]["effects"]
+    fx["outcomes"][1]["grams"] = 2_900  # 443 g earned
+    fx["grams"] = fx["outcomes"][0]["grams"] + 2_900
+    mrv.store.conn.execute(
+        "UPDATE events SET body = ? WHERE seq = ?", (rfc8785.dumps(body), receipt.seq)
+    )
+    report = replay(mrv.store, verify_signatures=False)
+    assert any("more than its own details earn" in p for p in report.problems)
+
+
+def test_an_unrelated_erasure_does_not_excuse_a_made_up_duplicate(mrv: MrvWorld) -> None:
+    mrv.registry.erase(mrv.addr("acme"))  # never sent anything
+    receipt = mrv.submit("metro", [mrv.record("li", T0 + 7 * 3600)])
+    body = json.loads(mrv.store.event_body(receipt.seq))
+    fx = body["payload"]["effects"]
+    fx["outcomes"][0] = {"reason": "duplicate_record", "detail": REASONS["duplicate_record"]}
+    fx.update(accepted=0, rejected=1, grams=0, methodologies={})
+    mrv.store.conn.execute(
+        "UPDATE events SET body = ? WHERE seq = ?", (rfc8785.dumps(body), receipt.seq)
+    )
+    assert not replay(mrv.store, verify_signatures=False).clean
+
+
+def test_nothing_is_sealed_again_under_an_erased_beneficiary(mrv: MrvWorld) -> None:
+    mrv.world.issue("wang", 1_000)
+    mrv.registry.erase(mrv.addr("li"))
+    salt, named = commit_text("李 (a beneficiary)")
+    wang = mrv.world.people["wang"]
+    retire = wang.request(mrv.registry.domain, "Retire", owner=wang.address,
+                          assetClass="SZ_TRANSIT-1.0-2026-440300", batchNo=0, amount=10,
+                          beneficiaryCommitment=named, beneficiary=mrv.addr("li"),
+                          reason="gift", jurisdiction="CN-GD")  # fmt: skip
+    mrv.registry.execute(*retire, {"beneficiary_name": (salt, "李 (a beneficiary)")})
+    assert mrv.registry.vault.tables.wrapped_key(mrv.addr("li")) is None
+    assert mrv.registry.vault.of_subject(mrv.addr("li")) == []

@@ -333,9 +333,17 @@ def _baseline(
     return None if reading is None else reading * 9 // 10
 
 
-def check_logged(request: dict[str, Any], effects: Effects, seq: int) -> None:
-    """What can be checked of a committed batch's effects without its details (replay of a
-    batch whose details were erased): their shape, claim ids and per-activity caps."""
+def check_logged(
+    request: dict[str, Any],
+    effects: Effects,
+    seq: int,
+    details: list[dict[str, Any] | None] | None = None,
+) -> None:
+    """What can be checked of a committed batch's effects that cannot be decided again (some
+    of its data erased): their shape, claim ids, classes and per-activity caps, and for a
+    claim whose details are at hand, that it earns no more than those details do and falls
+    in their vintage (what others' erased data could change is refusals and caps, never
+    that)."""
     records, outcomes = request["records"], effects["outcomes"]
     if len(outcomes) != len(records):
         raise ValidationError("the effects do not hold one outcome per record")
@@ -352,6 +360,15 @@ def check_logged(request: dict[str, Any], effects: Effects, seq: int) -> None:
                 or not 0 < grams <= methodology.cap_per_activity_g
             ):
                 raise ValidationError(f"outcome {index} is not a claim this record could earn")
+            detail = details[index] if details is not None else None
+            if detail is not None and not RULES[methodology.id].computed:
+                own = methodology.assess(detail["quantities"], detail["start"], detail["end"])
+                if (
+                    own.reason is not None
+                    or grams > apply_leakage(own.grams, RULES[methodology.id])
+                    or outcome["class"] != class_of(methodology, detail["start"])
+                ):
+                    raise ValidationError(f"outcome {index} credits more than its own details earn")
             claimed += grams
         elif outcome.get("reason") not in REASONS:
             raise ValidationError(f"outcome {index} names no known reason")

@@ -121,21 +121,27 @@ export function logFigures(entries, size, root) {
   const chainEvents = new Set();
   const add = (/** @type {string} */ c, /** @type {bigint} */ g) =>
     locked.set(c, (locked.get(c) ?? 0n) + g);
+  /** @type {(value: unknown, seq: number) => bigint} */
+  const integer = (value, seq) => {
+    if (!Number.isSafeInteger(value) || /** @type {number} */ (value) < 0)
+      throw new ReserveLogError(`event ${seq} holds ${JSON.stringify(value)} where the log has an integer`);
+    return BigInt(/** @type {number} */ (value));
+  };
   entries.forEach((body, seq) => {
     const event = /** @type {any} */ (parseJson(body, { what: `event ${seq}` }));
     if (!BRIDGE_EVENTS.has(event.type)) return;
     const request = event.payload.request;
     if (event.type === "CreditsLocked") {
-      const grams = BigInt(request.amount);
+      const grams = integer(request.amount, seq);
       locks.set(seq, { assetClass: request.assetClass, grams, status: "open" });
       add(request.assetClass, grams);
     } else if (event.type === "CreditsMinted" || event.type === "LockReleased") {
-      const lock = locks.get(Number(request.lockSeq));
+      const lock = locks.get(Number(integer(request.lockSeq, seq)));
       if (lock === undefined) throw new ReserveLogError(`event ${seq} names no lock`);
       lock.status = event.type === "CreditsMinted" ? "minted" : "released";
       if (lock.status === "released") add(lock.assetClass, -lock.grams);
     } else {
-      add(request.assetClass, -BigInt(request.amount));
+      add(request.assetClass, -integer(request.amount, seq));
     }
     if (Object.hasOwn(request, "chainEvent")) chainEvents.add(request.chainEvent);
   });

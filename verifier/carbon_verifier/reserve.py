@@ -183,11 +183,11 @@ class LogFigures:
 
     def _apply(self, seq: int, event_type: str, request: dict[str, object]) -> None:
         if event_type == "CreditsLocked":
-            asset_class, grams = str(request["assetClass"]), int(str(request["amount"]))
+            asset_class, grams = str(request["assetClass"]), _integer(request["amount"], seq)
             self.locks[seq] = (asset_class, grams, OPEN)
             self.locked[asset_class] = self.locked.get(asset_class, 0) + grams
         elif event_type in ("CreditsMinted", "LockReleased"):
-            lock_seq = int(str(request["lockSeq"]))
+            lock_seq = _integer(request["lockSeq"], seq)
             if lock_seq not in self.locks:
                 raise ReserveLogError(f"event {seq} names lock {lock_seq}, which is no lock")
             asset_class, grams, _ = self.locks[lock_seq]
@@ -197,7 +197,8 @@ class LogFigures:
                 self.locked[asset_class] -= grams
         else:
             asset_class = str(request["assetClass"])
-            self.locked[asset_class] = self.locked.get(asset_class, 0) - int(str(request["amount"]))
+            amount = _integer(request["amount"], seq)
+            self.locked[asset_class] = self.locked.get(asset_class, 0) - amount
         if "chainEvent" in request:
             self.chain_events.add(str(request["chainEvent"]))
 
@@ -207,6 +208,13 @@ class LogFigures:
 
     def recorded(self, chain_event: str) -> bool:
         return chain_event in self.chain_events
+
+
+def _integer(value: object, seq: int) -> int:
+    """A plain JSON integer of the log (what the registry writes), else ReserveLogError."""
+    if type(value) is not int or not 0 <= value <= 2**53 - 1:
+        raise ReserveLogError(f"event {seq} holds {value!r} where the log has an integer")
+    return value
 
 
 @dataclass(frozen=True)
