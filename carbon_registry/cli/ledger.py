@@ -234,4 +234,6 @@ def replay_command(obj: Context, skip_signatures: bool) -> None:
     if not report.clean:
         click.echo(f"replay of {report.events} events: {len(report.problems)} problem(s)", err=True)
         raise SystemExit(1)
-    click.echo(f"replay of {report.events} events: state equals the log")
+    taken = report.taken_as_logged
+    noted = f" ({taken} committed batch(es) taken as logged: data in them erased)" if taken else ""
+    click.echo(f"replay of {report.events} events: state equals the log{noted}")
