@@ -178,21 +178,30 @@ class Vault:
         self, seq: int, platform: str, records: list[dict[str, Any]]
     ) -> list[dict[str, Any] | None]:
         """The decision inputs of the committed batch logged as event `seq`, from the sealed
-        details; None for a record whose subject was erased."""
+        details (read in one query); None for a record whose details are not kept."""
+        sealed = [s for s in self.tables.of_event(seq) if s.kind == ACTIVITY]
+        by_ref = {p.ref: p for p in self.open_many(sealed) if p is not None}
         inputs: list[dict[str, Any] | None] = []
         for record in records:
-            piece = self.get(ACTIVITY, record["commitment"], seq)
+            piece = by_ref.get(record["commitment"])
             if piece is None:
                 inputs.append(None)
                 continue
-            detail = json.loads(piece.data)
-            inputs.extend(self.decision_inputs(platform, [detail]))
+            inputs.extend(self.decision_inputs(platform, [json.loads(piece.data)]))
         return inputs
 
     def open(self, sealed: SealedPiece) -> Piece | None:
         """The piece inside; None when its subject was erased. Raises ValidationError for a
         piece that does not open (changed on disk, or sealed under another key)."""
-        key = self._subject_key(sealed.subject, create=False)
+        return self.open_many([sealed])[0]
+
+    def open_many(self, pieces: Sequence[SealedPiece]) -> list[Piece | None]:
+        """`open` of every piece, their subjects' keys read once."""
+        keys = self._subject_keys([s.subject for s in pieces], create=False)
+        return [self._opened(sealed, keys.get(sealed.subject)) for sealed in pieces]
+
+    @staticmethod
+    def _opened(sealed: SealedPiece, key: bytes | None) -> Piece | None:
         if key is None:
             return None  # erased
         aad = f"{sealed.subject}|{sealed.kind}|{sealed.ref}".encode()
@@ -213,7 +222,7 @@ class Vault:
         return None if sealed is None else self.open(sealed)
 
     def of_subject(self, subject: str) -> list[Piece]:
-        return [p for s in self.tables.of_subject(subject) if (p := self.open(s)) is not None]
+        return [p for p in self.open_many(self.tables.of_subject(subject)) if p is not None]
 
     def erase(self, subject: str) -> int:
         """Destroy the subject's key, pieces and private activity rows; returns how many

@@ -149,6 +149,7 @@ class Details:
         self.vault = vault
         self.erasures = source.erasures()
         self.erased = {subject for subject, _ in self.erasures}
+        self.noted = 0  # erasures noted in the rebuilt store so far (they come in log order)
         self.erased_records: Counter[str] = Counter()  # records of erased persons, per platform
         self.taken_as_logged = 0
 
@@ -159,9 +160,9 @@ class Details:
         decided again: the erasures before it noted, every record either refused for its
         account (decided without details) or with its details at hand, and no one of its
         households erased later (their data went after it was decided)."""
-        for subject, size in self.erasures:
-            if size <= seq:
-                rebuilt.record_erasure(subject, size)
+        while self.noted < len(self.erasures) and self.erasures[self.noted][1] <= seq:
+            rebuilt.record_erasure(*self.erasures[self.noted])
+            self.noted += 1
         records = request["records"]
         if self.vault is None:
             return [None] * len(records), False
@@ -169,6 +170,8 @@ class Details:
         later = {subject for subject, size in self.erasures if size > seq}
         before = self.erased - later
         accounts = rebuilt.accounts_by_address(r["account"] for r in records)
+        groups = {a: beneficiary_of(account) for a, account in accounts.items()}
+        members = rebuilt.members_of(set(groups.values()))
         decidable = True
         for index, (record, detail) in enumerate(zip(records, inputs, strict=True)):
             account = accounts.get(record["account"])
@@ -176,7 +179,8 @@ class Details:
                 self.erased_records[request["platform"]] += 1
             if account is None or account["kind"] not in EARNING_KINDS:
                 continue  # refused for its account, whatever its details
-            household = _household(rebuilt, account)
+            group = groups[record["account"]]
+            household = {group, *members[group]}
             if detail is None and record["account"] not in self.erased and not household & before:
                 raise MissingDetailsError(
                     f"the details of record {index} are not in the vault, and neither its"
@@ -207,12 +211,6 @@ class Details:
                 detail["duplicate"] = True
                 marked = True
         return marked
-
-
-def _household(rebuilt: Store, account: dict[str, Any]) -> set[str]:
-    """The account's household and its members (the account itself for a person alone)."""
-    group = beneficiary_of(account)
-    return {group, *rebuilt.members_of([group])[group]}
 
 
 def _redo(

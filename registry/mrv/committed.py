@@ -55,7 +55,7 @@ from registry.messages import asset_class_id
 from registry.methodologies import CATALOGUE, MAX_DURATION_S
 from registry.methodologies.base import INVALID_QUANTITIES, Methodology
 from registry.methodologies.intake import RULES, RULES_HASH, apply_leakage, region_covers
-from registry.mrv.ingest import EARNING_KINDS, beneficiary_of, class_of, cst_day
+from registry.mrv.ingest import EARNING_KINDS, batch_effects, beneficiary_of, class_of, cst_day
 from registry.storage import Store
 from registry.storage.activities import same_person
 
@@ -165,7 +165,7 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
     open_ = [i for i in range(len(records)) if outcomes[i] is None]
     known = store.known_activity_keys([rows[i]["activity_key"] for i in open_])
     known |= {rows[i]["activity_key"] for i in open_ if rows[i].get("duplicate")}
-    known_in_clear = store.known_legacy_activities(platform, [rows[i]["id"] for i in open_])
+    known_in_clear = store.known_activities(platform, [rows[i]["id"] for i in open_])
     candidates: list[tuple[int, Methodology, int, bool]] = []
     for index in open_:
         record, detail, account = records[index], rows[index], accounts[records[index]["account"]]
@@ -260,16 +260,7 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
         same_kind.append((account, start, end))
         if methodology.key not in hashes:
             hashes[methodology.key] = methodology.hash()
-    final = [o for o in outcomes if o is not None]
-    claimed = [o["grams"] for o in final if "claim" in o]
-    return {
-        "accepted": len(claimed),
-        "rejected": len(final) - len(claimed),
-        "grams": sum(claimed),
-        "methodologies": hashes,
-        "rules": RULES_HASH,
-        "outcomes": final,
-    }
+    return {**batch_effects(outcomes, hashes), "rules": RULES_HASH}
 
 
 def class_of_vintage(methodology: Methodology, vintage: int) -> str:

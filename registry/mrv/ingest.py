@@ -203,6 +203,12 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
         if methodology.key not in hashes:
             hashes[methodology.key] = methodology.hash()
 
+    return batch_effects(outcomes, hashes)
+
+
+def batch_effects(outcomes: list[dict[str, Any] | None], hashes: dict[str, str]) -> Effects:
+    """A batch's effects from every record's outcome: counts, grams claimed, methodology
+    hashes."""
     final = [o for o in outcomes if o is not None]
     claimed = [o["grams"] for o in final if "claim" in o]
     return {

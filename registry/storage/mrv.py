@@ -103,30 +103,17 @@ class MrvTables(StoreBase):
                 members[household].append(address)
         return members
 
-    def known_legacy_activities(self, platform: str, activity_ids: list[str]) -> set[str]:
-        """The ids among `activity_ids` that `platform` submitted in clear, in a batch of the
-        first release (claimed or not); committed claims keep no activity id."""
-        known: set[str] = set()
-        for chunk in chunks(activity_ids):
-            ids = marks(chunk)
-            rows = self.conn.execute(
-                f"SELECT activity_id FROM claims WHERE platform = ? AND activity_id IN ({ids})"
-                " AND start_s > 0 UNION SELECT activity_id FROM claim_rejections"
-                f" WHERE platform = ? AND activity_id IN ({ids}) AND start_s > 0",
-                (platform, *chunk, platform, *chunk),
-            )
-            known.update(r[0] for r in rows)
-        return known
-
     def known_activities(self, platform: str, activity_ids: list[str]) -> set[str]:
-        """The ids among `activity_ids` that `platform` submitted before (claimed or not)."""
+        """The ids among `activity_ids` that `platform` submitted in clear, in a batch of the
+        first release (claimed or not). Committed batches keep no activity id in state: their
+        claims have no day, their refusals no end time."""
         known: set[str] = set()
         for chunk in chunks(activity_ids):
             ids = marks(chunk)
             rows = self.conn.execute(
                 f"SELECT activity_id FROM claims WHERE platform = ? AND activity_id IN ({ids})"
-                " UNION SELECT activity_id FROM claim_rejections WHERE platform = ?"
-                f" AND activity_id IN ({ids})",
+                " AND day != '' UNION SELECT activity_id FROM claim_rejections"
+                f" WHERE platform = ? AND activity_id IN ({ids}) AND end_s > 0",
                 (platform, *chunk, platform, *chunk),
             )
             known.update(r[0] for r in rows)

@@ -69,6 +69,13 @@ class PersonalTables:
         return None if row is None else SealedPiece(row[0], row[1], row[2], bytes(row[3]),
                                                     bytes(row[4]), row[5])  # fmt: skip
 
+    def of_event(self, seq: int) -> list[SealedPiece]:
+        rows = self.conn.execute(
+            "SELECT subject, kind, ref, nonce, ciphertext, seq FROM personal_data WHERE seq = ?",
+            (seq,),
+        )
+        return [SealedPiece(r[0], r[1], r[2], bytes(r[3]), bytes(r[4]), r[5]) for r in rows]
+
     def of_subject(self, subject: str) -> list[SealedPiece]:
         rows = self.conn.execute(
             "SELECT subject, kind, ref, nonce, ciphertext, seq FROM personal_data"
