@@ -58,6 +58,8 @@ API_PROBLEMS: dict[str, tuple[int, str]] = {
         " was signed in another EIP-712 domain",
     ),
     "sign_in_unknown_account": (401, "No account of this registry has this address"),
+    "sign_in_malformed": (422, "The EIP-4361 sign-in message is not well formed"),
+    "sign_in_nonce_used": (401, "The sign-in message's nonce was used already (replay)"),
     "path_mismatch": (422, "The signed message names another resource than the URL"),
     "not_found": (404, "No such resource"),
     "unknown_attestation": (404, "No such attestation"),

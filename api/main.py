@@ -40,6 +40,7 @@ from api.routes import (
 )
 from api.service import RegistryService
 from api.settings import Settings
+from api.web import account, assets, explorer
 
 DESCRIPTION = """
 An open registry for household carbon reductions (碳普惠). Every state change is an
@@ -88,6 +89,9 @@ ROUTERS = (
     tokens.router,
     backups.router,
     sessions.router,
+    explorer.router,
+    account.router,
+    assets.router,
 )
 
 
@@ -150,8 +154,10 @@ def create_app(
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by api.web.assets with local Swagger UI files (no CDN)
     )
     app.state.service = service
+    app.state.web_totals = explorer.TotalsCache()
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

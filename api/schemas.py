@@ -132,6 +132,15 @@ class SignInRequest(BaseModel):
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
 
 
+class SiweSignInRequest(BaseModel):
+    """EIP-4361 "Sign-In with Ethereum": the message text and its personal_sign signature."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    siwe: str = Field(max_length=4_000, description="The EIP-4361 message, as signed.")
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+
 class SessionToken(BaseModel):
     token: str = Field(description="Send as `Authorization: Bearer <token>`.")
     account: str

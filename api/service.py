@@ -26,7 +26,7 @@ from anchoring.worker import AnchorPolicy, CheckpointStore
 from api.anchoring import AnchoringRuntime, ChainStatus
 from api.errors import ApiError, problem_response
 from api.metrics import Metrics
-from api.sessions import SessionKeys
+from api.sessions import NonceLedger, SessionKeys
 from api.settings import Settings
 from api.webhooks import EventHub, WebhookDispatcher
 from api.writer import Outcome, WriteJob, Writer, WriterStoppedError
@@ -106,6 +106,7 @@ class RegistryService:
         self.sessions = SessionKeys(
             None if secret is None else secret.get_secret_value().encode(), self.log_id
         )
+        self.siwe_nonces = NonceLedger()
         self.hub = EventHub(last_seq)
         self.metrics = Metrics()
         self.writer = Writer(settings, on_commit=self.hub.notify, metrics=self.metrics)

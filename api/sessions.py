@@ -15,6 +15,13 @@ that the caller sends as `Authorization: Bearer <token>` until `expiry`. Nothing
 the token is checked against the server's secret (`CARBON_REGISTRY_SESSION_SECRET`, else a
 random one drawn at start-up, so a restart ends every session). A SignIn request is never
 logged and is no write: it is not in the catalogue of signed requests (`registry.messages`).
+
+A browser wallet may sign in with the text form instead, an EIP-4361 message signed with
+`personal_sign` (EIP-191), which wallets show to the person as a sign-in: `sign_in_siwe`
+checks its domain (the host the page was served from), URI, version, chain id (the
+registry's), nonce, issued-at and expiration time, and answers the same token. Its nonce is
+chosen by the page; each one is accepted once per process until its message expires
+(`NonceLedger`), so a message read off a screen cannot be replayed to the same process.
 """
 
 from __future__ import annotations
@@ -23,13 +30,15 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from api.errors import ApiError
-from registry.eip712 import Domain, StructType, recover_signer
+from registry.eip712 import Domain, StructType, checksum_address, keccak, recover_signer
 
 SIGN_IN = StructType(
     "SignIn",
@@ -149,3 +158,147 @@ def sign_in(
     if not account_exists(account):
         raise ApiError("sign_in_unknown_account", f"no account {account} in this registry")
     return Session(account, expiry)
+
+
+# -- EIP-4361 "Sign-In with Ethereum", the text form -----------------------------------------
+
+_SIWE = re.compile(
+    r"^(?P<domain>[^\s/]{1,255}) wants you to sign in with your Ethereum account:\n"
+    r"(?P<address>0x[0-9a-fA-F]{40})\n\n"
+    r"(?:(?P<statement>[^\n]{1,500})\n\n)?"
+    r"URI: (?P<uri>[^\s]{1,500})\n"
+    r"Version: (?P<version>[0-9]{1,3})\n"
+    r"Chain ID: (?P<chain_id>[0-9]{1,20})\n"
+    r"Nonce: (?P<nonce>[0-9A-Za-z]{8,64})\n"
+    r"Issued At: (?P<issued_at>[0-9TZ:.+-]{20,40})"
+    r"(?:\nExpiration Time: (?P<expiration>[0-9TZ:.+-]{20,40}))?"
+    r"(?:\nNot Before: (?P<not_before>[0-9TZ:.+-]{20,40}))?"
+    r"(?:\nRequest ID: (?P<request_id>[^\n]{0,200}))?"
+    r"(?:\nResources:(?P<resources>(?:\n- [^\s]{1,500}){0,20}))?$"
+)
+SIWE_MAX_CHARS = 4_000
+
+
+def siwe_message(
+    domain: str, address: str, uri: str, chain_id: int, nonce: str, issued: int, expiry: int
+) -> str:
+    """An EIP-4361 message as the /me page builds it (tests and clients use this too)."""
+    return (
+        f"{domain} wants you to sign in with your Ethereum account:\n{address}\n\n"
+        f"{SIWE_STATEMENT}\n\nURI: {uri}\nVersion: 1\nChain ID: {chain_id}\nNonce: {nonce}\n"
+        f"Issued At: {_rfc3339(issued)}\nExpiration Time: {_rfc3339(expiry)}"
+    )
+
+
+SIWE_STATEMENT = "登录碳账户，只读个人数据。Sign in to read my carbon account."
+
+
+def _rfc3339(unix_s: int) -> str:
+    return datetime.fromtimestamp(unix_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _unix(text: str, field: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError("sign_in_malformed", f"{field} {text!r} is not an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise ApiError("sign_in_malformed", f"{field} {text!r} has no time zone")
+    return int(moment.timestamp())
+
+
+def personal_digest(text: str) -> bytes:
+    """EIP-191 version 0x45: what `personal_sign` signs."""
+    data = text.encode("utf-8")
+    return keccak(b"\x19Ethereum Signed Message:\n" + str(len(data)).encode() + data)
+
+
+class NonceLedger:
+    """The SIWE nonces this process accepted, each kept until its message expires."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, nonce: str, expiry: int, now: float) -> None:
+        with self._lock:
+            if len(self._until) > 10_000:  # forget the expired ones (they cannot sign in)
+                self._until = {n: t for n, t in self._until.items() if t > now}
+            if self._until.get(nonce, 0) > now:
+                raise ApiError(
+                    "sign_in_nonce_used",
+                    f"the nonce {nonce} signed in already: sign a new message",
+                )
+            self._until[nonce] = expiry
+
+
+def sign_in_siwe(
+    text: str,
+    signature: str,
+    *,
+    host: str,
+    chain_id: int,
+    nonces: NonceLedger,
+    account_exists: Callable[[str], bool],
+    now: float | None = None,
+) -> Session:
+    """Check an EIP-4361 message signed with personal_sign; every field is checked."""
+    now = time.time() if now is None else now
+    if len(text) > SIWE_MAX_CHARS:
+        raise ApiError("sign_in_malformed", f"the message is over {SIWE_MAX_CHARS} characters")
+    match = _SIWE.fullmatch(text)
+    if match is None:
+        raise ApiError(
+            "sign_in_malformed",
+            "the message is not an EIP-4361 sign-in (domain line, address, URI, Version,"
+            " Chain ID, Nonce of 8+ letters and digits, Issued At, Expiration Time)",
+        )
+    f = match.groupdict()
+    if f["domain"] != host:
+        raise ApiError(
+            "sign_in_wrong_audience",
+            f"the message signs in to {f['domain']!r}; this registry is served at {host!r}",
+        )
+    if not (f["uri"].startswith((f"https://{host}/", f"http://{host}/")) or
+            f["uri"] in (f"https://{host}", f"http://{host}")):  # fmt: skip
+        raise ApiError("sign_in_wrong_audience", f"URI {f['uri']!r} is not on {host!r}")
+    if f["version"] != "1":
+        raise ApiError("sign_in_malformed", f"Version {f['version']} is not 1")
+    if int(f["chain_id"]) != chain_id:
+        raise ApiError(
+            "sign_in_wrong_audience",
+            f"Chain ID {f['chain_id']} is not this registry's chain {chain_id}",
+        )
+    address = f["address"]
+    if checksum_address(address[2:].lower()) != address:
+        raise ApiError("sign_in_malformed", f"{address} is not an EIP-55 checksummed address")
+    if f["expiration"] is None:
+        raise ApiError("sign_in_validity", "the message needs an Expiration Time")
+    issued = _unix(f["issued_at"], "Issued At")
+    expiry = _unix(f["expiration"], "Expiration Time")
+    if not 0 < expiry - issued <= MAX_SESSION_S:
+        raise ApiError(
+            "sign_in_validity",
+            f"Expiration Time - Issued At is {expiry - issued} s; it must be 1 to {MAX_SESSION_S} s",
+        )
+    if issued > now + CLOCK_SKEW_S:
+        raise ApiError("sign_in_not_yet_valid", f"Issued At {issued} is after now ({int(now)})")
+    if f["not_before"] is not None and _unix(f["not_before"], "Not Before") > now + CLOCK_SKEW_S:
+        raise ApiError("sign_in_not_yet_valid", "the message's Not Before is still ahead")
+    if expiry <= now:
+        raise ApiError(
+            "sign_in_expired", f"the message expired at {expiry}; now is {int(now)}", expiry=expiry
+        )
+    recovered = recover_signer(personal_digest(text), signature)  # bad_signature
+    if recovered != address:
+        raise ApiError(
+            "sign_in_wrong_signer",
+            f"the signature recovers to {recovered}, not {address}: sign the message"
+            " with personal_sign and the account's key",
+            expected=address,
+            recovered=recovered,
+        )
+    if not account_exists(address):
+        raise ApiError("sign_in_unknown_account", f"no account {address} in this registry")
+    nonces.take(f["nonce"], expiry, now)  # last: a refused message spends no nonce
+    return Session(address, expiry)

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         " least 32 characters). Unset: a random one at start-up, so a restart ends every"
         " session (clients sign in again).",
     )
+    chain_explorer_tx_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]*\{tx\}[^\s]*$",
+        description="A block explorer's page of a transaction, `{tx}` standing for its hash"
+        " (e.g. https://etherscan.io/tx/{tx}): the explorer pages link anchors to it.",
+    )
     max_body_bytes: int = Field(default=256 * KIB, ge=1 * KIB, description="Largest request body.")
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
         default="FULL",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api import examples as ex
 from api.deps import ServiceDep
 from api.routes import problem_responses
-from api.schemas import SessionToken, SignInRequest
-from api.sessions import MAX_SESSION_S, sign_in
+from api.schemas import SessionToken, SignInRequest, SiweSignInRequest
+from api.sessions import MAX_SESSION_S, sign_in, sign_in_siwe
 from registry import messages
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], responses=problem_responses())
@@ -28,13 +28,18 @@ SIGN_IN_EXAMPLE = {
 @router.post(
     "",
     response_model=SessionToken,
-    summary="Sign in with an EIP-712 SignIn message: a session token for personal reads",
+    summary="Sign in (EIP-712 SignIn, or EIP-4361 text): a session token for personal reads",
     description="Sign `SignIn(address account,string audience,uint64 issuedAt,uint64 expiry,"
     "uint256 nonce)` (types and audience in `GET /v1/eip712`, under `sign_in`) in the"
     " registry's domain with the account's key, the typed-data form of EIP-4361. `audience`"
     f" is the log id, `expiry` at most {MAX_SESSION_S} s after `issuedAt` and not past. The"
     " token is valid until `expires_at`; send it as `Authorization: Bearer <token>`. Nothing"
-    " is logged; a restart of a service without CARBON_REGISTRY_SESSION_SECRET ends sessions.",
+    " is logged; a restart of a service without CARBON_REGISTRY_SESSION_SECRET ends sessions."
+    ' Or send `{"siwe": <EIP-4361 message>, "signature": <personal_sign>}`: its domain'
+    " must be the Host this request was sent to, its URI on that host, Version 1, Chain ID"
+    " the registry's (`GET /v1/eip712`), Nonce 8-64 letters and digits not used before"
+    f" (per process, until the message expires), Expiration Time at most {MAX_SESSION_S} s"
+    " after Issued At.",
     openapi_extra={
         "requestBody": {
             "content": {"application/json": {"example": SIGN_IN_EXAMPLE}},
@@ -48,10 +53,23 @@ SIGN_IN_EXAMPLE = {
         }
     ),  # fmt: skip
 )
-def create_session(service: ServiceDep, body: SignInRequest) -> SessionToken:
+def create_session(
+    service: ServiceDep, request: Request, body: SignInRequest | SiweSignInRequest
+) -> SessionToken:
+    store = service.reader().store
+    if isinstance(body, SiweSignInRequest):
+        session = sign_in_siwe(
+            body.siwe,
+            body.signature,
+            host=request.headers.get("host", ""),
+            chain_id=service.domain.chain_id,
+            nonces=service.siwe_nonces,
+            account_exists=lambda account: store.account(account) is not None,
+        )
+        token = service.sessions.issue(session.account, session.expiry)
+        return SessionToken(token=token, account=session.account, expires_at=session.expiry)
     message = body.message.model_dump()
     message["account"] = messages.address(message["account"], "account")
-    store = service.reader().store
     session = sign_in(
         service.domain,
         service.sessions,

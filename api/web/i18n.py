@@ -1,0 +1,152 @@
+"""Labels of the web pages in zh-CN and en, and which of the two a request gets.
+
+The language is `?lang=` when given (the switch link; a cookie then keeps it), else the
+`lang` cookie, else the first of zh/en in Accept-Language, else zh-CN.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+LANGUAGES = ("zh-CN", "en")
+DEFAULT = "zh-CN"
+COOKIE = "lang"
+
+# key: (zh-CN, en)
+LABELS: dict[str, tuple[str, str]] = {
+    "site": ("碳普惠登记处", "Carbon Registry"),
+    "skip": ("跳到正文", "Skip to content"),
+    "nav": ("主导航", "Main navigation"),
+    "home": ("概览", "Overview"),
+    "events": ("日志事件", "Log events"),
+    "event": ("事件", "Event"),
+    "checkpoints": ("检查点与锚定", "Checkpoints and anchors"),
+    "classes": ("资产类别", "Asset classes"),
+    "methodologies": ("方法学", "Methodologies"),
+    "batches": ("批次与序列号", "Batches and serial ranges"),
+    "retirements": ("注销与证书", "Retirements and certificates"),
+    "search": ("搜索", "Search"),
+    "search_label": (
+        "证书编号、资产类别+序列号、事件序号或哈希",
+        "Certificate id, asset class + serial, event number or hash",
+    ),
+    "search_hint": (
+        "例如 CERT-0000000043、CN-SZ-TRANSIT-2026 1234、42 或 0x…",
+        "e.g. CERT-0000000043, CN-SZ-TRANSIT-2026 1234, 42 or 0x…",
+    ),
+    "me": ("我的碳账户", "My carbon account"),
+    "api_docs": ("API 文档", "API docs"),
+    "verify": ("验证证明", "Verify a proof"),
+    "switch": ("English", "中文"),
+    "public_note": (
+        "公开页面只显示汇总和公开日志内容，不含个人数据。",
+        "Public pages show aggregates and public log content only, no personal data.",
+    ),
+    "totals": ("登记处总量", "Registry totals"),
+    "log_size": ("日志事件数", "Events in the log"),
+    "accounts": ("账户数", "Accounts"),
+    "issued": ("已签发", "Issued"),
+    "active": ("流通中", "Active"),
+    "retired": ("已注销", "Retired"),
+    "cancelled": ("已作废", "Cancelled"),
+    "locked": ("已锁定（跨链）", "Locked (bridged)"),
+    "buffer": ("缓冲池", "Buffer pool"),
+    "batch_count": ("批次", "Batches"),
+    "claims": ("减排申报", "Reduction claims"),
+    "latest_events": ("最新事件", "Latest events"),
+    "latest_checkpoint": ("最新检查点", "Latest checkpoint"),
+    "seq": ("序号", "No."),
+    "type": ("类型", "Type"),
+    "time": ("时间 (UTC)", "Time (UTC)"),
+    "older": ("更早", "Older"),
+    "newer": ("更新", "Newer"),
+    "leaf_hash": ("叶哈希 (RFC 9162)", "Leaf hash (RFC 9162)"),
+    "canonical_json": ("规范 JSON (RFC 8785)", "Canonical JSON (RFC 8785)"),
+    "proof_bundle": ("证明包", "Proof bundle"),
+    "verify_in_browser": ("在浏览器中验证", "Verify in the browser"),
+    "tree_size": ("树大小", "Tree size"),
+    "root_hash": ("根哈希", "Root hash"),
+    "status": ("状态", "Status"),
+    "anchor": ("链上锚定", "On-chain anchor"),
+    "block": ("区块", "Block"),
+    "not_anchored": ("尚未锚定", "Not anchored yet"),
+    "asset_class": ("资产类别", "Asset class"),
+    "formula": ("计算公式", "Formula"),
+    "factors": ("排放因子", "Emission factors"),
+    "source": ("来源", "Source"),
+    "version": ("版本", "Version"),
+    "family": ("类别", "Family"),
+    "region": ("地区", "Region"),
+    "quantities": ("活动数据", "Activity quantities"),
+    "rules": ("规则与上限", "Rules and caps"),
+    "batch": ("批次", "Batch"),
+    "amount": ("数量", "Amount"),
+    "serials": ("序列号范围", "Serial range"),
+    "holder_status": ("持有状态", "Holding status"),
+    "certificate": ("证书", "Certificate"),
+    "reason": ("原因", "Reason"),
+    "beneficiary": ("受益人", "Beneficiary"),
+    "not_found": ("未找到", "Not found"),
+    "nothing_found": ("没有找到匹配的结果。", "Nothing matches."),
+    "sign_in": ("用钱包登录", "Sign in with your wallet"),
+    "sign_out": ("退出", "Sign out"),
+    "sign_in_note": (
+        "使用以太坊登录 (EIP-4361)：钱包只签名一条登录消息，私钥不离开钱包；会话令牌只保存在本标签页中。",
+        "Sign-In with Ethereum (EIP-4361): your wallet signs a sign-in message, the key never"
+        " leaves it; the session token stays in this tab only.",
+    ),
+    "no_wallet": (
+        "未检测到浏览器钱包 (EIP-1193)。",
+        "No browser wallet (EIP-1193) found.",
+    ),
+    "balance": ("余额与持有", "Balance and holdings"),
+    "reductions": ("减排量（按月）", "Reductions over time"),
+    "by_methodology": ("按方法学", "By methodology"),
+    "by_platform": ("按平台", "By platform"),
+    "chart_table": ("图表数据表", "Chart data as a table"),
+    "month": ("月份", "Month"),
+    "grams": ("克 CO2e", "grams CO2e"),
+    "my_claims": ("我的减排申报", "My claims"),
+    "computation": ("计算", "Computation"),
+    "my_retirements": ("注销与证书", "Retirements and certificates"),
+    "household": ("家庭合计", "Household pooled view"),
+    "members": ("成员", "Members"),
+    "footprint": ("碳足迹估算（衣食住行）", "Footprint estimate (clothing, food, home, travel)"),
+    "footprint_note": (
+        "估算：仅在本页计算，不保存、不签发，与上面经核证的减排量无关。因子取公开来源中的保守值。",
+        "Estimate: computed in this page only, never stored or issued, unlike the verified"
+        " reductions above. Factors are conservative readings of public sources.",
+    ),
+    "estimate": ("估算", "Estimate"),
+    "per_month": ("每月", "per month"),
+    "compute": ("计算", "Compute"),
+    "factor": ("因子", "Factor"),
+    "estimate_total": ("估算月排放", "Estimated monthly emissions"),
+    "verified_total": ("经核证的减排总量", "Verified reductions, total"),
+    "platform": ("平台", "Platform"),
+    "methodology": ("方法学", "Methodology"),
+    "claim": ("申报", "Claim"),
+    "none": ("无", "None"),
+    "printable": ("可打印证书", "Printable certificate"),
+    "explorer_link": ("区块浏览器", "Chain explorer"),
+    "tx": ("交易", "Transaction"),
+    "contract": ("合约", "Contract"),
+}
+
+
+def language(request: Request) -> str:
+    wanted = request.query_params.get("lang") or request.cookies.get(COOKIE)
+    if wanted in LANGUAGES:
+        return wanted
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT
+
+
+def labels(lang: str) -> dict[str, str]:
+    index = LANGUAGES.index(lang)
+    return {key: pair[index] for key, pair in LABELS.items()}

@@ -1,0 +1,127 @@
+// My carbon account: EIP-4361 sign-in with the browser wallet (EIP-1193 personal_sign),
+// the session token kept in this tab's sessionStorage, the account's data from /me/data.
+import { checksumAddress } from "/verifier/carbon-verifier.js";
+
+const $ = (id) => document.getElementById(id);
+const KEY = "carbon-registry-session";
+const text = (value) => document.createTextNode(String(value ?? ""));
+const grams = (g) => `${Number(g).toLocaleString("en")} g`;
+
+function row(cells) {
+  const tr = document.createElement("tr");
+  for (const cell of cells) {
+    const td = document.createElement("td");
+    td.append(cell instanceof Node ? cell : text(cell));
+    tr.append(td);
+  }
+  return tr;
+}
+
+function nonce() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function rfc3339(unixS) {
+  return new Date(unixS * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+async function signIn() {
+  const status = $("signin-status");
+  if (!window.ethereum) { status.textContent = document.documentElement.lang === "en" ? "No browser wallet (EIP-1193) found." : "未检测到浏览器钱包 (EIP-1193)。"; return; }
+  const [raw] = await window.ethereum.request({ method: "eth_requestAccounts" });
+  const address = checksumAddress(raw.slice(2).toLowerCase());
+  const chainId = Number($("connect").dataset.chainId);
+  const issued = Math.floor(Date.now() / 1000);
+  const message = `${location.host} wants you to sign in with your Ethereum account:\n${address}\n\n` +
+    "登录碳账户，只读个人数据。Sign in to read my carbon account.\n\n" +
+    `URI: ${location.origin}/me\nVersion: 1\nChain ID: ${chainId}\nNonce: ${nonce()}\n` +
+    `Issued At: ${rfc3339(issued)}\nExpiration Time: ${rfc3339(issued + 3600)}`;
+  const hex = "0x" + [...new TextEncoder().encode(message)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const signature = await window.ethereum.request({ method: "personal_sign", params: [hex, address] });
+  const response = await fetch("/v1/sessions", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ siwe: message, signature }),
+  });
+  const body = await response.json();
+  if (!response.ok) { status.textContent = body.detail ?? body.title; return; }
+  sessionStorage.setItem(KEY, body.token);
+  await load();
+}
+
+function chart(data) {
+  const series = data.methodologies.map((m) => ({ name: m, type: "bar", stack: "g", data: data.series[m] }));
+  const head = document.createElement("tr");
+  for (const label of ["", ...data.methodologies]) {
+    const th = document.createElement("th"); th.scope = "col"; th.textContent = label; head.append(th);
+  }
+  $("series").tHead.replaceChildren(head);
+  $("series").tBodies[0].replaceChildren(...data.months.map((month, i) =>
+    row([month, ...data.methodologies.map((m) => grams(data.series[m][i]))])));
+  if (window.echarts) {
+    const plot = window.echarts.init($("chart"));
+    plot.setOption({
+      tooltip: { trigger: "axis" }, legend: { type: "scroll" }, animation: false,
+      xAxis: { type: "category", data: data.months }, yAxis: { type: "value", name: "g CO2e" },
+      series,
+    });
+    $("chart").dataset.rendered = "true";
+  }
+}
+
+async function load() {
+  const token = sessionStorage.getItem(KEY);
+  if (!token) return;
+  const response = await fetch("/me/data", { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) { sessionStorage.removeItem(KEY); $("signin-status").textContent = (await response.json()).detail; return; }
+  const data = await response.json();
+  $("signin").hidden = true;
+  $("account").hidden = false;
+  $("address").textContent = data.account;
+  $("total").textContent = data.total_claimed_text;
+  $("balances").tBodies[0].replaceChildren(...data.balances.map((b) =>
+    row([b.asset_class, grams(b.active), grams(b.retired), grams(b.cancelled), grams(b.locked)])));
+  $("platforms").tBodies[0].replaceChildren(...Object.entries(data.by_platform).map(([p, g]) => row([p, grams(g)])));
+  $("claims").tBodies[0].replaceChildren(...data.claims.map((c) => {
+    const status = document.createElement("span");
+    status.className = `status-${c.status}`;
+    status.textContent = c.status + (c.verdict ? ` (${c.verdict})` : "");
+    return row([c.claim_id, `${c.methodology} ${c.version}`, c.month, status, c.computation ?? grams(c.grams)]);
+  }));
+  $("refused").tBodies[0].replaceChildren(...data.refused.map((r) => row([r.methodology, r.reason, r.detail])));
+  $("retirements").replaceChildren(...data.retirements.map((r) => {
+    const li = document.createElement("li");
+    const a = document.createElement("a");
+    a.href = `/v1/retirements/${r.certificate_id}/certificate.html`;
+    a.textContent = r.certificate_id;
+    li.append(a, text(` · ${grams(r.amount)} ${r.asset_class} · ${r.reason} · ${r.time}`));
+    return li;
+  }));
+  if (data.household) {
+    $("household").hidden = false;
+    $("hh-address").textContent = data.household.address;
+    $("hh-members").textContent = data.household.members.join(", ");
+    $("hh-active").replaceChildren(...Object.entries(data.household.active).map(([c, g]) => {
+      const li = document.createElement("li"); li.textContent = `${c}: ${grams(g)}`; return li;
+    }));
+  }
+  chart(data);
+  document.body.dataset.loaded = "true";
+}
+
+function footprint(event) {
+  event?.preventDefault();
+  let total = 0;
+  for (const input of $("footprint").querySelectorAll("input")) {
+    const quantity = Math.max(0, Math.trunc(Number(input.value) || 0));
+    total += quantity * Number(input.dataset.grams);  // integer grams, no rounding
+  }
+  $("fp-total").dataset.grams = String(total);
+  $("fp-total").textContent = grams(total);
+}
+
+$("connect").addEventListener("click", () => signIn().catch((err) => { $("signin-status").textContent = err.message ?? String(err); }));
+$("signout").addEventListener("click", () => { sessionStorage.removeItem(KEY); location.reload(); });
+$("footprint").addEventListener("submit", footprint);
+$("footprint").addEventListener("input", () => footprint());
+await load();

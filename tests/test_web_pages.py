@@ -1,0 +1,186 @@
+"""The web pages in process: EIP-4361 sign-in, /me's data (the signed-in account's only,
+with each claim's computation in words), the explorer's pages in zh-CN and en, search, and
+/docs on local Swagger UI files."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from api.sessions import siwe_message
+from registry.signing import Signer
+from tests.api_world import Client, MrvParties, api_client
+from tests.ledger_world import World
+
+HOST = "testserver"  # the Host the test client sends
+
+
+@dataclass
+class Site:
+    world: World
+    client: Client
+    claims: list[str]
+    certificate: str
+    serial: str
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    world = World.create(tmp_path_factory.mktemp("web") / "r.db", names=("alice", "bob"))
+    mrv = MrvParties(world)
+    records = mrv.trips("alice", 3, metres=12_300)
+    receipt = world.registry.execute(*mrv.submit("day-1", records))
+    claims = [o["claim"] for o in receipt.effects["outcomes"] if "claim" in o]
+    world.issue("alice", 5_000)
+    retired = world.retire("alice", 1_200)
+    certificate = retired.effects["certificate_id"]
+    row = world.store.retirement(certificate)
+    assert row is not None
+    with api_client(world) as client:
+        yield Site(world, client, claims, certificate, str(row["serials"]))
+    world.store.close()
+
+
+def siwe(signer: Signer, **overrides: Any) -> dict[str, str]:
+    now = int(time.time())
+    fields: dict[str, Any] = {
+        "domain": HOST, "address": signer.address, "uri": f"http://{HOST}/me",
+        "chain_id": 31337, "nonce": Signer.generate().address[2:14], "issued": now,
+        "expiry": now + 600,
+    } | overrides  # fmt: skip
+    text = siwe_message(**fields)
+    signed = Account.sign_message(encode_defunct(text=text), signer.private_key_hex)
+    return {"siwe": text, "signature": "0x" + signed.signature.hex().removeprefix("0x")}
+
+
+def chain_id(site: Site) -> int:
+    return int(site.client.get("/v1/eip712").json()["domain"]["chainId"])
+
+
+def test_a_wallet_signs_in_with_an_eip_4361_message_once(site: Site) -> None:
+    alice = site.world.people["alice"]
+    body = siwe(alice, chain_id=chain_id(site))
+    r = site.client.post("/v1/sessions", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["account"] == alice.address
+    token = r.json()["token"]
+    assert site.client.get(f"/v1/accounts/{alice.address}/activities",
+                           headers={"Authorization": f"Bearer {token}"}).status_code == 200  # fmt: skip
+    again = site.client.post("/v1/sessions", json=body)
+    assert again.status_code == 401 and again.json()["code"] == "sign_in_nonce_used"
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"domain": "evil.example"}, "sign_in_wrong_audience"),
+        ({"uri": "https://evil.example/me"}, "sign_in_wrong_audience"),
+        ({"chain_id": 1}, "sign_in_wrong_audience"),
+        ({"expiry": int(time.time()) + 7_200}, "sign_in_validity"),
+        ({"issued": int(time.time()) - 900, "expiry": int(time.time()) - 300}, "sign_in_expired"),
+        (
+            {"issued": int(time.time()) + 600, "expiry": int(time.time()) + 900},
+            "sign_in_not_yet_valid",
+        ),
+        ({"nonce": "short"}, "sign_in_malformed"),
+    ],
+)
+def test_an_eip_4361_message_with_a_wrong_field_is_refused(
+    site: Site, change: dict[str, Any], code: str
+) -> None:
+    fields = {"chain_id": chain_id(site)} | change
+    r = site.client.post("/v1/sessions", json=siwe(site.world.people["alice"], **fields))
+    assert r.json().get("code") == code, r.text
+    assert r.status_code in (401, 422)
+
+
+def test_a_message_signed_by_another_key_or_edited_is_refused(site: Site) -> None:
+    alice, bob = site.world.people["alice"], site.world.people["bob"]
+    body = siwe(alice, chain_id=chain_id(site))
+    forged = siwe(bob, chain_id=chain_id(site))["signature"]
+    r = site.client.post("/v1/sessions", json={"siwe": body["siwe"], "signature": forged})
+    assert r.json()["code"] == "sign_in_wrong_signer"
+    edited = body["siwe"].replace("Version: 1", "Version: 1\nVersion: 1")
+    r = site.client.post("/v1/sessions", json={"siwe": edited, "signature": body["signature"]})
+    assert r.json()["code"] == "sign_in_malformed"
+    lower = body["siwe"].replace(alice.address, alice.address.lower())
+    r = site.client.post("/v1/sessions", json={"siwe": lower, "signature": body["signature"]})
+    assert r.json()["code"] == "sign_in_malformed"  # EIP-55 is required
+
+
+def test_me_data_needs_the_session_and_shows_only_its_account(site: Site) -> None:
+    assert site.client.get("/me/data").status_code == 401
+    page = site.client.get("/me")
+    assert page.status_code == 200 and site.world.people["alice"].address not in page.text
+    alice = site.world.people["alice"]
+    token = site.client.post("/v1/sessions", json=siwe(alice, chain_id=chain_id(site))).json()
+    data = site.client.get("/me/data", headers={"Authorization": f"Bearer {token['token']}"}).json()
+    assert data["account"] == alice.address
+    assert {c["claim_id"] for c in data["claims"]} == set(site.claims)
+    # 12.3 km of metro at 46.7 g/km: 574.41 g, floored; less the registry's 5% leakage
+    words = data["claims"][0]["computation"]
+    assert words == "12.3 km metro × 46.7 g/km = 574 g − 5% leakage = 545 g"
+    assert data["total_claimed"] == 3 * 545
+    assert sum(sum(v) for v in data["series"].values()) == 3 * 545
+    assert [r["certificate_id"] for r in data["retirements"]] == [site.certificate]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/explorer/events", "/explorer/events/0", "/explorer/checkpoints", "/explorer/classes",
+     "/explorer/methodologies", "/explorer/methodologies/SZ_TRANSIT/1.0", "/explorer/batches",
+     "/explorer/retirements", "/me"],
+)  # fmt: skip
+def test_every_page_renders_in_chinese_first_and_in_english_on_request(
+    site: Site, path: str
+) -> None:
+    site.client.cookies.clear()  # the switch's cookie of the previous case
+    zh = site.client.get(path)
+    assert zh.status_code == 200 and '<html lang="zh-CN">' in zh.text
+    assert "碳普惠登记处" in zh.text
+    en = site.client.get(path, headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert '<html lang="en">' in en.text and "Carbon Registry" in en.text
+    switched = site.client.get(path + "?lang=en")
+    assert '<html lang="en">' in switched.text and switched.cookies.get("lang") == "en"
+    assert '<html lang="en">' in site.client.get(path).text  # the cookie keeps the choice
+    site.client.cookies.clear()
+    for leak in ("alice family", "(private name)"):
+        assert leak not in zh.text  # names stay in the vault
+
+
+def test_the_home_page_shows_the_registry_totals(site: Site) -> None:
+    page = site.client.get("/").text
+    events = site.world.store.event_count()
+    assert f'data-total="events">{events:,}<' in page
+
+
+def test_search_finds_a_certificate_an_event_and_a_serial(site: Site) -> None:
+    r = site.client.get("/explorer/search", params={"q": site.certificate}, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/v1/retirements/{site.certificate}/certificate.html"
+    r = site.client.get("/explorer/search", params={"q": "3"}, follow_redirects=False)
+    assert r.headers["location"] == "/explorer/events/3"
+    first_range = site.serial.split()[0]
+    page = site.client.get("/explorer/search", params={"q": first_range})
+    assert page.status_code == 200 and 'data-status="retired"' in page.text
+    assert site.certificate in page.text
+    leaf = site.client.get("/explorer/events/3").text.split('id="leaf-hash">')[1][:66]
+    r = site.client.get("/explorer/search", params={"q": leaf}, follow_redirects=False)
+    assert r.headers["location"] == "/explorer/events/3"
+    missing = site.client.get("/explorer/search", params={"q": "CERT-9999999999"})
+    assert missing.status_code == 404
+
+
+def test_docs_and_charts_load_from_this_server_not_a_cdn(site: Site) -> None:
+    docs = site.client.get("/docs").text
+    assert "/vendor/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+    for name in ("swagger-ui-bundle.js", "swagger-ui.css", "echarts.min.js"):
+        assert site.client.get(f"/vendor/{name}").status_code == 200
+    assert site.client.get("/vendor/..%2Fpackage.json").status_code == 404
+    assert site.client.get("/static/site.css").status_code == 200
