@@ -1,0 +1,212 @@
+"""The web pages in Debian's Chromium (Playwright, never a downloaded browser): a person
+signs in with a wallet (EIP-4361, personal_sign) and sees their claims and chart; the
+explorer finds a certificate by serial and the certificate verifies itself in the page;
+axe-core finds no serious or critical violation on any page type; screenshots of each page
+type at phone and desktop widths go to test-output/screenshots/.
+
+The wallet is an EIP-1193 provider injected into the page whose signatures are made in
+Python with eth_account (`expose_binding`), as MetaMask would make them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct, encode_typed_data
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from registry import messages
+from registry.signing import Signer
+from tests.serve_process import CLASS, Served, setup_parties
+
+ROOT = Path(__file__).resolve().parents[1]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "test-output" / "screenshots"
+WAIT_MS = 120_000
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+
+# window.ethereum: requests go to the Python wallet through the exposed binding.
+PROVIDER = """
+window.ethereum = {
+  isTestWallet: true,
+  async request({ method, params }) { return window.__wallet(method, JSON.stringify(params ?? [])); },
+};
+"""
+
+
+@dataclass
+class Town:
+    served: Served
+    person: Signer
+    certificate: str
+    serial: str
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
+    folder = tmp_path_factory.mktemp("web-browser")
+    with Served(folder / "registry.db") as running:
+        running.start()
+        person, platform = Signer.generate(), Signer.generate()
+        with running.client() as api:
+            setup_parties(api, running.operator, [person], 5_000)
+            api.open_account(running.operator, platform.address, "platform", name="Metro SZ")
+            api.grant_role(running.operator, platform.address, "platform")
+            start = int(time.time()) - 3 * 86_400
+            trips = [
+                {"id": f"trip-{i}", "account": person.address, "methodology": "SZ_TRANSIT",
+                 "version": "1.0", "region": "440304", "start": start + i * 10_800,
+                 "end": start + i * 10_800 + 1_800, "quantities": {"metro_m": 12_300, "bus_m": 0}}
+                for i in range(3)
+            ]  # fmt: skip
+            fields, details = messages.activity_batch(platform.address, "day-1", trips)
+            api.submit_activities(platform, fields, details)
+            retired = api.retire(person, CLASS, 1_000, reason="commute", jurisdiction="CN-GD")
+            api.wait_for_anchor(retired.seq, timeout_s=120)
+            certificate = str(retired.effects["certificate_id"])
+            serial = api.certificate(certificate).serials[0]
+        yield Town(running, person, certificate, serial)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is needed (make test installs it)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield launched
+        launched.close()
+
+
+def wallet_context(browser: Browser, signer: Signer, **options: Any) -> BrowserContext:
+    """A browser context whose pages have `signer`'s wallet injected."""
+    context = browser.new_context(**options)
+
+    def answer(_source: Any, method: str, params_json: str) -> Any:
+        params = json.loads(params_json)
+        if method in ("eth_requestAccounts", "eth_accounts"):
+            return [signer.address.lower()]  # as MetaMask answers: not checksummed
+        if method == "personal_sign":
+            signed = Account.sign_message(encode_defunct(hexstr=params[0]), signer.private_key_hex)
+            return "0x" + signed.signature.hex().removeprefix("0x")
+        if method == "eth_signTypedData_v4":
+            typed = encode_typed_data(full_message=json.loads(params[1]))
+            signed = Account.sign_message(typed, signer.private_key_hex)
+            return "0x" + signed.signature.hex().removeprefix("0x")
+        raise ValueError(f"unsupported {method}")
+
+    context.expose_binding("__wallet", answer)
+    context.add_init_script(PROVIDER)
+    context.set_default_timeout(WAIT_MS)
+    return context
+
+
+def signed_in_page(town: Town, context: BrowserContext) -> Page:
+    page = context.new_page()
+    page.goto(f"{town.served.base}/me")
+    page.click("#connect")
+    page.wait_for_selector("body[data-loaded=true]")
+    return page
+
+
+def test_a_person_signs_in_with_the_wallet_and_sees_claims_and_chart(
+    town: Town, browser: Browser
+) -> None:
+    context = wallet_context(browser, town.person)
+    page = signed_in_page(town, context)
+    assert page.inner_text("#address") == town.person.address
+    rows = page.locator("#claims tbody tr")
+    assert rows.count() == 3
+    assert "12.3 km metro × 46.7 g/km = 574 g − 5% leakage = 545 g" in rows.first.inner_text()
+    page.wait_for_selector("#chart[data-rendered=true] canvas")
+    assert page.locator("#series tbody tr").count() >= 1  # the chart's table fallback
+    assert town.certificate in page.inner_text("#retirements")
+    page.fill("#fp-car_km", "100")
+    page.fill("#fp-electricity", "10")
+    assert page.get_attribute("#fp-total", "data-grams") == str(100 * 110 + 10 * 536)
+    page.reload()  # the token stays in the tab (sessionStorage)
+    page.wait_for_selector("body[data-loaded=true]")
+    context.close()
+    fresh = browser.new_page()  # another tab, no session: nothing personal
+    fresh.goto(f"{town.served.base}/me")
+    assert town.person.address not in fresh.content()
+    fresh.close()
+
+
+def test_the_explorer_finds_a_certificate_by_serial_and_verifies_it(
+    town: Town, browser: Browser
+) -> None:
+    page = browser.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{town.served.base}/")
+    page.fill("#q", town.serial)
+    page.press("#q", "Enter")
+    page.wait_for_selector("#serial-result [data-status=retired]")
+    page.click("#certificate-link")
+    page.wait_for_selector("#verify-result [data-verdict]")
+    assert page.get_attribute("#verify-result [data-verdict]", "data-verdict") == "verified"
+    assert town.certificate in page.inner_text("body")
+    page.close()
+
+
+def page_types(town: Town) -> dict[str, str]:
+    return {
+        "home": "/",
+        "events": "/explorer/events",
+        "event": "/explorer/events/1",
+        "checkpoints": "/explorer/checkpoints",
+        "classes": "/explorer/classes",
+        "methodology": "/explorer/methodologies/SZ_TRANSIT/1.0",
+        "batches": "/explorer/batches",
+        "retirements": "/explorer/retirements",
+        "serial": f"/explorer/search?q={town.serial}",
+        "certificate": f"/v1/retirements/{town.certificate}/certificate.html",
+        "me-signed-out": "/me",
+        "english-home": "/?lang=en",
+    }
+
+
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    page.add_script_tag(path=str(AXE))
+    report = page.evaluate("axe.run(document, { resultTypes: ['violations'] })")
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
+        for v in report["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_every_page_type_passes_axe_and_is_photographed_at_both_widths(
+    town: Town, browser: Browser
+) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for width, viewport in VIEWPORTS.items():
+        context = wallet_context(browser, town.person, viewport=viewport)
+        page = context.new_page()
+        for name, path in page_types(town).items():
+            page.goto(f"{town.served.base}{path}")
+            page.wait_for_load_state("load")
+            page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=width == "phone")
+            if width == "desktop" and (violations := serious_violations(page)):
+                found[name] = violations
+        page.close()
+        context.clear_cookies()  # the English page's switch set one: /me in Chinese
+        me = signed_in_page(town, context)
+        me.wait_for_selector("#chart[data-rendered=true] canvas")
+        me.screenshot(path=str(SHOTS / f"me-{width}.png"), full_page=True)
+        if width == "desktop" and (violations := serious_violations(me)):
+            found["me"] = violations
+        context.close()
+    assert found == {}
+    assert len(list(SHOTS.glob("*.png"))) >= 2 * (len(page_types(town)) + 1)
