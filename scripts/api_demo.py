@@ -150,9 +150,14 @@ def lifecycle(api: RegistryClient, operator: Signer, base: str) -> None:
     print(f"  {asset_class}: issued {supply.issued:,} g = active {supply.active:,} + retired"
           f" {supply.retired:,} + cancelled {supply.cancelled:,} + locked {supply.locked:,}")  # fmt: skip
 
-    say("Where to look")
+    say("Where to look (web pages in Chinese, English by the switch)")
+    print(f"  explorer        {base}/")
+    print(f"  log events      {base}/explorer/events")
+    print(f"  asset classes   {base}/explorer/classes")
+    print(f"  certificate     {base}/explorer/search?q={retired.certificate_id}")
+    print(f"  my account      {base}/me   (sign in with a browser wallet holding a household key)")
     print(f"  API docs        {base}/docs")
-    print(f"  certificate     {base}/v1/retirements/{retired.certificate_id}")
+    print(f"  certificate API {base}/v1/retirements/{retired.certificate_id}")
     print(f"  printable page  {base}/v1/retirements/{retired.certificate_id}/certificate.html")
     print(f"  proof bundle    {base}/v1/events/{retired.seq}/proof")
     print(f"  live events     {base}/v1/events/stream")

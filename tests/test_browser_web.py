@@ -90,7 +90,7 @@ def browser() -> Iterator[Browser]:
 
 def wallet_context(browser: Browser, signer: Signer, **options: Any) -> BrowserContext:
     """A browser context whose pages have `signer`'s wallet injected."""
-    context = browser.new_context(**options)
+    context = browser.new_context(locale="zh-CN", **options)  # Accept-Language: zh-CN
 
     def answer(_source: Any, method: str, params_json: str) -> Any:
         params = json.loads(params_json)

@@ -16,7 +16,7 @@ from eth_account.messages import encode_defunct
 from api.sessions import siwe_message
 from registry.signing import Signer
 from tests.api_world import Client, MrvParties, api_client
-from tests.ledger_world import World
+from tests.ledger_world import CLASS, World
 
 HOST = "testserver"  # the Host the test client sends
 
@@ -170,6 +170,11 @@ def test_search_finds_a_certificate_an_event_and_a_serial(site: Site) -> None:
     page = site.client.get("/explorer/search", params={"q": first_range})
     assert page.status_code == 200 and 'data-status="retired"' in page.text
     assert site.certificate in page.text
+    batch, first = site.serial.split()[0].split("-")[-3:-1]  # ...-<batch>-<first>-<last>
+    page = site.client.get("/explorer/search", params={"q": f"{CLASS} {batch} {first}"})
+    assert 'data-status="retired"' in page.text
+    other = site.client.get("/explorer/search", params={"q": f"OTHER-CLASS {batch} {first}"})
+    assert other.status_code == 404
     leaf = site.client.get("/explorer/events/3").text.split('id="leaf-hash">')[1][:66]
     r = site.client.get("/explorer/search", params={"q": leaf}, follow_redirects=False)
     assert r.headers["location"] == "/explorer/events/3"

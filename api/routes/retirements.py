@@ -137,44 +137,58 @@ def render_certificate(cert: Certificate) -> str:
         status = "Logged; not anchored yet" + (
             f" ({e(pending.detail)}, expected by {e(pending.expected_by)})." if pending else "."
         )
-    rows = [
-        ("Certificate", cert.certificate_id),
-        ("Retired", format_grams(cert.amount) + " CO2e"),
-        ("Asset class", cert.asset_class),
-        ("Beneficiary", f"{cert.beneficiary_name or '(not disclosed)'} ({cert.beneficiary})"),
-        ("Reason", cert.reason),
-        ("Jurisdiction", cert.jurisdiction),
-        ("Retired by", cert.owner),
-        ("Time (UTC)", cert.time),
-        ("Event", f"#{cert.seq} of the registry log"),
-    ]
-    table = "\n".join(f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in rows)
+    rows = [  # (zh, en, value)
+        ("证书编号", "Certificate", cert.certificate_id),
+        ("注销量", "Retired", format_grams(cert.amount) + " CO2e"),
+        ("资产类别", "Asset class", cert.asset_class),
+        ("受益人", "Beneficiary",
+         f"{cert.beneficiary_name or '(未公开 not disclosed)'} ({cert.beneficiary})"),
+        ("原因", "Reason", cert.reason),
+        ("辖区", "Jurisdiction", cert.jurisdiction),
+        ("注销人", "Retired by", cert.owner),
+        ("时间", "Time (UTC)", cert.time),
+        ("事件", "Event", f"#{cert.seq}"),
+    ]  # fmt: skip
+    table = "\n".join(
+        f'<tr><th scope="row">{e(zh)} <span lang="en">{e(en)}</span></th><td>{e(str(v))}</td></tr>'
+        for zh, en, v in rows
+    )
     serials = "\n".join(f"<li><code>{e(s)}</code></li>" for s in cert.serials)
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Retirement certificate {e(cert.certificate_id)}</title>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>注销证书 Retirement certificate {e(cert.certificate_id)}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; color: #1b2b1b; }}
+body {{ font-family: system-ui, "Noto Sans CJK SC", sans-serif; max-width: 52rem; margin: 2rem auto;
+       padding: 0 1rem; color: #1b2b1b; }}
+td {{ word-break: break-all; }}
+.ok {{ color: #1b5e20; }} .fail {{ color: #b71c1c; }} .verdict {{ font-size: 1.3rem; font-weight: bold; }}
 h1 {{ border-bottom: 3px solid #2e7d32; padding-bottom: .4rem; }}
 th {{ text-align: left; padding: .3rem 1rem .3rem 0; vertical-align: top; }}
 td {{ padding: .3rem 0; }}
 .proof {{ background: #f1f8e9; padding: 1rem; border-radius: .4rem; }}
 pre {{ white-space: pre-wrap; word-break: break-all; font-size: .75rem; }}
-@media print {{ details {{ display: none; }} }}
+@media print {{ details, nav {{ display: none; }} }}
 </style></head>
 <body>
-<h1>Carbon Registry retirement certificate</h1>
-<p>{e(format_grams(cert.amount))} of verified household carbon reductions were retired
-and can never be transferred again.</p>
+<nav aria-label="登记处 Registry"><a href="/">碳普惠登记处 Carbon Registry</a> ·
+<a href="/explorer/retirements">注销与证书 Retirements</a></nav>
+<main>
+<h1>碳普惠注销证书 <span lang="en">Carbon Registry retirement certificate</span></h1>
+<p>{e(format_grams(cert.amount))} 经核证的减排量已注销，永不再转让。
+<span lang="en">{e(format_grams(cert.amount))} of verified household carbon reductions were
+retired and can never be transferred again.</span></p>
 <table>{table}</table>
-<h2>Serial numbers</h2><ul>{serials}</ul>
-<div class="proof"><h2>Proof</h2><p>{status}</p>
-<p>Anyone can check this certificate without trusting the registry: save the proof bundle
-below as <code>bundle.json</code> and run <code>{e(cert.verify["command"])}</code>.</p></div>
+<h2>序列号 <span lang="en">Serial numbers</span></h2><ul>{serials}</ul>
+<div class="proof"><h2>证明 <span lang="en">Proof</span></h2><p lang="en">{status}</p>
+<p>任何人都可以不信任登记处而核对本证书。<span lang="en">Anyone can check this certificate
+without trusting the registry: save the proof bundle below as <code>bundle.json</code> and
+run <code>{e(cert.verify["command"])}</code>.</span></p></div>
 <div class="proof"><h2>在浏览器中验证 · Verified in this browser</h2>
 <div id="verify-result"><p>需要 JavaScript · Needs JavaScript (or use the command above)</p></div>
 <p><a href="/verify?seq={cert.seq}">验证页面 · Verification page</a></p></div>
-<details><summary>Proof bundle (version 1)</summary><pre>{e(bundle_json)}</pre></details>
+<details><summary>证明包 Proof bundle (version 1)</summary><pre>{e(bundle_json)}</pre></details>
+</main>
 <script type="application/json" id="proof-bundle">{embedded}</script>
 <script type="module">
 import {{ verifyInto, defaultRpc }} from "/verifier/verify.js";

@@ -27,12 +27,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "retirements": ("注销与证书", "Retirements and certificates"),
     "search": ("搜索", "Search"),
     "search_label": (
-        "证书编号、资产类别+序列号、事件序号或哈希",
-        "Certificate id, asset class + serial, event number or hash",
+        "证书编号、序列号（或资产类别 批次 序号）、事件序号或哈希",
+        "Certificate id, serial (or asset class, batch, serial), event number or hash",
     ),
     "search_hint": (
-        "例如 CERT-0000000043、CN-SZ-TRANSIT-2026 1234、42 或 0x…",
-        "e.g. CERT-0000000043, CN-SZ-TRANSIT-2026 1234, 42 or 0x…",
+        "例如 CERT-0000000043、SZ_TRANSIT-1.0-2026-440300 1 1234、42 或 0x…",
+        "e.g. CERT-0000000043, SZ_TRANSIT-1.0-2026-440300 1 1234, 42 or 0x…",
     ),
     "me": ("我的碳账户", "My carbon account"),
     "api_docs": ("API 文档", "API docs"),
