@@ -155,6 +155,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,  # served by api.web.assets with local Swagger UI files (no CDN)
+        redoc_url=None,  # ReDoc would load from a CDN
     )
     app.state.service = service
     app.state.web_totals = explorer.TotalsCache()

@@ -14,6 +14,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from api.sessions import siwe_message
+from registry.commitments import commit_text
 from registry.signing import Signer
 from tests.api_world import Client, MrvParties, api_client
 from tests.ledger_world import CLASS, World
@@ -33,10 +34,23 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     world = World.create(tmp_path_factory.mktemp("web") / "r.db", names=("alice", "bob"))
+    world.open("wang", kind="household")
+    mei = Signer.generate()
+    world.people["mei"] = mei
+    salt, committed = commit_text("Wang Mei")
+    opened = world.operator.request(
+        world.registry.domain, "OpenAccount", account=mei.address, kind="person", name="",
+        nameCommitment=committed, household=world.addr("wang"),
+    )  # fmt: skip
+    world.registry.execute(*opened, {"personal_name": (salt, "Wang Mei")})
     mrv = MrvParties(world)
     records = mrv.trips("alice", 3, metres=12_300)
-    receipt = world.registry.execute(*mrv.submit("day-1", records))
-    claims = [o["claim"] for o in receipt.effects["outcomes"] if "claim" in o]
+    receipt = world.registry.execute(*mrv.submit("day-1", records + mrv.trips("mei", 2)))
+    claims = [
+        o["claim"]
+        for o, r in zip(receipt.effects["outcomes"], records, strict=False)
+        if "claim" in o and r["account"] == world.addr("alice")
+    ]
     world.issue("alice", 5_000)
     retired = world.retire("alice", 1_200)
     certificate = retired.effects["certificate_id"]
@@ -189,3 +203,22 @@ def test_docs_and_charts_load_from_this_server_not_a_cdn(site: Site) -> None:
         assert site.client.get(f"/vendor/{name}").status_code == 200
     assert site.client.get("/vendor/..%2Fpackage.json").status_code == 404
     assert site.client.get("/static/site.css").status_code == 200
+
+
+def me_data(site: Site, name: str) -> dict[str, Any]:
+    body = siwe(site.world.people[name], chain_id=chain_id(site))
+    token = site.client.post("/v1/sessions", json=body).json()["token"]
+    r = site.client.get("/me/data", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    data: dict[str, Any] = r.json()
+    return data
+
+
+def test_the_household_view_pools_its_members(site: Site) -> None:
+    mei, wang = me_data(site, "mei"), me_data(site, "wang")
+    assert mei["household"]["address"] == wang["household"]["address"] == site.world.addr("wang")
+    assert mei["household"]["members"] == [site.world.addr("mei")]
+    assert mei["household"]["claimed"] == mei["total_claimed"] == wang["household"]["claimed"] > 0
+    assert wang["claims"] == []  # the household earns nothing itself: its members do
+    alone = me_data(site, "alice")["household"]  # a household account of no members
+    assert alone["address"] == site.world.addr("alice") and alone["members"] == []

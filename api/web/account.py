@@ -139,7 +139,17 @@ def me_data(service: ServiceDep, caller: SignedInDep) -> dict[str, Any]:
         for owner in [pooled_of, *members]:
             for balance in store.balances(owner):
                 pooled[balance["asset_class"]] += balance["active"]
-        household = {"address": pooled_of, "members": members, "active": dict(pooled)}
+        claimed = sum(
+            c["grams"]
+            for _, c in store.claims_page(-1, 1_000_000, visible_to=pooled_of)
+            if c["beneficiary"] == pooled_of and c["status"] not in ("rejected", "reversed")
+        )  # the household's total only: a member may not read another member's claims
+        household = {
+            "address": pooled_of,
+            "members": members,
+            "active": dict(pooled),
+            "claimed": claimed,
+        }
     return {
         "account": address,
         "kind": account["kind"],

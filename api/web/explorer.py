@@ -136,6 +136,7 @@ def event_page(request: Request, service: ServiceDep, seq: Seq) -> Response:
         canonical=body.decode("utf-8"),
         pretty=json.dumps(event, indent=2, ensure_ascii=False),
         leaf="0x" + leaf_hash(body).hex(),
+        count=service.reader().store.event_count(),
     )
 
 

@@ -1,9 +1,8 @@
 // My carbon account: EIP-4361 sign-in with the browser wallet (EIP-1193 personal_sign),
 // the session token kept in this tab's sessionStorage, the account's data from /me/data.
-import { checksumAddress } from "/verifier/carbon-verifier.js";
+import { session, signIn } from "/static/wallet.js";
 
 const $ = (id) => document.getElementById(id);
-const KEY = "carbon-registry-session";
 const text = (value) => document.createTextNode(String(value ?? ""));
 const grams = (g) => `${Number(g).toLocaleString("en")} g`;
 
@@ -15,38 +14,6 @@ function row(cells) {
     tr.append(td);
   }
   return tr;
-}
-
-function nonce() {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function rfc3339(unixS) {
-  return new Date(unixS * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-async function signIn() {
-  const status = $("signin-status");
-  if (!window.ethereum) { status.textContent = document.documentElement.lang === "en" ? "No browser wallet (EIP-1193) found." : "未检测到浏览器钱包 (EIP-1193)。"; return; }
-  const [raw] = await window.ethereum.request({ method: "eth_requestAccounts" });
-  const address = checksumAddress(raw.slice(2).toLowerCase());
-  const chainId = Number($("connect").dataset.chainId);
-  const issued = Math.floor(Date.now() / 1000);
-  const message = `${location.host} wants you to sign in with your Ethereum account:\n${address}\n\n` +
-    "登录碳账户，只读个人数据。Sign in to read my carbon account.\n\n" +
-    `URI: ${location.origin}/me\nVersion: 1\nChain ID: ${chainId}\nNonce: ${nonce()}\n` +
-    `Issued At: ${rfc3339(issued)}\nExpiration Time: ${rfc3339(issued + 3600)}`;
-  const hex = "0x" + [...new TextEncoder().encode(message)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  const signature = await window.ethereum.request({ method: "personal_sign", params: [hex, address] });
-  const response = await fetch("/v1/sessions", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ siwe: message, signature }),
-  });
-  const body = await response.json();
-  if (!response.ok) { status.textContent = body.detail ?? body.title; return; }
-  sessionStorage.setItem(KEY, body.token);
-  await load();
 }
 
 function chart(data) {
@@ -70,10 +37,9 @@ function chart(data) {
 }
 
 async function load() {
-  const token = sessionStorage.getItem(KEY);
-  if (!token) return;
-  const response = await fetch("/me/data", { headers: { Authorization: `Bearer ${token}` } });
-  if (!response.ok) { sessionStorage.removeItem(KEY); $("signin-status").textContent = (await response.json()).detail; return; }
+  if (!session.token()) return;
+  const response = await fetch("/me/data", { headers: session.headers() });
+  if (!response.ok) { session.forget(); $("signin-status").textContent = (await response.json()).detail; return; }
   const data = await response.json();
   $("signin").hidden = true;
   $("account").hidden = false;
@@ -101,6 +67,7 @@ async function load() {
     $("household").hidden = false;
     $("hh-address").textContent = data.household.address;
     $("hh-members").textContent = data.household.members.join(", ");
+    $("hh-claimed").textContent = grams(data.household.claimed);
     $("hh-active").replaceChildren(...Object.entries(data.household.active).map(([c, g]) => {
       const li = document.createElement("li"); li.textContent = `${c}: ${grams(g)}`; return li;
     }));
@@ -120,8 +87,15 @@ function footprint(event) {
   $("fp-total").textContent = grams(total);
 }
 
-$("connect").addEventListener("click", () => signIn().catch((err) => { $("signin-status").textContent = err.message ?? String(err); }));
-$("signout").addEventListener("click", () => { sessionStorage.removeItem(KEY); location.reload(); });
+$("connect").addEventListener("click", async () => {
+  try {
+    await signIn(Number($("connect").dataset.chainId), "/me");
+    await load();
+  } catch (err) {
+    $("signin-status").textContent = err.message ?? String(err);
+  }
+});
+$("signout").addEventListener("click", () => { session.forget(); location.reload(); });
 $("footprint").addEventListener("submit", footprint);
 $("footprint").addEventListener("input", () => footprint());
 await load();
