@@ -82,7 +82,7 @@ def trips(account: str, days: int, first_id: int) -> list[dict[str, object]]:
     return records
 
 
-def lifecycle(api: RegistryClient, operator: Signer, base: str) -> None:
+def lifecycle(api: RegistryClient, operator: Signer, base: str, work: Path) -> None:
     people = {n: Signer.generate() for n in ("wang", "li", "acme", "metro", "vvb", "pool")}
     say("Accounts and roles (operator-signed, X-Operator-Key)")
     kinds = {
@@ -155,7 +155,10 @@ def lifecycle(api: RegistryClient, operator: Signer, base: str) -> None:
     print(f"  log events      {base}/explorer/events")
     print(f"  asset classes   {base}/explorer/classes")
     print(f"  certificate     {base}/explorer/search?q={retired.certificate_id}")
-    print(f"  my account      {base}/me   (sign in with a browser wallet holding a household key)")
+    wang_key = work / "wang.key"  # demo keys only: import it into a browser wallet for /me
+    wang_key.write_text(people["wang"].private_key_hex + "\n")
+    wang_key.chmod(0o600)
+    print(f"  my account      {base}/me   (wang: import {wang_key} into a browser wallet)")
     print(f"  API docs        {base}/docs")
     print(f"  certificate API {base}/v1/retirements/{retired.certificate_id}")
     print(f"  printable page  {base}/v1/retirements/{retired.certificate_id}/certificate.html")
@@ -189,7 +192,7 @@ def main() -> None:
         operator = Signer.load(Path(str(db) + ".operator-key.json"))
         api_key = Path(str(db) + ".operator-api-key").read_text().strip()
         with RegistryClient(base, operator_api_key=api_key) as api:
-            lifecycle(api, operator, base)
+            lifecycle(api, operator, base, work)
         if not args.no_wait:
             print("\nserving until Ctrl-C", flush=True)
             server.wait()
