@@ -53,7 +53,8 @@ class Town:
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
     folder = tmp_path_factory.mktemp("web-browser")
-    with Served(folder / "registry.db") as running:
+    explorer = {"CARBON_REGISTRY_CHAIN_EXPLORER_TX_URL": "https://explorer.example/tx/{tx}"}
+    with Served(folder / "registry.db", env=explorer) as running:
         running.start()
         person, platform = Signer.generate(), Signer.generate()
         with running.client() as api:
@@ -156,6 +157,16 @@ def test_the_explorer_finds_a_certificate_by_serial_and_verifies_it(
     page.wait_for_selector("#verify-result [data-verdict]")
     assert page.get_attribute("#verify-result [data-verdict]", "data-verdict") == "verified"
     assert town.certificate in page.inner_text("body")
+    page.close()
+
+
+def test_anchors_link_to_the_configured_block_explorer(town: Town, browser: Browser) -> None:
+    page = browser.new_page()
+    page.goto(f"{town.served.base}/explorer/checkpoints")
+    links = page.locator("a[href^='https://explorer.example/tx/0x']")
+    assert links.count() >= 1
+    tx = str(links.first.get_attribute("href")).rsplit("/", 1)[1]
+    assert links.first.inner_text() == tx
     page.close()
 
 

@@ -45,6 +45,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "totals": ("登记处总量", "Registry totals"),
     "log_size": ("日志事件数", "Events in the log"),
     "accounts": ("账户数", "Accounts"),
+    "account": ("账户", "Account"),
     "issued": ("已签发", "Issued"),
     "active": ("流通中", "Active"),
     "retired": ("已注销", "Retired"),
