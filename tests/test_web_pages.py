@@ -141,6 +141,7 @@ def test_me_data_needs_the_session_and_shows_only_its_account(site: Site) -> Non
     words = data["claims"][0]["computation"]
     assert words == "12.3 km metro × 46.7 g/km = 574 g − 5% leakage = 545 g"
     assert data["total_claimed"] == 3 * 545
+    assert data["total_verified"] == 0  # pending: not verified until issued
     assert sum(sum(v) for v in data["series"].values()) == 3 * 545
     assert [r["certificate_id"] for r in data["retirements"]] == [site.certificate]
 

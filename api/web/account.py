@@ -112,6 +112,7 @@ def me_data(service: ServiceDep, caller: SignedInDep) -> dict[str, Any]:
         by_month[month][claim["methodology"]] += claim["grams"]
         by_platform[claim["platform"]] += claim["grams"]
         by_methodology[claim["methodology"]] += claim["grams"]
+    verified = sum(c["grams"] for c in rows if c["status"] == "issued")
     claims = []
     for claim in rows[-CLAIMS_SHOWN:][::-1]:
         activity = by_claim.get(claim["claim_id"])
@@ -156,6 +157,8 @@ def me_data(service: ServiceDep, caller: SignedInDep) -> dict[str, Any]:
         "balances": store.balances(address),
         "total_claimed": sum(by_methodology.values()),
         "total_claimed_text": format_grams(sum(by_methodology.values())),
+        "total_verified": verified,
+        "total_verified_text": format_grams(verified),
         "months": sorted(by_month),
         "methodologies": sorted(by_methodology),
         "series": {m: [by_month[k].get(m, 0) for k in sorted(by_month)] for m in by_methodology},

@@ -124,6 +124,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "factor": ("因子", "Factor"),
     "estimate_total": ("估算月排放", "Estimated monthly emissions"),
     "verified_total": ("经核证的减排总量", "Verified reductions, total"),
+    "claimed_total": (
+        "申报的减排总量（不含被拒或撤销的）",
+        "Claimed reductions, total (none rejected or reversed)",
+    ),
+    "refused": ("未受理的活动记录", "Activity records refused"),
+    "detail": ("说明", "Detail"),
     "platform": ("平台", "Platform"),
     "methodology": ("方法学", "Methodology"),
     "claim": ("申报", "Claim"),

@@ -10,6 +10,7 @@ function row(cells) {
   const tr = document.createElement("tr");
   for (const cell of cells) {
     const td = document.createElement("td");
+    if (typeof cell === "number" || /^[\d,]+ g$/.test(String(cell))) td.className = "num";
     td.append(cell instanceof Node ? cell : text(cell));
     tr.append(td);
   }
@@ -45,6 +46,7 @@ async function load() {
   $("account").hidden = false;
   $("address").textContent = data.account;
   $("total").textContent = data.total_claimed_text;
+  $("verified").textContent = data.total_verified_text;
   $("balances").tBodies[0].replaceChildren(...data.balances.map((b) =>
     row([b.asset_class, grams(b.active), grams(b.retired), grams(b.cancelled), grams(b.locked)])));
   $("platforms").tBodies[0].replaceChildren(...Object.entries(data.by_platform).map(([p, g]) => row([p, grams(g)])));
@@ -55,6 +57,7 @@ async function load() {
     return row([c.claim_id, `${c.methodology} ${c.version}`, c.month, status, c.computation ?? grams(c.grams)]);
   }));
   $("refused").tBodies[0].replaceChildren(...data.refused.map((r) => row([r.methodology, r.reason, r.detail])));
+  $("refused").hidden = data.refused.length === 0;
   $("retirements").replaceChildren(...data.retirements.map((r) => {
     const li = document.createElement("li");
     const a = document.createElement("a");
