@@ -71,6 +71,11 @@ API_PROBLEMS: dict[str, tuple[int, str]] = {
     "rate_limited": (429, "Too many requests from this client; retry after Retry-After"),
     "unavailable": (503, "The service is starting, stopping or cannot write for a moment"),
     "no_token_contract": (404, "This service runs no token contract (anchoring is off)"),
+    "no_anchored_checkpoint": (409, "No checkpoint is anchored yet: a statement needs one"),
+    "statement_key_unavailable": (
+        503,
+        "The service holds no checkpoint signing key to sign score statements with",
+    ),
     "internal_error": (500, "Unexpected error"),
 }
 

@@ -168,3 +168,30 @@ class ReadModels(StoreBase):
             "seq, idx",
             limit,
         )
+
+    def rating_event_rows(self, account: str, size: int) -> list[tuple[int, str, str, bytes]]:
+        """The events before `size` that touch `account`'s rating (`carbon_verifier.rating`):
+        those that made, attested, issued or reversed its claims, and its retirements."""
+        seqs: set[int] = set()
+        for row in self.conn.execute(
+            "SELECT seq, attested_seq, issued_seq, reversed_seq FROM claims WHERE account = ?",
+            (account,),
+        ):
+            seqs.update(int(s) for s in row if s is not None)
+        rows = self.conn.execute("SELECT seq FROM retirements WHERE owner = ?", (account,))
+        seqs.update(int(r[0]) for r in rows)
+        wanted = sorted(s for s in seqs if s < size)
+        found: list[tuple[int, str, str, bytes]] = []
+        for chunk in chunks(wanted):
+            found += [
+                (int(s), str(t), str(tm), bytes(b))
+                for s, t, tm, b in self.conn.execute(
+                    f"SELECT seq, type, time, body FROM events WHERE seq IN ({marks(chunk)})",
+                    chunk,
+                )
+            ]
+        return sorted(found)
+
+    def event_time(self, seq: int) -> str | None:
+        row = self.conn.execute("SELECT time FROM events WHERE seq = ?", (seq,)).fetchone()
+        return None if row is None else str(row[0])

@@ -1,0 +1,402 @@
+"""The low-carbon credit rating (低碳信用): a per-account score from the log alone.
+
+Formula `carbon-rating/1` (docs/RATING.md), integers only, 0 to 1000:
+
+    reductions  = min(300, verified grams // 500)          1 point per 500 g, 150 kg caps it
+    regularity  = 25 x active months in the last 12         (at most 12: 300)
+    diversity   = min(200, 50 x distinct methodologies)     4 methodologies cap it
+    retirements = min(200, retired grams // 250)            1 point per 250 g, 50 kg caps it
+    penalty     = 100 x reversed claims
+    score       = max(0, reductions + regularity + diversity + retirements - penalty)
+
+A verified reduction is a claim of the account (the `account` of its activity record) that
+a verifier approved and an issuance run issued, and that was not reversed since; its month
+is the China Standard Time month of the run's event. Retired grams are those the account
+retired in the registry (`CreditsRetired` signed by it). Credits received by transfer or
+issued outside MRV earn nothing. "The last 12 months" are the reference month and the 11
+before it; the reference is the time of the last event of the log prefix rated, never the
+clock, so anyone holding the same prefix computes the same score.
+
+`rate` reads events in log order: the whole log (a verifier), or only the events that
+touch the account (the registry reads those by index); both give the same rating, since
+every other event changes nothing here.
+
+A score statement is the registry's signature over the rating of one account at one
+signed tree size; `verify_rating_statement` checks it against a trust anchor, and with the
+public log recomputes the score from the entries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from carbon_verifier.canonical import CanonicalError, canonical_bytes
+from carbon_verifier.crypto import SignatureError, keccak, recover_signer
+from carbon_verifier.errors import CodedError
+from carbon_verifier.merkle.hasher import leaf_hashes
+from carbon_verifier.reserve import root_of
+from carbon_verifier.tiles import Fetch, read_entries
+from carbon_verifier.trust import TrustAnchor
+
+FORMULA = "carbon-rating/1"
+STATEMENT_TYPE = "carbon-rating-statement/1"
+# Signed digest = keccak256(context || RFC 8785 statement). EIP-712 digests (checkpoints,
+# requests) hash bytes starting 0x1901, so no statement digest can be one of theirs.
+STATEMENT_CONTEXT = b"carbon-registry/rating-statement/1\n"
+
+GRAMS_PER_REDUCTION_POINT = 500
+MAX_REDUCTION_POINTS = 300
+POINTS_PER_ACTIVE_MONTH = 25
+REGULARITY_MONTHS = 12
+POINTS_PER_METHODOLOGY = 50
+MAX_DIVERSITY_POINTS = 200
+GRAMS_PER_RETIREMENT_POINT = 250
+MAX_RETIREMENT_POINTS = 200
+PENALTY_PER_REVERSAL = 100
+MAX_SCORE = 1000
+
+CST = timedelta(hours=8)
+STATEMENT_FIELDS = frozenset(
+    ("type", "account", "score", "formula", "inputs", "asOf", "logId", "treeSize", "rootHash",
+     "issuedAt")
+)  # fmt: skip
+
+
+class RatingLogError(CodedError, ValueError):
+    """An event the rating reads is not in the log's format."""
+
+    code = "rating_log"
+    status = 422
+    title = "The log holds an event the rating cannot read"
+
+
+class RatingStatementError(CodedError, ValueError):
+    """A score statement that is malformed, or fails a check."""
+
+    code = "bad_rating_statement"
+    status = 422
+    title = "The score statement does not verify"
+
+
+@dataclass
+class _Claim:
+    methodology: str
+    grams: int
+    status: str = "pending"
+    issued: int | None = None  # CST month index of the run that issued it
+    reversed: int | None = None  # CST month index of its reversal
+
+
+@dataclass
+class Facts:
+    """What the rating needs of the account's events: its claims and retirements, each
+    dated by the CST month of the event."""
+
+    account: str
+    claims: dict[str, _Claim] = field(default_factory=dict)
+    refused: dict[tuple[int, int], str] = field(default_factory=dict)  # (seq, idx) -> method
+    retirements: list[tuple[int, int]] = field(default_factory=list)  # (month, grams)
+
+    def read(self, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        if kind not in _READERS:
+            return
+        seq = _integer(event["seq"], "seq")
+        payload = event["payload"]
+        _READERS[kind](self, seq, month_of(event["time"]), payload["request"], payload["effects"])
+
+    def _submitted(self, seq: int, month: int, request: Any, effects: Any) -> None:
+        records, outcomes = request["records"], effects["outcomes"]
+        for index, (record, outcome) in enumerate(zip(records, outcomes, strict=True)):
+            if _address(record["account"]) != self.account:
+                continue
+            if "claim" in outcome:
+                self.claims[str(outcome["claim"])] = _Claim(
+                    str(record["methodology"]), _integer(outcome["grams"], "grams")
+                )
+            else:  # a later rejection of one of its claims may readmit it (first release)
+                self.refused[(seq, index)] = str(record["methodology"])
+
+    def _attested(self, seq: int, month: int, request: Any, effects: Any) -> None:
+        status = "approved" if effects["status"] == "approved" else "rejected"
+        for claim_id in request["claims"]:
+            claim = self.claims.get(str(claim_id))
+            if claim is not None:
+                claim.status = status
+        for item in effects.get("recredited", []):
+            claim_id, grams = str(item["claim"]), _integer(item["grams"], "grams")
+            if item.get("readmitted"):
+                origin, _, index = claim_id[1:].partition("-")
+                methodology = self.refused.pop((int(origin), int(index)), None)
+                if methodology is not None:
+                    self.claims[claim_id] = _Claim(methodology, grams)
+            elif claim_id in self.claims:
+                self.claims[claim_id].grams += grams
+
+    def _issued(self, seq: int, month: int, request: Any, effects: Any) -> None:
+        for claim in self.claims.values():  # a run issues every approved claim
+            if claim.status == "approved":
+                claim.status, claim.issued = "issued", month
+
+    def _reversed(self, seq: int, month: int, request: Any, effects: Any) -> None:
+        claim = self.claims.get(str(request["claimId"]))
+        if claim is not None and claim.status == "issued":
+            claim.status, claim.reversed = "reversed", month
+
+    def _retired(self, seq: int, month: int, request: Any, effects: Any) -> None:
+        if _address(request["owner"]) == self.account:
+            self.retirements.append((month, _integer(request["amount"], "amount")))
+
+    def first_month(self) -> int | None:
+        months = [c.issued for c in self.claims.values() if c.issued is not None]
+        months += [m for m, _ in self.retirements]
+        return min(months) if months else None
+
+    def inputs_at(self, month: int, everything: bool) -> dict[str, Any]:
+        """The inputs as of the end of CST month `month` (all facts when `everything`:
+        the whole prefix rated, whatever its events' times)."""
+
+        def by(at: int | None) -> bool:
+            return at is not None and (everything or at <= month)
+
+        verified = [c for c in self.claims.values() if by(c.issued) and not by(c.reversed)]
+        active = {c.issued for c in verified if c.issued is not None}
+        recent = [m for m in active if month - REGULARITY_MONTHS < m <= month]
+        return {
+            "verifiedGrams": sum(c.grams for c in verified),
+            "activeMonths": len(recent),
+            "methodologies": sorted({c.methodology for c in verified}),
+            "retiredGrams": sum(g for m, g in self.retirements if by(m)),
+            "reversedClaims": sum(1 for c in self.claims.values() if by(c.reversed)),
+        }
+
+
+_READERS: dict[str, Callable[[Facts, int, int, Any, Any], None]] = {
+    "ActivitiesSubmitted": Facts._submitted,
+    "ClaimsAttested": Facts._attested,
+    "IssuanceRun": Facts._issued,
+    "ClaimReversed": Facts._reversed,
+    "CreditsRetired": Facts._retired,
+}
+RATED_EVENT_TYPES = frozenset(_READERS)
+
+
+def points(inputs: dict[str, Any]) -> dict[str, int]:
+    """Each component's points (the penalty as a positive number) and the score."""
+    reductions = min(MAX_REDUCTION_POINTS, inputs["verifiedGrams"] // GRAMS_PER_REDUCTION_POINT)
+    regularity = POINTS_PER_ACTIVE_MONTH * min(REGULARITY_MONTHS, inputs["activeMonths"])
+    diversity = min(MAX_DIVERSITY_POINTS, POINTS_PER_METHODOLOGY * len(inputs["methodologies"]))
+    retirements = min(MAX_RETIREMENT_POINTS, inputs["retiredGrams"] // GRAMS_PER_RETIREMENT_POINT)
+    penalty = PENALTY_PER_REVERSAL * inputs["reversedClaims"]
+    score = max(0, reductions + regularity + diversity + retirements - penalty)
+    return {
+        "reductions": reductions,
+        "regularity": regularity,
+        "diversity": diversity,
+        "retirements": retirements,
+        "reversalPenalty": penalty,
+        "score": min(MAX_SCORE, score),
+    }
+
+
+def rate(account: str, events: Iterable[dict[str, Any]], as_of: str) -> dict[str, Any]:
+    """The rating of `account` from `events` (in log order), as of `as_of`, the time of the
+    last event of the prefix they come from. RatingLogError for an event it cannot read."""
+    facts = Facts(_address(account))
+    for event in events:
+        try:
+            facts.read(event)
+        except RatingLogError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise RatingLogError(f"event {event.get('seq')!r} cannot be read: {exc!r}") from exc
+    now = month_of(as_of)
+    inputs = facts.inputs_at(now, everything=True)
+    scored = points(inputs)
+    history = []
+    first = facts.first_month()
+    if first is not None:
+        for month in range(min(first, now), now):
+            history.append(
+                {
+                    "month": month_name(month),
+                    "score": points(facts.inputs_at(month, False))["score"],
+                }
+            )
+        history.append({"month": month_name(now), "score": scored["score"]})
+    return {
+        "account": account,
+        "formula": FORMULA,
+        "asOf": as_of,
+        "score": scored.pop("score"),
+        "inputs": inputs,
+        "points": scored,
+        "history": history,
+    }
+
+
+def month_of(time: str) -> int:
+    """The China Standard Time month of an event time (`2026-05-31T16:00:00.000Z` is in
+    June), as year x 12 + month - 1."""
+    if not isinstance(time, str):
+        raise RatingLogError(f"an event time must be text, not {time!r}")
+    try:
+        moment = datetime.strptime(time, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC) + CST
+    except ValueError as exc:
+        raise RatingLogError(f"{time!r} is not an event time") from exc
+    return moment.year * 12 + moment.month - 1
+
+
+def month_name(month: int) -> str:
+    return f"{month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def _integer(value: Any, name: str) -> int:
+    if type(value) is not int or not 0 <= value <= 2**53 - 1:
+        raise RatingLogError(f"{name} must be a non-negative integer, not {value!r}")
+    return value
+
+
+def _address(value: Any) -> str:
+    if not isinstance(value, str):
+        raise RatingLogError(f"an address must be text, not {value!r}")
+    return value.lower()
+
+
+# -- score statements ------------------------------------------------------------------------
+
+
+def statement_digest(statement: dict[str, Any]) -> bytes:
+    """What the registry signs: keccak256(STATEMENT_CONTEXT || RFC 8785 bytes)."""
+    return keccak(STATEMENT_CONTEXT + canonical_bytes(statement))
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class StatementReport:
+    checks: list[Check] = field(default_factory=list)
+    signer: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    def add(self, name: str, ok: bool, detail: str) -> bool:
+        self.checks.append(Check(name, ok, detail))
+        return ok
+
+
+def verify_rating_statement(
+    document: Any, trust: TrustAnchor, fetch: Fetch | None = None
+) -> StatementReport:
+    """Check a score statement `{statement, signature}`: its form, its signature by a
+    signer the trust anchor pins, its log id; with `fetch` (the public log's entry
+    bundles), that the log's first `treeSize` entries hash to its root and give its score
+    and inputs again."""
+    report = StatementReport()
+    try:
+        statement, signature = _statement_parts(document)
+    except RatingStatementError as exc:
+        report.add("form", False, str(exc))
+        return report
+    report.add("form", True, f"{STATEMENT_TYPE} of {statement['account']}")
+    try:
+        signer = recover_signer(statement_digest(statement), signature)
+    except (SignatureError, CanonicalError) as exc:
+        report.add("signature", False, f"the signature does not verify: {exc}")
+        return report
+    report.signer = signer
+    if not trust.signers:
+        report.add("signature", False, "the trust anchor pins no signer to check it against")
+    else:
+        pinned = {s.lower() for s in trust.signers}
+        report.add(
+            "signature",
+            signer.lower() in pinned,
+            f"signed by {signer}"
+            + ("" if signer.lower() in pinned else ", which the trust anchor does not pin"),
+        )
+    report.add(
+        "log",
+        statement["logId"] == trust.log_id,
+        f"log {statement['logId']!r}"
+        + (
+            ""
+            if statement["logId"] == trust.log_id
+            else f", the trust anchor's is {trust.log_id!r}"
+        ),
+    )
+    if fetch is not None:
+        _recompute(report, statement, fetch)
+    return report
+
+
+def _recompute(report: StatementReport, statement: dict[str, Any], fetch: Fetch) -> None:
+    size, root = statement["treeSize"], bytes.fromhex(statement["rootHash"].removeprefix("0x"))
+    try:
+        entries = read_entries(fetch, size)
+    except (CodedError, ValueError) as exc:
+        report.add("log entries", False, f"the log's first {size} entries cannot be read: {exc}")
+        return
+    if root_of(leaf_hashes(entries)) != root:
+        report.add("log entries", False, f"the log's first {size} entries do not hash to rootHash")
+        return
+    report.add("log entries", True, f"the log's first {size} entries hash to rootHash")
+    try:
+        events = [json.loads(body) for body in entries]
+        rating = rate(statement["account"], events, events[-1]["time"])
+    except (RatingLogError, ValueError, KeyError, TypeError) as exc:
+        report.add("recomputed", False, f"the rating cannot be recomputed: {exc}")
+        return
+    same = (
+        rating["score"] == statement["score"]
+        and rating["inputs"] == statement["inputs"]
+        and rating["asOf"] == statement["asOf"]
+    )
+    report.add(
+        "recomputed",
+        same,
+        f"the log gives score {rating['score']} with {rating['inputs']} as of {rating['asOf']}"
+        + ("" if same else f"; the statement says {statement['score']}"),
+    )
+
+
+def _statement_parts(document: Any) -> tuple[dict[str, Any], str]:
+    if not isinstance(document, dict) or set(document) != {"statement", "signature"}:
+        raise RatingStatementError("a score statement is {statement, signature}")
+    statement, signature = document["statement"], document["signature"]
+    if not isinstance(statement, dict) or set(statement) != STATEMENT_FIELDS:
+        missing = sorted(STATEMENT_FIELDS - set(statement or ()))
+        extra = sorted(set(statement or ()) - STATEMENT_FIELDS)
+        raise RatingStatementError(f"statement fields: missing {missing}, unexpected {extra}")
+    if statement["type"] != STATEMENT_TYPE:
+        raise RatingStatementError(f"statement.type must be {STATEMENT_TYPE!r}")
+    if statement["formula"] != FORMULA:
+        raise RatingStatementError(f"statement.formula {statement['formula']!r} is not {FORMULA}")
+    for name in ("account", "logId", "rootHash", "asOf", "issuedAt"):
+        if not isinstance(statement[name], str):
+            raise RatingStatementError(f"statement.{name} must be text")
+    for name in ("score", "treeSize"):
+        value = statement[name]
+        if type(value) is not int or not 0 <= value <= 2**53 - 1:
+            raise RatingStatementError(f"statement.{name} must be a non-negative integer")
+    if statement["treeSize"] < 1:
+        raise RatingStatementError("statement.treeSize must be at least 1")
+    root = statement["rootHash"].removeprefix("0x")
+    if len(root) != 64 or any(c not in "0123456789abcdef" for c in root):
+        raise RatingStatementError("statement.rootHash must be 32 bytes of lowercase hex")
+    if not isinstance(statement["inputs"], dict):
+        raise RatingStatementError("statement.inputs must be an object")
+    if not isinstance(signature, str):
+        raise RatingStatementError("signature must be 0x-prefixed hex")
+    return statement, signature
