@@ -310,6 +310,13 @@ def verify_rating_statement(
         report.add("form", False, str(exc))
         return report
     report.add("form", True, f"{STATEMENT_TYPE} of {statement['account']}")
+    expected = points(statement["inputs"])["score"]
+    report.add(
+        "formula",
+        expected == statement["score"],
+        f"{FORMULA} gives {expected} from the statement's inputs"
+        + ("" if expected == statement["score"] else f", not {statement['score']}"),
+    )
     try:
         signer = recover_signer(statement_digest(statement), signature)
     except (SignatureError, CanonicalError) as exc:
@@ -395,8 +402,23 @@ def _statement_parts(document: Any) -> tuple[dict[str, Any], str]:
     root = statement["rootHash"].removeprefix("0x")
     if len(root) != 64 or any(c not in "0123456789abcdef" for c in root):
         raise RatingStatementError("statement.rootHash must be 32 bytes of lowercase hex")
-    if not isinstance(statement["inputs"], dict):
-        raise RatingStatementError("statement.inputs must be an object")
+    _check_inputs(statement["inputs"])
     if not isinstance(signature, str):
         raise RatingStatementError("signature must be 0x-prefixed hex")
     return statement, signature
+
+
+INPUT_COUNTS = ("verifiedGrams", "activeMonths", "retiredGrams", "reversedClaims")
+
+
+def _check_inputs(inputs: Any) -> None:
+    if not isinstance(inputs, dict) or set(inputs) != {*INPUT_COUNTS, "methodologies"}:
+        raise RatingStatementError(
+            f"statement.inputs must hold exactly {sorted((*INPUT_COUNTS, 'methodologies'))}"
+        )
+    for name in INPUT_COUNTS:
+        if type(inputs[name]) is not int or not 0 <= inputs[name] <= 2**53 - 1:
+            raise RatingStatementError(f"statement.inputs.{name} must be a non-negative integer")
+    methodologies = inputs["methodologies"]
+    if not isinstance(methodologies, list) or not all(isinstance(m, str) for m in methodologies):
+        raise RatingStatementError("statement.inputs.methodologies must be a list of ids")

@@ -1,0 +1,550 @@
+"""The low-carbon credit rating: the formula on hand-built events, the registry's indexed
+read against the whole log, the routes and their access control, and score statements
+verified (or refused) with and without the public log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from anchoring.chain import Chain
+from anchoring.worker import AnchorPolicy, AnchorWorker
+from api.main import create_app
+from carbon_verifier import cli
+from carbon_verifier.rating import (
+    RatingLogError,
+    month_of,
+    points,
+    rate,
+    statement_digest,
+    verify_rating_statement,
+)
+from carbon_verifier.tiles import LogUnavailableError
+from carbon_verifier.trust import TrustAnchor
+from registry.canonical import from_canonical
+from registry.eip712 import sign_digest
+from registry.rating import account_rating
+from registry.signing import Signer
+from tests.anchoring_world import anchored_world, worker_for
+from tests.api_world import (
+    OPERATOR,
+    Client,
+    MrvParties,
+    api_client,
+    loopback_server,
+    settings_for,
+    sha256_hex,
+    signed_in,
+)
+from tests.ledger_world import World
+
+ALICE = "0x00000000000000000000000000000000000A11CE"
+BOB = "0x0000000000000000000000000000000000000B0B"
+
+
+# -- hand-built events -----------------------------------------------------------------------
+
+
+class Log:
+    """Events in the log's shape, numbered in order; times in UTC."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def add(self, kind: str, time: str, request: dict[str, Any], effects: dict[str, Any]) -> int:
+        seq = len(self.events)
+        self.events.append(
+            {"seq": seq, "type": kind, "time": time,
+             "payload": {"request": request, "effects": effects}}
+        )  # fmt: skip
+        return seq
+
+    def submit(self, time: str, *records: tuple[str, str, int | None]) -> list[str]:
+        """Records `(account, methodology, grams or None for a refusal)`; their claim ids."""
+        seq = len(self.events)
+        outcomes = [
+            {"claim": f"C{seq}-{i}", "grams": grams}
+            if grams is not None
+            else {"reason": "daily_cap", "detail": "capped"}
+            for i, (_, _, grams) in enumerate(records)
+        ]
+        self.add(
+            "ActivitiesSubmitted",
+            time,
+            {"records": [{"account": a, "methodology": m} for a, m, _ in records]},
+            {"outcomes": outcomes},
+        )
+        return [o["claim"] for o in outcomes if "claim" in o]
+
+    def attest(self, time: str, claims: list[str], approve: bool = True, **effects: Any) -> None:
+        status = "approved" if approve else "rejected"
+        self.add("ClaimsAttested", time, {"claims": claims, "approve": approve},
+                 {"status": status, "claims": len(claims), **effects})  # fmt: skip
+
+    def run(self, time: str) -> None:
+        self.add("IssuanceRun", time, {"runId": time}, {"batches": []})
+
+    def verified(self, time: str, account: str, methodology: str, grams: int) -> str:
+        """A claim submitted, approved and issued at `time`."""
+        (claim,) = self.submit(time, (account, methodology, grams))
+        self.attest(time, [claim])
+        self.run(time)
+        return claim
+
+    def reverse(self, time: str, claim: str) -> None:
+        self.add("ClaimReversed", time, {"claimId": claim}, {})
+
+    def retire(self, time: str, owner: str, grams: int) -> None:
+        self.add("CreditsRetired", time, {"owner": owner, "amount": grams}, {})
+
+    def rate(self, account: str = ALICE, as_of: str | None = None) -> dict[str, Any]:
+        return rate(account, self.events, as_of or self.events[-1]["time"])
+
+
+def test_no_events_no_score() -> None:
+    rating = rate(ALICE, [], "2026-05-01T00:00:00.000Z")
+    assert rating["score"] == 0
+    assert rating["history"] == []
+    assert rating["inputs"] == {
+        "verifiedGrams": 0, "activeMonths": 0, "methodologies": [], "retiredGrams": 0,
+        "reversedClaims": 0,
+    }  # fmt: skip
+
+
+def test_one_verified_claim_scores_each_component() -> None:
+    log = Log()
+    log.verified("2026-05-10T02:00:00.000Z", ALICE, "SZ_TRANSIT", 1_234)
+    rating = log.rate()
+    # 1,234 // 500 = 2; one active month: 25; one methodology: 50.
+    assert rating["points"] == {
+        "reductions": 2, "regularity": 25, "diversity": 50, "retirements": 0,
+        "reversalPenalty": 0,
+    }  # fmt: skip
+    assert rating["score"] == 77
+    assert rating["inputs"]["verifiedGrams"] == 1_234
+    assert rating["formula"] == "carbon-rating/1"
+    assert rating["history"] == [{"month": "2026-05", "score": 77}]
+
+
+def test_only_issued_claims_of_the_account_count() -> None:
+    log = Log()
+    t = "2026-05-10T02:00:00.000Z"
+    (pending,) = log.submit(t, (ALICE, "SZ_TRANSIT", 5_000))
+    (rejected,) = log.submit(t, (ALICE, "SZ_TRANSIT", 5_000))
+    (approved,) = log.submit(t, (ALICE, "SZ_BIKE", 5_000))
+    log.attest(t, [rejected], approve=False)
+    log.verified(t, BOB, "SZ_TRANSIT", 50_000)  # bob's: the run also issues alice's approved
+    log.attest(t, [approved])
+    rating = log.rate()
+    assert rating["inputs"]["verifiedGrams"] == 0  # approved after the run: not issued yet
+    log.run("2026-05-11T02:00:00.000Z")
+    rating = log.rate()
+    assert rating["inputs"]["verifiedGrams"] == 5_000
+    assert rating["inputs"]["methodologies"] == ["SZ_BIKE"]
+    assert rating["score"] == 10 + 25 + 50
+    assert pending  # submitted, never attested: nothing
+
+
+def test_every_component_is_capped_and_the_score_tops_at_1000() -> None:
+    log = Log()
+    methods = ["SZ_TRANSIT", "SZ_BIKE", "SZ_WALK", "SZ_EV", "SZ_HOME_ELECTRICITY"]
+    for month in range(1, 13):  # 12 months in 2026, 20 kg each
+        log.verified(f"2026-{month:02d}-15T00:00:00.000Z", ALICE, methods[month % 5], 20_000)
+    log.retire("2026-12-20T00:00:00.000Z", ALICE, 90_000)
+    rating = log.rate()
+    assert rating["inputs"]["verifiedGrams"] == 240_000  # 480 points uncapped
+    assert rating["inputs"]["activeMonths"] == 12
+    assert len(rating["inputs"]["methodologies"]) == 5  # 250 points uncapped
+    assert rating["points"] == {
+        "reductions": 300, "regularity": 300, "diversity": 200, "retirements": 200,
+        "reversalPenalty": 0,
+    }  # fmt: skip
+    assert rating["score"] == 1000
+
+
+def test_retirements_count_the_accounts_own() -> None:
+    log = Log()
+    log.retire("2026-03-01T00:00:00.000Z", ALICE, 1_999)
+    log.retire("2026-03-02T00:00:00.000Z", BOB, 100_000)
+    rating = log.rate()
+    assert rating["inputs"]["retiredGrams"] == 1_999
+    assert rating["points"]["retirements"] == 7  # 1,999 // 250
+    assert rating["score"] == 7
+
+
+def test_a_reversal_takes_the_claim_out_and_costs_100_points() -> None:
+    log = Log()
+    kept = log.verified("2026-05-10T02:00:00.000Z", ALICE, "SZ_TRANSIT", 10_000)
+    gone = log.verified("2026-06-10T02:00:00.000Z", ALICE, "SZ_BIKE", 10_000)
+    before = log.rate()
+    assert before["score"] == 40 + 50 + 100  # 20 kg, two months, two methodologies
+    log.reverse("2026-06-12T00:00:00.000Z", gone)
+    after = log.rate()
+    assert after["inputs"] == {
+        "verifiedGrams": 10_000, "activeMonths": 1, "methodologies": ["SZ_TRANSIT"],
+        "retiredGrams": 0, "reversedClaims": 1,
+    }  # fmt: skip
+    assert after["points"]["reversalPenalty"] == 100
+    assert after["score"] == 0  # 20 + 25 + 50 - 100, floored at 0
+    assert kept
+    log.reverse("2026-06-13T00:00:00.000Z", gone)  # a second reversal of it changes nothing
+    assert log.rate()["inputs"]["reversedClaims"] == 1
+
+
+def test_regularity_counts_the_last_12_months_by_the_logs_time() -> None:
+    log = Log()
+    log.verified("2025-05-10T00:00:00.000Z", ALICE, "SZ_TRANSIT", 500)
+    log.verified("2025-06-10T00:00:00.000Z", ALICE, "SZ_TRANSIT", 500)
+    log.verified("2026-05-10T00:00:00.000Z", ALICE, "SZ_TRANSIT", 500)
+    # As of May 2026 the window is June 2025 to May 2026: two of the three months.
+    assert log.rate()["inputs"]["activeMonths"] == 2
+    assert log.rate(as_of="2026-06-01T00:00:00.000Z")["inputs"]["activeMonths"] == 1
+    assert log.rate(as_of="2027-06-01T00:00:00.000Z")["inputs"]["activeMonths"] == 0
+
+
+def test_months_are_china_standard_time() -> None:
+    assert month_of("2026-05-31T15:59:59.999Z") == 2026 * 12 + 4  # May, 23:59 in Shenzhen
+    assert month_of("2026-05-31T16:00:00.000Z") == 2026 * 12 + 5  # June, 00:00
+    with pytest.raises(RatingLogError):
+        month_of("2026-05-31 16:00")
+
+
+def test_history_is_the_score_at_the_end_of_each_month() -> None:
+    log = Log()
+    log.verified("2026-02-10T00:00:00.000Z", ALICE, "SZ_TRANSIT", 5_000)  # 10 + 25 + 50
+    log.retire("2026-03-31T15:00:00.000Z", ALICE, 2_500)  # March (CST): + 10
+    log.verified("2026-05-31T16:30:00.000Z", ALICE, "SZ_BIKE", 5_000)  # June (CST)
+    rating = log.rate(as_of="2026-06-02T00:00:00.000Z")
+    assert rating["history"] == [
+        {"month": "2026-02", "score": 85},
+        {"month": "2026-03", "score": 95},
+        {"month": "2026-04", "score": 95},
+        {"month": "2026-05", "score": 95},
+        {"month": "2026-06", "score": 20 + 50 + 100 + 10},
+    ]
+    assert rating["score"] == 180
+
+
+def test_rejections_top_up_and_readmit_the_accounts_claims() -> None:
+    log = Log()
+    t = "2026-05-10T02:00:00.000Z"
+    claims = log.submit(t, (ALICE, "SZ_TRANSIT", 300), (ALICE, "SZ_TRANSIT", 200),
+                        (ALICE, "SZ_TRANSIT", None))  # fmt: skip
+    refused = f"C{0}-2"
+    log.attest(t, [claims[0]], approve=False,
+               recredited=[{"claim": claims[1], "grams": 100},
+                           {"claim": refused, "grams": 400, "readmitted": True}])  # fmt: skip
+    log.attest(t, [claims[1], refused])
+    log.run(t)
+    assert log.rate()["inputs"]["verifiedGrams"] == 300 + 400
+
+
+def test_an_unreadable_event_is_a_clear_error() -> None:
+    log = Log()
+    log.verified("2026-05-10T02:00:00.000Z", ALICE, "SZ_TRANSIT", 1_000)
+    log.events[0]["payload"]["effects"]["outcomes"][0]["grams"] = 1.5
+    with pytest.raises(RatingLogError, match="grams"):
+        log.rate()
+    del log.events[0]["payload"]["effects"]["outcomes"]
+    with pytest.raises(RatingLogError, match="event 0"):
+        log.rate()
+
+
+def test_points_use_integer_arithmetic_only() -> None:
+    inputs = {"verifiedGrams": 999, "activeMonths": 13, "methodologies": ["A"],
+              "retiredGrams": 249, "reversedClaims": 0}  # fmt: skip
+    assert points(inputs) == {
+        "reductions": 1, "regularity": 300, "diversity": 50, "retirements": 0,
+        "reversalPenalty": 0, "score": 351,
+    }  # fmt: skip
+
+
+# -- a real ledger ---------------------------------------------------------------------------
+
+
+@dataclass
+class Town:
+    world: World
+    chain: Chain
+    worker: AnchorWorker
+    mrv: MrvParties
+    client: Client
+
+
+def _build(world: World, mrv: MrvParties) -> None:
+    """Alice: trips approved and issued, one reversed, some retired; bob: trips too, one
+    batch rejected; carol: nothing."""
+    op = world.registry.execute
+    alice = op(*mrv.submit("b-1", mrv.trips("alice", 4)))
+    bob = op(*mrv.submit("b-2", mrv.trips("bob", 3)))
+    alice_claims = [o["claim"] for o in alice.effects["outcomes"] if "claim" in o]
+    bob_claims = [o["claim"] for o in bob.effects["outcomes"] if "claim" in o]
+    assert len(alice_claims) == 4 and len(bob_claims) == 3
+    op(*mrv.attest(alice_claims))
+    op(*mrv.attest(bob_claims[:1], approve=False, reason="not a trip"))
+    op(*mrv.attest(bob_claims[1:]))
+    op(*mrv.run())
+    world.op("ReverseClaim", claimId=alice_claims[0], reason="reported twice",
+             evidenceHash=sha256_hex("audit"))  # fmt: skip
+    world.retire("alice", 300)
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
+    world, chain = anchored_world(tmp_path_factory.mktemp("rating") / "registry.db")
+    world.open("carol")
+    mrv = MrvParties(world)
+    _build(world, mrv)
+    worker = worker_for(world, chain, AnchorPolicy(confirmations=1))
+    worker.attach()
+    worker.run_once()
+    key = SecretStr(world.operator.private_key_hex)
+    with api_client(world, operator_key=key) as client:
+        yield Town(world, chain, worker, mrv, client)
+    world.store.close()
+
+
+def all_events(world: World, size: int | None = None) -> list[dict[str, Any]]:
+    rows = list(world.store.event_rows(-1, size))
+    return [from_canonical(body) for _, _, _, body in rows]
+
+
+def test_the_indexed_read_rates_like_the_whole_log(town: Town) -> None:
+    world = town.world
+    size = world.store.event_count()
+    events = all_events(world)
+    for name in ("alice", "bob", "carol"):
+        address = world.addr(name)
+        indexed = account_rating(world.store, address, size)
+        whole = rate(address, events, events[-1]["time"])
+        assert indexed == {**whole, "treeSize": size}, name
+        for prefix in (size // 2, size - 1):  # and at earlier tree sizes
+            part = all_events(world, prefix)
+            assert (
+                account_rating(world.store, address, prefix)["score"]
+                == rate(address, part, part[-1]["time"])["score"]
+            )
+    alice = account_rating(world.store, world.addr("alice"), size)["inputs"]
+    (issued,) = world.store.conn.execute(
+        "SELECT SUM(grams) FROM claims WHERE account = ? AND status = 'issued'",
+        (world.addr("alice"),),
+    ).fetchone()
+    assert alice["verifiedGrams"] == issued > 0  # three trips; the fourth was reversed
+    assert alice["reversedClaims"] == 1 and alice["retiredGrams"] == 300
+    assert alice["methodologies"] == ["SZ_TRANSIT"] and alice["activeMonths"] == 1
+
+
+def test_the_person_reads_their_rating(town: Town) -> None:
+    world, client = town.world, town.client
+    alice = world.addr("alice")
+    answer = client.get(f"/v1/accounts/{alice}/rating", headers=signed_in(client, world,
+                        world.people["alice"]))  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    rating = answer.json()
+    size = world.store.event_count()
+    assert rating == account_rating(world.store, alice, size)
+    assert rating["inputs"]["reversedClaims"] == 1
+    assert rating["points"]["reversalPenalty"] == 100
+    assert rating["history"][-1]["score"] == rating["score"]
+
+
+def test_only_the_persons_own_session_reads_or_discloses(town: Town) -> None:
+    world, client = town.world, town.client
+    alice = world.addr("alice")
+    for method, path in (("GET", "rating"), ("POST", "rating/statements")):
+        url = f"/v1/accounts/{alice}/{path}"
+        anonymous = client.request(method, url)
+        assert anonymous.status_code == 401, anonymous.text
+        assert anonymous.json()["code"] == "session_required"
+        bob = signed_in(client, world, world.people["bob"])
+        other = client.request(method, url, headers=bob)
+        assert other.status_code == 403 and other.json()["code"] == "read_forbidden"
+        operator = client.request(method, url, headers=OPERATOR)
+        assert operator.status_code == 403  # the operator key is no session of alice's
+    unknown = signed_in(client, world, world.people["alice"])
+    missing = client.get("/v1/accounts/0x" + "12" * 20 + "/rating", headers=unknown)
+    assert missing.status_code == 404
+
+
+def _statement(town: Town, name: str = "bob") -> dict[str, Any]:
+    world, client = town.world, town.client
+    headers = signed_in(client, world, world.people[name])
+    answer = client.post(f"/v1/accounts/{world.addr(name)}/rating/statements", headers=headers)
+    assert answer.status_code == 200, answer.text
+    document: dict[str, Any] = answer.json()
+    return document
+
+
+def _trust(world: World, *signers: str) -> TrustAnchor:
+    domain = world.registry.domain
+    return TrustAnchor(world.registry.log_id, domain.chain_id, domain.verifying_contract,
+                       signers or (world.operator.address,))  # fmt: skip
+
+
+def _fetch(client: Client) -> Any:
+    def fetch(path: str) -> bytes:
+        answer = client.get(f"/log/{path}")
+        if answer.status_code != 200:
+            raise LogUnavailableError(f"{path}: {answer.status_code}")
+        return answer.content
+
+    return fetch
+
+
+def _failed(report: Any) -> dict[str, str]:
+    return {c.name: c.detail for c in report.checks if not c.ok}
+
+
+def test_a_statement_verifies_and_its_score_is_recomputed_from_the_log(town: Town) -> None:
+    world = town.world
+    document = _statement(town)
+    statement = document["statement"]
+    checkpoint = town.worker.checkpoints.latest_confirmed()
+    assert checkpoint is not None
+    assert statement["treeSize"] == checkpoint.tree_size
+    assert statement["rootHash"] == "0x" + checkpoint.signed.checkpoint.root_hash.hex()
+    rating = account_rating(world.store, world.addr("bob"), statement["treeSize"])
+    assert statement["score"] == rating["score"] > 0
+    assert statement["inputs"] == rating["inputs"]
+    alone = verify_rating_statement(document, _trust(world))
+    assert alone.verified, _failed(alone)
+    assert alone.signer == world.operator.address
+    with_log = verify_rating_statement(document, _trust(world), _fetch(town.client))
+    assert with_log.verified, _failed(with_log)
+    assert [c.name for c in with_log.checks] == [
+        "form", "formula", "signature", "log", "log entries", "recomputed"
+    ]  # fmt: skip
+
+
+def test_a_statement_is_at_the_anchored_size_while_the_log_grows(town: Town) -> None:
+    world = town.world
+    before = _statement(town, "alice")["statement"]
+    world.retire("alice", 100)  # after the checkpoint: not in the statement until anchored
+    after = _statement(town, "alice")["statement"]
+    assert after["treeSize"] == before["treeSize"]
+    assert after["inputs"] == before["inputs"]
+    live = town.client.get(
+        f"/v1/accounts/{world.addr('alice')}/rating",
+        headers=signed_in(town.client, world, world.people["alice"]),
+    ).json()
+    assert live["inputs"]["retiredGrams"] == before["inputs"]["retiredGrams"] + 100
+
+
+def _resigned(statement: dict[str, Any], key: Signer) -> dict[str, Any]:
+    digest = statement_digest(statement)
+    return {"statement": statement, "signature": sign_digest(bytes.fromhex(key.private_key_hex[2:]), digest)}  # fmt: skip
+
+
+def test_tampered_statements_are_refused(town: Town) -> None:
+    world = town.world
+    document = _statement(town)
+    trust, fetch = _trust(world), _fetch(town.client)
+    statement = document["statement"]
+
+    raised = {**document, "statement": {**statement, "score": statement["score"] + 100}}
+    failed = _failed(verify_rating_statement(raised, trust))
+    assert f"carbon-rating/1 gives {statement['score']}" in failed["formula"]
+    assert "does not pin" in failed["signature"]  # recovers to some other key
+
+    richer = dict(statement, inputs={**statement["inputs"], "retiredGrams": 50_000})
+    richer["score"] = points(richer["inputs"])["score"]
+    failed = _failed(verify_rating_statement({**document, "statement": richer}, trust))
+    assert list(failed) == ["signature"]
+
+    signature = document["signature"]
+    flipped = signature[:-2] + ("1c" if signature.endswith("1b") else "1b")
+    assert "signature" in _failed(
+        verify_rating_statement({**document, "signature": flipped}, trust)
+    )
+
+    stranger = Signer.generate()
+    failed = _failed(verify_rating_statement(_resigned(statement, stranger), trust))
+    assert stranger.address in failed["signature"] and "does not pin" in failed["signature"]
+    wrong_trust = _trust(world, stranger.address)
+    assert "signature" in _failed(verify_rating_statement(document, wrong_trust))
+    assert (
+        "pins no signer"
+        in _failed(
+            verify_rating_statement(
+                document, TrustAnchor(trust.log_id, trust.chain_id, trust.contract)
+            )
+        )["signature"]
+    )
+    other_log = TrustAnchor("another/log", trust.chain_id, trust.contract, trust.signers)
+    assert "another/log" in _failed(verify_rating_statement(document, other_log))["log"]
+
+    # Signed by the registry's own key, yet not what the log says: only the log tells.
+    shorter = _resigned({**statement, "treeSize": statement["treeSize"] - 1}, world.operator)
+    assert verify_rating_statement(shorter, trust).verified
+    failed = _failed(verify_rating_statement(shorter, trust, fetch))
+    assert "do not hash to rootHash" in failed["log entries"]
+    lying = dict(statement, inputs={**statement["inputs"], "verifiedGrams": 900_000})
+    lying["score"] = points(lying["inputs"])["score"]
+    failed = _failed(verify_rating_statement(_resigned(lying, world.operator), trust, fetch))
+    assert f"the statement says {lying['score']}" in failed["recomputed"]
+
+    for broken, message in (
+        ({"statement": statement}, "{statement, signature}"),
+        ({**document, "statement": {**statement, "type": "checkpoint"}}, "statement.type"),
+        ({**document, "statement": {**statement, "treeSize": "12"}}, "treeSize"),
+        ({**document, "statement": {**statement, "extra": 1}}, "unexpected ['extra']"),
+        ({**document, "statement": {**statement, "inputs": {}}}, "inputs must hold"),
+    ):
+        assert message in _failed(verify_rating_statement(broken, trust))["form"]
+
+
+def test_a_statement_digest_is_no_checkpoint_digest(town: Town) -> None:
+    """The same key signs checkpoints: a checkpoint's signature never verifies as a
+    statement's (different digests), and the reverse."""
+    checkpoint = town.worker.checkpoints.latest_confirmed()
+    assert checkpoint is not None
+    document = _statement(town)
+    digest = checkpoint.signed.checkpoint.digest(town.world.registry.domain)
+    assert statement_digest(document["statement"]) != digest
+    forged = {**document, "signature": checkpoint.signed.signature}
+    assert "signature" in _failed(verify_rating_statement(forged, _trust(town.world)))
+
+
+def test_the_cli_verifies_a_statement_with_the_served_log(
+    town: Town, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = town.world
+    document = _statement(town)
+    statement_file, trust_file = tmp_path / "statement.json", tmp_path / "trust.json"
+    statement_file.write_text(json.dumps(document))
+    trust_file.write_text(_trust(world).dumps())
+    assert cli.main(["rating", str(statement_file), "--trust", str(trust_file)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "STATEMENT VERIFIED"
+    app = create_app(settings_for(world.store.path))
+    with loopback_server(app) as url:
+        code = cli.main(["rating", str(statement_file), "--trust", str(trust_file),
+                         "--log", f"{url}/log"])  # fmt: skip
+        out = capsys.readouterr().out
+        assert code == 0, out
+        assert "[ok  ] recomputed" in out
+        lying = dict(document["statement"], score=document["statement"]["score"] + 1)
+        statement_file.write_text(json.dumps({**document, "statement": lying}))
+        assert cli.main(["rating", str(statement_file), "--trust", str(trust_file),
+                         "--log", f"{url}/log"]) == 1  # fmt: skip
+        assert capsys.readouterr().out.splitlines()[-1] == "STATEMENT NOT VERIFIED"
+    statement_file.write_text("{not json")
+    assert cli.main(["rating", str(statement_file), "--trust", str(trust_file)]) == 2
+
+
+def test_no_statement_before_an_anchored_checkpoint(tmp_path: Path) -> None:
+    world = World.create(tmp_path / "r.db")
+    with api_client(world, operator_key=SecretStr(world.operator.private_key_hex)) as client:
+        headers = signed_in(client, world, world.people["alice"])
+        answer = client.post(f"/v1/accounts/{world.addr('alice')}/rating/statements",
+                             headers=headers)  # fmt: skip
+        assert answer.status_code == 409
+        assert answer.json()["code"] == "no_anchored_checkpoint"
+        rating = client.get(f"/v1/accounts/{world.addr('alice')}/rating", headers=headers)
+        assert rating.status_code == 200 and rating.json()["score"] == 0
+    world.store.close()
