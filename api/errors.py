@@ -24,6 +24,7 @@ import anchoring.bundle  # noqa: F401
 import anchoring.worker  # noqa: F401
 import bridge.watcher  # noqa: F401
 import carbon_verifier.monitor  # noqa: F401 - and the light verifier's (bundle, tiles)
+import carbon_verifier.rating  # noqa: F401
 import carbon_verifier.verify  # noqa: F401
 from registry.errors import CodedError
 
