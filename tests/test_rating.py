@@ -25,7 +25,7 @@ from carbon_verifier.rating import (
     statement_digest,
     verify_rating_statement,
 )
-from carbon_verifier.tiles import LogUnavailableError
+from carbon_verifier.tiles import LogUnavailableError, entries_path, entry_bundle
 from carbon_verifier.trust import TrustAnchor
 from registry.canonical import from_canonical
 from registry.eip712 import sign_digest
@@ -43,68 +43,17 @@ from tests.api_world import (
     signed_in,
 )
 from tests.ledger_world import World
+from tests.vectors import generate_rating_vectors as vectors
+from tests.vectors.generate_rating_vectors import Log
 
-ALICE = "0x00000000000000000000000000000000000A11CE"
-BOB = "0x0000000000000000000000000000000000000B0B"
+ALICE, BOB = vectors.ALICE, vectors.BOB
+
+
+def rated(log: Log, account: str = ALICE, as_of: str | None = None) -> dict[str, Any]:
+    return rate(account, log.events, as_of or log.events[-1]["time"])
 
 
 # -- hand-built events -----------------------------------------------------------------------
-
-
-class Log:
-    """Events in the log's shape, numbered in order; times in UTC."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-
-    def add(self, kind: str, time: str, request: dict[str, Any], effects: dict[str, Any]) -> int:
-        seq = len(self.events)
-        self.events.append(
-            {"seq": seq, "type": kind, "time": time,
-             "payload": {"request": request, "effects": effects}}
-        )  # fmt: skip
-        return seq
-
-    def submit(self, time: str, *records: tuple[str, str, int | None]) -> list[str]:
-        """Records `(account, methodology, grams or None for a refusal)`; their claim ids."""
-        seq = len(self.events)
-        outcomes = [
-            {"claim": f"C{seq}-{i}", "grams": grams}
-            if grams is not None
-            else {"reason": "daily_cap", "detail": "capped"}
-            for i, (_, _, grams) in enumerate(records)
-        ]
-        self.add(
-            "ActivitiesSubmitted",
-            time,
-            {"records": [{"account": a, "methodology": m} for a, m, _ in records]},
-            {"outcomes": outcomes},
-        )
-        return [o["claim"] for o in outcomes if "claim" in o]
-
-    def attest(self, time: str, claims: list[str], approve: bool = True, **effects: Any) -> None:
-        status = "approved" if approve else "rejected"
-        self.add("ClaimsAttested", time, {"claims": claims, "approve": approve},
-                 {"status": status, "claims": len(claims), **effects})  # fmt: skip
-
-    def run(self, time: str) -> None:
-        self.add("IssuanceRun", time, {"runId": time}, {"batches": []})
-
-    def verified(self, time: str, account: str, methodology: str, grams: int) -> str:
-        """A claim submitted, approved and issued at `time`."""
-        (claim,) = self.submit(time, (account, methodology, grams))
-        self.attest(time, [claim])
-        self.run(time)
-        return claim
-
-    def reverse(self, time: str, claim: str) -> None:
-        self.add("ClaimReversed", time, {"claimId": claim}, {})
-
-    def retire(self, time: str, owner: str, grams: int) -> None:
-        self.add("CreditsRetired", time, {"owner": owner, "amount": grams}, {})
-
-    def rate(self, account: str = ALICE, as_of: str | None = None) -> dict[str, Any]:
-        return rate(account, self.events, as_of or self.events[-1]["time"])
 
 
 def test_no_events_no_score() -> None:
@@ -120,7 +69,7 @@ def test_no_events_no_score() -> None:
 def test_one_verified_claim_scores_each_component() -> None:
     log = Log()
     log.verified("2026-05-10T02:00:00.000Z", ALICE, "SZ_TRANSIT", 1_234)
-    rating = log.rate()
+    rating = rated(log)
     # 1,234 // 500 = 2; one active month: 25; one methodology: 50.
     assert rating["points"] == {
         "reductions": 2, "regularity": 25, "diversity": 50, "retirements": 0,
@@ -141,10 +90,10 @@ def test_only_issued_claims_of_the_account_count() -> None:
     log.attest(t, [rejected], approve=False)
     log.verified(t, BOB, "SZ_TRANSIT", 50_000)  # bob's: the run also issues alice's approved
     log.attest(t, [approved])
-    rating = log.rate()
+    rating = rated(log)
     assert rating["inputs"]["verifiedGrams"] == 0  # approved after the run: not issued yet
     log.run("2026-05-11T02:00:00.000Z")
-    rating = log.rate()
+    rating = rated(log)
     assert rating["inputs"]["verifiedGrams"] == 5_000
     assert rating["inputs"]["methodologies"] == ["SZ_BIKE"]
     assert rating["score"] == 10 + 25 + 50
@@ -157,7 +106,7 @@ def test_every_component_is_capped_and_the_score_tops_at_1000() -> None:
     for month in range(1, 13):  # 12 months in 2026, 20 kg each
         log.verified(f"2026-{month:02d}-15T00:00:00.000Z", ALICE, methods[month % 5], 20_000)
     log.retire("2026-12-20T00:00:00.000Z", ALICE, 90_000)
-    rating = log.rate()
+    rating = rated(log)
     assert rating["inputs"]["verifiedGrams"] == 240_000  # 480 points uncapped
     assert rating["inputs"]["activeMonths"] == 12
     assert len(rating["inputs"]["methodologies"]) == 5  # 250 points uncapped
@@ -172,7 +121,7 @@ def test_retirements_count_the_accounts_own() -> None:
     log = Log()
     log.retire("2026-03-01T00:00:00.000Z", ALICE, 1_999)
     log.retire("2026-03-02T00:00:00.000Z", BOB, 100_000)
-    rating = log.rate()
+    rating = rated(log)
     assert rating["inputs"]["retiredGrams"] == 1_999
     assert rating["points"]["retirements"] == 7  # 1,999 // 250
     assert rating["score"] == 7
@@ -182,10 +131,10 @@ def test_a_reversal_takes_the_claim_out_and_costs_100_points() -> None:
     log = Log()
     kept = log.verified("2026-05-10T02:00:00.000Z", ALICE, "SZ_TRANSIT", 10_000)
     gone = log.verified("2026-06-10T02:00:00.000Z", ALICE, "SZ_BIKE", 10_000)
-    before = log.rate()
+    before = rated(log)
     assert before["score"] == 40 + 50 + 100  # 20 kg, two months, two methodologies
     log.reverse("2026-06-12T00:00:00.000Z", gone)
-    after = log.rate()
+    after = rated(log)
     assert after["inputs"] == {
         "verifiedGrams": 10_000, "activeMonths": 1, "methodologies": ["SZ_TRANSIT"],
         "retiredGrams": 0, "reversedClaims": 1,
@@ -194,7 +143,7 @@ def test_a_reversal_takes_the_claim_out_and_costs_100_points() -> None:
     assert after["score"] == 0  # 20 + 25 + 50 - 100, floored at 0
     assert kept
     log.reverse("2026-06-13T00:00:00.000Z", gone)  # a second reversal of it changes nothing
-    assert log.rate()["inputs"]["reversedClaims"] == 1
+    assert rated(log)["inputs"]["reversedClaims"] == 1
 
 
 def test_regularity_counts_the_last_12_months_by_the_logs_time() -> None:
@@ -203,9 +152,9 @@ def test_regularity_counts_the_last_12_months_by_the_logs_time() -> None:
     log.verified("2025-06-10T00:00:00.000Z", ALICE, "SZ_TRANSIT", 500)
     log.verified("2026-05-10T00:00:00.000Z", ALICE, "SZ_TRANSIT", 500)
     # As of May 2026 the window is June 2025 to May 2026: two of the three months.
-    assert log.rate()["inputs"]["activeMonths"] == 2
-    assert log.rate(as_of="2026-06-01T00:00:00.000Z")["inputs"]["activeMonths"] == 1
-    assert log.rate(as_of="2027-06-01T00:00:00.000Z")["inputs"]["activeMonths"] == 0
+    assert rated(log)["inputs"]["activeMonths"] == 2
+    assert rated(log, as_of="2026-06-01T00:00:00.000Z")["inputs"]["activeMonths"] == 1
+    assert rated(log, as_of="2027-06-01T00:00:00.000Z")["inputs"]["activeMonths"] == 0
 
 
 def test_months_are_china_standard_time() -> None:
@@ -220,7 +169,7 @@ def test_history_is_the_score_at_the_end_of_each_month() -> None:
     log.verified("2026-02-10T00:00:00.000Z", ALICE, "SZ_TRANSIT", 5_000)  # 10 + 25 + 50
     log.retire("2026-03-31T15:00:00.000Z", ALICE, 2_500)  # March (CST): + 10
     log.verified("2026-05-31T16:30:00.000Z", ALICE, "SZ_BIKE", 5_000)  # June (CST)
-    rating = log.rate(as_of="2026-06-02T00:00:00.000Z")
+    rating = rated(log, as_of="2026-06-02T00:00:00.000Z")
     assert rating["history"] == [
         {"month": "2026-02", "score": 85},
         {"month": "2026-03", "score": 95},
@@ -242,7 +191,7 @@ def test_rejections_top_up_and_readmit_the_accounts_claims() -> None:
                            {"claim": refused, "grams": 400, "readmitted": True}])  # fmt: skip
     log.attest(t, [claims[1], refused])
     log.run(t)
-    assert log.rate()["inputs"]["verifiedGrams"] == 300 + 400
+    assert rated(log)["inputs"]["verifiedGrams"] == 300 + 400
 
 
 def test_an_unreadable_event_is_a_clear_error() -> None:
@@ -250,10 +199,10 @@ def test_an_unreadable_event_is_a_clear_error() -> None:
     log.verified("2026-05-10T02:00:00.000Z", ALICE, "SZ_TRANSIT", 1_000)
     log.events[0]["payload"]["effects"]["outcomes"][0]["grams"] = 1.5
     with pytest.raises(RatingLogError, match="grams"):
-        log.rate()
+        rated(log)
     del log.events[0]["payload"]["effects"]["outcomes"]
     with pytest.raises(RatingLogError, match="event 0"):
-        log.rate()
+        rated(log)
 
 
 def test_points_use_integer_arithmetic_only() -> None:
@@ -548,3 +497,41 @@ def test_no_statement_before_an_anchored_checkpoint(tmp_path: Path) -> None:
         rating = client.get(f"/v1/accounts/{world.addr('alice')}/rating", headers=headers)
         assert rating.status_code == 200 and rating.json()["score"] == 0
     world.store.close()
+
+
+# -- the shared vectors (verifier-js checks the same) -----------------------------------------
+
+
+def _vector() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(vectors.OUTPUT.read_text(encoding="utf-8"))
+    return data
+
+
+def test_committed_vectors_equal_a_fresh_generation() -> None:
+    assert vectors.OUTPUT.read_text(encoding="utf-8") == vectors.generate(), (
+        "tests/vectors/rating.json is stale: run"
+        " .venv/bin/python tests/vectors/generate_rating_vectors.py"
+    )
+
+
+def test_the_vectors_ratings_and_verdicts() -> None:
+    data = _vector()
+    events = [json.loads(e) for e in data["entries"]]
+    for case in data["ratings"]:
+        size = case["size"]
+        assert rate(case["account"], events[:size], events[size - 1]["time"]) == case["rating"]
+    assert any(c["rating"]["score"] > 500 for c in data["ratings"])
+    entries = [e.encode() for e in data["entries"]]
+
+    def fetch(path: str) -> bytes:
+        for index in range((len(entries) + 255) // 256):
+            width = min(256, len(entries) - 256 * index)
+            if path == entries_path(index, width):
+                return entry_bundle(entries[256 * index : 256 * index + width])
+        raise LogUnavailableError(path)
+
+    trust = TrustAnchor.from_json(data["trust"])
+    for case in data["statements"]:
+        report = verify_rating_statement(case["document"], trust, fetch if case["log"] else None)
+        assert report.verified == case["verified"], case["name"]
+        assert [c.name for c in report.checks if not c.ok] == case["failed"], case["name"]
