@@ -29,6 +29,7 @@ public log recomputes the score from the entries.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,8 @@ PENALTY_PER_REVERSAL = 100
 MAX_SCORE = 1000
 
 CST = timedelta(hours=8)
+READMITTED = re.compile(r"C([0-9]{1,16})-([0-9]{1,16})")
+EVENT_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 STATEMENT_FIELDS = frozenset(
     ("type", "account", "score", "formula", "inputs", "asOf", "logId", "treeSize", "rootHash",
      "issuedAt")
@@ -115,23 +118,25 @@ class Facts:
             if _address(record["account"]) != self.account:
                 continue
             if "claim" in outcome:
-                self.claims[str(outcome["claim"])] = _Claim(
-                    str(record["methodology"]), _integer(outcome["grams"], "grams")
+                self.claims[_text(outcome["claim"], "claim")] = _Claim(
+                    _text(record["methodology"], "methodology"), _integer(outcome["grams"], "grams")
                 )
             else:  # a later rejection of one of its claims may readmit it (first release)
-                self.refused[(seq, index)] = str(record["methodology"])
+                self.refused[(seq, index)] = _text(record["methodology"], "methodology")
 
     def _attested(self, seq: int, month: int, request: Any, effects: Any) -> None:
         status = "approved" if effects["status"] == "approved" else "rejected"
         for claim_id in request["claims"]:
-            claim = self.claims.get(str(claim_id))
+            claim = self.claims.get(_text(claim_id, "claim"))
             if claim is not None:
                 claim.status = status
         for item in effects.get("recredited", []):
-            claim_id, grams = str(item["claim"]), _integer(item["grams"], "grams")
-            if item.get("readmitted"):
-                origin, _, index = claim_id[1:].partition("-")
-                methodology = self.refused.pop((int(origin), int(index)), None)
+            claim_id, grams = _text(item["claim"], "claim"), _integer(item["grams"], "grams")
+            if item.get("readmitted") is True:
+                record = READMITTED.fullmatch(claim_id)
+                if record is None:
+                    raise RatingLogError(f"{claim_id!r} is no claim id of a record (C<seq>-<i>)")
+                methodology = self.refused.pop((int(record[1]), int(record[2])), None)
                 if methodology is not None:
                     self.claims[claim_id] = _Claim(methodology, grams)
             elif claim_id in self.claims:
@@ -143,7 +148,7 @@ class Facts:
                 claim.status, claim.issued = "issued", month
 
     def _reversed(self, seq: int, month: int, request: Any, effects: Any) -> None:
-        claim = self.claims.get(str(request["claimId"]))
+        claim = self.claims.get(_text(request["claimId"], "claimId"))
         if claim is not None and claim.status == "issued":
             claim.status, claim.reversed = "reversed", month
 
@@ -242,8 +247,8 @@ def rate(account: str, events: Iterable[dict[str, Any]], as_of: str) -> dict[str
 def month_of(time: str) -> int:
     """The China Standard Time month of an event time (`2026-05-31T16:00:00.000Z` is in
     June), as year x 12 + month - 1."""
-    if not isinstance(time, str):
-        raise RatingLogError(f"an event time must be text, not {time!r}")
+    if not isinstance(time, str) or not EVENT_TIME.fullmatch(time):
+        raise RatingLogError(f"{time!r} is not an event time (YYYY-MM-DDTHH:MM:SS.mmmZ)")
     try:
         moment = datetime.strptime(time, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC) + CST
     except ValueError as exc:
@@ -258,6 +263,12 @@ def month_name(month: int) -> str:
 def _integer(value: Any, name: str) -> int:
     if type(value) is not int or not 0 <= value <= 2**53 - 1:
         raise RatingLogError(f"{name} must be a non-negative integer, not {value!r}")
+    return value
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise RatingLogError(f"{name} must be text, not {value!r}")
     return value
 
 
