@@ -1,17 +1,17 @@
-"""An account's low-carbon credit rating, read from its own events by index.
+"""An account's low-carbon credit rating, read from the registry's tables by index.
 
 The formula is the light verifier's (`carbon_verifier.rating`), so that a bank recomputes
-the same score from the public log; the registry only saves it the full scan, reading the
-events that touch the account (its claims' and retirements' events) and the time of the
-last event of the prefix rated.
+the same score from the public log's events. The registry reads the same facts from its
+tables instead of the events: the account's issued claims (their grams are final once
+issued) with the times of the runs that issued them and of their reversals, and its
+retirements, all before the tree size rated. tests/test_rating.py checks that both agree.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from carbon_verifier.rating import rate
-from registry.canonical import from_canonical
+from carbon_verifier.rating import IssuedClaim, Retired, rate_facts
 from registry.storage import Store
 
 
@@ -20,7 +20,12 @@ def account_rating(store: Store, account: str, size: int) -> dict[str, Any]:
     as_of = store.event_time(size - 1)
     if as_of is None:
         raise ValueError(f"the log holds fewer than {size} events")
-    events = [from_canonical(body) for _, _, _, body in store.rating_event_rows(account, size)]
-    rating = rate(account, events, as_of)
+    claims, retirements = store.rating_facts(account, size)
+    rating = rate_facts(
+        account,
+        [IssuedClaim(*claim) for claim in claims],
+        [Retired(*retired) for retired in retirements],
+        as_of,
+    )
     rating["treeSize"] = size
     return rating

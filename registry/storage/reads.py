@@ -169,28 +169,34 @@ class ReadModels(StoreBase):
             limit,
         )
 
-    def rating_event_rows(self, account: str, size: int) -> list[tuple[int, str, str, bytes]]:
-        """The events before `size` that touch `account`'s rating (`carbon_verifier.rating`):
-        those that made, attested, issued or reversed its claims, and its retirements."""
-        seqs: set[int] = set()
-        for row in self.conn.execute(
-            "SELECT seq, attested_seq, issued_seq, reversed_seq FROM claims WHERE account = ?",
-            (account,),
-        ):
-            seqs.update(int(s) for s in row if s is not None)
-        rows = self.conn.execute("SELECT seq FROM retirements WHERE owner = ?", (account,))
-        seqs.update(int(r[0]) for r in rows)
-        wanted = sorted(s for s in seqs if s < size)
-        found: list[tuple[int, str, str, bytes]] = []
-        for chunk in chunks(wanted):
-            found += [
-                (int(s), str(t), str(tm), bytes(b))
-                for s, t, tm, b in self.conn.execute(
-                    f"SELECT seq, type, time, body FROM events WHERE seq IN ({marks(chunk)})",
-                    chunk,
-                )
-            ]
-        return sorted(found)
+    def rating_facts(
+        self, account: str, size: int
+    ) -> tuple[list[tuple[str, int, str, str | None]], list[tuple[str, int]]]:
+        """What the rating (`carbon_verifier.rating`) reads of `account` in the log's first
+        `size` events: its claims issued in them `(methodology, grams, time issued, time
+        reversed or None)` and its retirements `(time, grams)`, by index."""
+        claims = [
+            (
+                str(m),
+                int(g),
+                str(issued),
+                None if reversed_ is None or int(rs) >= size else str(reversed_),
+            )
+            for m, g, issued, rs, reversed_ in self.conn.execute(
+                "SELECT c.methodology, c.grams, i.time, c.reversed_seq, r.time FROM claims c"
+                " JOIN events i ON i.seq = c.issued_seq"
+                " LEFT JOIN events r ON r.seq = c.reversed_seq"
+                " WHERE c.account = ? AND c.issued_seq < ?",
+                (account, size),
+            )
+        ]
+        retirements = [
+            (str(time), int(amount))
+            for time, amount in self.conn.execute(
+                "SELECT time, amount FROM retirements WHERE owner = ? AND seq < ?", (account, size)
+            )
+        ]
+        return claims, retirements
 
     def event_time(self, seq: int) -> str | None:
         row = self.conn.execute("SELECT time FROM events WHERE seq = ?", (seq,)).fetchone()

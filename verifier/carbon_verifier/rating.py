@@ -85,34 +85,53 @@ class RatingStatementError(CodedError, ValueError):
     title = "The score statement does not verify"
 
 
+@dataclass(frozen=True)
+class IssuedClaim:
+    """A claim of the account as the rating sees it: issued by the run logged at `issued`
+    (an event time), and reversed at `reversed` if it was."""
+
+    methodology: str
+    grams: int
+    issued: str
+    reversed: str | None = None
+
+
+@dataclass(frozen=True)
+class Retired:
+    """Grams the account retired, in the event logged at `time`."""
+
+    time: str
+    grams: int
+
+
 @dataclass
 class _Claim:
     methodology: str
     grams: int
     status: str = "pending"
-    issued: int | None = None  # CST month index of the run that issued it
-    reversed: int | None = None  # CST month index of its reversal
+    issued: str | None = None  # the time of the run that issued it
+    reversed: str | None = None  # the time of its reversal
 
 
 @dataclass
-class Facts:
-    """What the rating needs of the account's events: its claims and retirements, each
-    dated by the CST month of the event."""
+class EventReader:
+    """The account's claims and retirements, read from events in log order."""
 
     account: str
     claims: dict[str, _Claim] = field(default_factory=dict)
     refused: dict[tuple[int, int], str] = field(default_factory=dict)  # (seq, idx) -> method
-    retirements: list[tuple[int, int]] = field(default_factory=list)  # (month, grams)
+    retirements: list[Retired] = field(default_factory=list)
 
     def read(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind not in _READERS:
             return
-        seq = _integer(event["seq"], "seq")
+        seq, time = _integer(event["seq"], "seq"), event["time"]
+        month_of(time)  # refuses a malformed time here, with its event
         payload = event["payload"]
-        _READERS[kind](self, seq, month_of(event["time"]), payload["request"], payload["effects"])
+        _READERS[kind](self, seq, time, payload["request"], payload["effects"])
 
-    def _submitted(self, seq: int, month: int, request: Any, effects: Any) -> None:
+    def _submitted(self, seq: int, time: str, request: Any, effects: Any) -> None:
         records, outcomes = request["records"], effects["outcomes"]
         for index, (record, outcome) in enumerate(zip(records, outcomes, strict=True)):
             if _address(record["account"]) != self.account:
@@ -124,7 +143,7 @@ class Facts:
             else:  # a later rejection of one of its claims may readmit it (first release)
                 self.refused[(seq, index)] = _text(record["methodology"], "methodology")
 
-    def _attested(self, seq: int, month: int, request: Any, effects: Any) -> None:
+    def _attested(self, seq: int, time: str, request: Any, effects: Any) -> None:
         status = "approved" if effects["status"] == "approved" else "rejected"
         for claim_id in request["claims"]:
             claim = self.claims.get(_text(claim_id, "claim"))
@@ -142,50 +161,34 @@ class Facts:
             elif claim_id in self.claims:
                 self.claims[claim_id].grams += grams
 
-    def _issued(self, seq: int, month: int, request: Any, effects: Any) -> None:
+    def _issued(self, seq: int, time: str, request: Any, effects: Any) -> None:
         for claim in self.claims.values():  # a run issues every approved claim
             if claim.status == "approved":
-                claim.status, claim.issued = "issued", month
+                claim.status, claim.issued = "issued", time
 
-    def _reversed(self, seq: int, month: int, request: Any, effects: Any) -> None:
+    def _reversed(self, seq: int, time: str, request: Any, effects: Any) -> None:
         claim = self.claims.get(_text(request["claimId"], "claimId"))
         if claim is not None and claim.status == "issued":
-            claim.status, claim.reversed = "reversed", month
+            claim.status, claim.reversed = "reversed", time
 
-    def _retired(self, seq: int, month: int, request: Any, effects: Any) -> None:
+    def _retired(self, seq: int, time: str, request: Any, effects: Any) -> None:
         if _address(request["owner"]) == self.account:
-            self.retirements.append((month, _integer(request["amount"], "amount")))
+            self.retirements.append(Retired(time, _integer(request["amount"], "amount")))
 
-    def first_month(self) -> int | None:
-        months = [c.issued for c in self.claims.values() if c.issued is not None]
-        months += [m for m, _ in self.retirements]
-        return min(months) if months else None
-
-    def inputs_at(self, month: int, everything: bool) -> dict[str, Any]:
-        """The inputs as of the end of CST month `month` (all facts when `everything`:
-        the whole prefix rated, whatever its events' times)."""
-
-        def by(at: int | None) -> bool:
-            return at is not None and (everything or at <= month)
-
-        verified = [c for c in self.claims.values() if by(c.issued) and not by(c.reversed)]
-        active = {c.issued for c in verified if c.issued is not None}
-        recent = [m for m in active if month - REGULARITY_MONTHS < m <= month]
-        return {
-            "verifiedGrams": sum(c.grams for c in verified),
-            "activeMonths": len(recent),
-            "methodologies": sorted({c.methodology for c in verified}),
-            "retiredGrams": sum(g for m, g in self.retirements if by(m)),
-            "reversedClaims": sum(1 for c in self.claims.values() if by(c.reversed)),
-        }
+    def issued_claims(self) -> list[IssuedClaim]:
+        return [
+            IssuedClaim(c.methodology, c.grams, c.issued, c.reversed)
+            for c in self.claims.values()
+            if c.issued is not None
+        ]
 
 
-_READERS: dict[str, Callable[[Facts, int, int, Any, Any], None]] = {
-    "ActivitiesSubmitted": Facts._submitted,
-    "ClaimsAttested": Facts._attested,
-    "IssuanceRun": Facts._issued,
-    "ClaimReversed": Facts._reversed,
-    "CreditsRetired": Facts._retired,
+_READERS: dict[str, Callable[[EventReader, int, str, Any, Any], None]] = {
+    "ActivitiesSubmitted": EventReader._submitted,
+    "ClaimsAttested": EventReader._attested,
+    "IssuanceRun": EventReader._issued,
+    "ClaimReversed": EventReader._reversed,
+    "CreditsRetired": EventReader._retired,
 }
 RATED_EVENT_TYPES = frozenset(_READERS)
 
@@ -211,26 +214,60 @@ def points(inputs: dict[str, Any]) -> dict[str, int]:
 def rate(account: str, events: Iterable[dict[str, Any]], as_of: str) -> dict[str, Any]:
     """The rating of `account` from `events` (in log order), as of `as_of`, the time of the
     last event of the prefix they come from. RatingLogError for an event it cannot read."""
-    facts = Facts(_address(account))
+    reader = EventReader(_address(account))
     for event in events:
         try:
-            facts.read(event)
+            reader.read(event)
         except RatingLogError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise RatingLogError(f"event {event.get('seq')!r} cannot be read: {exc!r}") from exc
+    return rate_facts(account, reader.issued_claims(), reader.retirements, as_of)
+
+
+def rate_facts(
+    account: str, claims: Iterable[IssuedClaim], retirements: Iterable[Retired], as_of: str
+) -> dict[str, Any]:
+    """The rating from the account's issued claims and retirements in a log prefix whose
+    last event is dated `as_of`: what `rate` reads from events, and what the registry reads
+    from its tables (a claim's grams are final once issued, so both agree)."""
+    dated = [
+        (
+            c.methodology,
+            c.grams,
+            month_of(c.issued),
+            None if c.reversed is None else month_of(c.reversed),
+        )
+        for c in claims
+    ]
+    retired = [(month_of(r.time), r.grams) for r in retirements]
+
+    def inputs_at(month: int, everything: bool) -> dict[str, Any]:
+        """As of the end of CST month `month` (all facts when `everything`: the whole
+        prefix rated, whatever its events' times)."""
+
+        def by(at: int | None) -> bool:
+            return at is not None and (everything or at <= month)
+
+        verified = [(m, g, i) for m, g, i, r in dated if by(i) and not by(r)]
+        active = {i for _, _, i in verified}
+        return {
+            "verifiedGrams": sum(g for _, g, _ in verified),
+            "activeMonths": sum(1 for i in active if month - REGULARITY_MONTHS < i <= month),
+            "methodologies": sorted({m for m, _, _ in verified}),
+            "retiredGrams": sum(g for m, g in retired if by(m)),
+            "reversedClaims": sum(1 for _, _, _, r in dated if by(r)),
+        }
+
     now = month_of(as_of)
-    inputs = facts.inputs_at(now, everything=True)
+    inputs = inputs_at(now, everything=True)
     scored = points(inputs)
     history = []
-    first = facts.first_month()
-    if first is not None:
-        for month in range(min(first, now), now):
+    months = [i for _, _, i, _ in dated] + [m for m, _ in retired]
+    if months:
+        for month in range(min(*months, now), now):
             history.append(
-                {
-                    "month": month_name(month),
-                    "score": points(facts.inputs_at(month, False))["score"],
-                }
+                {"month": month_name(month), "score": points(inputs_at(month, False))["score"]}
             )
         history.append({"month": month_name(now), "score": scored["score"]})
     return {
