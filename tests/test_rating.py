@@ -5,6 +5,7 @@ verified (or refused) with and without the public log."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ from tests.vectors import generate_rating_vectors as vectors
 from tests.vectors.generate_rating_vectors import Log
 
 ALICE, BOB = vectors.ALICE, vectors.BOB
+JS_CLI = Path(__file__).resolve().parents[1] / "verifier-js" / "bin" / "carbon-verify.js"
 
 
 def rated(log: Log, account: str = ALICE, as_of: str | None = None) -> dict[str, Any]:
@@ -487,11 +489,25 @@ def test_the_cli_verifies_a_statement_with_the_served_log(
         out = capsys.readouterr().out
         assert code == 0, out
         assert "[ok  ] recomputed" in out
+        node = subprocess.run(
+            ["node", str(JS_CLI), "rating", str(statement_file), "--trust", str(trust_file),
+             "--log", f"{url}/log"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert node.returncode == 0, node.stdout + node.stderr
+        assert "[ok  ] recomputed" in node.stdout
+        assert node.stdout.splitlines()[-1] == "STATEMENT VERIFIED"
         lying = dict(document["statement"], score=document["statement"]["score"] + 1)
         statement_file.write_text(json.dumps({**document, "statement": lying}))
         assert cli.main(["rating", str(statement_file), "--trust", str(trust_file),
                          "--log", f"{url}/log"]) == 1  # fmt: skip
         assert capsys.readouterr().out.splitlines()[-1] == "STATEMENT NOT VERIFIED"
+        node = subprocess.run(
+            ["node", str(JS_CLI), "rating", str(statement_file), "--trust", str(trust_file),
+             "--log", f"{url}/log"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert node.returncode == 1 and "[FAIL] formula" in node.stdout, node.stdout
     statement_file.write_text("{not json")
     assert cli.main(["rating", str(statement_file), "--trust", str(trust_file)]) == 2
 
