@@ -98,8 +98,7 @@ def rating(statement_file: str, trust_file: str, log_url: str | None) -> int:
     except (OSError, ValueError, CodedError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
-    fetch = None if log_url is None else http_fetch(log_url)
-    return 0 if print_statement(verify_rating_statement(document, trust, fetch)) else 1
+    return 0 if print_statement(verify_rating_statement(document, trust, log_url)) else 1
 
 
 def _depth(text: str) -> int:

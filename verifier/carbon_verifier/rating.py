@@ -40,7 +40,7 @@ from carbon_verifier.crypto import SignatureError, keccak, recover_signer
 from carbon_verifier.errors import CodedError
 from carbon_verifier.merkle.hasher import leaf_hashes
 from carbon_verifier.reserve import root_of
-from carbon_verifier.tiles import Fetch, read_entries
+from carbon_verifier.tiles import Fetch, http_fetch, read_entries
 from carbon_verifier.trust import TrustAnchor
 
 FORMULA = "carbon-rating/1"
@@ -345,12 +345,13 @@ class StatementReport:
 
 
 def verify_rating_statement(
-    document: Any, trust: TrustAnchor, fetch: Fetch | None = None
+    document: Any, trust: TrustAnchor, log: str | Fetch | None = None
 ) -> StatementReport:
     """Check a score statement `{statement, signature}`: its form, its signature by a
-    signer the trust anchor pins, its log id; with `fetch` (the public log's entry
-    bundles), that the log's first `treeSize` entries hash to its root and give its score
-    and inputs again."""
+    signer the trust anchor pins, its log id; with `log` (the public log's URL, e.g.
+    https://registry.example/log, or a Fetch of its files), that the log's first `treeSize`
+    entries hash to its root and give its score and inputs again."""
+    fetch = http_fetch(log) if isinstance(log, str) else log
     report = StatementReport()
     try:
         statement, signature = _statement_parts(document)
