@@ -17,9 +17,9 @@ issued outside MRV earn nothing. "The last 12 months" are the reference month an
 before it; the reference is the time of the last event of the log prefix rated, never the
 clock, so anyone holding the same prefix computes the same score.
 
-`rate` reads events in log order: the whole log (a verifier), or only the events that
-touch the account (the registry reads those by index); both give the same rating, since
-every other event changes nothing here.
+`rate` reads the account's claims and retirements from events in log order (a verifier,
+from the public log); the registry reads the same facts from its tables by index. Both
+score them with `rate_facts`.
 
 A score statement is the registry's signature over the rating of one account at one
 signed tree size; `verify_rating_statement` checks it against a trust anchor, and with the
@@ -28,7 +28,6 @@ public log recomputes the score from the entries.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from typing import Any
 from carbon_verifier.canonical import CanonicalError, canonical_bytes
 from carbon_verifier.crypto import SignatureError, keccak, recover_signer
 from carbon_verifier.errors import CodedError
+from carbon_verifier.jsonsafe import loads
 from carbon_verifier.merkle.hasher import leaf_hashes
 from carbon_verifier.reserve import root_of
 from carbon_verifier.tiles import Fetch, http_fetch, read_entries
@@ -409,7 +409,7 @@ def _recompute(report: StatementReport, statement: dict[str, Any], fetch: Fetch)
         return
     report.add("log entries", True, f"the log's first {size} entries hash to rootHash")
     try:
-        events = [json.loads(body) for body in entries]
+        events = [loads(body, what=f"event {seq}") for seq, body in enumerate(entries)]
         rating = rate(statement["account"], events, events[-1]["time"])
     except (RatingLogError, ValueError, KeyError, TypeError) as exc:
         report.add("recomputed", False, f"the rating cannot be recomputed: {exc}")
