@@ -561,3 +561,19 @@ def test_the_vectors_ratings_and_verdicts() -> None:
         report = verify_rating_statement(case["document"], trust, fetch if case["log"] else None)
         assert report.verified == case["verified"], case["name"]
         assert [c.name for c in report.checks if not c.ok] == case["failed"], case["name"]
+
+
+def test_no_statement_without_the_checkpoint_key(town: Town) -> None:
+    """A service started without the key that signs checkpoints (no setting, no key file)
+    refuses to sign statements, and says why."""
+    world = town.world
+    with api_client(world) as client:
+        headers = signed_in(client, world, world.people["bob"])
+        answer = client.post(f"/v1/accounts/{world.addr('bob')}/rating/statements", headers=headers)
+        assert answer.status_code == 503
+        assert answer.json()["code"] == "statement_key_unavailable"
+        assert "key file" in answer.json()["detail"]
+        assert (
+            client.get(f"/v1/accounts/{world.addr('bob')}/rating", headers=headers).status_code
+            == 200
+        )
