@@ -1,9 +1,10 @@
 """The low-carbon credit rating (低碳信用) of an account, and the score statements its
 person chooses to disclose (docs/RATING.md).
 
-Both routes answer only the person's own session: the rating is computed from public
-events, but which of them are one person's is what the registry keeps to itself. A
-statement is signed with the key that signs the log's checkpoints, over the rating at the
+Both routes answer only the person's own session. The rating adds up public events (anyone
+holding the log and the address could do the same), but the registry serves it to the
+person alone: it is theirs to show, as a statement, to whom they choose. A statement is
+signed with the key that signs the log's checkpoints, over the rating at the
 latest anchored checkpoint; nothing is logged when one is issued.
 """
 
