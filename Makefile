@@ -58,8 +58,9 @@ test-contracts: $(NODE_STAMP)
 test-js: $(NODE_STAMP) browser
 	npm test --workspace verifier-js
 
+# Two workers: the suite is mostly single-threaded Python and the machines have 2 cores.
 test-python: $(VENV_STAMP) $(NODE_STAMP) browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 serve: setup
 	.venv/bin/carbon-registry serve

@@ -24,6 +24,7 @@ import anchoring.bundle  # noqa: F401
 import anchoring.worker  # noqa: F401
 import bridge.watcher  # noqa: F401
 import carbon_verifier.monitor  # noqa: F401 - and the light verifier's (bundle, tiles)
+import carbon_verifier.rating  # noqa: F401
 import carbon_verifier.verify  # noqa: F401
 from registry.errors import CodedError
 
@@ -73,6 +74,11 @@ API_PROBLEMS: dict[str, tuple[int, str]] = {
     "rate_limited": (429, "Too many requests from this client; retry after Retry-After"),
     "unavailable": (503, "The service is starting, stopping or cannot write for a moment"),
     "no_token_contract": (404, "This service runs no token contract (anchoring is off)"),
+    "no_anchored_checkpoint": (409, "No checkpoint is anchored yet: a statement needs one"),
+    "statement_key_unavailable": (
+        503,
+        "The service holds no checkpoint signing key to sign score statements with",
+    ),
     "internal_error": (500, "Unexpected error"),
 }
 

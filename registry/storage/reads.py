@@ -168,3 +168,36 @@ class ReadModels(StoreBase):
             "seq, idx",
             limit,
         )
+
+    def rating_facts(
+        self, account: str, size: int
+    ) -> tuple[list[tuple[str, int, str, str | None]], list[tuple[str, int]]]:
+        """What the rating (`carbon_verifier.rating`) reads of `account` in the log's first
+        `size` events: its claims issued in them `(methodology, grams, time issued, time
+        reversed or None)` and its retirements `(time, grams)`, by index."""
+        claims = [
+            (
+                str(m),
+                int(g),
+                str(issued),
+                None if reversed_ is None or int(rs) >= size else str(reversed_),
+            )
+            for m, g, issued, rs, reversed_ in self.conn.execute(
+                "SELECT c.methodology, c.grams, i.time, c.reversed_seq, r.time FROM claims c"
+                " JOIN events i ON i.seq = c.issued_seq"
+                " LEFT JOIN events r ON r.seq = c.reversed_seq"
+                " WHERE c.account = ? AND c.issued_seq < ?",
+                (account, size),
+            )
+        ]
+        retirements = [
+            (str(time), int(amount))
+            for time, amount in self.conn.execute(
+                "SELECT time, amount FROM retirements WHERE owner = ? AND seq < ?", (account, size)
+            )
+        ]
+        return claims, retirements
+
+    def event_time(self, seq: int) -> str | None:
+        row = self.conn.execute("SELECT time FROM events WHERE seq = ?", (seq,)).fetchone()
+        return None if row is None else str(row[0])

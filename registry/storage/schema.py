@@ -344,6 +344,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             """
         ),
     ),
+    Migration(
+        5,
+        "the rating reads an account's claims and retirements by index",
+        _script(
+            """
+            CREATE INDEX IF NOT EXISTS claims_account ON claims(account);
+            CREATE INDEX IF NOT EXISTS retirements_owner ON retirements(owner);
+            """
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -8,6 +8,8 @@
  *     carbon-verify certificate CERTIFICATE.json --rpc URL [--trust TRUST.json]
  *     carbon-verify reserve LOG_URL --rpc URL --trust TRUST.json
  *         (every token on chain backed by grams locked in the public log or a mirror)
+ *     carbon-verify rating STATEMENT.json --trust TRUST.json [--log LOG_URL]
+ *         (a low-carbon credit rating statement; with --log, its score recomputed)
  *
  * Every check is printed with what it found; the last line is VERIFIED or NOT VERIFIED.
  * Exit status: 0 verified, 1 not verified, 2 the input could not be read (or bad usage).
@@ -24,13 +26,14 @@ import {
   verifyBundle,
   verifyCertificate,
   verifyConsistency,
+  verifyRatingStatement,
 } from "../src/index.js";
 
 const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 const USAGE =
   "usage: carbon-verify {bundle,consistency,certificate} FILE (--rpc URL | --offline)" +
   " [--trust FILE] [--confirmations N]\n       carbon-verify reserve LOG_URL --rpc URL" +
-  " --trust FILE";
+  " --trust FILE\n       carbon-verify rating STATEMENT --trust FILE [--log LOG_URL]";
 
 /**
  * @param {string} message
@@ -93,12 +96,7 @@ function printReserve(report) {
  * @param {string} trustFile
  */
 async function reserve(logUrl, rpcUrl, trustFile) {
-  const base = logUrl.replace(/\/+$/, "");
-  const fetchBytes = async (/** @type {string} */ path) => {
-    const answer = await fetch(`${base}/${path}`);
-    if (!answer.ok) throw new Error(`${base}/${path}: HTTP ${answer.status}`);
-    return new Uint8Array(await answer.arrayBuffer());
-  };
+  const fetchBytes = logFetcher(logUrl);
   let report;
   try {
     const trust = TrustAnchor.fromJson(readJson(trustFile));
@@ -108,6 +106,42 @@ async function reserve(logUrl, rpcUrl, trustFile) {
     return 2;
   }
   return printReserve(report) ? 0 : 1;
+}
+
+/**
+ * The public log's files below `logUrl`, as bytes.
+ * @param {string} logUrl
+ */
+function logFetcher(logUrl) {
+  const base = logUrl.replace(/\/+$/, "");
+  return async (/** @type {string} */ path) => {
+    const answer = await fetch(`${base}/${path}`);
+    if (!answer.ok) throw new Error(`${base}/${path}: HTTP ${answer.status}`);
+    return new Uint8Array(await answer.arrayBuffer());
+  };
+}
+
+/**
+ * A score statement: 0 verified, 1 not, 2 the statement or trust anchor unreadable.
+ * @param {string} file
+ * @param {string} trustFile
+ * @param {string | undefined} logUrl
+ */
+async function rating(file, trustFile, logUrl) {
+  let document;
+  let trust;
+  try {
+    document = readJson(file);
+    trust = TrustAnchor.fromJson(readJson(trustFile));
+  } catch (err) {
+    console.error(`Error: ${/** @type {Error} */ (err).message}`);
+    return 2;
+  }
+  const report = await verifyRatingStatement(document, trust, logUrl ? logFetcher(logUrl) : null);
+  for (const check of report.checks)
+    console.log(`[${check.ok ? "ok  " : "FAIL"}] ${check.name}: ${check.detail}`);
+  console.log(report.verified ? "STATEMENT VERIFIED" : "STATEMENT NOT VERIFIED");
+  return report.verified ? 0 : 1;
 }
 
 async function main() {
@@ -120,6 +154,7 @@ async function main() {
         trust: { type: "string" },
         confirmations: { type: "string", default: "1" },
         offline: { type: "boolean", default: false },
+        log: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -137,6 +172,11 @@ async function main() {
     if (!values.rpc || !values.trust)
       return usageError("reserve needs --rpc URL and --trust FILE (naming the token)");
     return reserve(file, values.rpc, values.trust);
+  }
+  if (kind === "rating") {
+    if (positionals.length !== 2) return usageError("give one statement FILE");
+    if (!values.trust) return usageError("rating needs --trust FILE (pinning the signers)");
+    return rating(file, values.trust, values.log);
   }
   const verifiers = {
     bundle: verifyBundle,

@@ -30,3 +30,12 @@ export {
   rootOf,
   tokenId,
 } from "./reserve.js";
+export {
+  FORMULA,
+  RatingLogError,
+  RatingStatementError,
+  STATEMENT_TYPE,
+  rate,
+  statementDigest,
+  verifyRatingStatement,
+} from "./rating.js";

@@ -7,6 +7,9 @@
     carbon-verify reserve LOG_URL --rpc URL --trust TRUST.json
         (every token on chain backed by grams locked in the public log, e.g.
         https://registry.example/log or a mirror of it)
+    carbon-verify rating STATEMENT.json --trust TRUST.json [--log LOG_URL]
+        (a score statement of POST /v1/accounts/{a}/rating/statements: signed by a key the
+        trust anchor pins; with --log, the score recomputed from the public log's entries)
 
 Every check is printed with what it found; the last line is VERIFIED or NOT VERIFIED.
 Exit status: 0 verified, 1 not verified, 2 the input could not be read. `--offline` skips
@@ -23,6 +26,7 @@ from typing import Any, TextIO
 
 from carbon_verifier.errors import CodedError
 from carbon_verifier.jsonsafe import loads
+from carbon_verifier.rating import StatementReport, verify_rating_statement
 from carbon_verifier.reserve import ReserveReport, check_public_reserve
 from carbon_verifier.rpc import Rpc
 from carbon_verifier.tiles import http_fetch
@@ -78,6 +82,25 @@ def reserve(log_url: str, rpc: Rpc, trust_file: str) -> int:
     return 0 if print_reserve(report) else 1
 
 
+def print_statement(report: StatementReport, out: TextIO | None = None) -> bool:
+    out = out or sys.stdout
+    for check in report.checks:
+        print(f"[{'ok  ' if check.ok else 'FAIL'}] {check.name}: {check.detail}", file=out)
+    print("STATEMENT VERIFIED" if report.verified else "STATEMENT NOT VERIFIED", file=out)
+    return report.verified
+
+
+def rating(statement_file: str, trust_file: str, log_url: str | None) -> int:
+    """A score statement: 0 verified, 1 not, 2 the statement, anchor or log unreadable."""
+    try:
+        document = read_json(statement_file)
+        trust = TrustAnchor.load(trust_file)
+    except (OSError, ValueError, CodedError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    return 0 if print_statement(verify_rating_statement(document, trust, log_url)) else 1
+
+
 def _depth(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 10_000:
@@ -87,7 +110,9 @@ def _depth(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="carbon-verify", description=__doc__.split("\n")[0])
-    parser.add_argument("kind", choices=("bundle", "consistency", "certificate", "reserve"))
+    parser.add_argument(
+        "kind", choices=("bundle", "consistency", "certificate", "reserve", "rating")
+    )
     parser.add_argument("file", help="the JSON document to verify (reserve: the log's URL)")
     parser.add_argument("--rpc", help="JSON-RPC URL of the chain the document names")
     parser.add_argument("--trust", help="trust anchor file pinning log, chain, contract, signers")
@@ -95,7 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--confirmations", type=_depth, default=1, help="required anchor depth (1-10000)"
     )
     parser.add_argument("--offline", action="store_true", help="check without a chain")
+    parser.add_argument("--log", help="rating: the public log's URL, to recompute the score")
     args = parser.parse_args(argv)
+    if args.kind == "rating":
+        if not args.trust:
+            parser.error("rating needs --trust TRUST.json (pinning the signers)")
+        return rating(args.file, args.trust, args.log)
     if not args.offline and not args.rpc:
         parser.error("give --rpc URL (or --offline)")
     if args.kind == "reserve":
