@@ -1,7 +1,7 @@
 """The web pages in Debian's Chromium (Playwright, never a downloaded browser): a person
-signs in with a wallet (EIP-4361, personal_sign) and sees their claims and chart; the
-explorer finds a certificate by serial and the certificate verifies itself in the page;
-axe-core finds no serious or critical violation on any page type; screenshots of each page
+signs in with a wallet (EIP-4361, personal_sign) and sees their claims and chart, and
+discloses a signed rating statement; the explorer finds a certificate by serial and the
+certificate verifies itself in the page; anchors link to the block explorer; axe-core finds no serious or critical violation on any page type; screenshots of each page
 type at phone and desktop widths go to test-output/screenshots/.
 
 The wallet is an EIP-1193 provider injected into the page whose signatures are made in
@@ -23,7 +23,9 @@ from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from carbon_verifier.rating import statement_digest
 from registry import messages
+from registry.eip712 import recover_signer
 from registry.signing import Signer
 from tests.serve_process import CLASS, Served, setup_parties
 
@@ -158,6 +160,21 @@ def test_the_explorer_finds_a_certificate_by_serial_and_verifies_it(
     assert page.get_attribute("#verify-result [data-verdict]", "data-verdict") == "verified"
     assert town.certificate in page.inner_text("body")
     page.close()
+
+
+def test_the_person_discloses_a_signed_rating_statement(town: Town, browser: Browser) -> None:
+    context = wallet_context(browser, town.person)
+    page = signed_in_page(town, context)
+    assert page.inner_text("#score").isdigit()
+    page.click("#disclose")
+    page.wait_for_selector("#statement:not([hidden])")
+    signed = json.loads(page.inner_text("#statement"))
+    statement = signed["statement"]
+    assert statement["account"] == town.person.address
+    assert str(statement["score"]) == page.inner_text("#score")
+    signer = recover_signer(statement_digest(statement), signed["signature"])
+    assert signer == town.served.operator.address  # the checkpoints' key: GET /v1/trust
+    context.close()
 
 
 def test_anchors_link_to_the_configured_block_explorer(town: Town, browser: Browser) -> None:

@@ -138,6 +138,49 @@ LABELS: dict[str, tuple[str, str]] = {
     "explorer_link": ("区块浏览器", "Chain explorer"),
     "tx": ("交易", "Transaction"),
     "contract": ("合约", "Contract"),
+    "merchants": ("商户兑换", "Merchants"),
+    "merchants_note": (
+        "用任何平台的减排量兑换商户的优惠：由您的钱包签名（转给商户或为商户注销）。",
+        "Spend reductions from any platform on merchants' offers: your wallet signs the"
+        " redemption (a transfer to the merchant, or a retirement for it).",
+    ),
+    "offers": ("优惠", "Offers"),
+    "offer": ("优惠", "Offer"),
+    "valid_until": ("有效期至", "Valid until"),
+    "redeem": ("兑换", "Redeem"),
+    "redeem_mode": ("方式", "How"),
+    "mode_transfer": ("转给商户", "Transfer to the merchant"),
+    "mode_retire": ("为商户注销", "Retire for the merchant"),
+    "closed": ("已结束", "Closed"),
+    "redemptions": ("兑换记录", "Redemptions"),
+    "merchant_sign_in_note": (
+        "兑换记录只向商户本人显示：请用商户的钱包登录。",
+        "Redemptions are shown to the merchant only: sign in with the merchant's wallet.",
+    ),
+    "communities": ("社区", "Communities"),
+    "community": ("社区", "Community"),
+    "pooled_retired": ("社区注销合计", "Retired by the community"),
+    "leaderboard": ("排行榜", "Leaderboard"),
+    "leaderboard_note": (
+        "只显示自愿加入排行榜的成员的昵称，不显示地址。",
+        "Only members who opted in appear, by pseudonym; no address is shown.",
+    ),
+    "rank": ("名次", "Rank"),
+    "pseudonym": ("昵称", "Pseudonym"),
+    "rating": ("低碳信用", "Low-carbon credit rating"),
+    "rating_note": (
+        "只根据公开日志计算；是否公开由您决定。公开时生成一份签名的评分声明，银行或商户可以核对而看不到您的活动。",
+        "Computed from the public log only; you decide whether to disclose it. Disclosing"
+        " makes a signed score statement a bank or merchant can check without seeing your"
+        " activities.",
+    ),
+    "score": ("评分", "Score"),
+    "inputs": ("输入", "Inputs"),
+    "points": ("得分", "Points"),
+    "history": ("历史", "History"),
+    "disclose": ("公开评分（签名声明）", "Disclose (signed statement)"),
+    "download": ("下载声明", "Download the statement"),
+    "my_redemptions": ("我的兑换", "My redemptions"),
 }
 
 

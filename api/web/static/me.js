@@ -76,7 +76,43 @@ async function load() {
     }));
   }
   chart(data);
+  await Promise.all([rating(data.account), redemptions(data.account)]);
   document.body.dataset.loaded = "true";
+}
+
+async function rating(account) {
+  const response = await fetch(`/v1/accounts/${account}/rating`, { headers: session.headers() });
+  if (!response.ok) return;
+  const r = await response.json();
+  $("score").textContent = String(r.score);
+  $("rating-formula").textContent = `${r.formula} · ${r.asOf}`;
+  const shown = (v) => (Array.isArray(v) ? v.join(", ") : v);
+  $("rating-inputs").tBodies[0].replaceChildren(
+    ...Object.entries(r.inputs).map(([k, v]) => row([k, shown(v)])),
+    ...Object.entries(r.points).map(([k, v]) => row([k, v])));
+  $("rating-history").tBodies[0].replaceChildren(...r.history.map((h) => row([h.month, h.score])));
+  $("disclose").onclick = async () => {
+    const answer = await fetch(`/v1/accounts/${account}/rating/statements`, { method: "POST", headers: session.headers() });
+    const body = await answer.json();
+    if (!answer.ok) { $("disclose-status").textContent = body.detail ?? body.title; return; }
+    const text = JSON.stringify(body, null, 2);
+    $("statement").textContent = text;
+    $("statement").hidden = false;
+    $("statement-link").href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+    $("statement-link").hidden = false;
+    $("disclose-status").textContent = `${body.statement.score} / 1000 · ${body.statement.logId} · ${body.statement.treeSize}`;
+  };
+}
+
+async function redemptions(account) {
+  const response = await fetch(`/v1/accounts/${account}/redemptions`, { headers: session.headers() });
+  if (!response.ok) return;
+  $("my-redemptions").replaceChildren(...(await response.json()).map((r) => {
+    const li = document.createElement("li");
+    li.textContent = `${r.time} · ${r.offer_id} · ${grams(r.grams)} · ${r.mode}` + (r.certificate_id ? ` · ${r.certificate_id}` : "");
+    return li;
+  }));
+  $("my-redemptions-section").hidden = false;
 }
 
 function footprint(event) {
