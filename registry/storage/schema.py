@@ -344,6 +344,36 @@ MIGRATIONS: tuple[Migration, ...] = (
             """
         ),
     ),
+    Migration(
+        5,
+        "merchants' offers and their redemptions; community memberships",
+        _script(
+            """
+            CREATE TABLE IF NOT EXISTS offers (
+                merchant TEXT NOT NULL, offer_id TEXT NOT NULL, title TEXT NOT NULL,
+                grams INTEGER NOT NULL, valid_until INTEGER NOT NULL,
+                published_seq INTEGER NOT NULL, withdrawn_seq INTEGER,
+                PRIMARY KEY (merchant, offer_id)
+            ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS redemptions (
+                seq INTEGER PRIMARY KEY, time TEXT NOT NULL, merchant TEXT NOT NULL,
+                offer_id TEXT NOT NULL, owner TEXT NOT NULL, asset_class TEXT NOT NULL,
+                grams INTEGER NOT NULL, mode TEXT NOT NULL, certificate_id TEXT,
+                serials TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS redemptions_merchant ON redemptions(merchant, seq);
+            CREATE INDEX IF NOT EXISTS redemptions_owner ON redemptions(owner, seq);
+            -- A member's pseudonym is personal: only its commitment is here and in the
+            -- log, the pseudonym itself is sealed in the vault and goes when erased.
+            CREATE TABLE IF NOT EXISTS community_members (
+                community TEXT NOT NULL, member TEXT NOT NULL, joined_seq INTEGER NOT NULL,
+                leaderboard INTEGER NOT NULL, pseudonym_commitment TEXT NOT NULL,
+                PRIMARY KEY (community, member)
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS community_members_member ON community_members(member);
+            """
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

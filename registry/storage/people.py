@@ -1,0 +1,188 @@
+"""The people's side: merchants' offers and their redemptions, community memberships, and
+the public aggregates of communities (members, verified grams, retirements)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from registry.storage.base import StoreBase
+
+OFFER_COLUMNS = (
+    "merchant",
+    "offer_id",
+    "title",
+    "grams",
+    "valid_until",
+    "published_seq",
+    "withdrawn_seq",
+)
+REDEMPTION_COLUMNS = (
+    "seq",
+    "time",
+    "merchant",
+    "offer_id",
+    "owner",
+    "asset_class",
+    "grams",
+    "mode",
+    "certificate_id",
+    "serials",
+)
+# Grams of claims issued and not reversed (status 'issued'): a member's verified reductions,
+# whether the member is the claim's account (a person) or its beneficiary (a household).
+_VERIFIED = (
+    "SELECT COALESCE(SUM(grams), 0) FROM claims WHERE status = 'issued'"
+    " AND (account = {m} OR beneficiary = {m})"
+)
+
+
+def offer_is_open(offer: dict[str, Any], now: int) -> bool:
+    """Not withdrawn, and not past its last second (valid_until 0: no end)."""
+    return offer["withdrawn_seq"] is None and (
+        offer["valid_until"] == 0 or now <= offer["valid_until"]
+    )
+
+
+class PeopleTables(StoreBase):
+    # -- offers and redemptions -------------------------------------------------------------
+
+    def insert_offer(
+        self, merchant: str, offer_id: str, title: str, grams: int, valid_until: int, seq: int
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO offers(merchant, offer_id, title, grams, valid_until, published_seq)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (merchant, offer_id, title, grams, valid_until, seq),
+        )
+
+    def withdraw_offer(self, merchant: str, offer_id: str, seq: int) -> None:
+        self.conn.execute(
+            "UPDATE offers SET withdrawn_seq = ? WHERE merchant = ? AND offer_id = ?",
+            (seq, merchant, offer_id),
+        )
+
+    def offer(self, merchant: str, offer_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            f"SELECT {', '.join(OFFER_COLUMNS)} FROM offers WHERE merchant = ? AND offer_id = ?",
+            (merchant, offer_id),
+        ).fetchone()
+        return None if row is None else dict(zip(OFFER_COLUMNS, row, strict=True))
+
+    def offers(
+        self, merchant: str | None = None, active_only: bool = True, now: int = 0
+    ) -> list[dict[str, Any]]:
+        """Offers in publishing order (of one merchant, or all); `active_only` keeps those
+        neither withdrawn nor past their end at Unix second `now`."""
+        query = f"SELECT {', '.join(OFFER_COLUMNS)} FROM offers"
+        where: list[str] = []
+        args: list[Any] = []
+        if merchant is not None:
+            where.append("merchant = ?")
+            args.append(merchant)
+        if active_only:
+            where.append("withdrawn_seq IS NULL AND (valid_until = 0 OR valid_until >= ?)")
+            args.append(now)
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        rows = self.conn.execute(query + " ORDER BY published_seq", args)
+        return [dict(zip(OFFER_COLUMNS, row, strict=True)) for row in rows]
+
+    def insert_redemption(self, row: dict[str, Any]) -> None:
+        sqlite_utils.Database(self.conn).table("redemptions").insert(row)
+
+    def _redemptions(self, column: str, address: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            f"SELECT {', '.join(REDEMPTION_COLUMNS)} FROM redemptions WHERE {column} = ?"
+            " ORDER BY seq",
+            (address,),
+        )
+        return [dict(zip(REDEMPTION_COLUMNS, row, strict=True)) for row in rows]
+
+    def redemptions(self, merchant: str) -> list[dict[str, Any]]:
+        """The redemptions of a merchant's offers, in log order."""
+        return self._redemptions("merchant", merchant)
+
+    def redemptions_by(self, owner: str) -> list[dict[str, Any]]:
+        """The redemptions an owner made, in log order."""
+        return self._redemptions("owner", owner)
+
+    # -- communities ------------------------------------------------------------------------
+
+    def membership(self, community: str, member: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT joined_seq, leaderboard, pseudonym_commitment FROM community_members"
+            " WHERE community = ? AND member = ?",
+            (community, member),
+        ).fetchone()
+        if row is None:
+            return None
+        return {
+            "community": community,
+            "member": member,
+            "joined_seq": int(row[0]),
+            "leaderboard": bool(row[1]),
+            "pseudonym_commitment": row[2],
+        }
+
+    def insert_member(
+        self, community: str, member: str, seq: int, leaderboard: bool, commitment: str
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO community_members(community, member, joined_seq, leaderboard,"
+            " pseudonym_commitment) VALUES (?, ?, ?, ?, ?)",
+            (community, member, seq, int(leaderboard), commitment),
+        )
+
+    def delete_member(self, community: str, member: str) -> None:
+        self.conn.execute(
+            "DELETE FROM community_members WHERE community = ? AND member = ?",
+            (community, member),
+        )
+
+    def communities_of(self, member: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT community FROM community_members WHERE member = ? ORDER BY joined_seq",
+            (member,),
+        )
+        return [r[0] for r in rows]
+
+    def _community_totals(self, where: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+        members = "SELECT member FROM community_members WHERE community = a.address"
+        rows = self.conn.execute(
+            "SELECT a.address, a.name, a.opened_seq,"
+            " (SELECT COUNT(*) FROM community_members WHERE community = a.address),"
+            " (SELECT COALESCE(SUM(grams), 0) FROM claims WHERE status = 'issued'"
+            f"  AND (account IN ({members}) OR beneficiary IN ({members}))),"
+            " (SELECT COALESCE(SUM(amount), 0) FROM retirements WHERE owner = a.address)"
+            f" FROM accounts a WHERE a.kind = 'community' {where} ORDER BY a.opened_seq",
+            args,
+        )
+        cols = ("address", "name", "opened_seq", "members", "verified_grams", "retired_grams")
+        return [dict(zip(cols, row, strict=True)) for row in rows]
+
+    def community(self, address: str) -> dict[str, Any] | None:
+        """A community's public aggregates: its members, the grams of their claims issued
+        (verified, not reversed) and the grams the community account retired; None when
+        `address` is no community."""
+        found = self._community_totals("AND a.address = ?", (address,))
+        return found[0] if found else None
+
+    def communities(self) -> list[dict[str, Any]]:
+        """Every community's aggregates, in opening order."""
+        return self._community_totals("", ())
+
+    def community_leaderboard(self, address: str) -> list[dict[str, Any]]:
+        """The members who opted in to the leaderboard, most verified grams first (then the
+        earliest to join), each with the commitment to its pseudonym; the pseudonyms
+        themselves are in the vault (`Registry.community_leaderboard`)."""
+        rows = self.conn.execute(
+            "SELECT member, pseudonym_commitment, joined_seq,"
+            f" ({_VERIFIED.format(m='cm.member')}) AS verified"
+            " FROM community_members cm WHERE community = ? AND leaderboard = 1"
+            " ORDER BY verified DESC, joined_seq",
+            (address,),
+        )
+        cols = ("member", "pseudonym_commitment", "joined_seq", "verified_grams")
+        return [dict(zip(cols, row, strict=True)) for row in rows]
