@@ -9,8 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from anchoring.audit import audit
+from carbon_registry.cli import cli
 from carbon_verifier.verify import CheckFailed, certificate_claims
 from registry.errors import (
     AccountKindError,
@@ -274,3 +276,39 @@ def test_redemptions_are_read_by_the_merchant_and_the_owner_only(town: World) ->
             ).status_code
             == 403
         )
+
+
+def test_offers_and_communities_through_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CARBON_REGISTRY_OPERATOR_KEY", raising=False)
+    runner, db = CliRunner(), tmp_path / "r.db"
+
+    def run(*args: str) -> str:
+        result = runner.invoke(cli, ["--db", str(db), *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("init", "--log-id", "test.local/cli")
+    keys = {n: tmp_path / f"{n}.key" for n in ("wang", "cafe", "lotus")}
+    wang, cafe, lotus = (run("keygen", str(k)).strip() for k in keys.values())
+    run("accounts", "open", wang, "--kind", "household", "--personal-name", "Wang")
+    run("accounts", "open", cafe, "--kind", "merchant", "--name", "Corner Cafe")
+    run("accounts", "open", lotus, "--kind", "community", "--name", "Lotus")
+    run("classes", "register", "--methodology", "SZ_TRANSIT", "--version", "1.0",
+        "--vintage", "2026", "--region", "440300")  # fmt: skip
+    run("issue", "--to", wang, "--class", CLASS, "--amount", "5kg", "--claim-id", "c-1")
+    run("offers", "publish", "coffee", "--title", "咖啡券", "--grams", "2kg",
+        "--key-file", str(keys["cafe"]))  # fmt: skip
+    assert "咖啡券 for 2,000 g" in run("offers", "list")
+    out = run("offers", "redeem", "--merchant", cafe, "--offer-id", "coffee", "--class", CLASS,
+              "--mode", "retire", "--key-file", str(keys["wang"]), "--json")  # fmt: skip
+    assert json.loads(out)["effects"]["grams"] == 2_000
+    run("communities", "join", lotus, "--leaderboard", "true", "--pseudonym", "王的熊猫",
+        "--key-file", str(keys["wang"]))  # fmt: skip
+    shown = run("communities", "show", lotus)
+    assert "1 members" in shown and "王的熊猫" in shown and wang not in shown
+    run("offers", "withdraw", "coffee", "--key-file", str(keys["cafe"]))
+    assert run("offers", "list") == ""
+    run("communities", "leave", lotus, "--key-file", str(keys["wang"]))
+    assert "state equals the log" in run("replay")
