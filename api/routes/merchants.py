@@ -52,10 +52,6 @@ REDEMPTION = {
 }
 
 
-def offer_model(row: dict[str, Any], merchant_name: str, now: int) -> Offer:
-    return Offer(**row, merchant_name=merchant_name, active=offer_is_open(row, now))
-
-
 def redemption_model(row: dict[str, Any]) -> Redemption:
     cert = row["certificate_id"]
     return Redemption(
@@ -83,9 +79,8 @@ def list_offers(
     store = service.reader().store
     who = None if merchant is None else messages.address(merchant, "merchant")
     now = int(time.time())
-    names = {a["address"]: a["name"] for a in store.accounts() if a["kind"] == "merchant"}
     rows = store.offers(who, active_only=active_only, now=now)
-    return [offer_model(r, names.get(r["merchant"], ""), now) for r in rows]
+    return [Offer(**r, active=offer_is_open(r, now)) for r in rows]
 
 
 @router.get(
@@ -101,7 +96,8 @@ def get_offer(service: ServiceDep, merchant: AddressPath, offer_id: OfferIdPath)
     if row is None:
         raise UnknownOfferError(address, offer_id)
     account = store.account(address)
-    return offer_model(row, "" if account is None else account["name"], int(time.time()))
+    name = "" if account is None else account["name"]
+    return Offer(**row, merchant_name=name, active=offer_is_open(row, int(time.time())))
 
 
 def _own_read(service: ServiceDep, caller: SignedInDep, address: str, what: str) -> str:

@@ -33,8 +33,8 @@ def offers_list(obj: Context, merchant: str | None, everything: bool, as_json: b
         return
     for o in rows:
         state = " (withdrawn)" if o["withdrawn_seq"] is not None else ""
-        click.echo(f"{o['merchant']} {o['offer_id']}: {o['title']} for {format_grams(o['grams'])}"
-                   f"{state}")  # fmt: skip
+        click.echo(f"{o['merchant_name']} ({o['merchant']}) {o['offer_id']}: {o['title']} for"
+                   f" {format_grams(o['grams'])}{state}")  # fmt: skip
 
 
 @cli.group()

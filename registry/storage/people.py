@@ -30,12 +30,6 @@ REDEMPTION_COLUMNS = (
     "certificate_id",
     "serials",
 )
-# Grams of claims issued and not reversed (status 'issued'): a member's verified reductions,
-# whether the member is the claim's account (a person) or its beneficiary (a household).
-_VERIFIED = (
-    "SELECT COALESCE(SUM(grams), 0) FROM claims WHERE status = 'issued'"
-    " AND (account = {m} OR beneficiary = {m})"
-)
 
 
 def offer_is_open(offer: dict[str, Any], now: int) -> bool:
@@ -73,21 +67,26 @@ class PeopleTables(StoreBase):
     def offers(
         self, merchant: str | None = None, active_only: bool = True, now: int = 0
     ) -> list[dict[str, Any]]:
-        """Offers in publishing order (of one merchant, or all); `active_only` keeps those
-        neither withdrawn nor past their end at Unix second `now`."""
-        query = f"SELECT {', '.join(OFFER_COLUMNS)} FROM offers"
+        """Offers in publishing order (of one merchant, or all), each with its merchant's
+        public name (`merchant_name`); `active_only` keeps those neither withdrawn nor past
+        their end at Unix second `now`."""
+        query = (
+            f"SELECT {', '.join(f'o.{c}' for c in OFFER_COLUMNS)}, a.name FROM offers o"
+            " JOIN accounts a ON a.address = o.merchant"
+        )
         where: list[str] = []
         args: list[Any] = []
         if merchant is not None:
-            where.append("merchant = ?")
+            where.append("o.merchant = ?")
             args.append(merchant)
         if active_only:
-            where.append("withdrawn_seq IS NULL AND (valid_until = 0 OR valid_until >= ?)")
+            where.append("o.withdrawn_seq IS NULL AND (o.valid_until = 0 OR o.valid_until >= ?)")
             args.append(now)
         if where:
             query += " WHERE " + " AND ".join(where)
-        rows = self.conn.execute(query + " ORDER BY published_seq", args)
-        return [dict(zip(OFFER_COLUMNS, row, strict=True)) for row in rows]
+        rows = self.conn.execute(query + " ORDER BY o.published_seq", args)
+        cols = (*OFFER_COLUMNS, "merchant_name")
+        return [dict(zip(cols, row, strict=True)) for row in rows]
 
     def insert_redemption(self, row: dict[str, Any]) -> None:
         sqlite_utils.Database(self.conn).table("redemptions").insert(row)
@@ -177,11 +176,22 @@ class PeopleTables(StoreBase):
         """The members who opted in to the leaderboard, most verified grams first (then the
         earliest to join), each with the commitment to its pseudonym; the pseudonyms
         themselves are in the vault (`Registry.community_leaderboard`)."""
+        # Two passes over the issued claims whatever the number of members: as the claim's
+        # account (a person), and as its beneficiary when that is another account (a
+        # household).
         rows = self.conn.execute(
-            "SELECT member, pseudonym_commitment, joined_seq,"
-            f" ({_VERIFIED.format(m='cm.member')}) AS verified"
-            " FROM community_members cm WHERE community = ? AND leaderboard = 1"
-            " ORDER BY verified DESC, joined_seq",
+            "WITH board AS (SELECT member, pseudonym_commitment, joined_seq"
+            "  FROM community_members WHERE community = ? AND leaderboard = 1),"
+            " earned AS ("
+            "  SELECT account AS member, grams FROM claims"
+            "   WHERE status = 'issued' AND account IN (SELECT member FROM board)"
+            "  UNION ALL SELECT beneficiary, grams FROM claims"
+            "   WHERE status = 'issued' AND beneficiary != account"
+            "   AND beneficiary IN (SELECT member FROM board))"
+            " SELECT b.member, b.pseudonym_commitment, b.joined_seq, COALESCE(t.v, 0) AS v"
+            " FROM board b LEFT JOIN"
+            "  (SELECT member, SUM(grams) AS v FROM earned GROUP BY member) t USING (member)"
+            " ORDER BY v DESC, b.joined_seq",
             (address,),
         )
         cols = ("member", "pseudonym_commitment", "joined_seq", "verified_grams")
