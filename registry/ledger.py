@@ -483,17 +483,19 @@ class Registry:
                 return piece.data.decode("utf-8")
         return None
 
-    def community_leaderboard(self, address: str) -> list[dict[str, Any]]:
-        """The members of a community who opted in to its leaderboard, by pseudonym (from
-        the vault: an erased member is left out), most verified grams first, ranked from 1.
-        No address: the board is public."""
-        board = []
+    def community_leaderboard(self, address: str, limit: int = -1) -> list[dict[str, Any]]:
+        """The first `limit` (-1: all) members of a community who opted in to its
+        leaderboard, by pseudonym (from the vault: an erased member is left out), most
+        verified grams first, ranked from 1. No address: the board is public."""
+        board: list[dict[str, Any]] = []
         for row in self.store.community_leaderboard(m.address(address, "address")):
+            if len(board) == limit:
+                break
             piece = self.vault.get(PSEUDONYM, row["pseudonym_commitment"], row["joined_seq"])
             if piece is not None:
-                board.append({"pseudonym": piece.data.decode("utf-8"),
+                board.append({"rank": len(board) + 1, "pseudonym": piece.data.decode("utf-8"),
                               "verified_grams": row["verified_grams"]})  # fmt: skip
-        return [{"rank": rank, **entry} for rank, entry in enumerate(board, start=1)]
+        return board
 
     def certificate(self, certificate_id: str) -> dict[str, Any]:
         """A retirement certificate; one recorded from the chain names its chain event."""

@@ -69,6 +69,7 @@ def test_the_leaderboard_shows_only_opted_in_members_by_pseudonym(estate: World)
         {"rank": 1, "pseudonym": "绿色狐狸", "verified_grams": verified(estate, "alice")},
         {"rank": 2, "pseudonym": "Quiet Owl", "verified_grams": 0},
     ]
+    assert estate.registry.community_leaderboard(estate.addr("lotus"), limit=1) == board[:1]
     # The log holds the commitments only.
     log = b"".join(body for *_, body in estate.store.event_rows())
     assert "绿色狐狸".encode() not in log and b"Quiet Owl" not in log
@@ -175,7 +176,7 @@ def test_the_api_shows_totals_and_pseudonyms_not_members(estate: World) -> None:
     join(estate, "bob", "lotus")
     lotus = estate.addr("lotus")
     with api_client(estate) as client:
-        listed = client.get("/v1/communities").json()
+        listed = client.get("/v1/communities").json()["items"]
         assert [(c["address"], c["members"]) for c in listed] == [(lotus, 2)]
         one = client.get(f"/v1/communities/{lotus}")
         assert one.status_code == 200 and one.json() == listed[0]

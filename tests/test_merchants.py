@@ -241,16 +241,21 @@ def test_an_edited_redemption_row_is_named_by_replay(town: World) -> None:
 
 def test_redemptions_are_read_by_the_merchant_and_the_owner_only(town: World) -> None:
     publish(town, "cafe", "coffee", 2_000, title="咖啡券 coffee voucher")
+    publish(town, "bakery", "bread", 500)
     redeem(town, "alice", "cafe", "coffee", "retire")
     cafe, alice = town.addr("cafe"), town.addr("alice")
     with api_client(town) as client:
-        offers = client.get("/v1/offers").json()
+        first = client.get("/v1/offers?limit=1").json()
+        offers = (
+            first["items"] + client.get(f"/v1/offers?after={first['next_after']}").json()["items"]
+        )
         assert [(o["offer_id"], o["merchant_name"], o["title"], o["active"]) for o in offers] == [
-            ("coffee", "cafe", "咖啡券 coffee voucher", True)
+            ("coffee", "cafe", "咖啡券 coffee voucher", True),
+            ("bread", "bakery", "咖啡券 coffee voucher", True),
         ]
         assert client.get(f"/v1/offers/{cafe}/coffee").json()["grams"] == 2_000
         assert client.get(f"/v1/offers/{cafe}/nothing").status_code == 404
-        assert client.get(f"/v1/offers?merchant={alice}").json() == []
+        assert client.get(f"/v1/offers?merchant={alice}").json()["items"] == []
         for path in (f"/v1/merchants/{cafe}/redemptions", f"/v1/accounts/{alice}/redemptions"):
             assert client.get(path).status_code == 401
             other = client.get(path, headers=signed_in(client, town, town.people["bob"]))
@@ -260,14 +265,14 @@ def test_redemptions_are_read_by_the_merchant_and_the_owner_only(town: World) ->
             headers=signed_in(client, town, town.people["cafe"]),
         )
         assert mine.status_code == 200
-        [seen] = mine.json()
+        [seen] = mine.json()["items"]
         assert (seen["owner"], seen["grams"], seen["mode"]) == (alice, 2_000, "retire")
         assert seen["certificate_url"] == f"/v1/retirements/{seen['certificate_id']}"
         own = client.get(
             f"/v1/accounts/{alice}/redemptions",
             headers=signed_in(client, town, town.people["alice"]),
         )
-        assert own.json() == [seen]
+        assert own.json() == {"items": [seen], "next_after": None}
         # The merchant sees its redemptions, not its customers' other ones.
         assert (
             client.get(

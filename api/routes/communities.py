@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from api import examples as ex
-from api.deps import ServiceDep
-from api.routes import problem_responses
-from api.schemas import Community, LeaderboardEntry
+from api.deps import After, Limit, ServiceDep
+from api.routes import next_after, problem_responses
+from api.schemas import Community, LeaderboardEntry, Page
 from registry import messages
 from registry.errors import UnknownAccountError
 
@@ -44,12 +44,16 @@ def _community(service: ServiceDep, address: str) -> dict[str, Any]:
 
 @router.get(
     "",
-    response_model=list[Community],
-    summary="Every community with its totals",
-    responses=ex.ok([COMMUNITY]),
+    response_model=Page[Community],
+    summary="Communities with their totals, in opening order",
+    responses=ex.ok(ex.page(COMMUNITY)),
 )
-def list_communities(service: ServiceDep) -> list[Community]:
-    return [community_model(r) for r in service.reader().store.communities()]
+def list_communities(service: ServiceDep, after: After = -1, limit: Limit = 100) -> Page[Community]:
+    rows = service.reader().store.communities(after, limit)
+    return Page(
+        items=[community_model(r) for r in rows],
+        next_after=next_after(rows, limit, rows[-1]["opened_seq"] if rows else after),
+    )
 
 
 @router.get(
@@ -70,7 +74,9 @@ def get_community(service: ServiceDep, community: AddressPath) -> Community:
     " they chose (sealed in the vault: an erased member disappears). No address is shown.",
     responses=ex.ok([{"rank": 1, "pseudonym": "绿色狐狸", "verified_grams": 48_200}]),
 )
-def get_leaderboard(service: ServiceDep, community: AddressPath) -> list[LeaderboardEntry]:
+def get_leaderboard(
+    service: ServiceDep, community: AddressPath, limit: Limit = 100
+) -> list[LeaderboardEntry]:
     address = _community(service, community)["address"]
-    board = service.reader().registry.community_leaderboard(address)
+    board = service.reader().registry.community_leaderboard(address, limit)
     return [LeaderboardEntry(**entry) for entry in board]

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Path, Query
 
 from api import examples as ex
 from api.access import viewer
-from api.deps import ServiceDep, SignedInDep
+from api.deps import After, Limit, ServiceDep, SignedInDep
 from api.errors import ApiError
-from api.routes import problem_responses
-from api.schemas import Offer, Redemption
+from api.routes import next_after, problem_responses
+from api.schemas import Offer, Page, Redemption
 from registry import messages
 from registry.errors import UnknownAccountError, UnknownOfferError
 from registry.storage.people import offer_is_open
@@ -52,35 +52,47 @@ REDEMPTION = {
 }
 
 
-def redemption_model(row: dict[str, Any]) -> Redemption:
-    cert = row["certificate_id"]
-    return Redemption(
-        **{k: v for k, v in row.items() if k != "serials"},
-        serials=str(row["serials"]).split(),
-        certificate_url=None if cert is None else f"/v1/retirements/{cert}",
-    )
+def redemption_page(rows: list[dict[str, Any]], after: int, limit: int) -> Page[Redemption]:
+    items = [
+        Redemption(
+            **{k: v for k, v in row.items() if k != "serials"},
+            serials=str(row["serials"]).split(),
+            certificate_url=(
+                None
+                if row["certificate_id"] is None
+                else f"/v1/retirements/{row['certificate_id']}"
+            ),
+        )
+        for row in rows
+    ]
+    return Page(items=items, next_after=next_after(rows, limit, rows[-1]["seq"] if rows else after))
 
 
 @router.get(
     "/v1/offers",
-    response_model=list[Offer],
-    summary="Merchants' offers that can be redeemed now (or all)",
-    responses=ex.ok([OFFER]),
+    response_model=Page[Offer],
+    summary="Merchants' offers that can be redeemed now (or all), in publishing order",
+    responses=ex.ok(ex.page(OFFER)),
 )
 def list_offers(
     service: ServiceDep,
+    after: After = -1,
+    limit: Limit = 100,
     merchant: Annotated[
         str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$", description="Only this merchant's.")
     ] = None,
     active_only: Annotated[
         bool, Query(description="Only offers neither withdrawn nor past their end.")
     ] = True,
-) -> list[Offer]:
+) -> Page[Offer]:
     store = service.reader().store
     who = None if merchant is None else messages.address(merchant, "merchant")
     now = int(time.time())
-    rows = store.offers(who, active_only=active_only, now=now)
-    return [Offer(**r, active=offer_is_open(r, now)) for r in rows]
+    rows = store.offers(who, active_only=active_only, now=now, after=after, limit=limit)
+    return Page(
+        items=[Offer(**r, active=offer_is_open(r, now)) for r in rows],
+        next_after=next_after(rows, limit, rows[-1]["published_seq"] if rows else after),
+    )
 
 
 @router.get(
@@ -117,27 +129,37 @@ def _own_read(service: ServiceDep, caller: SignedInDep, address: str, what: str)
 
 @router.get(
     "/v1/merchants/{merchant}/redemptions",
-    response_model=list[Redemption],
+    response_model=Page[Redemption],
     summary="The redemptions of a merchant's offers (the merchant signed in)",
     description="Shown to the merchant and the operator: who redeemed what is theirs to see.",
-    responses=ex.ok([REDEMPTION]),
+    responses=ex.ok(ex.page(REDEMPTION)),
 )
 def merchant_redemptions(
-    service: ServiceDep, caller: SignedInDep, merchant: AddressPath
-) -> list[Redemption]:
+    service: ServiceDep,
+    caller: SignedInDep,
+    merchant: AddressPath,
+    after: After = -1,
+    limit: Limit = 100,
+) -> Page[Redemption]:
     checked = _own_read(service, caller, merchant, "the redemptions")
-    return [redemption_model(r) for r in service.reader().store.redemptions(checked)]
+    rows = service.reader().store.redemptions(checked, after, limit)
+    return redemption_page(rows, after, limit)
 
 
 @router.get(
     "/v1/accounts/{address}/redemptions",
-    response_model=list[Redemption],
+    response_model=Page[Redemption],
     summary="The offers an account redeemed (signed in as it)",
     description="Shown to the account, its household and the operator.",
-    responses=ex.ok([REDEMPTION]),
+    responses=ex.ok(ex.page(REDEMPTION)),
 )
 def account_redemptions(
-    service: ServiceDep, caller: SignedInDep, address: AddressPath
-) -> list[Redemption]:
+    service: ServiceDep,
+    caller: SignedInDep,
+    address: AddressPath,
+    after: After = -1,
+    limit: Limit = 100,
+) -> Page[Redemption]:
     checked = _own_read(service, caller, address, "the redemptions")
-    return [redemption_model(r) for r in service.reader().store.redemptions_by(checked)]
+    rows = service.reader().store.redemptions_by(checked, after, limit)
+    return redemption_page(rows, after, limit)

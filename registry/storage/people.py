@@ -65,47 +65,55 @@ class PeopleTables(StoreBase):
         return None if row is None else dict(zip(OFFER_COLUMNS, row, strict=True))
 
     def offers(
-        self, merchant: str | None = None, active_only: bool = True, now: int = 0
+        self,
+        merchant: str | None = None,
+        active_only: bool = True,
+        now: int = 0,
+        after: int = -1,
+        limit: int = -1,
     ) -> list[dict[str, Any]]:
-        """Offers in publishing order (of one merchant, or all), each with its merchant's
-        public name (`merchant_name`); `active_only` keeps those neither withdrawn nor past
-        their end at Unix second `now`."""
+        """Offers published after event `after`, in publishing order (of one merchant, or
+        all; at most `limit`, -1: all), each with its merchant's public name
+        (`merchant_name`); `active_only` keeps those neither withdrawn nor past their end at
+        Unix second `now`."""
         query = (
             f"SELECT {', '.join(f'o.{c}' for c in OFFER_COLUMNS)}, a.name FROM offers o"
             " JOIN accounts a ON a.address = o.merchant"
         )
-        where: list[str] = []
-        args: list[Any] = []
+        where: list[str] = ["o.published_seq > ?"]
+        args: list[Any] = [after]
         if merchant is not None:
             where.append("o.merchant = ?")
             args.append(merchant)
         if active_only:
             where.append("o.withdrawn_seq IS NULL AND (o.valid_until = 0 OR o.valid_until >= ?)")
             args.append(now)
-        if where:
-            query += " WHERE " + " AND ".join(where)
-        rows = self.conn.execute(query + " ORDER BY o.published_seq", args)
+        query += " WHERE " + " AND ".join(where)
+        rows = self.conn.execute(query + " ORDER BY o.published_seq LIMIT ?", (*args, limit))
         cols = (*OFFER_COLUMNS, "merchant_name")
         return [dict(zip(cols, row, strict=True)) for row in rows]
 
     def insert_redemption(self, row: dict[str, Any]) -> None:
         sqlite_utils.Database(self.conn).table("redemptions").insert(row)
 
-    def _redemptions(self, column: str, address: str) -> list[dict[str, Any]]:
+    def _redemptions(
+        self, column: str, address: str, after: int, limit: int
+    ) -> list[dict[str, Any]]:
         rows = self.conn.execute(
             f"SELECT {', '.join(REDEMPTION_COLUMNS)} FROM redemptions WHERE {column} = ?"
-            " ORDER BY seq",
-            (address,),
+            " AND seq > ? ORDER BY seq LIMIT ?",
+            (address, after, limit),
         )
         return [dict(zip(REDEMPTION_COLUMNS, row, strict=True)) for row in rows]
 
-    def redemptions(self, merchant: str) -> list[dict[str, Any]]:
-        """The redemptions of a merchant's offers, in log order."""
-        return self._redemptions("merchant", merchant)
+    def redemptions(self, merchant: str, after: int = -1, limit: int = -1) -> list[dict[str, Any]]:
+        """The redemptions of a merchant's offers after event `after`, in log order (at most
+        `limit`; -1: all)."""
+        return self._redemptions("merchant", merchant, after, limit)
 
-    def redemptions_by(self, owner: str) -> list[dict[str, Any]]:
-        """The redemptions an owner made, in log order."""
-        return self._redemptions("owner", owner)
+    def redemptions_by(self, owner: str, after: int = -1, limit: int = -1) -> list[dict[str, Any]]:
+        """The redemptions an owner made after event `after`, in log order."""
+        return self._redemptions("owner", owner, after, limit)
 
     # -- communities ------------------------------------------------------------------------
 
@@ -147,7 +155,9 @@ class PeopleTables(StoreBase):
         )
         return [r[0] for r in rows]
 
-    def _community_totals(self, where: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+    def _community_totals(
+        self, where: str, args: tuple[Any, ...], limit: int = -1
+    ) -> list[dict[str, Any]]:
         members = "SELECT member FROM community_members WHERE community = a.address"
         rows = self.conn.execute(
             "SELECT a.address, a.name, a.opened_seq,"
@@ -155,8 +165,8 @@ class PeopleTables(StoreBase):
             " (SELECT COALESCE(SUM(grams), 0) FROM claims WHERE status = 'issued'"
             f"  AND (account IN ({members}) OR beneficiary IN ({members}))),"
             " (SELECT COALESCE(SUM(amount), 0) FROM retirements WHERE owner = a.address)"
-            f" FROM accounts a WHERE a.kind = 'community' {where} ORDER BY a.opened_seq",
-            args,
+            f" FROM accounts a WHERE a.kind = 'community' {where} ORDER BY a.opened_seq LIMIT ?",
+            (*args, limit),
         )
         cols = ("address", "name", "opened_seq", "members", "verified_grams", "retired_grams")
         return [dict(zip(cols, row, strict=True)) for row in rows]
@@ -168,9 +178,10 @@ class PeopleTables(StoreBase):
         found = self._community_totals("AND a.address = ?", (address,))
         return found[0] if found else None
 
-    def communities(self) -> list[dict[str, Any]]:
-        """Every community's aggregates, in opening order."""
-        return self._community_totals("", ())
+    def communities(self, after: int = -1, limit: int = -1) -> list[dict[str, Any]]:
+        """The aggregates of the communities opened after event `after`, in opening order (at
+        most `limit`; -1: all)."""
+        return self._community_totals("AND a.opened_seq > ?", (after,), limit)
 
     def community_leaderboard(self, address: str) -> list[dict[str, Any]]:
         """The members who opted in to the leaderboard, most verified grams first (then the
