@@ -106,6 +106,7 @@ _REFERENCE_CODES = {
     "unknown_batch",
     "unknown_claim",
     "unknown_certificate",
+    "unknown_offer",
 }
 
 

@@ -22,9 +22,11 @@ from api.routes import (
     backups,
     cancellations,
     checkpoints,
+    communities,
     events,
     locks,
     log,
+    merchants,
     meta,
     methodologies,
     mrv,
@@ -90,6 +92,8 @@ ROUTERS = (
     tokens.router,
     backups.router,
     sessions.router,
+    merchants.router,
+    communities.router,
 )
 
 

@@ -18,6 +18,7 @@ from api.service import RegistryService
 from registry import messages
 from registry.commitments import NO_COMMITMENT
 from registry.errors import UnknownCertificateError
+from registry.messages import PERSONAL_KINDS
 from registry.personal import BENEFICIARY_NAME, Vault
 from registry.units import format_grams
 
@@ -52,6 +53,10 @@ def certificate(service: RegistryService, certificate_id: str) -> Certificate:
     if row is None:
         raise UnknownCertificateError(f"no retirement certificate {certificate_id}")
     retirement = retirement_model(row, service.reader().registry.vault)
+    beneficiary = service.reader().store.account(row["beneficiary"])
+    if beneficiary is not None and beneficiary["kind"] not in PERSONAL_KINDS:
+        # An organisation (a merchant, a community) is named publicly by its account.
+        retirement.beneficiary_public_name = beneficiary["name"] or None
     rpc_url = service.chain_status().rpc_url
     verify = {
         "bundle": "the `proof` member of this certificate, saved as bundle.json",
@@ -141,7 +146,11 @@ def render_certificate(cert: Certificate) -> str:
         ("Certificate", cert.certificate_id),
         ("Retired", format_grams(cert.amount) + " CO2e"),
         ("Asset class", cert.asset_class),
-        ("Beneficiary", f"{cert.beneficiary_name or '(not disclosed)'} ({cert.beneficiary})"),
+        (
+            "Beneficiary",
+            f"{cert.beneficiary_name or cert.beneficiary_public_name or '(not disclosed)'}"
+            f" ({cert.beneficiary})",
+        ),
         ("Reason", cert.reason),
         ("Jurisdiction", cert.jurisdiction),
         ("Retired by", cert.owner),
