@@ -108,6 +108,7 @@ _REFERENCE_CODES = {
     "unknown_batch",
     "unknown_claim",
     "unknown_certificate",
+    "unknown_offer",
 }
 
 

@@ -268,6 +268,11 @@ class Retirement(BaseModel):
         None, description="The salt, shown with the name so anyone can check the commitment."
     )
     beneficiary: str
+    beneficiary_public_name: str | None = Field(
+        None,
+        description="The public name of a beneficiary that is an organisation (a merchant,"
+        " a community, a company): its account's name (certificates only).",
+    )
     reason: str
     jurisdiction: str
     serials: list[str]
@@ -624,3 +629,59 @@ class ReserveModel(BaseModel):
     ok: bool
     problems: list[str] = Field(description="What does not hold; empty when ok.")
     classes: list[ClassReserveModel]
+
+
+# -- merchants' offers and communities ---------------------------------------------------------
+
+
+class Offer(BaseModel):
+    """A merchant's offer: what `grams` of CO2e buy (public)."""
+
+    merchant: str
+    merchant_name: str = Field(description="The merchant's public name.")
+    offer_id: str
+    title: str
+    grams: int
+    valid_until: int = Field(description="Last Unix second it can be redeemed (0: no end).")
+    published_seq: int
+    withdrawn_seq: int | None = Field(description="The OfferWithdrawn event, once withdrawn.")
+    active: bool = Field(description="Redeemable now: not withdrawn, not past its end.")
+
+
+class Redemption(BaseModel):
+    """An offer redeemed: the grams moved to the merchant (transfer) or retired for it
+    (retire, with a certificate)."""
+
+    seq: int
+    time: str
+    merchant: str
+    offer_id: str
+    owner: str
+    asset_class: str
+    grams: int
+    mode: Literal["transfer", "retire"]
+    certificate_id: str | None = Field(description="The certificate of a retirement.")
+    certificate_url: str | None
+    serials: list[str]
+
+
+class Community(BaseModel):
+    """A community's public aggregates: no member is named."""
+
+    address: str
+    name: str
+    opened_seq: int
+    members: int
+    verified_grams: int = Field(
+        description="Grams of the members' claims issued (verified, not reversed)."
+    )
+    retired_grams: int = Field(description="Grams the community account retired (pooled).")
+    leaderboard_url: str
+
+
+class LeaderboardEntry(BaseModel):
+    """A member who opted in, by pseudonym only."""
+
+    rank: int
+    pseudonym: str
+    verified_grams: int

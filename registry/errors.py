@@ -309,3 +309,47 @@ class BufferShortfallError(RegistryError):
         self.asset_class = asset_class
         self.needed = needed
         self.active = active
+
+
+class AccountKindError(RegistryError):
+    """An account named or signing is not of the kind the request needs (a merchant's offer,
+    a community, a person or household joining one)."""
+
+    code = "wrong_account_kind"
+    status = 422
+    title = "The account is not of the kind this request needs"
+
+
+class UnknownOfferError(RegistryError):
+    code = "unknown_offer"
+    status = 404
+    title = "No such offer"
+
+    def __init__(self, merchant: str, offer_id: str) -> None:
+        super().__init__(f"{merchant} has no offer {offer_id!r}")
+        self.merchant = merchant
+        self.offer_id = offer_id
+
+
+class OfferExistsError(RegistryError):
+    """An offer id names one offer of its merchant: a changed offer needs a new id."""
+
+    code = "offer_exists"
+    status = 409
+    title = "The merchant already published an offer with this id"
+
+
+class OfferStateError(RegistryError):
+    """The offer was withdrawn or has expired: it can no longer be redeemed."""
+
+    code = "offer_not_redeemable"
+    status = 409
+    title = "The offer was withdrawn or has expired"
+
+
+class MembershipError(RegistryError):
+    """Joining a community twice, or leaving one the account is not a member of."""
+
+    code = "membership"
+    status = 409
+    title = "The account's membership does not allow this request"

@@ -46,6 +46,7 @@ from registry.personal import (
     ACTIVITY,
     BENEFICIARY_NAME,
     PERSONAL_NAME,
+    PSEUDONYM,
     Piece,
     Vault,
     master_key,
@@ -342,9 +343,10 @@ class Registry:
             store.private_inputs = self.vault.decision_inputs(
                 request["platform"], authorised.details
             )
+        time = format_time(self.clock())
+        store.decision_time = int(parse_time(time))
         try:
             effects = operation.decide(store, request, signer, seq)
-            time = format_time(self.clock())
             event = build_event(
                 seq,
                 operation.event_type,
@@ -356,6 +358,7 @@ class Registry:
             operation.apply(store, request, effects, signer, seq, time)
         finally:
             store.private_inputs = None
+            store.decision_time = None
         store.append_event(seq, operation.event_type, time, body)
         if authorised.pieces:
             self.vault.claim_salts([piece.salt for piece in authorised.pieces])
@@ -479,6 +482,20 @@ class Registry:
             if piece.kind == PERSONAL_NAME:
                 return piece.data.decode("utf-8")
         return None
+
+    def community_leaderboard(self, address: str, limit: int = -1) -> list[dict[str, Any]]:
+        """The first `limit` (-1: all) members of a community who opted in to its
+        leaderboard, by pseudonym (from the vault: an erased member is left out), most
+        verified grams first, ranked from 1. No address: the board is public."""
+        board: list[dict[str, Any]] = []
+        for row in self.store.community_leaderboard(m.address(address, "address")):
+            if len(board) == limit:
+                break
+            piece = self.vault.get(PSEUDONYM, row["pseudonym_commitment"], row["joined_seq"])
+            if piece is not None:
+                board.append({"rank": len(board) + 1, "pseudonym": piece.data.decode("utf-8"),
+                              "verified_grams": row["verified_grams"]})  # fmt: skip
+        return board
 
     def certificate(self, certificate_id: str) -> dict[str, Any]:
         """A retirement certificate; one recorded from the chain names its chain event."""

@@ -40,6 +40,7 @@ EVIDENCE = "evidence"  # raw evidence of the first release's batches
 ACTIVITY = "activity"  # the details of a committed activity record, by its commitment
 BENEFICIARY_NAME = "beneficiary_name"  # the kinds of the other pieces: their field names
 PERSONAL_NAME = "personal_name"
+PSEUDONYM = "pseudonym"  # a community member's leaderboard name
 
 
 class ReusedSaltError(ValidationError):

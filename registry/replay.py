@@ -249,6 +249,7 @@ def _redo(
         return f"event {seq}: {exc}"
     try:
         rebuilt.private_inputs = inputs
+        rebuilt.decision_time = int(parse_time(time))
         if not decidable:
             committed.check_logged(request, logged, seq, inputs)
             effects = logged
@@ -267,6 +268,7 @@ def _redo(
         operation.apply(rebuilt, request, effects, signer, seq, time)
     finally:
         rebuilt.private_inputs = None
+        rebuilt.decision_time = None
     return None
 
 

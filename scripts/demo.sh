@@ -12,6 +12,11 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say "A pilot: 8 simulated households, 5 days of trips, electricity and recycling from 8 platforms"
 $CR simulate --households 8 --days 5 --seed 7 --keys-dir "$work/keys"
 
+say "The people's side: merchants' offers, redeemed with credits of any platform, and a community"
+$CR offers list
+$CR communities list
+$CR communities show "$($CR communities list --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')"
+
 say "Asset classes and batches (issued = active + retired + cancelled + locked)"
 $CR classes list
 $CR batches | sed -n 1,12p

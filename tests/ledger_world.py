@@ -98,7 +98,12 @@ class World:
         return self.registry.execute(*self.signed_transfer(src, dst, amount, batch_no))
 
     def signed_retire(
-        self, name: str, amount: int, batch_no: int = 0, commitment: str = NO_COMMITMENT
+        self,
+        name: str,
+        amount: int,
+        batch_no: int = 0,
+        commitment: str = NO_COMMITMENT,
+        **kw: Any,
     ) -> tuple[str, dict[str, Any], str]:
         return self.people[name].request(
             self.registry.domain,
@@ -111,13 +116,14 @@ class World:
             beneficiary=self.addr(name),
             reason="offset household travel",
             jurisdiction="CN-GD",
+            **kw,
         )
 
-    def retire(self, name: str, amount: int, batch_no: int = 0) -> Receipt:
+    def retire(self, name: str, amount: int, batch_no: int = 0, **kw: Any) -> Receipt:
         """Retire for the `name family`, whose name goes beside the request, off the log."""
         beneficiary = f"{name} family"
         salt, commitment = commit_text(beneficiary)
-        signed = self.signed_retire(name, amount, batch_no, commitment)
+        signed = self.signed_retire(name, amount, batch_no, commitment, **kw)
         return self.registry.execute(*signed, {"beneficiary_name": (salt, beneficiary)})
 
     def cancel(self, name: str, amount: int) -> Receipt:

@@ -32,6 +32,7 @@ from tests.anchoring_world import anchored_world, worker_for
 from tests.api_world import MrvParties
 from tests.bridge_world import TOKEN, Bridge, key_of
 from tests.ledger_world import World, legacy_batch
+from tests.people_world import join, publish, redeem, withdraw
 
 OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
 
@@ -58,6 +59,13 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, W
     world.transfer("alice", "bob", 4_000)
     world.retire("bob", 1_500)
     world.cancel("alice", 100)
+    world.open("cafe", kind="merchant")
+    world.open("estate", kind="community")
+    publish(world, "cafe", "coffee", 300)
+    redeem(world, "alice", "cafe", "coffee", "transfer")
+    redeem(world, "alice", "cafe", "coffee", "retire")
+    withdraw(world, "cafe", "coffee")
+    join(world, "alice", "estate", "绿色狐狸")
     holder = bridge.wallet()
     lock = bridge.lock("alice", 2_000, holder.address)
     bridge.worker.run_once()

@@ -15,7 +15,7 @@ import pytest
 
 from carbon_verifier.rpc import Rpc
 from carbon_verifier.trust import TrustAnchor
-from carbon_verifier.verify import Report, verify_bundle
+from carbon_verifier.verify import Report, verify_bundle, verify_certificate
 from tests.bundle_mutations import covered, tamper_cases
 from tests.chain_snapshot import transport
 from tests.vectors.generate_bundle_vectors import generate
@@ -60,6 +60,8 @@ def test_every_event_type_has_a_vector() -> None:
         "AssetClassRegistered",
         "ClaimReversed",
         "ClaimsAttested",
+        "CommunityJoined",
+        "CommunityLeft",
         "CreditsCancelled",
         "CreditsIssued",
         "CreditsLocked",
@@ -70,6 +72,9 @@ def test_every_event_type_has_a_vector() -> None:
         "CreditsTransferred",
         "IssuanceRun",
         "LockReleased",
+        "OfferPublished",
+        "OfferRedeemed",
+        "OfferWithdrawn",
         "RegistryOpened",
         "RoleGranted",
         "RoleRevoked",
@@ -160,3 +165,27 @@ def test_the_high_s_twin_of_a_checkpoint_signature_is_refused() -> None:
     report = check(bundle)
     assert not report.verified
     assert any("checkpoint.signature" in c.fields for c in report.failures), report.failures
+
+
+def test_the_certificate_of_a_redemption_by_retirement_verifies() -> None:
+    """An offer redeemed by retirement has a certificate like a Retire's: the retirements row
+    the registry serves states what the OfferRedeemed event logged, and nothing else."""
+    bundle = VALID["OfferRedeemed"]
+    event = bundle["event"]
+    request, effects = event["payload"]["request"], event["payload"]["effects"]
+    assert request["mode"] == "retire"
+    methodology, version, vintage, _ = request["assetClass"].rsplit("-", 3)
+    certificate = {
+        "certificate_id": effects["certificate_id"], "seq": event["seq"], "time": event["time"],
+        "owner": request["owner"], "asset_class": request["assetClass"],
+        "amount": effects["grams"], "beneficiary_name": None, "beneficiary_commitment": None,
+        "beneficiary": request["merchant"], "reason": "redeemed offer coffee",
+        "jurisdiction": "CN", "proof": bundle,
+        "serials": [f"CN-CIR-{methodology}-{version}-{vintage}-{r['batch_no']}-{r['first']}"
+                    f"-{r['last']}" for r in effects["ranges"]],
+    }  # fmt: skip
+    report = verify_certificate(certificate, RPC, trust=TRUST)
+    assert report.verified, [c for c in report.checks if not c.ok]
+    for key, value in (("amount", effects["grams"] + 1), ("beneficiary", request["owner"])):
+        changed = verify_certificate({**certificate, key: value}, RPC, trust=TRUST)
+        assert [c.name for c in changed.checks if not c.ok] == ["certificate"]

@@ -24,6 +24,7 @@ from api.main import create_app
 from carbon_registry.cli import cli
 from carbon_registry.cli.writes import COMMANDS
 from registry import messages
+from registry.commitments import commit_text
 from registry.messages import MESSAGES, ZERO_ADDRESS, Message
 from registry.signing import Signer
 from tests.api_world import OPERATOR, MrvParties, api_client, loopback_server, settings_for
@@ -205,6 +206,17 @@ def test_every_write_type_signed_by_ethers_is_accepted(tmp_path: Path) -> None:
              bufferBasisPoints=500)  # fmt: skip
         send(op, "ReverseClaim", claimId=claims[0], reason="trip reported twice",
              evidenceHash="0x" + "cd" * 32)  # fmt: skip
+        cafe, estate = world.open("cafe", kind="merchant"), world.open("estate", kind="community")
+        send(cafe, "PublishOffer", merchant=cafe.address, offerId="coffee",
+             title="咖啡券 coffee voucher", grams=500, validUntil=0)  # fmt: skip
+        send(alice, "RedeemOffer", owner=alice.address, merchant=cafe.address, offerId="coffee",
+             assetClass=CLASS, batchNo=0, mode="retire")  # fmt: skip
+        send(cafe, "WithdrawOffer", merchant=cafe.address, offerId="coffee")
+        salt, committed = commit_text("绿色狐狸")
+        send(alice, "JoinCommunity", {"pseudonym": {"value": "绿色狐狸", "salt": salt.hex()}},
+             member=alice.address, community=estate.address, leaderboard=True,
+             pseudonymCommitment=committed)  # fmt: skip
+        send(alice, "LeaveCommunity", member=alice.address, community=estate.address)
     routed = {n for n, m in MESSAGES.items() if m.route} - {"ReleaseLock"}
     assert accepted == routed, routed - accepted
     world.store.close()

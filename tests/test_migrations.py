@@ -111,3 +111,23 @@ def test_a_registry_of_the_previous_release_keeps_its_sealed_data(tmp_path: Path
     with pytest.raises(ReusedSaltError):
         vault.claim_salts([salt])
     store.close()
+
+
+def test_a_registry_of_schema_4_gains_the_offer_and_community_tables(tmp_path: Path) -> None:
+    """Migration 5 adds offers, redemptions and community memberships, empty, and the file
+    then opens at the latest schema."""
+    import sqlite3
+
+    path = tmp_path / "v4.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for step in schema.MIGRATIONS[:4]:
+        step.apply(conn)
+    conn.execute("PRAGMA user_version = 4")
+    applied = schema.migrate(conn)
+    assert [step.version for step in applied] == [5]
+    for table in ("offers", "redemptions", "community_members"):
+        assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,)
+    conn.close()
+    store = Store(path)
+    assert store.offers(active_only=False) == [] and store.communities() == []
+    store.close()

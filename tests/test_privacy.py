@@ -29,7 +29,14 @@ from registry import messages as m
 from registry.commitments import commit_text, commitment
 from registry.methodologies import CATALOGUE
 from registry.mrv.simulator import PLATFORMS, SimulationConfig, simulate, simulation_signer
-from registry.personal import ACTIVITY, BENEFICIARY_NAME, PERSONAL_NAME, Piece, salt_fingerprint
+from registry.personal import (
+    ACTIVITY,
+    BENEFICIARY_NAME,
+    PERSONAL_NAME,
+    PSEUDONYM,
+    Piece,
+    salt_fingerprint,
+)
 from registry.replay import replay
 from registry.storage.personal import SealedPiece
 from tests.anchoring_world import anchored_world, verify
@@ -186,7 +193,8 @@ def pilot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pilot]:
 def test_the_vault_holds_what_the_scan_looks_for(pilot: Pilot) -> None:
     personal = Personal.of(pilot.pieces())
     kinds = {p.kind for p in pilot.pieces()}
-    assert kinds == {ACTIVITY, PERSONAL_NAME, BENEFICIARY_NAME}
+    # PSEUDONYM: the leaderboard names of the simulated community's members
+    assert kinds == {ACTIVITY, PERSONAL_NAME, BENEFICIARY_NAME, PSEUDONYM}
     assert PHONE_ID in personal.strings and BENEFICIARY in personal.strings
     assert any(s.startswith("Shenzhen household") for s in personal.strings)
     assert len(personal.times) > 100 and 41_234 in personal.quantities

@@ -57,6 +57,20 @@ def test_a_simulation_exercises_every_stage_and_replays_clean(tmp_path: Path) ->
     assert sum(c["issued"] for c in report.classes.values()) == report.issued_grams
     text = "\n".join(report.lines())
     assert "Records rejected" in text and "buffer pool" in text
+    # The people's side: offers redeemed both ways, a community with a pooled retirement.
+    store = registry.store
+    assert report.merchants == len(store.offers()) == 3
+    assert report.redemptions["transfer"] > 0 and report.redemptions["retire"] > 0
+    redemptions = [r for o in store.offers() for r in store.redemptions(o["merchant"])]
+    assert sum(r["grams"] for r in redemptions) == report.redeemed_grams
+    assert all(r["certificate_id"] for r in redemptions if r["mode"] == "retire")
+    [community] = store.communities()
+    assert community["members"] == report.community_members == 6
+    assert community["retired_grams"] == report.pooled_grams > 0
+    board = registry.community_leaderboard(community["address"])
+    assert len(board) == report.leaderboard == 3
+    assert [e["rank"] for e in board] == [1, 2, 3]
+    assert "Merchants: 3 offers" in text and "pooled retirement" in text
     check_invariants(registry.store)
     assert replay(registry.store).clean
     with pytest.raises(ValidationError, match="already holds the simulation"):

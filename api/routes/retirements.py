@@ -18,6 +18,7 @@ from api.service import RegistryService
 from registry import messages
 from registry.commitments import NO_COMMITMENT
 from registry.errors import UnknownCertificateError
+from registry.messages import PERSONAL_KINDS
 from registry.personal import BENEFICIARY_NAME, Vault
 from registry.units import format_grams
 
@@ -52,6 +53,10 @@ def certificate(service: RegistryService, certificate_id: str) -> Certificate:
     if row is None:
         raise UnknownCertificateError(f"no retirement certificate {certificate_id}")
     retirement = retirement_model(row, service.reader().registry.vault)
+    beneficiary = service.reader().store.account(row["beneficiary"])
+    if beneficiary is not None and beneficiary["kind"] not in PERSONAL_KINDS:
+        # An organisation (a merchant, a community) is named publicly by its account.
+        retirement.beneficiary_public_name = beneficiary["name"] or None
     rpc_url = service.chain_status().rpc_url
     verify = {
         "bundle": "the `proof` member of this certificate, saved as bundle.json",
@@ -142,7 +147,8 @@ def render_certificate(cert: Certificate) -> str:
         ("注销量", "Retired", format_grams(cert.amount) + " CO2e"),
         ("资产类别", "Asset class", cert.asset_class),
         ("受益人", "Beneficiary",
-         f"{cert.beneficiary_name or '(未公开 not disclosed)'} ({cert.beneficiary})"),
+         f"{cert.beneficiary_name or cert.beneficiary_public_name or '(未公开 not disclosed)'}"
+         f" ({cert.beneficiary})"),
         ("原因", "Reason", cert.reason),
         ("辖区", "Jurisdiction", cert.jurisdiction),
         ("注销人", "Retired by", cert.owner),

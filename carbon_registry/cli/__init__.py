@@ -7,7 +7,16 @@ request declarations), MRV, anchoring, the token bridge, and the service.
 
 from __future__ import annotations
 
-from carbon_registry.cli import anchoring, bridge, ledger, mrv, ops, serve, writes  # noqa: F401
+from carbon_registry.cli import (  # noqa: F401
+    anchoring,
+    bridge,
+    ledger,
+    mrv,
+    ops,
+    people,
+    serve,
+    writes,
+)
 from carbon_registry.cli.app import cli
 
 __all__ = ["cli", "main"]

@@ -29,7 +29,7 @@ from registry.ledger import Receipt
 from registry.messages import MAX_ATTESTED, address
 from registry.methodologies import CATALOGUE
 from registry.mrv.ingest import REASONS
-from registry.mrv.simulator import SimulationConfig, simulation_signer
+from registry.mrv.simulator import MERCHANTS, SimulationConfig, simulation_signer
 from registry.mrv.simulator import simulate as run_simulation
 from registry.units import format_grams
 
@@ -289,7 +289,8 @@ def erase(obj: Context, subject: str) -> None:
     "--keys-dir",
     default=None,
     type=click.Path(file_okay=False),
-    help="Write the simulated households' key files here (to trade their credits).",
+    help="Write the simulated households', merchants' and community's key files here (to"
+    " trade their credits).",
 )
 @json_option
 @click.pass_context
@@ -316,10 +317,13 @@ def simulate(
         report = run_simulation(obj.registry, obj.operator(), config, advance)
     if keys_dir:
         Path(keys_dir).mkdir(parents=True, exist_ok=True)
-        for h in range(households):
-            key_file = Path(keys_dir) / f"household-{h}.key"
+        labels = [(f"household-{h}", f"household/{h}") for h in range(households)]
+        labels += [(f"merchant-{i}", f"merchant/{i}") for i in range(len(MERCHANTS))]
+        labels.append(("community", "community/0"))
+        for name, label in labels:
+            key_file = Path(keys_dir) / f"{name}.key"
             if not key_file.exists():
-                simulation_signer(seed, f"household/{h}").save(key_file)
+                simulation_signer(seed, label).save(key_file)
     if as_json:
         echo_json(report.as_dict())
         return

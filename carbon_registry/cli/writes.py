@@ -23,6 +23,7 @@ from carbon_registry.cli.app import (
     owner_signer,
 )
 from carbon_registry.cli.ledger import accounts, classes
+from carbon_registry.cli.people import communities, offers
 from registry.ledger import Receipt
 from registry.messages import MESSAGES, Message
 from registry.messages.declaration import REQUIRED, Default
@@ -43,6 +44,11 @@ COMMANDS: dict[str, tuple[click.Group, str]] = {
     "Cancel": (cli, "cancel"),
     "RunIssuance": (cli, "issue-run"),
     "ReverseClaim": (cli, "reverse-claim"),
+    "PublishOffer": (offers, "publish"),
+    "WithdrawOffer": (offers, "withdraw"),
+    "RedeemOffer": (offers, "redeem"),
+    "JoinCommunity": (communities, "join"),
+    "LeaveCommunity": (communities, "leave"),
 }
 
 

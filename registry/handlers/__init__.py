@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry import messages as m
-from registry.handlers import accounts, bridge, credits, mrv
+from registry.handlers import accounts, bridge, communities, credits, merchants, mrv
 from registry.handlers.common import Effects, Receipt
 from registry.messages import Message
 from registry.storage import Store
@@ -76,6 +76,21 @@ OPERATIONS: dict[str, Operation] = {
         ),
         Operation(m.RECORD_MINT, bridge.decide_record_mint, bridge.apply_record_mint),
         Operation(m.RELEASE_LOCK, bridge.decide_release_lock, bridge.apply_release_lock),
+        Operation(m.PUBLISH_OFFER, merchants.decide_publish_offer, merchants.apply_publish_offer),
+        Operation(
+            m.WITHDRAW_OFFER, merchants.decide_withdraw_offer, merchants.apply_withdraw_offer
+        ),
+        Operation(m.REDEEM_OFFER, merchants.decide_redeem_offer, merchants.apply_redeem_offer),
+        Operation(
+            m.JOIN_COMMUNITY,
+            communities.decide_join_community,
+            communities.apply_join_community,
+        ),
+        Operation(
+            m.LEAVE_COMMUNITY,
+            communities.decide_leave_community,
+            communities.apply_leave_community,
+        ),
     )
 }
 BY_EVENT_TYPE = {op.event_type: op for op in OPERATIONS.values()}

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from registry.errors import (
+    AccountKindError,
     CreditsLockedError,
     CreditsRetiredError,
     InsufficientBalanceError,
@@ -49,6 +50,25 @@ def require_account(store: Store, address: str) -> dict[str, Any]:
     if account is None:
         raise UnknownAccountError(address)
     return account
+
+
+def require_account_kind(
+    store: Store, address: str, kinds: Sequence[str], to_do: str
+) -> dict[str, Any]:
+    """The account, which must be of one of `kinds` to `to_do` (e.g. "publish offers")."""
+    account = require_account(store, address)
+    if account["kind"] not in kinds:
+        raise AccountKindError(
+            f"{address} is a {account['kind']} account: only {' or '.join(kinds)} accounts {to_do}"
+        )
+    return account
+
+
+def decision_time(store: Store) -> int:
+    """The Unix second of the event being decided (the ledger and replay set it)."""
+    if store.decision_time is None:
+        raise ReplayMismatchError("no event time was set for a decision judged by the clock")
+    return store.decision_time
 
 
 def require_asset_class(store: Store, class_id: str) -> dict[str, Any]:

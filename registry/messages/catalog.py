@@ -1,6 +1,7 @@
 """Every signed request of the registry, declared once (see `declaration.py`).
 
-Grouped as the handlers are: accounts and roles, asset classes, credits, MRV, the bridge.
+Grouped as the handlers are: accounts and roles, asset classes, credits, MRV, the bridge,
+merchants' offers and communities.
 """
 
 from __future__ import annotations
@@ -48,7 +49,17 @@ from registry.messages.records import (
     records_digest,
 )
 
-ACCOUNT_KINDS = ("person", "household", "company", "platform", "verifier", "exchange", "operator")
+ACCOUNT_KINDS = (
+    "person",
+    "household",
+    "company",
+    "platform",
+    "verifier",
+    "exchange",
+    "operator",
+    "merchant",  # 个体经营商户 and small businesses that take points: an organisation
+    "community",  # 社区: a residential compound or a company's staff, with a public name
+)
 ROLES = ("operator", "platform", "verifier", "exchange")
 MAX_BUFFER_BASIS_POINTS = 5_000  # a buffer above half of every issuance is a typo
 MAX_SAFE = 2**53 - 1
@@ -551,6 +562,112 @@ RELEASE_LOCK = Message(
     "/v1/locks/{lockSeq}/release",
 )
 
+# -- merchants' offers -----------------------------------------------------------------------
+
+MERCHANT_KIND = "merchant"
+COMMUNITY_KIND = "community"
+REDEEM_MODES = ("transfer", "retire")
+_MERCHANT_SIGNS = Field("merchant", ADDRESS, "The merchant; signs the request.", from_signer=True)
+_OFFER_ID = Field("offerId", REF, "The merchant's id of the offer.", cli="")
+PUBLISH_OFFER = Message(
+    "PublishOffer",
+    "OfferPublished",
+    "Publish an offer: grams of CO2e a person pays for something (merchant-signed); the"
+    " title is public.",
+    (
+        _MERCHANT_SIGNS,
+        _OFFER_ID,
+        Field("title", TEXT, "What the grams buy, e.g. '咖啡券 coffee voucher' (public)."),
+        Field("grams", GRAMS, "Grams of CO2e the offer costs."),
+        Field(
+            "validUntil",
+            uint_kind("uint64", MAX_SAFE, example=1_798_761_599),
+            "Last Unix second the offer can be redeemed (0: no end).",
+            default=0,
+        ),
+    ),
+    "merchant",
+    "/v1/offers",
+)
+WITHDRAW_OFFER = Message(
+    "WithdrawOffer",
+    "OfferWithdrawn",
+    "Withdraw an offer: it can no longer be redeemed (merchant-signed).",
+    (_MERCHANT_SIGNS, _OFFER_ID),
+    "merchant",
+    "/v1/offers/{merchant}/{offerId}/withdrawal",
+)
+REDEEM_OFFER = Message(
+    "RedeemOffer",
+    "OfferRedeemed",
+    "Redeem a merchant's offer with credits of any asset class (owner-signed): its grams"
+    " move to the merchant (transfer), or are retired with the merchant as beneficiary"
+    " (retire), with a certificate.",
+    (
+        _OWNER,
+        Field("merchant", ADDRESS, "The merchant whose offer is redeemed."),
+        Field("offerId", REF, "The merchant's id of the offer."),
+        ASSET_CLASS,
+        BATCH_NO,
+        Field("mode", choice(REDEEM_MODES), "transfer the grams, or retire them."),
+    ),
+    "owner",
+    "/v1/offers/{merchant}/{offerId}/redemptions",
+    rules=(different("owner", "merchant", "a merchant cannot redeem its own offer"),),
+)
+
+# -- communities -----------------------------------------------------------------------------
+
+_MEMBER = Field("member", ADDRESS, "The person or household; signs the request.", from_signer=True)
+_COMMUNITY = Field("community", ADDRESS, "The community account.", cli="")
+
+
+def _pseudonym_for_leaderboard(message: dict[str, Any]) -> None:
+    if message["leaderboard"] and message["pseudonymCommitment"] == NO_COMMITMENT:
+        raise ValidationError(
+            "the leaderboard shows members by pseudonym: send one beside the request"
+            " (pseudonym; --pseudonym on the command line) to opt in"
+        )
+
+
+JOIN_COMMUNITY = Message(
+    "JoinCommunity",
+    "CommunityJoined",
+    "Join a community (a person or household signs); opt in to its public leaderboard under"
+    " a pseudonym, which stays off the log: the request commits to it.",
+    (
+        _MEMBER,
+        _COMMUNITY,
+        Field("leaderboard", BOOL, "Appear on the community's public leaderboard.", default=False),
+        Field(
+            "pseudonymCommitment",
+            HEX32,
+            "0x SHA-256(salt || UTF-8 pseudonym) of the leaderboard pseudonym, sent beside the"
+            " request with its salt (zero: none).",
+            default=NO_COMMITMENT,
+        ),
+    ),
+    "member",
+    "/v1/communities/{community}/join",
+    rules=(_pseudonym_for_leaderboard,),
+    private=(
+        PrivateField(
+            "pseudonym",
+            "pseudonymCommitment",
+            "The name shown on the community's leaderboard until erased (needed to opt in).",
+            "member",
+        ),
+    ),
+)
+LEAVE_COMMUNITY = Message(
+    "LeaveCommunity",
+    "CommunityLeft",
+    "Leave a community (the member signs).",
+    (_MEMBER, _COMMUNITY),
+    "member",
+    "/v1/communities/{community}/leave",
+)
+
 MESSAGES: dict[str, Message] = {
     m.name: m
     for m in (
@@ -571,5 +688,10 @@ MESSAGES: dict[str, Message] = {
         RECORD_CHAIN_RETIREMENT,
         RECORD_MINT,
         RELEASE_LOCK,
+        PUBLISH_OFFER,
+        WITHDRAW_OFFER,
+        REDEEM_OFFER,
+        JOIN_COMMUNITY,
+        LEAVE_COMMUNITY,
     )
 }

@@ -6,6 +6,9 @@ everyday activity from a seeded random source (commutes by metro, bus, bicycle, 
 electric car, daily electricity readings, second-hand purchases, recycling drop-offs); and
 runs it through ingestion -> attestation -> issuance -> one reversal, all as signed
 requests through `Registry`, so every credit comes out of a real methodology calculation.
+Then the people's side: three merchants publish offers that households redeem (by transfer
+and by retirement), one merchant retires what it collected, and households join a
+community (some on its leaderboard under a pseudonym) that retires a pooled contribution.
 
 The data is messy on purpose, as real platform data is:
 - the map app reports a share of the same transit trips as the transit apps, minutes
@@ -71,6 +74,16 @@ PLATFORMS = {
     "market": "Second-hand marketplace",
     "bins": "Smart recycling bins",
 }
+# (name, offer id, title, grams) of the simulated merchants, each with one offer.
+MERCHANTS = (
+    ("街角咖啡 Corner Cafe", "coffee", "咖啡券 coffee voucher", 1_000),
+    ("社区菜市场 Fresh Market", "veg-box", "蔬菜盒 vegetable box", 2_000),
+    ("单车修理 Bike Repair", "tune-up", "单车保养 bicycle tune-up", 500),
+)
+COMMUNITY_NAME = "莲花山社区 Lianhuashan community"
+PSEUDONYMS = ("绿色狐狸", "Quiet Owl", "步行者 Walker", "Solar Panda", "骑行侠 Rider", "Leaf")
+MAX_REDEMPTIONS = 6
+POOLED_SHARE = 10  # a member gives a tenth of its largest holding to the pooled retirement
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,13 @@ class SimulationReport:
     buffer_basis_points: int = 0
     classes: dict[str, dict[str, int]] = field(default_factory=dict)
     reversal: dict[str, Any] | None = None
+    merchants: int = 0
+    redemptions: dict[str, int] = field(default_factory=dict)  # per mode
+    redeemed_grams: int = 0
+    merchant_retired_grams: int = 0
+    community_members: int = 0
+    leaderboard: int = 0
+    pooled_grams: int = 0
     events: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -176,6 +196,17 @@ class SimulationReport:
                 f" {r['holder_grams']:,} g cancelled from its holder,"
                 f" {r['pool_grams']:,} g from the buffer pool"
             )
+        if self.merchants:
+            out.append(
+                f"Merchants: {self.merchants} offers, redeemed"
+                f" {', '.join(f'{n} by {mode}' for mode, n in self.redemptions.items()) or 'never'}"
+                f" ({format_grams(self.redeemed_grams)}); merchants retired"
+                f" {format_grams(self.merchant_retired_grams)} of what they collected"
+            )
+            out.append(
+                f"Community: {self.community_members} members ({self.leaderboard} on its"
+                f" leaderboard), {format_grams(self.pooled_grams)} retired in a pooled retirement"
+            )
         out.append(f"Events written: {self.events:,}")
         return out
 
@@ -209,6 +240,10 @@ class Simulation:
         self.platforms = {p: simulation_signer(config.seed, f"platform/{p}") for p in PLATFORMS}
         self.verifier = simulation_signer(config.seed, "verifier")
         self.pool = simulation_signer(config.seed, "buffer-pool")
+        self.merchants = [
+            simulation_signer(config.seed, f"merchant/{i}") for i in range(len(MERCHANTS))
+        ]
+        self.community = simulation_signer(config.seed, "community/0")
         self.households: list[Household] = []
         self.report = SimulationReport(
             seed=config.seed,
@@ -608,6 +643,107 @@ class Simulation:
             "pool_grams": receipt.effects["pool_grams"],
         }
 
+    # -- the people's side ---------------------------------------------------------------
+
+    def _largest_holding(self, account: str) -> tuple[str, int]:
+        """The asset class `account` holds most active grams of, and how many."""
+        best = ("", 0)
+        for balance in self.registry.store.balances(account):
+            if balance["active"] > best[1]:
+                best = (balance["asset_class"], balance["active"])
+        return best
+
+    def merchants_and_community(self) -> None:
+        """Merchants publish offers, households redeem them in both modes, one merchant
+        retires what it collected; households join a community, some on its leaderboard, and
+        the community retires what members pooled."""
+        opens = [
+            self._request(self.operator, "OpenAccount", account=signer.address, kind=kind,
+                          name=name, nameCommitment=NO_COMMITMENT, household=m.ZERO_ADDRESS)
+            for signer, kind, name in (
+                *((s, "merchant", spec[0]) for s, spec in zip(self.merchants, MERCHANTS,
+                                                              strict=True)),
+                (self.community, "community", COMMUNITY_NAME),
+            )
+        ]  # fmt: skip
+        self._all_ok(opens)
+        self._all_ok([
+            self._request(merchant, "PublishOffer", merchant=merchant.address, offerId=offer,
+                          title=title, grams=grams, validUntil=0)
+            for merchant, (_, offer, title, grams) in zip(self.merchants, MERCHANTS, strict=True)
+        ])  # fmt: skip
+        self.report.merchants = len(MERCHANTS)
+        collected: Counter[tuple[int, str]] = Counter()  # (merchant, class) -> grams
+        for h, household in enumerate(self.households):
+            if sum(self.report.redemptions.values()) == MAX_REDEMPTIONS:
+                break
+            address = household.account.address
+            index = h % len(MERCHANTS)
+            asset_class, active = self._largest_holding(address)
+            grams = MERCHANTS[index][3]
+            if active < grams:
+                continue
+            mode = ("transfer", "retire")[h % 2]
+            merchant = self.merchants[index]
+            self._all_ok([self._request(
+                household.account, "RedeemOffer", owner=address, merchant=merchant.address,
+                offerId=MERCHANTS[index][1], assetClass=asset_class, batchNo=0, mode=mode,
+            )])  # fmt: skip
+            self.report.redemptions[mode] = self.report.redemptions.get(mode, 0) + 1
+            self.report.redeemed_grams += grams
+            if mode == "transfer":
+                collected[(index, asset_class)] += grams
+        for (index, asset_class), grams in sorted(collected.items())[:1]:
+            merchant = self.merchants[index]
+            self._all_ok([self._request(
+                merchant, "Retire", owner=merchant.address, assetClass=asset_class, batchNo=0,
+                amount=grams, beneficiaryCommitment=NO_COMMITMENT, beneficiary=merchant.address,
+                reason="offset the shop's electricity with collected points",
+                jurisdiction="CN-GD",
+            )])  # fmt: skip
+            self.report.merchant_retired_grams = grams
+        self.join_community()
+
+    def join_community(self) -> None:
+        joins: list[Any] = []
+        members = self.households[: max(2, len(self.households) // 2)]
+        for h, household in enumerate(members):
+            fields: dict[str, Any] = {"member": household.account.address,
+                                      "community": self.community.address,
+                                      "leaderboard": h % 2 == 0}  # fmt: skip
+            private = None
+            if fields["leaderboard"]:
+                pseudonym = f"{PSEUDONYMS[h % len(PSEUDONYMS)]} {h}"
+                salt, fields["pseudonymCommitment"] = commit_text(pseudonym)
+                private = {"pseudonym": (salt, pseudonym)}
+                self.report.leaderboard += 1
+            joins.append((*self._request(household.account, "JoinCommunity", **fields), private))
+        self._all_ok(joins)
+        self.report.community_members = len(members)
+        pooled: Counter[str] = Counter()
+        transfers = []
+        for household in members:
+            asset_class, active = self._largest_holding(household.account.address)
+            give = active // POOLED_SHARE
+            if give == 0:
+                continue
+            pooled[asset_class] += give
+            transfers.append(self._request(
+                household.account, "Transfer", **{"from": household.account.address},
+                to=self.community.address, assetClass=asset_class, batchNo=0, amount=give,
+            ))  # fmt: skip
+        self._all_ok(transfers)
+        self._all_ok([
+            self._request(
+                self.community, "Retire", owner=self.community.address, assetClass=asset_class,
+                batchNo=0, amount=grams, beneficiaryCommitment=NO_COMMITMENT,
+                beneficiary=self.community.address,
+                reason="社区低碳行动 community low-carbon pledge", jurisdiction="CN-GD",
+            )
+            for asset_class, grams in sorted(pooled.items())
+        ])  # fmt: skip
+        self.report.pooled_grams = sum(pooled.values())
+
     def run(self, progress: Callable[[int], None] | None = None) -> SimulationReport:
         self.config.check(self.registry.clock())
         first_event = self.registry.store.event_count()
@@ -622,6 +758,7 @@ class Simulation:
         self.attest()
         if self.issue() is not None:
             self.reverse_one()
+        self.merchants_and_community()
         self.report.events = self.registry.store.event_count() - first_event
         return self.report
 

@@ -1,7 +1,7 @@
 """The registry's storage: the only package that knows SQL.
 
 `Store` is the registry database seen by the domain, one class assembled from one module
-per concern (events, ledger, MRV, bridge, read models); `schema` holds every table as
+per concern (events, ledger, MRV, bridge, merchants and communities, read models); `schema` holds every table as
 numbered migrations. A second backend implements the same methods.
 """
 
@@ -20,6 +20,7 @@ from registry.storage.bridge import BridgeTables
 from registry.storage.events import EventsTables
 from registry.storage.ledger import LedgerTables
 from registry.storage.mrv import CLAIM_COLUMNS, NEW_CLAIM_COLUMNS, REJECTION_COLUMNS, MrvTables
+from registry.storage.people import PeopleTables
 from registry.storage.reads import ReadModels
 
 __all__ = [
@@ -36,6 +37,13 @@ __all__ = [
 
 
 class Store(
-    EventsTables, LedgerTables, MrvTables, ActivityIndex, BridgeTables, ReadModels, StoreBase
+    EventsTables,
+    LedgerTables,
+    MrvTables,
+    ActivityIndex,
+    BridgeTables,
+    PeopleTables,
+    ReadModels,
+    StoreBase,
 ):
     """One registry database (see `registry.storage.base` for opening and transactions)."""

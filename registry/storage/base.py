@@ -53,6 +53,9 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
     "reversals": ("claim_id",),
     "chain_events": ("chain_event",),
     "locks": ("lock_no",),
+    "offers": ("merchant", "offer_id"),
+    "redemptions": ("seq",),
+    "community_members": ("community", "member"),
 }
 
 
@@ -182,6 +185,10 @@ class StoreBase:
         # The details beside the committed batch being decided (one per record, None where
         # erased): set by the ledger or by replay around one decision, never stored.
         self.private_inputs: list[dict[str, Any] | None] | None = None
+        # The Unix second of the event being decided (its logged time): set by the ledger
+        # or by replay around one decision, so that a decision judged by the clock (an
+        # offer's end) is the same on replay.
+        self.decision_time: int | None = None
         # Accounts and asset classes are never removed, so a row once seen stays valid.
         self._accounts: dict[str, dict[str, Any]] = {}
         self._asset_classes: dict[str, dict[str, Any]] = {}

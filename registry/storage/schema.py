@@ -346,11 +346,34 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         5,
-        "the rating reads an account's claims and retirements by index",
+        "merchants' offers and their redemptions; community memberships; an account's"
+        " claims and retirements by index (the rating, community totals)",
         _script(
             """
             CREATE INDEX IF NOT EXISTS claims_account ON claims(account);
             CREATE INDEX IF NOT EXISTS retirements_owner ON retirements(owner);
+            CREATE TABLE IF NOT EXISTS offers (
+                merchant TEXT NOT NULL, offer_id TEXT NOT NULL, title TEXT NOT NULL,
+                grams INTEGER NOT NULL, valid_until INTEGER NOT NULL,
+                published_seq INTEGER NOT NULL, withdrawn_seq INTEGER,
+                PRIMARY KEY (merchant, offer_id)
+            ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS redemptions (
+                seq INTEGER PRIMARY KEY, time TEXT NOT NULL, merchant TEXT NOT NULL,
+                offer_id TEXT NOT NULL, owner TEXT NOT NULL, asset_class TEXT NOT NULL,
+                grams INTEGER NOT NULL, mode TEXT NOT NULL, certificate_id TEXT,
+                serials TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS redemptions_merchant ON redemptions(merchant, seq);
+            CREATE INDEX IF NOT EXISTS redemptions_owner ON redemptions(owner, seq);
+            -- A member's pseudonym is personal: only its commitment is here and in the
+            -- log, the pseudonym itself is sealed in the vault and goes when erased.
+            CREATE TABLE IF NOT EXISTS community_members (
+                community TEXT NOT NULL, member TEXT NOT NULL, joined_seq INTEGER NOT NULL,
+                leaderboard INTEGER NOT NULL, pseudonym_commitment TEXT NOT NULL,
+                PRIMARY KEY (community, member)
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS community_members_member ON community_members(member);
             """
         ),
     ),

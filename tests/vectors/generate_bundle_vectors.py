@@ -5,7 +5,8 @@
 A registry on the embedded chain goes through every operation (accounts, roles, a class,
 ingestion, attestation, an issuance run, a reversal, issuance, transfer, retirement,
 cancellation, a lock minted as tokens (and one released unminted), a return and an on-chain
-retirement recorded by the bridge watcher), everything is anchored, and these files are
+retirement recorded by the bridge watcher, a merchant's offer redeemed both ways and
+withdrawn, a community joined and left), everything is anchored, and these files are
 written:
 
 - valid.json: {event type: anchored bundle}, one bundle of every type;
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 OUT = Path(__file__).resolve().parent / "bundles"
+RETIREMENT_NONCE = 3_141_592_653_589
 
 
 def generate(out: Path) -> None:
@@ -45,6 +47,7 @@ def generate(out: Path) -> None:
     from tests.bridge_world import TOKEN, Bridge, key_of
     from tests.bundle_mutations import tamper_cases
     from tests.chain_snapshot import record
+    from tests.people_world import join, leave, publish, redeem, withdraw
 
     with tempfile.TemporaryDirectory() as tmp:
         world, chain = anchored_world(Path(tmp) / "registry.db")
@@ -59,7 +62,9 @@ def generate(out: Path) -> None:
                  evidenceHash="0x" + "cd" * 32)  # fmt: skip
         world.issue("alice", 10_000)
         world.transfer("alice", "bob", 4_000)
-        world.retire("bob", 1_500)
+        # A nonce below 2^52, so that adding 0.5 to it (a tamper case) changes it in a
+        # JavaScript number too.
+        world.retire("bob", 1_500, nonce=RETIREMENT_NONCE)
         world.cancel("alice", 100)
         world.op("RevokeRole", account=mrv.platform.address, role="platform")
         holder = bridge.wallet()
@@ -79,6 +84,14 @@ def generate(out: Path) -> None:
         world.registry.execute(*alice.request(world.registry.domain, "ReleaseLock",
                                               owner=alice.address, lockSeq=stuck.seq,
                                               **evidence))  # fmt: skip
+        world.open("cafe", kind="merchant")
+        world.open("estate", kind="community")
+        publish(world, "cafe", "coffee", 500)
+        redeem(world, "alice", "cafe", "coffee", "retire")  # the first OfferRedeemed
+        redeem(world, "alice", "cafe", "coffee", "transfer")
+        withdraw(world, "cafe", "coffee")
+        join(world, "alice", "estate", "绿色狐狸")
+        leave(world, "alice", "estate")
         bridge.worker.run_once()
         pending_receipt = world.transfer("alice", "bob", 1)
         pending = bridge.bundle(pending_receipt.seq)

@@ -46,7 +46,9 @@ export const INCLUSION_FIELDS = [
   "checkpoint.tree_size",
 ];
 export const SIGNATURE_FIELDS = ["checkpoint", "anchor.chain_id", "anchor.contract"];
-export const CERTIFICATE_EVENTS = ["CreditsRetired", "CreditsRetiredOnChain"];
+// A redeemed offer retired for its merchant (mode "retire") has a certificate too; its
+// effects state the grams its request does not carry.
+export const CERTIFICATE_EVENTS = ["CreditsRetired", "CreditsRetiredOnChain", "OfferRedeemed"];
 
 /** Thrown inside a check; its message becomes the check's detail. */
 class CheckFailed extends Error {}
@@ -454,10 +456,12 @@ export async function verifyCertificate(value, rpc, { trust = null, minConfirmat
       isPlainObject(request) && isPlainObject(effects),
       "the retirement event has no request and effects objects",
     );
+    const redeemed = event.type === "OfferRedeemed";
+    ensure(!redeemed || request.mode === "retire", "the bundle's event is a redemption by transfer");
     const expected = {
       certificate_id: effects.certificate_id,
       seq: event.seq,
-      amount: request.amount,
+      amount: redeemed ? effects.grams : request.amount,
       asset_class: request.assetClass,
       owner: Object.hasOwn(request, "owner") ? request.owner : request.holder,
     };

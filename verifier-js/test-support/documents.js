@@ -12,7 +12,7 @@ export function consistencyBundle() {
 /**
  * `{certificate, bundle}` of a retirement vector, the certificate as the registry
  * records it (its retirements row).
- * @param {"CreditsRetired" | "CreditsRetiredOnChain"} type
+ * @param {"CreditsRetired" | "CreditsRetiredOnChain" | "OfferRedeemed"} type
  */
 export function certificateDocument(type) {
   const bundle = VALID[type];
@@ -21,7 +21,7 @@ export function certificateDocument(type) {
     certificate: {
       certificate_id: effects.certificate_id,
       seq: bundle.event.seq,
-      amount: request.amount,
+      amount: type === "OfferRedeemed" ? effects.grams : request.amount,
       asset_class: request.assetClass,
       owner: request.owner ?? request.holder,
       beneficiary_name: request.beneficiaryName,

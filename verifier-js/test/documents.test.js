@@ -89,7 +89,8 @@ for (const [label, v] of IMPLEMENTATIONS) {
   });
 
   describe(`${label}: retirement certificates`, () => {
-    for (const type of /** @type {const} */ (["CreditsRetired", "CreditsRetiredOnChain"])) {
+    const types = /** @type {const} */ (["CreditsRetired", "CreditsRetiredOnChain", "OfferRedeemed"]);
+    for (const type of types) {
       test(`a certificate of ${type} verifies with its bundle`, async () => {
         const report = await v.verifyCertificate(certificateDocument(type), rpc, { trust });
         assert.deepEqual(failures(report), []);

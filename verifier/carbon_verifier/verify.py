@@ -372,7 +372,9 @@ def _anchored_end(
     _on_chain(checks, rpc, end.checkpoint, end.anchor, 1, trust, prefix=f"{name}.")
 
 
-CERTIFICATE_EVENTS = ("CreditsRetired", "CreditsRetiredOnChain")
+# A redeemed offer retired for its merchant (mode "retire") has a certificate too: its
+# effects state the grams, the reason and the jurisdiction its request does not carry.
+CERTIFICATE_EVENTS = ("CreditsRetired", "CreditsRetiredOnChain", "OfferRedeemed")
 ON_CHAIN_JURISDICTION = "on-chain"
 
 
@@ -389,6 +391,15 @@ def certificate_claims(event: dict[str, Any]) -> dict[str, Any]:
     )
     assert isinstance(request, dict) and isinstance(effects, dict)
     on_chain = event["type"] == "CreditsRetiredOnChain"
+    if event["type"] == "OfferRedeemed":
+        require(request.get("mode") == "retire", "the proof's event is a redemption by transfer")
+        request = {
+            **request,
+            "amount": effects.get("grams"),
+            "beneficiary": request.get("merchant"),
+            "reason": effects.get("reason"),
+            "jurisdiction": effects.get("jurisdiction"),
+        }
     holder = request.get("holder") if on_chain else request.get("owner")
     methodology, version, vintage, _ = _class_parts(request.get("assetClass"))
     found = effects.get("ranges")
