@@ -43,7 +43,7 @@ from api.routes import (
 )
 from api.service import RegistryService
 from api.settings import Settings
-from api.web import account, assets, explorer
+from api.web import account, assets, explorer, people
 
 DESCRIPTION = """
 An open registry for household carbon reductions (碳普惠). Every state change is an
@@ -97,6 +97,7 @@ ROUTERS = (
     communities.router,
     explorer.router,
     account.router,
+    people.router,
     assets.router,
 )
 

@@ -3,8 +3,9 @@ chain, and a lifecycle driven over HTTP by the Python client.
 
 Platform ingestion -> verifier attestation -> issuance run -> trades -> a retirement, then
 the retirement's proof bundle is checked by the standalone verifier against the chain's
-JSON-RPC URL. Prints the URLs of the API docs, the certificate and the proof; keeps
-serving until Ctrl-C (or exits at once with --no-wait).
+JSON-RPC URL; a café's offer redeemed by both households, who join a community. Prints the
+URLs of the web pages (explorer, a certificate, /me, merchants, the community), the API
+docs and the proof; keeps serving until Ctrl-C (or exits at once with --no-wait).
 
     .venv/bin/python scripts/api_demo.py [--dir .demo/api] [--port 8080] [--no-wait]
 """
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from api.client import ApiProblem, RegistryClient  # noqa: E402
 from registry import messages  # noqa: E402
+from registry.commitments import commit_text  # noqa: E402
 from registry.signing import Signer  # noqa: E402
 from registry.units import format_grams  # noqa: E402
 
@@ -139,6 +141,31 @@ def lifecycle(api: RegistryClient, operator: Signer, base: str, work: Path) -> N
     assert retired.certificate_id is not None
     print(f"  certificate {retired.certificate_id}: {format_grams(acme // 2)}")
 
+    say("A café publishes an offer; the households spend grams on it; a community forms")
+    cafe, lotus = Signer.generate(), Signer.generate()
+    api.open_account(operator, cafe.address, "merchant", name="街角咖啡 Corner Cafe")
+    api.open_account(operator, lotus.address, "community", name="莲花山社区 Lianhuashan")
+    api.send(cafe, "PublishOffer", None, merchant=cafe.address, offerId="coffee-demo",
+             title="咖啡券 coffee voucher", grams=1_000)  # fmt: skip
+    for name, mode, pseudonym in (("wang", "transfer", "绿色狐狸"), ("li", "retire", "低碳小李")):
+        redeemed = api.send(people[name], "RedeemOffer", None, owner=people[name].address,
+                            merchant=cafe.address, offerId="coffee-demo",
+                            assetClass=asset_class, batchNo=0, mode=mode)  # fmt: skip
+        salt, committed = commit_text(pseudonym)
+        api.send(people[name], "JoinCommunity", {"pseudonym": (salt, pseudonym)},
+                 member=people[name].address, community=lotus.address, leaderboard=True,
+                 pseudonymCommitment=committed)  # fmt: skip
+        print(
+            f"  {name} redeemed coffee-demo ({mode}, event {redeemed.seq}), joined as {pseudonym}"
+        )
+    api.sign_in(people["wang"])
+    score = api.get(f"/v1/accounts/{people['wang'].address}/rating")["score"]
+    api.sign_out()
+    print(f"  wang's low-carbon credit rating: {score} / 1000")
+    wang_key = work / "wang.key"  # demo keys only: import it into a browser wallet for /me
+    wang_key.write_text(people["wang"].private_key_hex + "\n")
+    wang_key.chmod(0o600)
+
     say("Its proof bundle, anchored, checked by the standalone verifier against the chain")
     bundle = api.wait_for_anchor(retired.seq, timeout_s=120)
     chain = api.chain()
@@ -155,10 +182,10 @@ def lifecycle(api: RegistryClient, operator: Signer, base: str, work: Path) -> N
     print(f"  log events      {base}/explorer/events")
     print(f"  asset classes   {base}/explorer/classes")
     print(f"  certificate     {base}/explorer/search?q={retired.certificate_id}")
-    wang_key = work / "wang.key"  # demo keys only: import it into a browser wallet for /me
-    wang_key.write_text(people["wang"].private_key_hex + "\n")
-    wang_key.chmod(0o600)
     print(f"  my account      {base}/me   (wang: import {wang_key} into a browser wallet)")
+    print(f"  merchants       {base}/merchants")
+    print(f"  the café        {base}/merchants/{cafe.address}   (its redemptions: the café's key)")
+    print(f"  a community     {base}/communities/{lotus.address}")
     print(f"  API docs        {base}/docs")
     print(f"  certificate API {base}/v1/retirements/{retired.certificate_id}")
     print(f"  printable page  {base}/v1/retirements/{retired.certificate_id}/certificate.html")

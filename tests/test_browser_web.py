@@ -1,7 +1,9 @@
 """The web pages in Debian's Chromium (Playwright, never a downloaded browser): a person
-signs in with a wallet (EIP-4361, personal_sign) and sees their claims and chart, and
-discloses a signed rating statement; the explorer finds a certificate by serial and the
-certificate verifies itself in the page; anchors link to the block explorer; axe-core finds no serious or critical violation on any page type; screenshots of each page
+signs in with a wallet (EIP-4361, personal_sign) and sees their claims and chart; redeems a
+merchant's offer (eth_signTypedData_v4) and the merchant, signed in, sees it; discloses a
+signed rating statement; a community shows its totals and leaderboard; the explorer finds a
+certificate by serial and the certificate verifies itself in the page; anchors link to the
+configured block explorer; axe-core finds no serious or critical violation on any page type; screenshots of each page
 type at phone and desktop widths go to test-output/screenshots/.
 
 The wallet is an EIP-1193 provider injected into the page whose signatures are made in
@@ -25,6 +27,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from carbon_verifier.rating import statement_digest
 from registry import messages
+from registry.commitments import commit_text
 from registry.eip712 import recover_signer
 from registry.signing import Signer
 from tests.serve_process import CLASS, Served, setup_parties
@@ -50,6 +53,8 @@ class Town:
     person: Signer
     certificate: str
     serial: str
+    merchant: Signer
+    community: str
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +77,22 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
             ]  # fmt: skip
             fields, details = messages.activity_batch(platform.address, "day-1", trips)
             api.submit_activities(platform, fields, details)
+            merchant, community = Signer.generate(), Signer.generate()
+            api.open_account(
+                running.operator, merchant.address, "merchant", name="街角咖啡 Corner Cafe"
+            )
+            api.open_account(running.operator, community.address, "community", name="莲花山社区")
+            api.send(merchant, "PublishOffer", None, merchant=merchant.address,
+                     offerId="coffee-2026", title="咖啡券 coffee voucher", grams=2_000)  # fmt: skip
+            salt, committed = commit_text("绿色狐狸")
+            api.send(person, "JoinCommunity", {"pseudonym": (salt, "绿色狐狸")},
+                     member=person.address, community=community.address, leaderboard=True,
+                     pseudonymCommitment=committed)  # fmt: skip
             retired = api.retire(person, CLASS, 1_000, reason="commute", jurisdiction="CN-GD")
             api.wait_for_anchor(retired.seq, timeout_s=120)
             certificate = str(retired.effects["certificate_id"])
             serial = api.certificate(certificate).serials[0]
-        yield Town(running, person, certificate, serial)
+        yield Town(running, person, certificate, serial, merchant, community.address)
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +178,33 @@ def test_the_explorer_finds_a_certificate_by_serial_and_verifies_it(
     page.close()
 
 
+def test_a_person_redeems_an_offer_and_the_merchant_sees_it(town: Town, browser: Browser) -> None:
+    with town.served.client() as api:
+        before = api.active_balance(town.merchant.address, CLASS)
+    context = wallet_context(browser, town.person)
+    page = context.new_page()
+    page.goto(f"{town.served.base}/merchants")
+    offer = page.locator("li[data-offer=coffee-2026]")
+    assert "咖啡券 coffee voucher" in offer.inner_text()
+    offer.locator("select").select_option("transfer")
+    offer.locator("button[type=submit]").click()
+    page.wait_for_selector("#redeem-status[data-seq]")
+    seq = int(str(page.get_attribute("#redeem-status", "data-seq")))
+    context.close()
+    with town.served.client() as api:
+        assert api.active_balance(town.merchant.address, CLASS) == before + 2_000
+        assert api.event(seq).type == "OfferRedeemed"
+    merchant = wallet_context(browser, town.merchant)
+    page = merchant.new_page()
+    page.goto(f"{town.served.base}/merchants/{town.merchant.address}")
+    page.click("#connect")
+    page.wait_for_selector("body[data-loaded=true]")
+    rows = page.locator("#redemptions tbody tr")
+    assert rows.count() == 1 and "coffee-2026" in rows.first.inner_text()
+    assert f"#{seq}" in rows.first.inner_text()
+    merchant.close()
+
+
 def test_the_person_discloses_a_signed_rating_statement(town: Town, browser: Browser) -> None:
     context = wallet_context(browser, town.person)
     page = signed_in_page(town, context)
@@ -175,6 +218,17 @@ def test_the_person_discloses_a_signed_rating_statement(town: Town, browser: Bro
     signer = recover_signer(statement_digest(statement), signed["signature"])
     assert signer == town.served.operator.address  # the checkpoints' key: GET /v1/trust
     context.close()
+
+
+def test_the_community_page_shows_totals_and_the_opted_in_pseudonym(
+    town: Town, browser: Browser
+) -> None:
+    page = browser.new_page()
+    page.goto(f"{town.served.base}/communities/{town.community}")
+    assert page.inner_text("[data-total=members]") == "1"
+    assert "绿色狐狸" in page.inner_text("#leaderboard")
+    assert town.person.address not in page.content()
+    page.close()
 
 
 def test_anchors_link_to_the_configured_block_explorer(town: Town, browser: Browser) -> None:
@@ -200,6 +254,10 @@ def page_types(town: Town) -> dict[str, str]:
         "serial": f"/explorer/search?q={town.serial}",
         "certificate": f"/v1/retirements/{town.certificate}/certificate.html",
         "me-signed-out": "/me",
+        "merchants": "/merchants",
+        "merchant": f"/merchants/{town.merchant.address}",
+        "communities": "/communities",
+        "community": f"/communities/{town.community}",
         "english-home": "/?lang=en",
     }
 

@@ -18,6 +18,7 @@ from registry.commitments import commit_text
 from registry.signing import Signer
 from tests.api_world import Client, MrvParties, api_client
 from tests.ledger_world import CLASS, World
+from tests.people_world import join, publish
 
 HOST = "testserver"  # the Host the test client sends
 
@@ -150,7 +151,7 @@ def test_me_data_needs_the_session_and_shows_only_its_account(site: Site) -> Non
     "path",
     ["/", "/explorer/events", "/explorer/events/0", "/explorer/checkpoints", "/explorer/classes",
      "/explorer/methodologies", "/explorer/methodologies/SZ_TRANSIT/1.0", "/explorer/batches",
-     "/explorer/retirements", "/me"],
+     "/explorer/retirements", "/me", "/merchants", "/communities"],
 )  # fmt: skip
 def test_every_page_renders_in_chinese_first_and_in_english_on_request(
     site: Site, path: str
@@ -223,3 +224,23 @@ def test_the_household_view_pools_its_members(site: Site) -> None:
     assert wang["claims"] == []  # the household earns nothing itself: its members do
     alone = me_data(site, "alice")["household"]  # a household account of no members
     assert alone["address"] == site.world.addr("alice") and alone["members"] == []
+
+
+def test_merchant_and_community_pages_show_public_data_only(site: Site) -> None:
+    world = site.world
+    world.open("cafe", kind="merchant")
+    world.open("lotus", kind="community")
+    publish(world, "cafe", "coffee-2026", 2_000)
+    join(world, "mei", "lotus", pseudonym="绿色狐狸")
+    join(world, "alice", "lotus")  # not on the leaderboard
+    offers = site.client.get("/merchants").text
+    assert 'data-offer="coffee-2026"' in offers and 'data-grams="2000"' in offers
+    merchant = site.client.get(f"/merchants/{world.addr('cafe')}")
+    assert merchant.status_code == 200 and "coffee-2026" in merchant.text
+    community = site.client.get(f"/communities/{world.addr('lotus')}").text
+    assert 'data-total="members">2<' in community and "绿色狐狸" in community
+    for address in (world.addr("mei"), world.addr("alice")):
+        assert address not in community
+    assert world.addr("lotus") in site.client.get("/communities").text
+    for wrong in (f"/merchants/{world.addr('alice')}", f"/communities/{world.addr('cafe')}"):
+        assert site.client.get(wrong).status_code == 404

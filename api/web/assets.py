@@ -25,7 +25,13 @@ VENDORED = {
     "swagger-ui-bundle.js": NODE_MODULES / "swagger-ui-dist" / "swagger-ui-bundle.js",
     "swagger-ui.css": NODE_MODULES / "swagger-ui-dist" / "swagger-ui.css",
 }
-OWN = {"site.css": "text/css", "me.js": "text/javascript", "wallet.js": "text/javascript"}
+OWN = {
+    "site.css": "text/css",
+    "me.js": "text/javascript",
+    "wallet.js": "text/javascript",
+    "merchants.js": "text/javascript",
+    "merchant.js": "text/javascript",
+}
 MEDIA = {".js": "text/javascript", ".css": "text/css"}
 CACHE = {"Cache-Control": "public, max-age=3600"}
 

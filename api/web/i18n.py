@@ -60,6 +60,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "type": ("类型", "Type"),
     "time": ("时间 (UTC)", "Time (UTC)"),
     "older": ("更早", "Older"),
+    "more": ("更多", "More"),
     "newer": ("更新", "Newer"),
     "leaf_hash": ("叶哈希 (RFC 9162)", "Leaf hash (RFC 9162)"),
     "canonical_json": ("规范 JSON (RFC 8785)", "Canonical JSON (RFC 8785)"),

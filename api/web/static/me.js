@@ -107,7 +107,7 @@ async function rating(account) {
 async function redemptions(account) {
   const response = await fetch(`/v1/accounts/${account}/redemptions`, { headers: session.headers() });
   if (!response.ok) return;
-  $("my-redemptions").replaceChildren(...(await response.json()).map((r) => {
+  $("my-redemptions").replaceChildren(...(await response.json()).items.map((r) => {
     const li = document.createElement("li");
     li.textContent = `${r.time} · ${r.offer_id} · ${grams(r.grams)} · ${r.mode}` + (r.certificate_id ? ` · ${r.certificate_id}` : "");
     return li;
