@@ -159,6 +159,7 @@ def test_every_page_renders_in_chinese_first_and_in_english_on_request(
     site.client.cookies.clear()  # the switch's cookie of the previous case
     zh = site.client.get(path)
     assert zh.status_code == 200 and '<html lang="zh-CN">' in zh.text
+    assert "script-src 'self';" in zh.headers["content-security-policy"]
     assert "碳普惠登记处" in zh.text
     en = site.client.get(path, headers={"Accept-Language": "en-GB,en;q=0.9"})
     assert '<html lang="en">' in en.text and "Carbon Registry" in en.text

@@ -4,8 +4,9 @@ The page itself holds nothing personal: it signs in with the wallet (EIP-4361, `
 /v1/sessions`), keeps the token in the tab's sessionStorage and fetches `/me/data` with
 `Authorization: Bearer`. sessionStorage rather than a cookie: the token then never travels
 on its own with a request another site causes (no CSRF surface), and it ends with the tab;
-the price is that a script injected into the page could read it, which the pages' strict
-escaping and the absence of third-party scripts guard against.
+the price is that a script injected into the page could read it, which the templates'
+escaping and the pages' Content-Security-Policy (this server's scripts only, no inline
+script: `render.CSP`) guard against.
 """
 
 from __future__ import annotations

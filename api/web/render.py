@@ -16,6 +16,14 @@ from registry.units import format_grams
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
+# The pages run only this server's scripts (no inline script, no other origin), which also
+# guards the session token /me keeps in sessionStorage; ECharts sets style attributes.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';"
+    " img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none';"
+    " frame-ancestors 'none'; form-action 'self'"
+)
+
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(["html"]),
@@ -34,7 +42,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     html = environment.get_template(template).render(
         lang=lang, t=i18n.labels(lang), switch_url=switch, path=request.url.path, **context
     )
-    response = HTMLResponse(html, status_code=status_code)
+    response = HTMLResponse(html, status_code=status_code, headers={"Content-Security-Policy": CSP})
     if request.query_params.get("lang") in i18n.LANGUAGES:
         response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86_400, samesite="lax")
     return response

@@ -5,6 +5,7 @@ import { session, signIn } from "/static/wallet.js";
 const $ = (id) => document.getElementById(id);
 const text = (value) => document.createTextNode(String(value ?? ""));
 const grams = (g) => `${Number(g).toLocaleString("en")} g`;
+const statuses = JSON.parse($("claims").dataset.statuses);
 
 function row(cells) {
   const tr = document.createElement("tr");
@@ -53,7 +54,8 @@ async function load() {
   $("claims").tBodies[0].replaceChildren(...data.claims.map((c) => {
     const status = document.createElement("span");
     status.className = `status-${c.status}`;
-    status.textContent = c.status + (c.verdict ? ` (${c.verdict})` : "");
+    status.dataset.status = c.status;
+    status.textContent = (statuses[c.status] ?? c.status) + (c.verdict ? ` (${c.verdict})` : "");
     return row([c.claim_id, `${c.methodology} ${c.version}`, c.month, status, c.computation ?? grams(c.grams)]);
   }));
   $("refused").tBodies[0].replaceChildren(...data.refused.map((r) => row([r.methodology, r.reason, r.detail])));
