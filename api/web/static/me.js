@@ -48,6 +48,12 @@ async function load() {
   $("address").textContent = data.account;
   $("total").textContent = data.total_claimed_text;
   $("verified").textContent = data.total_verified_text;
+  $("fp-claimed").textContent = data.total_claimed_text;  // beside the estimate, never mixed
+  $("fp-beside").hidden = false;
+  if (data.kind === "merchant") {
+    $("merchant-link").href = `/merchants/${data.account}`;
+    $("merchant-link").hidden = false;
+  }
   $("balances").tBodies[0].replaceChildren(...data.balances.map((b) =>
     row([b.asset_class, grams(b.active), grams(b.retired), grams(b.cancelled), grams(b.locked)])));
   $("platforms").tBodies[0].replaceChildren(...Object.entries(data.by_platform).map(([p, g]) => row([p, grams(g)])));
