@@ -55,6 +55,7 @@ class Town:
     serial: str
     merchant: Signer
     community: str
+    neighbour: Signer  # a person not yet in the community
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +78,8 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
             ]  # fmt: skip
             fields, details = messages.activity_batch(platform.address, "day-1", trips)
             api.submit_activities(platform, fields, details)
-            merchant, community = Signer.generate(), Signer.generate()
+            merchant, community, neighbour = Signer.generate(), Signer.generate(), Signer.generate()
+            api.open_account(running.operator, neighbour.address, "person")
             api.open_account(
                 running.operator, merchant.address, "merchant", name="街角咖啡 Corner Cafe"
             )
@@ -92,7 +94,7 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
             api.wait_for_anchor(retired.seq, timeout_s=120)
             certificate = str(retired.effects["certificate_id"])
             serial = api.certificate(certificate).serials[0]
-        yield Town(running, person, certificate, serial, merchant, community.address)
+        yield Town(running, person, certificate, serial, merchant, community.address, neighbour)
 
 
 @pytest.fixture(scope="module")
@@ -230,6 +232,53 @@ def test_the_community_page_shows_totals_and_the_opted_in_pseudonym(
     assert "绿色狐狸" in page.inner_text("#leaderboard")
     assert town.person.address not in page.content()
     page.close()
+
+
+def test_a_person_joins_the_community_under_a_pseudonym_and_leaves(
+    town: Town, browser: Browser
+) -> None:
+    context = wallet_context(browser, town.neighbour)
+    page = context.new_page()
+    page.goto(f"{town.served.base}/communities/{town.community}")
+    members = int(page.inner_text("[data-total=members]"))
+    page.check("#join-leaderboard")
+    page.fill("#join-pseudonym", "安静的猫头鹰")
+    page.click("#join button[type=submit]")
+    page.wait_for_selector("#membership-status[data-kind=JoinCommunity][data-seq]")
+    assert "安静的猫头鹰" in page.inner_text("#leaderboard")
+    assert page.inner_text("[data-total=members]") == str(members + 1)
+    joined = int(str(page.get_attribute("#membership-status", "data-seq")))
+    with town.served.client() as api:
+        event = api.event(joined)
+        assert event.type == "CommunityJoined"
+        # the log holds the commitment only; the pseudonym came beside the request
+        assert "安静的猫头鹰" not in json.dumps(event.model_dump(), ensure_ascii=False)
+    page.reload()  # the server's page shows it too
+    assert "安静的猫头鹰" in page.inner_text("#leaderboard")
+    page.click("#leave")
+    page.wait_for_selector("#membership-status[data-kind=LeaveCommunity][data-seq]")
+    assert "安静的猫头鹰" not in page.inner_text("#leaderboard")
+    assert page.inner_text("[data-total=members]") == str(members)
+    page.reload()
+    assert "安静的猫头鹰" not in page.inner_text("#leaderboard")
+    context.close()
+
+
+def test_joining_the_leaderboard_without_a_pseudonym_is_refused_in_the_page(
+    town: Town, browser: Browser
+) -> None:
+    context = wallet_context(browser, town.neighbour)
+    page = context.new_page()
+    page.goto(f"{town.served.base}/communities/{town.community}")
+    members = page.inner_text("[data-total=members]")
+    page.check("#join-leaderboard")
+    page.click("#join button[type=submit]")
+    page.wait_for_function("document.getElementById('membership-status').textContent !== ''")
+    assert "昵称" in page.inner_text("#membership-status")
+    assert page.get_attribute("#membership-status", "data-seq") is None
+    page.reload()
+    assert page.inner_text("[data-total=members]") == members
+    context.close()
 
 
 def test_anchors_link_to_the_configured_block_explorer(town: Town, browser: Browser) -> None:

@@ -31,6 +31,7 @@ OWN = {
     "wallet.js": "text/javascript",
     "merchants.js": "text/javascript",
     "merchant.js": "text/javascript",
+    "community.js": "text/javascript",
 }
 MEDIA = {".js": "text/javascript", ".css": "text/css"}
 CACHE = {"Cache-Control": "public, max-age=3600"}

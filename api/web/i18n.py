@@ -170,6 +170,15 @@ LABELS: dict[str, tuple[str, str]] = {
         "只显示自愿加入排行榜的成员的昵称，不显示地址。",
         "Only members who opted in appear, by pseudonym; no address is shown.",
     ),
+    "join_community": ("加入或退出社区", "Join or leave the community"),
+    "join_note": (
+        "由您（或家庭）的钱包签名。昵称不进入日志：请求只带它的承诺值，昵称本身加密保存，可以删除。",
+        "Your (or your household's) wallet signs. The pseudonym stays off the log: the request"
+        " carries only its commitment, and the pseudonym is kept sealed and can be erased.",
+    ),
+    "join_leaderboard": ("以昵称出现在排行榜上", "Appear on the leaderboard under a pseudonym"),
+    "join": ("加入", "Join"),
+    "leave": ("退出", "Leave"),
     "rank": ("名次", "Rank"),
     "pseudonym": ("昵称", "Pseudonym"),
     "rating": ("低碳信用", "Low-carbon credit rating"),

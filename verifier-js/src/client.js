@@ -7,6 +7,9 @@
  *     const receipt = await client.send("Transfer", { to, assetClass, amount }, signer);
  */
 
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, concatBytes } from "@noble/hashes/utils.js";
+
 // Defaults the registry describes rather than gives (registry/messages/declaration.py).
 const SIGNER_DEFAULT = "the signer's address";
 const GENERATED_DEFAULT = "a new unique id";
@@ -107,6 +110,22 @@ export class RegistryClient {
     if (!answer.ok) throw new RegistryProblem(answer.status, body);
     return body;
   }
+}
+
+/**
+ * A private field (a pseudonym, a name) for `send`'s `beside`, with a fresh 32-byte salt, and
+ * the commitment the signed request carries in its place: `0x` SHA-256(salt ‖ UTF-8 value),
+ * as docs/spec.md defines it. The value itself never enters the request or the log.
+ *
+ *     const { beside, commitment } = commitText("绿色狐狸");
+ *     await client.send("JoinCommunity", { community, leaderboard: true,
+ *       pseudonymCommitment: commitment }, signer, { pseudonym: beside });
+ * @param {string} value
+ */
+export function commitText(value) {
+  const salt = crypto.getRandomValues(new Uint8Array(32));
+  const digest = sha256(concatBytes(salt, new TextEncoder().encode(value)));
+  return { beside: { salt: bytesToHex(salt), value }, commitment: `0x${bytesToHex(digest)}` };
 }
 
 /**

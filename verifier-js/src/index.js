@@ -21,7 +21,7 @@ export {
   rootFromInclusionProof,
 } from "./merkle.js";
 export { CodedError } from "./errors.js";
-export { RegistryClient, RegistryProblem, walletSigner } from "./client.js";
+export { RegistryClient, RegistryProblem, commitText, walletSigner } from "./client.js";
 export {
   ReserveLogError,
   checkPublicReserve,
