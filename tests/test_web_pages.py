@@ -4,21 +4,29 @@ with each claim's computation in words), the explorer's pages in zh-CN and en, s
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from fastapi.routing import APIRoute
 
+from api.routes.rating import RatingInputs, RatingPoints
 from api.sessions import siwe_message
+from api.web import account, assets, explorer, i18n, people
 from registry.commitments import commit_text
+from registry.messages import MESSAGES
+from registry.mrv import committed, ingest
 from registry.signing import Signer
 from tests.api_world import Client, MrvParties, api_client
 from tests.ledger_world import CLASS, World
 from tests.people_world import join, publish
+from tests.web_labels import RAW_KEYS, visible_words
 
 HOST = "testserver"  # the Host the test client sends
 
@@ -140,6 +148,12 @@ def test_me_data_needs_the_session_and_shows_only_its_account(site: Site) -> Non
     assert {c["claim_id"] for c in data["claims"]} == set(site.claims)
     # 12.3 km of metro at 46.7 g/km: 574.41 g, floored; less the registry's 5% leakage
     words = data["claims"][0]["computation"]
+    assert words == "12.3 km metro × 46.7 g/km = 574 g − 5% 泄漏扣减 = 545 g"  # zh-CN first
+    english = site.client.get(
+        "/me/data",
+        headers={"Authorization": f"Bearer {token['token']}", "Accept-Language": "en"},
+    ).json()
+    words = english["claims"][0]["computation"]
     assert words == "12.3 km metro × 46.7 g/km = 574 g − 5% leakage = 545 g"
     assert data["total_claimed"] == 3 * 545
     assert data["total_verified"] == 0  # pending: not verified until issued
@@ -245,3 +259,70 @@ def test_merchant_and_community_pages_show_public_data_only(site: Site) -> None:
     assert world.addr("lotus") in site.client.get("/communities").text
     for wrong in (f"/merchants/{world.addr('alice')}", f"/communities/{world.addr('cafe')}"):
         assert site.client.get(wrong).status_code == 404
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_every_label_has_both_languages() -> None:
+    for key, (zh, en) in i18n.LABELS.items():
+        assert zh.strip() and en.strip(), key
+        if key != "switch":  # the switch names the other language in it
+            assert CJK.search(zh), f"{key}: {zh!r} is not Chinese"
+            assert not CJK.search(en), f"{key}: {en!r} is not English"
+    for table in (i18n.EVENT_CAPTIONS, i18n.REFUSALS):
+        for key, (zh, en) in table.items():
+            assert CJK.search(zh) and en.strip() and not CJK.search(en), key
+
+
+def test_every_event_type_refusal_and_rating_field_has_a_label() -> None:
+    assert set(i18n.EVENT_CAPTIONS) == {m.event for m in MESSAGES.values()}
+    assert set(i18n.REFUSALS) == set(committed.REASONS) | set(ingest.REASONS)
+    fields = set(RatingInputs.model_fields) | set(RatingPoints.model_fields)
+    for lang in i18n.LANGUAGES:
+        assert set(i18n.rating_labels(lang)) == fields
+
+
+def test_the_chinese_pages_show_no_untranslated_label_key(site: Site) -> None:
+    world = site.world
+    world.open("pine", kind="community")
+    joined = join(world, "bob", "pine", pseudonym="松鼠")
+    paths = [
+        "/", "/explorer/events", f"/explorer/events/{joined.seq}", "/explorer/checkpoints",
+        "/explorer/classes", "/explorer/methodologies", "/explorer/methodologies/SZ_TRANSIT/1.0",
+        "/explorer/batches", "/explorer/retirements", f"/explorer/search?q={site.serial.split()[0]}",
+        "/me", "/merchants", "/communities", f"/communities/{world.addr('pine')}",
+        "/explorer/events/999999",
+    ]  # fmt: skip
+    site.client.cookies.clear()
+    for path in paths:
+        page = site.client.get(path)
+        assert '<html lang="zh-CN">' in page.text, path
+        assert not visible_words(page.text) & RAW_KEYS, path
+    events = site.client.get("/explorer/events").text
+    assert 'CommunityJoined <span class="note">加入社区</span>' in events
+    event = site.client.get(f"/explorer/events/{joined.seq}").text
+    assert 'CommunityJoined <span class="caption">(加入社区)</span>' in event
+    english = site.client.get(f"/explorer/events/{joined.seq}", headers={"Accept-Language": "en"})
+    assert "(community joined)" in english.text
+
+
+def test_the_readme_lists_every_page_and_only_pages_that_exist() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    section = readme.split("### Web pages", 1)[1].split("\n## ", 1)[0]
+    listed: set[str] = set()
+    for row in re.findall(r"^\| (`[^|]*) \|", section, re.MULTILINE):
+        for path in re.findall(r"`(/[^`]*)`", row):
+            optional = re.fullmatch(r"(.*)\[(.*)\]", path)
+            listed |= {optional[1], optional[1] + optional[2]} if optional else {path}
+    served = {
+        route.path
+        for module in (account, assets, explorer, people)
+        for route in module.router.routes
+        if isinstance(route, APIRoute)
+    } - {"/static/{name}", "/vendor/{name}", "/me/data"}  # files and /me's JSON, not pages
+
+    def shape(path: str) -> str:  # parameters named alike, no query
+        return re.sub(r"\{\w+\}", "{}", path.split("?")[0])
+
+    assert {shape(p) for p in listed} == {shape(p) for p in served}

@@ -22,6 +22,7 @@ from fastapi.responses import Response
 
 from api.deps import ServiceDep, SignedInDep
 from api.errors import ApiError
+from api.web import i18n
 from api.web.footprint import QUESTIONS
 from api.web.render import page
 from registry.methodologies import CATALOGUE
@@ -39,11 +40,14 @@ SCALED = {"_m": ("km", "g/km"), "_wh": ("kWh", "g/kWh"), "_g": ("kg", "g/kg")}
 
 @router.get("/me")
 def me_page(request: Request, service: ServiceDep) -> Response:
+    lang = i18n.language(request)
     return page(
         request,
         "me.html",
         chain_id=service.domain.chain_id,
         questions=QUESTIONS,
+        rating_labels=i18n.rating_labels(lang),
+        refusals=i18n.refusals(lang),
     )
 
 
@@ -52,10 +56,17 @@ def _decimal(value: Fraction) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def computation(md: Methodology, quantities: dict[str, int], grams: int, capped: str | None) -> str:
+def computation(
+    md: Methodology,
+    quantities: dict[str, int],
+    grams: int,
+    capped: str | None,
+    t: dict[str, str],
+) -> str:
     """The methodology's formula applied to one activity, in words: `12.3 km metro × 46.7
     g/km = 574 g − 5% leakage = 545 g` (terms with a zero quantity left out; the caps and
-    the registry's leakage deduction named when they apply)."""
+    the registry's leakage deduction named, in the labels `t`'s language, when they apply;
+    factor names stay the methodology's)."""
     parts: list[str] = []
     for term in md.terms:
         amount = quantities.get(term.quantity, 0)
@@ -72,12 +83,12 @@ def computation(md: Methodology, quantities: dict[str, int], grams: int, capped:
     formula = md.grams(quantities)
     text = " ".join(parts) + f" = {formula:,} g"
     if capped == "activity":
-        text += f" → {md.cap_per_activity_g:,} g (cap per activity)"
+        text += f" → {md.cap_per_activity_g:,} g ({t['cap_per_activity']})"
     rule = RULES.get(md.id)
     if rule is not None and rule.leakage_basis_points:
-        text += f" − {_decimal(Fraction(rule.leakage_basis_points, 100))}% leakage"
+        text += f" − {_decimal(Fraction(rule.leakage_basis_points, 100))}% {t['leakage']}"
     if capped == "daily":
-        text += " (daily cap)"
+        text += f" ({t['daily_cap']})"
     return text if text.endswith(f" = {grams:,} g") else text + f" = {grams:,} g"
 
 
@@ -90,10 +101,12 @@ def _month(activity: dict[str, Any] | None, claim: dict[str, Any]) -> str:
 
 
 @router.get("/me/data")
-def me_data(service: ServiceDep, caller: SignedInDep) -> dict[str, Any]:
-    """Everything /me shows, for the signed-in account only (bearer token)."""
+def me_data(request: Request, service: ServiceDep, caller: SignedInDep) -> dict[str, Any]:
+    """Everything /me shows, for the signed-in account only (bearer token); the words of
+    each computation in the page's language (its lang cookie or Accept-Language)."""
     if caller.account is None:
         raise ApiError("session_required", "/me/data is the signed-in account's: sign in")
+    t = i18n.labels(i18n.language(request))
     reader = service.reader()
     store = reader.store
     address = caller.account
@@ -121,7 +134,9 @@ def me_data(service: ServiceDep, caller: SignedInDep) -> dict[str, Any]:
         words = None
         if activity is not None and md is not None:
             outcome = activity["outcome"]
-            words = computation(md, activity["quantities"], claim["grams"], outcome.get("capped"))
+            words = computation(
+                md, activity["quantities"], claim["grams"], outcome.get("capped"), t
+            )
         claims.append({
             "claim_id": claim["claim_id"], "methodology": claim["methodology"],
             "version": claim["version"], "platform": claim["platform"], "grams": claim["grams"],

@@ -11,6 +11,7 @@ from fastapi import Request
 LANGUAGES = ("zh-CN", "en")
 DEFAULT = "zh-CN"
 COOKIE = "lang"
+RATING_PREFIX = "rating."  # labels of the rating's fields: rating.<field name>
 
 # key: (zh-CN, en)
 LABELS: dict[str, tuple[str, str]] = {
@@ -195,6 +196,95 @@ LABELS: dict[str, tuple[str, str]] = {
     "disclose": ("公开评分（签名声明）", "Disclose (signed statement)"),
     "download": ("下载声明", "Download the statement"),
     "my_redemptions": ("我的兑换", "My redemptions"),
+    "as_of": ("截至", "as of"),
+    "hash": ("哈希", "Hash"),
+    "unit": ("单位", "Unit"),
+    "mg_per_unit": ("毫克 / 单位", "mg / unit"),
+    "raw_json": ("JSON 原文", "JSON"),
+    "leakage": ("泄漏扣减", "leakage"),
+    "cap_per_activity": ("单次活动上限", "cap per activity"),
+    "daily_cap": ("每日上限", "daily cap"),
+    # the rating's inputs and points (GET /v1/accounts/{a}/rating), by their field names
+    "rating.verifiedGrams": ("经核证的减排量（克）", "Verified reductions (g)"),
+    "rating.activeMonths": ("近 12 个月中有签发的月数", "Months of the last 12 with an issuance"),
+    "rating.methodologies": ("方法学", "Methodologies"),
+    "rating.retiredGrams": ("注销量（克）", "Retired (g)"),
+    "rating.reversedClaims": ("被撤销的申报", "Claims reversed"),
+    "rating.reductions": ("减排得分", "Reductions points"),
+    "rating.regularity": ("持续性得分", "Regularity points"),
+    "rating.diversity": ("多样性得分", "Diversity points"),
+    "rating.retirements": ("注销得分", "Retirements points"),
+    "rating.reversalPenalty": ("撤销扣分", "Reversal penalty"),
+}
+
+# Captions of the log's event types (the types themselves are protocol names, shown as
+# they are): one for the event of each signed request in registry/messages/catalog.py.
+EVENT_CAPTIONS: dict[str, tuple[str, str]] = {
+    "AccountOpened": ("开立账户", "account opened"),
+    "RoleGranted": ("授予角色", "role granted"),
+    "RoleRevoked": ("撤销角色", "role revoked"),
+    "AssetClassRegistered": ("登记资产类别", "asset class registered"),
+    "CreditsIssued": ("签发减排量", "credits issued"),
+    "CreditsTransferred": ("转让减排量", "credits transferred"),
+    "CreditsRetired": ("注销减排量", "credits retired"),
+    "CreditsCancelled": ("作废减排量", "credits cancelled"),
+    "ActivitiesSubmitted": ("平台提交活动记录", "activities submitted"),
+    "ClaimsAttested": ("核证减排申报", "claims attested"),
+    "IssuanceRun": ("批量签发", "issuance run"),
+    "ClaimReversed": ("撤销已签发的申报", "claim reversed"),
+    "CreditsLocked": ("锁定减排量（跨链）", "credits locked for a chain"),
+    "CreditsReturned": ("链上代币退回", "tokens returned from the chain"),
+    "CreditsRetiredOnChain": ("链上注销", "retired on chain"),
+    "CreditsMinted": ("链上铸造代币", "tokens minted on chain"),
+    "LockReleased": ("解除锁定", "lock released"),
+    "OfferPublished": ("商户发布优惠", "offer published"),
+    "OfferWithdrawn": ("商户撤回优惠", "offer withdrawn"),
+    "OfferRedeemed": ("兑换优惠", "offer redeemed"),
+    "CommunityJoined": ("加入社区", "community joined"),
+    "CommunityLeft": ("退出社区", "community left"),
+}
+
+# Why an activity record earned no claim (registry/mrv: REASONS), shown on /me.
+REFUSALS: dict[str, tuple[str, str]] = {
+    "duplicate_record": (
+        "平台此前已提交过这条活动记录",
+        "the platform submitted this activity id before",
+    ),
+    "unknown_account": ("登记处没有这个账户", "no such account in the registry"),
+    "ineligible_account": (
+        "只有个人和家庭账户可获得减排量",
+        "only person and household accounts earn credits",
+    ),
+    "erased_account": (
+        "本人（或家庭）已要求删除数据，不再签发",
+        "the person (or household) asked to be erased",
+    ),
+    "unknown_methodology": ("没有这个方法学或版本", "no such methodology id and version"),
+    "invalid_quantities": (
+        "活动数据与方法学要求的字段不符",
+        "the quantities are not the methodology's fields",
+    ),
+    "wrong_region": (
+        "活动地区不在方法学适用范围内",
+        "the activity's region is outside the methodology's",
+    ),
+    "future_activity": (
+        "活动结束时间晚于批次签名的有效期",
+        "the activity ends after the batch signature expires",
+    ),
+    "outside_claim_window": (
+        "活动早于方法学的申报期限",
+        "the activity is older than the claim window",
+    ),
+    "no_baseline": ("没有可计算基线的读数", "no reading to compute the baseline from"),
+    "implausible": (
+        "数据不可能描述真实活动（速度、时长或比例）",
+        "the data cannot describe a real activity",
+    ),
+    "not_eligible": ("方法学不认可此类活动", "the methodology does not credit this activity"),
+    "no_reduction": ("减排量不足 1 克", "the activity earns less than 1 g"),
+    "double_counted": ("此活动已被申报过（本账户或其他账户）", "the activity was already claimed"),
+    "daily_cap": ("已达方法学的每日上限", "the account reached the methodology's daily cap"),
 }
 
 
@@ -214,3 +304,22 @@ def language(request: Request) -> str:
 def labels(lang: str) -> dict[str, str]:
     index = LANGUAGES.index(lang)
     return {key: pair[index] for key, pair in LABELS.items()}
+
+
+def event_captions(lang: str) -> dict[str, str]:
+    index = LANGUAGES.index(lang)
+    return {kind: pair[index] for kind, pair in EVENT_CAPTIONS.items()}
+
+
+def rating_labels(lang: str) -> dict[str, str]:
+    """The rating's input and point names (its JSON field names) to their labels."""
+    return {
+        key.removeprefix(RATING_PREFIX): label
+        for key, label in labels(lang).items()
+        if key.startswith(RATING_PREFIX)
+    }
+
+
+def refusals(lang: str) -> dict[str, str]:
+    index = LANGUAGES.index(lang)
+    return {reason: pair[index] for reason, pair in REFUSALS.items()}

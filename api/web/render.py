@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from api.web import i18n
 from registry.units import format_grams
@@ -29,6 +29,7 @@ environment = Environment(
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,
+    undefined=StrictUndefined,  # a label missing from i18n fails to render, never shows blank
 )
 environment.filters["grams"] = format_grams
 environment.filters["thousands"] = lambda n: f"{int(n):,}"
@@ -40,7 +41,12 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     query = dict(request.query_params) | {"lang": other}
     switch = request.url.path + "?" + urlencode(query)
     html = environment.get_template(template).render(
-        lang=lang, t=i18n.labels(lang), switch_url=switch, path=request.url.path, **context
+        lang=lang,
+        t=i18n.labels(lang),
+        captions=i18n.event_captions(lang),
+        switch_url=switch,
+        path=request.url.path,
+        **context,
     )
     response = HTMLResponse(html, status_code=status_code, headers={"Content-Security-Policy": CSP})
     if request.query_params.get("lang") in i18n.LANGUAGES:

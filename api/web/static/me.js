@@ -6,6 +6,11 @@ const $ = (id) => document.getElementById(id);
 const text = (value) => document.createTextNode(String(value ?? ""));
 const grams = (g) => `${Number(g).toLocaleString("en")} g`;
 const statuses = JSON.parse($("claims").dataset.statuses);
+// The rating's field names, the redemption modes and the refusal reasons in the page's language.
+const ratingLabels = JSON.parse($("rating-inputs").dataset.labels);
+const modes = JSON.parse($("my-redemptions").dataset.modes);
+const reasons = JSON.parse($("refused").dataset.reasons);
+const english = document.documentElement.lang === "en";
 
 function row(cells) {
   const tr = document.createElement("tr");
@@ -64,7 +69,7 @@ async function load() {
     status.textContent = (statuses[c.status] ?? c.status) + (c.verdict ? ` (${c.verdict})` : "");
     return row([c.claim_id, `${c.methodology} ${c.version}`, c.month, status, c.computation ?? grams(c.grams)]);
   }));
-  $("refused").tBodies[0].replaceChildren(...data.refused.map((r) => row([r.methodology, r.reason, r.detail])));
+  $("refused").tBodies[0].replaceChildren(...data.refused.map((r) => row([r.methodology, r.reason, english ? r.detail : (reasons[r.reason] ?? r.detail)])));
   $("refused").hidden = data.refused.length === 0;
   $("retirements").replaceChildren(...data.retirements.map((r) => {
     const li = document.createElement("li");
@@ -93,11 +98,12 @@ async function rating(account) {
   if (!response.ok) return;
   const r = await response.json();
   $("score").textContent = String(r.score);
-  $("rating-formula").textContent = `${r.formula} · ${r.asOf}`;
+  $("rating-formula").textContent = r.formula;
+  $("rating-as-of").textContent = r.asOf;
   const shown = (v) => (Array.isArray(v) ? v.join(", ") : v);
   $("rating-inputs").tBodies[0].replaceChildren(
-    ...Object.entries(r.inputs).map(([k, v]) => row([k, shown(v)])),
-    ...Object.entries(r.points).map(([k, v]) => row([k, v])));
+    ...Object.entries(r.inputs).map(([k, v]) => row([ratingLabels[k] ?? k, shown(v)])),
+    ...Object.entries(r.points).map(([k, v]) => row([ratingLabels[k] ?? k, v])));
   $("rating-history").tBodies[0].replaceChildren(...r.history.map((h) => row([h.month, h.score])));
   $("disclose").onclick = async () => {
     const answer = await fetch(`/v1/accounts/${account}/rating/statements`, { method: "POST", headers: session.headers() });
@@ -117,7 +123,7 @@ async function redemptions(account) {
   if (!response.ok) return;
   $("my-redemptions").replaceChildren(...(await response.json()).items.map((r) => {
     const li = document.createElement("li");
-    li.textContent = `${r.time} · ${r.offer_id} · ${grams(r.grams)} · ${r.mode}` + (r.certificate_id ? ` · ${r.certificate_id}` : "");
+    li.textContent = `${r.time} · ${r.offer_id} · ${grams(r.grams)} · ${modes[r.mode] ?? r.mode}` + (r.certificate_id ? ` · ${r.certificate_id}` : "");
     return li;
   }));
   $("my-redemptions-section").hidden = false;

@@ -3,6 +3,7 @@ import { session, signIn } from "/static/wallet.js";
 
 const $ = (id) => document.getElementById(id);
 const button = $("connect");
+const modes = JSON.parse($("redemptions").dataset.modes);
 
 function cell(content) {
   const td = document.createElement("td");
@@ -26,7 +27,7 @@ async function load() {
     const event = document.createElement("a");
     event.href = `/explorer/events/${r.seq}`;
     event.textContent = `#${r.seq}`;
-    tr.append(cell(r.time), cell(r.offer_id), cell(r.grams.toLocaleString("en")), cell(r.mode), cell(certificate), cell(event));
+    tr.append(cell(r.time), cell(r.offer_id), cell(r.grams.toLocaleString("en")), cell(modes[r.mode] ?? r.mode), cell(certificate), cell(event));
     return tr;
   }));
   $("redemptions").hidden = false;
