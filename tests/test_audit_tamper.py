@@ -25,7 +25,6 @@ from anchoring.worker import AnchorPolicy
 from registry.commitments import commitment
 from registry.personal import Vault, master_key
 from registry.replay import replay
-from registry.signing import Signer
 from registry.storage import Store
 from registry.storage.personal import PersonalTables
 from tests.anchoring_world import anchored_world, worker_for
@@ -43,10 +42,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, W
     world, chain = anchored_world(path)
     bridge = Bridge.start(world, chain, AnchorPolicy(confirmations=1))
     mrv = MrvParties(world)
-    member = Signer.generate()
-    household = world.addr("alice")
-    world.op("OpenAccount", account=member.address, kind="person", name="",
-             nameCommitment="0x" + "00" * 32, household=household)  # fmt: skip
+    member = world.open_person("member", household=world.addr("alice"))
     records = mrv.trips("alice", 3)
     records.append(dict(records[0], id="trip-again"))  # the same trip twice: one is refused
     world.registry.execute(*mrv.submit("batch-1", records))

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from api.webhooks import TargetRefusedError, check_target
-from registry.commitments import commit_text
+from registry.commitments import NO_COMMITMENT, commit_text
 from registry.eip712 import sign_digest
 from registry.messages import OPEN_ACCOUNT, ZERO_ADDRESS
 from registry.signing import Signer
@@ -271,7 +271,7 @@ def test_a_chinese_name_is_welcome(client: Client, world: World) -> None:
         kind="household",
         name="",
         nameCommitment=committed,
-        household=ZERO_ADDRESS,
+        householdCommitment=NO_COMMITMENT,
     )
     sent = {**body(signed), "personal_name": {"salt": salt.hex(), "value": name}}
     answer = client.post("/v1/accounts", json=sent, headers=OPERATOR)
