@@ -295,6 +295,12 @@ def _audit_evidence(store: Store, vault: Vault | None, report: AuditReport) -> N
                 wrong.append(f"{subject} (recorded as erased, but no such account)")
             elif vault.tables.wrapped_key(subject) is not None or vault.tables.of_subject(subject):
                 wrong.append(f"{subject} (recorded as erased, yet data is kept)")
+        erased_at = {size for _, size in store.erasures()}
+        for household, size in store.member_erasures():
+            account = store.account(household)
+            if account is None or account["kind"] != "household" or size not in erased_at:
+                wrong.append(f"{household} (recorded as losing a member at {size}: no such"
+                             " household, or no erasure then)")  # fmt: skip
     if wrong:
         report.problems.append(
             f"personal data of {', '.join(wrong[:MAX_NAMED])} does not match the commitment logged"

@@ -20,7 +20,7 @@ import pytest
 from api.webhooks import TargetRefusedError, check_target
 from registry.commitments import NO_COMMITMENT, commit_text
 from registry.eip712 import sign_digest
-from registry.messages import OPEN_ACCOUNT, ZERO_ADDRESS
+from registry.messages import OPEN_ACCOUNT
 from registry.signing import Signer
 from tests.api_world import OPERATOR, Client, api_client, body
 from tests.ledger_world import CLASS, World
@@ -246,7 +246,7 @@ def test_names_with_controls_overrides_or_nothing_visible_are_refused(
         "kind": "company",
         "name": name,
         "nameCommitment": "0x" + "00" * 32,
-        "household": ZERO_ADDRESS,
+        "householdCommitment": NO_COMMITMENT,
         "nonce": 1,
         "expiry": 2**40,
     }
@@ -280,7 +280,7 @@ def test_a_chinese_name_is_welcome(client: Client, world: World) -> None:
     shown = client.get(f"/v1/accounts/{account}", headers=OPERATOR).json()
     assert shown["name"] == name
     message = {"account": Signer.generate().address, "kind": "household", "name": name,
-               "nameCommitment": "0x" + "00" * 32, "household": ZERO_ADDRESS, "nonce": 1,
+               "nameCommitment": "0x" + "00" * 32, "householdCommitment": NO_COMMITMENT, "nonce": 1,
                "expiry": int(time.time()) + 600}  # fmt: skip
     digest = world.registry.domain.digest(OPEN_ACCOUNT.struct, message)
     signature = sign_digest(bytes.fromhex(world.operator.private_key_hex[2:]), digest)
