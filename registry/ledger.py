@@ -123,7 +123,8 @@ def _event_bytes(event: dict[str, Any], message: Message, request: dict[str, Any
 
 # Personal data sent beside a request, never logged: {"details": [{salt, id, start, end,
 # quantities}, ...]} beside a SubmitActivities batch (one per record), {"beneficiary_name":
-# (salt, name)} beside a Retire.
+# (salt, name)} beside a Retire, {"household": (salt, address), "personal_name": (salt, name)}
+# beside an OpenAccount.
 Private = Mapping[str, Any]
 
 # A batch's expiry is the clock its records are judged by (`committed`): it may not run

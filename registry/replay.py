@@ -13,6 +13,14 @@ what the log alone shows (shape, claim ids, per-activity caps, sums) and applied
 logged, and the report counts it (`taken_as_logged`). A later batch that refused a record
 as a duplicate of an erased person's activity (whose keyed id went with them) is decided
 again with that record taken as a duplicate, and must then equal the log exactly.
+
+A person's household link is committed to in their `AccountOpened`: replay opens it from
+the vault too (without a vault, it takes the link the stored account holds, which it cannot
+check). Erasing a member forgets the link, and the registry notes only that the household
+had a member erased and when (`erased_members`): a batch holding records of such a
+household before that point is taken as logged, and so are an issuance run that gave the
+member's grams to the household and a reversal that took the member's claim back from it
+(their totals checked), since the link that decided them is gone.
 """
 
 from __future__ import annotations
