@@ -98,6 +98,7 @@ def replay(
                 if event_type == GENESIS:
                     meta = rebuilt.meta()
                     domain = Domain(int(meta["chain_id"]), meta["verifying_contract"])
+            details.note_erasures(rebuilt, report.events)  # those after the last event
         if progress is not None:
             progress(report.events % PROGRESS_EVERY)
         report.taken_as_logged = details.taken_as_logged
