@@ -659,7 +659,7 @@ class Simulation:
         the community retires what members pooled."""
         opens = [
             self._request(self.operator, "OpenAccount", account=signer.address, kind=kind,
-                          name=name, nameCommitment=NO_COMMITMENT, householdCommitment=NO_COMMITMENT)
+                          name=name)  # organisations: no name or household committed to
             for signer, kind, name in (
                 *((s, "merchant", spec[0]) for s, spec in zip(self.merchants, MERCHANTS,
                                                               strict=True)),
