@@ -256,3 +256,21 @@ def test_the_commitment_is_over_the_address_s_20_bytes_in_any_letter_case() -> N
     committed, (salt, value) = fields[0]["householdCommitment"], fields[1]["household"]
     assert committed == commitment(salt, bytes.fromhex("ab" * 20))
     assert committed == commitment(salt, bytes.fromhex(value.upper()[2:]))
+
+
+def test_an_erasure_by_another_process_is_seen_by_a_running_registry(mrv: MrvWorld) -> None:
+    """A server caches accounts; the command line erases on another connection: the
+    server's next read and next batch see the link gone."""
+    from registry.storage import Store
+
+    wang_a = mrv.addr("wang_a")
+    assert mrv.store.account(wang_a)["household"] == mrv.addr("wang")  # cached
+    other = Registry(Store(mrv.store.path))
+    try:
+        other.erase(wang_a)
+    finally:
+        other.store.close()
+    assert mrv.store.account(wang_a)["household"] is None
+    trip = mrv.record("wang_a", T0 + 7 * 3600)
+    assert outcomes(mrv.submit("metro", [trip])) == ["erased_account"]
+    assert replay(mrv.store).clean
