@@ -32,7 +32,8 @@ from registry.canonical import from_canonical
 from registry.commitments import commitment
 from registry.eip712 import Domain
 from registry.errors import CodedError
-from registry.personal import ACTIVITY, EVIDENCE, Vault, salt_fingerprint
+from registry.ledger import BY_EVENT_TYPE, sealed_value
+from registry.personal import ACTIVITY, EVIDENCE, HOUSEHOLD, Piece, Vault, salt_fingerprint
 from registry.replay import replay
 from registry.storage import Store
 
@@ -284,10 +285,7 @@ def _audit_evidence(store: Store, vault: Vault | None, report: AuditReport) -> N
                 logged = committed_records(piece.seq or -1)
                 ok = piece.commitment == piece.ref and logged.get(piece.ref) == piece.subject
             else:  # a declared private field: its event commits to it, for its subject
-                body = store.event_body(piece.seq) if piece.seq is not None else None
-                request = (from_canonical(body) if body else {}).get("payload", {})
-                values = set(request.get("request", {}).values())
-                ok = piece.commitment == piece.ref and {piece.ref, piece.subject} <= values
+                ok = _sealed_field_matches(store, piece)
             if not ok:
                 wrong.append(f"{piece.kind} {piece.ref}")
             if not vault.tables.salt_seen(salt_fingerprint(piece.salt)):
@@ -297,10 +295,41 @@ def _audit_evidence(store: Store, vault: Vault | None, report: AuditReport) -> N
                 wrong.append(f"{subject} (recorded as erased, but no such account)")
             elif vault.tables.wrapped_key(subject) is not None or vault.tables.of_subject(subject):
                 wrong.append(f"{subject} (recorded as erased, yet data is kept)")
+        erased_at = {size for _, size in store.erasures()}
+        for household, size in store.member_erasures():
+            account = store.account(household)
+            if account is None or account["kind"] != "household" or size not in erased_at:
+                wrong.append(f"{household} (recorded as losing a member at {size}: no such"
+                             " household, or no erasure then)")  # fmt: skip
     if wrong:
         report.problems.append(
             f"personal data of {', '.join(wrong[:MAX_NAMED])} does not match the commitment logged"
         )
+
+
+def _sealed_field_matches(store: Store, piece: Piece) -> bool:
+    """Whether a sealed private field opens to the commitment its event logged in the field
+    its declaration names, for the subject it names; a household link also matches the
+    household the account holds."""
+    body = store.event_body(piece.seq) if piece.seq is not None else None
+    event = from_canonical(body) if body else {}
+    request = event.get("payload", {}).get("request", {})
+    operation = BY_EVENT_TYPE.get(event.get("type", ""))
+    if operation is None or not isinstance(request, dict):
+        return False
+    declared = {p.name: p for p in operation.message.for_logged(request).private}
+    field = declared.get(piece.kind)
+    if field is None:
+        return False
+    if not (
+        piece.commitment == piece.ref == request.get(field.commits)
+        and request.get(field.subject) == piece.subject
+    ):
+        return False
+    if piece.kind == HOUSEHOLD:
+        account = store.account(piece.subject)
+        return account is not None and account["household"] == sealed_value(HOUSEHOLD, piece.data)
+    return True
 
 
 def _audit_chain(

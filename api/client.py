@@ -292,15 +292,17 @@ class RegistryClient:
         name: str = "",
         household: str = messages.ZERO_ADDRESS,
     ) -> s.Receipt:
-        """Open an account; a person's or household's `name` goes beside the request, off
-        the log (which holds a commitment to it), an organisation's into the log."""
-        personal = kind in messages.PERSONAL_KINDS and bool(name)
+        """Open an account; a person's or household's `name`, and a person's `household`,
+        go beside the request, off the log (which holds commitments to them), an
+        organisation's name into the log."""
+        personal = kind in messages.PERSONAL_KINDS
+        beside = {"personal_name": name if personal else "",
+                  "household": "" if household == messages.ZERO_ADDRESS else household}  # fmt: skip
         fields, private = message_of("OpenAccount").fill(
             operator.address,
-            {"account": account, "kind": kind, "name": "" if personal else name,
-             "household": household},
-            {"personal_name": name} if personal else None,
-        )  # fmt: skip
+            {"account": account, "kind": kind, "name": "" if personal else name},
+            beside,
+        )
         return self.send(operator, "OpenAccount", private or None, **fields)
 
     def grant_role(self, operator: Signer, account: str, role: str) -> s.Receipt:

@@ -47,9 +47,9 @@ from anchoring.worker import AnchorPolicy, AnchorWorker  # noqa: E402
 from api.main import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from bridge.watcher import start_bridge  # noqa: E402
+from registry.commitments import NO_COMMITMENT  # noqa: E402
 from registry.eip712 import contract_address_of  # noqa: E402
 from registry.ledger import Registry  # noqa: E402
-from registry.messages import ZERO_ADDRESS  # noqa: E402
 from registry.signing import Signer  # noqa: E402
 from registry.storage import Store  # noqa: E402
 
@@ -93,7 +93,13 @@ def traders_registry(db: Path, chain: Chain, log_id: str) -> tuple[Registry, Sig
         )
     ]
     requests += [
-        op("OpenAccount", account=t.address, kind="household", name="", household=ZERO_ADDRESS)
+        op(
+            "OpenAccount",
+            account=t.address,
+            kind="household",
+            name="",
+            householdCommitment=NO_COMMITMENT,
+        )
         for t in traders
     ]
     requests += [

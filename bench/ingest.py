@@ -41,6 +41,7 @@ import sqlite_utils
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from registry import messages as m  # noqa: E402
+from registry.commitments import NO_COMMITMENT  # noqa: E402
 from registry.ledger import Registry  # noqa: E402
 from registry.methodologies import CATALOGUE  # noqa: E402
 from registry.mrv.ingest import class_of, cst_day  # noqa: E402
@@ -123,7 +124,7 @@ def ingestion(tmp: Path) -> tuple[float, float]:
             account=platform.address,
             kind="platform",
             name="",
-            household=m.ZERO_ADDRESS,
+            householdCommitment=NO_COMMITMENT,
         ),
         operator.request(d, "GrantRole", account=platform.address, role="platform"),
     ):
@@ -174,7 +175,7 @@ def issuance(tmp: Path) -> float:
             account=pool.address,
             kind="company",
             name="Buffer pool",
-            household=m.ZERO_ADDRESS,
+            householdCommitment=NO_COMMITMENT,
         )
     )
     methodologies = [

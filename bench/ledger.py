@@ -24,8 +24,8 @@ from coincurve import PrivateKey, PublicKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from registry.commitments import NO_COMMITMENT  # noqa: E402
 from registry.ledger import Registry  # noqa: E402
-from registry.messages import ZERO_ADDRESS  # noqa: E402
 from registry.signing import Signer  # noqa: E402
 from registry.storage import Store  # noqa: E402
 
@@ -66,7 +66,7 @@ def build(path: Path, holdings: int) -> tuple[Registry, list[Signer]]:
                 account=t.address,
                 kind="household",
                 name="",
-                household=ZERO_ADDRESS,
+                householdCommitment=NO_COMMITMENT,
             )
             for t in traders
         ]

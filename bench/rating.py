@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from registry import messages as m  # noqa: E402
 from registry.canonical import canonical_bytes  # noqa: E402
+from registry.commitments import NO_COMMITMENT  # noqa: E402
 from registry.ledger import Registry  # noqa: E402
 from registry.rating import account_rating  # noqa: E402
 from registry.signing import Signer  # noqa: E402
@@ -53,7 +54,7 @@ def build(path: Path) -> tuple[Registry, list[str]]:
     for signer, kind, role in ((platform, "platform", "platform"),
                                (verifier, "verifier", "verifier"), (pool, "company", None)):  # fmt: skip
         registry.execute(*operator.request(d, "OpenAccount", account=signer.address, kind=kind,
-                                           name=kind, household=m.ZERO_ADDRESS))  # fmt: skip
+                                           name=kind, householdCommitment=NO_COMMITMENT))  # fmt: skip
         if role:
             registry.execute(*operator.request(d, "GrantRole", account=signer.address, role=role))
     rng = random.Random(7)

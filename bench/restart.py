@@ -26,7 +26,7 @@ from anchoring.worker import AnchorPolicy  # noqa: E402
 from bridge.watcher import start_bridge  # noqa: E402
 from carbon_registry.cli.anchoring import make_worker  # noqa: E402
 from carbon_registry.cli.app import Context  # noqa: E402
-from registry.messages import ZERO_ADDRESS  # noqa: E402
+from registry.commitments import NO_COMMITMENT  # noqa: E402
 from registry.signing import Signer  # noqa: E402
 from tests.serve_process import Served, run_cli  # noqa: E402
 
@@ -54,7 +54,7 @@ def build(db: Path, checkpoints: int, sizes: dict[int, int]) -> None:
         while len(worker.checkpoints.all()) < checkpoints:
             opened = operator.request(registry.domain, "OpenAccount",
                                       account=Signer.generate().address, kind="household",
-                                      name="", household=ZERO_ADDRESS)  # fmt: skip
+                                      name="", householdCommitment=NO_COMMITMENT)  # fmt: skip
             for result in registry.execute_many([opened]):
                 assert not isinstance(result, Exception), result
             worker.run_once()

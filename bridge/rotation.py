@@ -46,8 +46,7 @@ def rotate_operator(
     if chain.embedded and chain.balance(new.address) == 0:
         chain.fund(new.address)
     if store.account(new.address) is None:
-        _op(registry, old, "OpenAccount", account=new.address, kind="operator", name="",
-            household="0x" + "00" * 20)  # fmt: skip
+        _op(registry, old, "OpenAccount", account=new.address, kind="operator", name="")
     if not store.has_role(new.address, "operator"):
         _op(registry, old, "GrantRole", account=new.address, role="operator")
     rotation.done.append(f"registry: {new.address} holds the operator role")

@@ -26,6 +26,18 @@ def new_salt() -> bytes:
     return secrets.token_bytes(SALT_BYTES)
 
 
+def address_bytes(address: str) -> bytes:
+    """The 20 raw bytes of a 0x address: what a commitment to an address is made over, so
+    that the same address in any letter case gives the same commitment."""
+    return bytes.fromhex(address.removeprefix("0x"))
+
+
+def commit_address(address: str) -> tuple[bytes, str]:
+    """A fresh salt and the commitment to `address` (its 20 raw bytes) under it."""
+    salt = new_salt()
+    return salt, commitment(salt, address_bytes(address))
+
+
 def commit_text(text: str) -> tuple[bytes, str]:
     """A fresh salt and the commitment to `text` (UTF-8) under it."""
     salt = new_salt()

@@ -45,6 +45,7 @@ from registry.mrv import committed
 from registry.personal import (
     ACTIVITY,
     BENEFICIARY_NAME,
+    HOUSEHOLD,
     PERSONAL_NAME,
     PSEUDONYM,
     Piece,
@@ -122,7 +123,8 @@ def _event_bytes(event: dict[str, Any], message: Message, request: dict[str, Any
 
 # Personal data sent beside a request, never logged: {"details": [{salt, id, start, end,
 # quantities}, ...]} beside a SubmitActivities batch (one per record), {"beneficiary_name":
-# (salt, name)} beside a Retire.
+# (salt, name)} beside a Retire, {"household": (salt, address), "personal_name": (salt, name)}
+# beside an OpenAccount.
 Private = Mapping[str, Any]
 
 # A batch's expiry is the clock its records are judged by (`committed`): it may not run
@@ -185,16 +187,46 @@ def private_pieces(
     unknown = sorted(set(private) - fields.keys())
     if unknown:
         raise ValidationError(f"a {message.name} request takes no such personal data: {unknown}")
-    pieces = []
-    for name, (salt, value) in private.items():
-        declared = fields[name]
-        m.text(value, name.replace("_", " "))
-        piece = Piece(request[declared.subject], name, request[declared.commits], salt,
-                      value.encode("utf-8"), None)  # fmt: skip
+    pieces, decision = [], {}
+    for declared in message.private:
+        committed = request[declared.commits] != NO_COMMITMENT
+        if declared.name not in private:
+            if committed and declared.decides:
+                raise ValidationError(
+                    f"{declared.commits} is not zero: send the {declared.name} it commits to"
+                    " beside the request, with its salt"
+                )
+            continue
+        if not committed:
+            raise ValidationError(
+                f"{declared.commits} is zero: the {declared.name} beside the request has no"
+                " commitment to check it against"
+            )
+        given = private[declared.name]
+        if not isinstance(given, tuple | list) or len(given) != 2:
+            raise ValidationError(f"the {declared.name} goes beside the request with its salt")
+        salt, value = given
+        if not isinstance(salt, bytes):
+            raise ValidationError(f"the salt of the {declared.name} must be bytes")
+        data = declared.data(value, declared.name.replace("_", " "))
+        piece = Piece(request[declared.subject], declared.name, request[declared.commits], salt,
+                      data, None)  # fmt: skip
         if piece.commitment != request[declared.commits]:
-            raise ValidationError(f"the {name} and its salt do not give {declared.commits}")
+            raise ValidationError(
+                f"the {declared.name} and its salt do not give {declared.commits}"
+            )
         pieces.append(piece)
-    return tuple(pieces), ()
+        if declared.decides:
+            decision[declared.name] = sealed_value(declared.name, data)
+    return tuple(pieces), (decision,) if decision else ()
+
+
+def sealed_value(kind: str, data: bytes) -> Any:
+    """The value a decision takes of a sealed piece's bytes: a household's address (its 20
+    bytes, written EIP-55)."""
+    if kind == HOUSEHOLD:
+        return m.address("0x" + data.hex(), kind)
+    return data.decode("utf-8")
 
 
 def _keepable(store: Store, authorised: Authorised, effects: Effects) -> list[Piece]:
@@ -339,10 +371,12 @@ class Registry:
         # Claimed first: a refusal below rolls the transaction (or savepoint) back with it.
         if not store.claim_nonce(signer, request["nonce"]):
             raise NonceReplayedError(signer, request["nonce"])
-        if authorised.details:
+        if operation.message is m.SUBMIT_ACTIVITIES:
             store.private_inputs = self.vault.decision_inputs(
                 request["platform"], authorised.details
             )
+        elif authorised.details:  # a private value the decision needs (a household)
+            store.private_inputs = list(authorised.details)
         time = format_time(self.clock())
         store.decision_time = int(parse_time(time))
         try:
@@ -421,6 +455,7 @@ class Registry:
         if self.store.account(address) is None:
             raise UnknownAccountError(address)
         with self.store.write():
+            self.store.forget_household_link(address, self.store.next_seq())
             erased = self.vault.erase(address)
         # Deleted rows are overwritten (secure_delete); the write-ahead log may still hold
         # the pages as they were until a checkpoint copies them back and truncates it.

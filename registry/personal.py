@@ -41,6 +41,7 @@ ACTIVITY = "activity"  # the details of a committed activity record, by its comm
 BENEFICIARY_NAME = "beneficiary_name"  # the kinds of the other pieces: their field names
 PERSONAL_NAME = "personal_name"
 PSEUDONYM = "pseudonym"  # a community member's leaderboard name
+HOUSEHOLD = "household"  # the household a person belongs to: its address's 20 bytes
 
 
 class ReusedSaltError(ValidationError):

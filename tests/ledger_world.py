@@ -10,7 +10,7 @@ from typing import Any
 from registry import messages
 from registry.commitments import NO_COMMITMENT, commit_text
 from registry.ledger import OPERATIONS, Authorised, Receipt, Registry
-from registry.messages import PERSONAL_KINDS, ZERO_ADDRESS
+from registry.messages import PERSONAL_KINDS
 from registry.signing import Signer, new_nonce
 from registry.storage import STATE_TABLES, Store
 
@@ -65,10 +65,33 @@ class World:
         salt, committed = commit_text(name) if personal else (b"", NO_COMMITMENT)
         request = self.operator.request(
             self.registry.domain, "OpenAccount", account=signer.address, kind=kind,
-            name="" if personal else name, nameCommitment=committed, household=ZERO_ADDRESS,
+            name="" if personal else name, nameCommitment=committed, householdCommitment=NO_COMMITMENT,
         )  # fmt: skip
         self.registry.execute(*request, {"personal_name": (salt, name)} if personal else None)
         return signer
+
+    def open_person(
+        self, name: str, household: str | None = None, personal_name: str = ""
+    ) -> Signer:
+        """Open a person named `name` here, of `household` (an address) if given: the
+        household and the name go beside the request, the log holds their commitments."""
+        signer = Signer.generate()
+        self.people[name] = signer
+        self.registry.execute(*self.open_request(signer.address, "person", household,
+                                                 personal_name))  # fmt: skip
+        return signer
+
+    def open_request(
+        self, account: str, kind: str, household: str | None = None, personal_name: str = ""
+    ) -> tuple[str, dict[str, Any], str, dict[str, Any] | None]:
+        """A signed OpenAccount of the current form, with its personal data beside."""
+        fields, sealed = messages.OPEN_ACCOUNT.fill(
+            self.operator.address,
+            {"account": account, "kind": kind},
+            {"household": household or "", "personal_name": personal_name},
+        )
+        return (*self.operator.request(self.registry.domain, "OpenAccount", **fields),
+                sealed or None)  # fmt: skip
 
     def addr(self, name: str) -> str:
         return self.people[name].address

@@ -17,8 +17,6 @@ import pytest
 
 from api.client import ApiProblem, RegistryClient
 from api.sessions import SIGN_IN, SessionKeys
-from registry import messages
-from registry.commitments import commit_text
 from registry.eip712 import Domain
 from registry.signing import Signer, new_nonce
 from tests.api_world import OPERATOR, Client, MrvParties, api_client
@@ -78,17 +76,11 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
     for name, household in (("mei", "wang"), ("jun", "wang"), ("stranger", None)):
         signer = Signer.generate()
         world.people[name] = signer
-        salt, committed = commit_text(f"{name} (private name)")
-        request = world.operator.request(
-            world.registry.domain,
-            "OpenAccount",
-            account=signer.address,
-            kind="person",
-            name="",
-            nameCommitment=committed,
-            household=world.addr(household) if household else messages.ZERO_ADDRESS,
-        )
-        world.registry.execute(*request, {"personal_name": (salt, f"{name} (private name)")})
+        world.registry.execute(
+            *world.open_request(signer.address, "person",
+                                world.addr(household) if household else None,
+                                f"{name} (private name)")
+        )  # fmt: skip
     world.open("other-platform", kind="platform")
     world.op("GrantRole", account=world.addr("other-platform"), role="platform")
     world.open("operator2", kind="person")

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from registry.messages import MAX_AMOUNT, ZERO_ADDRESS
+from registry.commitments import NO_COMMITMENT
+from registry.messages import MAX_AMOUNT
 from tests.api_world import OPERATOR, Client, MrvParties, api_client, body, sha256_hex
 from tests.ledger_world import CLASS, World
 
@@ -264,7 +265,7 @@ def unknown_account_kind(world: World, client: Client) -> Request:
         kind="company",
         name="x",
         nameCommitment="0x" + "00" * 32,
-        household=ZERO_ADDRESS,
+        householdCommitment=NO_COMMITMENT,
     )
     payload = body(signed)
     payload["message"]["kind"] = "spaceship"

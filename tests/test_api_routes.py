@@ -50,7 +50,7 @@ def test_accounts_open_grant_and_read(world: World, client: Client) -> None:
         kind="company",
         name="Erin Exchange",
         nameCommitment="0x" + "00" * 32,
-        household="0x" + "0" * 40,
+        householdCommitment="0x" + "00" * 32,
     )
     r = client.post("/v1/accounts", json=body(signed), headers=OPERATOR)
     assert r.status_code == 201, r.text

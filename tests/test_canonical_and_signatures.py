@@ -84,7 +84,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "kind": "person",
         "name": "",
         "nameCommitment": "0x" + "00" * 32,
-        "household": messages.ZERO_ADDRESS,
+        "householdCommitment": "0x" + "00" * 32,
         "nonce": 5,
         "expiry": 6,
     },

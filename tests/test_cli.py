@@ -52,6 +52,39 @@ def run(runner: CliRunner, db: Path, *args: str, ok: bool = True) -> str:
     return result.output
 
 
+def test_household_goes_beside_the_request_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--household` is the private field: the log holds its commitment, the registry the link;
+    a non-household is refused as one line, nothing written."""
+    from registry.storage import Store
+
+    monkeypatch.delenv("CARBON_REGISTRY_OPERATOR_KEY", raising=False)
+    runner = CliRunner()
+    db = tmp_path / "r.db"
+    run(runner, db, "init", "--log-id", "test.local/cli-household")
+    wang, mei, acme = (
+        runner.invoke(cli, ["keygen", str(tmp_path / f"{n}.key")]).output.strip()
+        for n in ("wang", "mei", "acme")
+    )
+    run(runner, db, "accounts", "open", wang, "--kind", "household")
+    run(runner, db, "accounts", "open", acme, "--kind", "company", "--name", "Acme")
+    refused = run(runner, db, "accounts", "open", mei, "--kind", "person", "--household", acme,
+                  ok=False)  # fmt: skip
+    assert "is not a household account" in refused and refused.count("\n") == 1
+    run(runner, db, "accounts", "open", mei, "--kind", "person", "--household", wang.lower())
+    store = Store(db, read_only=True)
+    try:
+        assert store.account(mei)["household"] == wang  # type: ignore[index]
+        *_, (_, _, _, body) = store.event_rows()
+        request = json.loads(body)["payload"]["request"]
+        assert "household" not in request and request["householdCommitment"] != "0x" + "00" * 32
+        assert wang[2:].lower().encode() not in bytes(body).lower()
+        assert store.event_count() == 4  # genesis and three accounts: the refusal wrote none
+    finally:
+        store.close()
+
+
 def test_lifecycle_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CARBON_REGISTRY_OPERATOR_KEY", raising=False)
     runner = CliRunner()

@@ -12,7 +12,6 @@ from anchoring.audit import audit
 from registry.commitments import NO_COMMITMENT, commit_text
 from registry.errors import AccountKindError, MembershipError, ValidationError, WrongSignerError
 from registry.replay import replay
-from registry.signing import Signer
 from tests.api_world import MrvParties, api_client
 from tests.ledger_world import CLASS, World
 from tests.people_world import join, leave
@@ -114,10 +113,7 @@ def test_only_people_join_and_only_communities_are_joined(estate: World) -> None
     with pytest.raises(WrongSignerError):
         estate.registry.execute(*signed)
     # A person of a household joins in its own right.
-    member = Signer.generate()
-    estate.people["dan"] = member
-    estate.op("OpenAccount", account=member.address, kind="person", name="",
-              nameCommitment=NO_COMMITMENT, household=estate.addr("alice"))  # fmt: skip
+    estate.open_person("dan", household=estate.addr("alice"))
     join(estate, "dan", "lotus", "Dan the Walker")
     assert estate.store.community(estate.addr("lotus"))["members"] == 1  # type: ignore[index]
 

@@ -24,8 +24,8 @@ from api.main import create_app
 from carbon_registry.cli import cli
 from carbon_registry.cli.writes import COMMANDS
 from registry import messages
-from registry.commitments import commit_text
-from registry.messages import MESSAGES, ZERO_ADDRESS, Message
+from registry.commitments import NO_COMMITMENT, commit_text
+from registry.messages import MESSAGES, Message
 from registry.signing import Signer
 from tests.api_world import OPERATOR, MrvParties, api_client, loopback_server, settings_for
 from tests.ledger_world import CLASS, World
@@ -182,7 +182,7 @@ def test_every_write_type_signed_by_ethers_is_accepted(tmp_path: Path) -> None:
         op, alice, bob = world.operator, world.people["alice"], world.people["bob"]
         dave = Signer.generate()
         send(op, "OpenAccount", account=dave.address, kind="household", name="",
-             nameCommitment="0x" + "00" * 32, household=ZERO_ADDRESS)  # fmt: skip
+             nameCommitment="0x" + "00" * 32, householdCommitment=NO_COMMITMENT)  # fmt: skip
         send(op, "GrantRole", account=dave.address, role="exchange")
         send(op, "RevokeRole", account=dave.address, role="exchange")
         send(op, "RegisterAssetClass", methodology="BJ_METRO", methodologyVersion="2.0",
@@ -249,7 +249,7 @@ def test_the_javascript_client_sends_from_the_published_types(tmp_path: Path) ->
         assert receipt["event_type"] == "CreditsTransferred", receipt
         opened = send("OpenAccount", world.operator, account=Signer.generate().address,
                       kind="company", name="Acme", nameCommitment="0x" + "00" * 32,
-                      household=ZERO_ADDRESS)  # fmt: skip
+                      householdCommitment=NO_COMMITMENT)  # fmt: skip
         assert opened["event_type"] == "AccountOpened", opened
         refused = send("Transfer", alice, to=bob, assetClass=CLASS, amount=10**9)
         assert refused["status"] == 409 and refused["problem"]["code"] == "insufficient_balance"

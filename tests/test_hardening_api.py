@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from api.webhooks import TargetRefusedError, check_target
-from registry.commitments import commit_text
+from registry.commitments import NO_COMMITMENT, commit_text
 from registry.eip712 import sign_digest
-from registry.messages import OPEN_ACCOUNT, ZERO_ADDRESS
+from registry.messages import OPEN_ACCOUNT, OPEN_ACCOUNT_WITH_HOUSEHOLD
 from registry.signing import Signer
 from tests.api_world import OPERATOR, Client, api_client, body
 from tests.ledger_world import CLASS, World
@@ -246,7 +246,7 @@ def test_names_with_controls_overrides_or_nothing_visible_are_refused(
         "kind": "company",
         "name": name,
         "nameCommitment": "0x" + "00" * 32,
-        "household": ZERO_ADDRESS,
+        "householdCommitment": NO_COMMITMENT,
         "nonce": 1,
         "expiry": 2**40,
     }
@@ -271,7 +271,7 @@ def test_a_chinese_name_is_welcome(client: Client, world: World) -> None:
         kind="household",
         name="",
         nameCommitment=committed,
-        household=ZERO_ADDRESS,
+        householdCommitment=NO_COMMITMENT,
     )
     sent = {**body(signed), "personal_name": {"salt": salt.hex(), "value": name}}
     answer = client.post("/v1/accounts", json=sent, headers=OPERATOR)
@@ -280,7 +280,7 @@ def test_a_chinese_name_is_welcome(client: Client, world: World) -> None:
     shown = client.get(f"/v1/accounts/{account}", headers=OPERATOR).json()
     assert shown["name"] == name
     message = {"account": Signer.generate().address, "kind": "household", "name": name,
-               "nameCommitment": "0x" + "00" * 32, "household": ZERO_ADDRESS, "nonce": 1,
+               "nameCommitment": "0x" + "00" * 32, "householdCommitment": NO_COMMITMENT, "nonce": 1,
                "expiry": int(time.time()) + 600}  # fmt: skip
     digest = world.registry.domain.digest(OPEN_ACCOUNT.struct, message)
     signature = sign_digest(bytes.fromhex(world.operator.private_key_hex[2:]), digest)
@@ -289,3 +289,30 @@ def test_a_chinese_name_is_welcome(client: Client, world: World) -> None:
     )
     assert in_clear.status_code == 422
     assert "personal data" in in_clear.json()["detail"]
+
+
+def test_an_open_account_with_the_household_in_clear_is_refused_naming_the_new_way(
+    client: Client, world: World
+) -> None:
+    """The second release's form (household in the message) gets a 422 that says where the
+    household goes now; the form it names is accepted, the log holding only the commitment."""
+    household = world.addr("alice")
+    message = {"account": Signer.generate().address, "kind": "person", "name": "",
+               "nameCommitment": NO_COMMITMENT, "household": household, "nonce": 1,
+               "expiry": int(time.time()) + 600}  # fmt: skip
+    digest = world.registry.domain.digest(OPEN_ACCOUNT_WITH_HOUSEHOLD.struct, message)
+    signature = sign_digest(bytes.fromhex(world.operator.private_key_hex[2:]), digest)
+    before = world.store.event_count()
+    old = client.post(
+        "/v1/accounts", json={"message": message, "signature": signature}, headers=OPERATOR
+    )
+    assert old.status_code == 422, old.text
+    assert "householdCommitment" in old.json()["detail"]
+    assert world.store.event_count() == before
+    signed = world.open_request(message["account"], "person", household)
+    (salt, value) = signed[3]["household"]  # type: ignore[index]
+    sent = {**body(signed[:3]), "household": {"salt": salt.hex(), "value": value}}
+    new = client.post("/v1/accounts", json=sent, headers=OPERATOR)
+    assert new.status_code == 201, new.text
+    assert household[2:].lower().encode() not in world.store.event_body(new.json()["seq"]).lower()
+    assert world.store.account(message["account"])["household"] == household

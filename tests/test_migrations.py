@@ -124,10 +124,53 @@ def test_a_registry_of_schema_4_gains_the_offer_and_community_tables(tmp_path: P
         step.apply(conn)
     conn.execute("PRAGMA user_version = 4")
     applied = schema.migrate(conn)
-    assert [step.version for step in applied] == [5]
+    assert [step.version for step in applied] == [5, 6]
     for table in ("offers", "redemptions", "community_members"):
         assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,)
     conn.close()
     store = Store(path)
     assert store.offers(active_only=False) == [] and store.communities() == []
     store.close()
+
+
+def test_migration_6_forgets_the_links_of_members_erased_before(tmp_path: Path) -> None:
+    """A member erased under schema 5 kept their household link in `accounts` and their
+    claims: migration 6 forgets it there and notes only that the household lost a member,
+    and the registry then replays clean (the link was logged in clear by that release)."""
+    import sqlite3
+
+    from registry import messages as m
+    from registry.replay import replay
+    from registry.signing import Signer
+    from tests.test_household_link import legacy_open
+    from tests.test_mrv_ingestion import T0, MrvWorld
+
+    mrv = MrvWorld.create(tmp_path / "v5.db")
+    household, member = mrv.addr("wang"), Signer.generate()
+    mrv.world.people["old"] = member
+    legacy_open(mrv.world, m.OPEN_ACCOUNT_WITH_HOUSEHOLD, member.address, household)
+    mrv.submit("metro", [mrv.record("old", T0 + 7 * 3600)])
+    size = mrv.store.next_seq()
+    mrv.registry.erase(member.address)
+    mrv.store.close()
+    # what schema 5 left behind: the link kept, no erased_members
+    conn = sqlite3.connect(tmp_path / "v5.db", isolation_level=None)
+    conn.execute("UPDATE accounts SET household = ? WHERE address = ?", (household, member.address))
+    conn.execute("UPDATE claims SET beneficiary = ? WHERE account = ?", (household, member.address))
+    conn.execute("DROP TABLE erased_members")
+    conn.execute("PRAGMA user_version = 5")
+    assert [step.version for step in schema.migrate(conn)] == [6]
+    assert conn.execute("SELECT * FROM erased_members").fetchall() == [(household, size)]
+    assert conn.execute(
+        "SELECT household FROM accounts WHERE address = ?", (member.address,)
+    ).fetchone() == (None,)
+    assert conn.execute(
+        "SELECT DISTINCT beneficiary FROM claims WHERE account = ?", (member.address,)
+    ).fetchall() == [(member.address,)]
+    conn.close()
+    store = Store(tmp_path / "v5.db")
+    try:
+        report = replay(store)
+        assert report.clean, report.problems
+    finally:
+        store.close()

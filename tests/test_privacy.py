@@ -15,7 +15,7 @@ import json
 import re
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,13 @@ from anchoring.audit import audit
 from anchoring.chain import Chain
 from anchoring.worker import AnchorPolicy
 from registry import messages as m
-from registry.commitments import commit_text, commitment
+from registry.commitments import NO_COMMITMENT, commit_text, commitment
 from registry.methodologies import CATALOGUE
 from registry.mrv.simulator import PLATFORMS, SimulationConfig, simulate, simulation_signer
 from registry.personal import (
     ACTIVITY,
     BENEFICIARY_NAME,
+    HOUSEHOLD,
     PERSONAL_NAME,
     PSEUDONYM,
     Piece,
@@ -62,6 +63,8 @@ class Personal:
     times: set[int]
     quantities: set[int]
     salts: set[bytes]
+    # person -> their household's address: public as an account, personal as a link
+    households: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, pieces: list[Piece]) -> Personal:
@@ -75,6 +78,8 @@ class Personal:
                 found.quantities |= {
                     q for q in detail["quantities"].values() if q >= QUANTITY_FLOOR
                 }
+            elif piece.kind == HOUSEHOLD:
+                found.households[piece.subject] = "0x" + piece.data.hex()
             else:
                 found.strings.add(piece.data.decode("utf-8"))
         return found
@@ -194,7 +199,7 @@ def test_the_vault_holds_what_the_scan_looks_for(pilot: Pilot) -> None:
     personal = Personal.of(pilot.pieces())
     kinds = {p.kind for p in pilot.pieces()}
     # PSEUDONYM: the leaderboard names of the simulated community's members
-    assert kinds == {ACTIVITY, PERSONAL_NAME, BENEFICIARY_NAME, PSEUDONYM}
+    assert kinds == {ACTIVITY, PERSONAL_NAME, BENEFICIARY_NAME, PSEUDONYM, HOUSEHOLD}
     assert PHONE_ID in personal.strings and BENEFICIARY in personal.strings
     assert any(s.startswith("Shenzhen household") for s in personal.strings)
     assert len(personal.times) > 100 and 41_234 in personal.quantities
@@ -230,6 +235,30 @@ def test_no_event_bundle_tile_or_transaction_holds_a_personal_value(pilot: Pilot
                 found += [f"log {leak}" for leak in leaks_in_bytes(data, personal)]
     assert transactions >= 5  # anchors, the token, a mint, a retirement
     assert found == []
+
+
+def test_no_person_s_account_opening_names_their_household(pilot: Pilot) -> None:
+    """The log shows no family: a person's AccountOpened holds a commitment to their
+    household, never its address, while the registry keeps the link for its rules."""
+    personal = Personal.of(pilot.pieces())
+    store = pilot.world.store
+    members = {a["address"]: a["household"] for a in store.accounts_page(-1, 1000)
+               if a["kind"] == "person" and a["household"]}  # fmt: skip
+    assert len(members) >= 12  # every simulated household has a member
+    assert {p: h.lower() for p, h in members.items()} == personal.households
+    households = {h.lower() for h in members.values()}
+    opened = 0
+    for _, event_type, _, body in store.event_rows():
+        event = json.loads(body)
+        request = event["payload"]["request"] if event_type == "AccountOpened" else {}
+        if request.get("kind") != "person":
+            continue
+        assert "household" not in request
+        assert not any(h[2:].encode() in bytes(body).lower() for h in households)
+        if request["account"] in members:
+            opened += 1
+            assert request["householdCommitment"] != NO_COMMITMENT
+    assert opened == len(members)
 
 
 def test_platform_names_are_public_and_people_s_are_not(pilot: Pilot) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry import messages as m
+from registry.commitments import NO_COMMITMENT
 from registry.errors import (
     AccountExistsError,
     AssetClassExistsError,
@@ -18,23 +19,41 @@ from registry.handlers.common import (
 from registry.storage import Store
 
 
+def household_of(store: Store, req: dict[str, Any]) -> str | None:
+    """The household a new account joins: in clear in the earlier forms of the request; in
+    the current one, the private value beside it (`store.private_inputs`, checked against
+    householdCommitment by the ledger, opened from the vault by replay). None for no
+    household, and on replay for a person erased since (their household went with them)."""
+    if "householdCommitment" not in req:
+        return None if req["household"] == m.ZERO_ADDRESS else str(req["household"])
+    if req["householdCommitment"] == NO_COMMITMENT:
+        return None
+    (beside,) = store.private_inputs or [{}]
+    if beside is None:  # replay: the person was erased, and their household link with them
+        return None
+    household = beside.get("household")
+    if household is None:
+        raise ValidationError("householdCommitment needs the household beside the request")
+    return str(household)
+
+
 def decide_open_account(store: Store, req: dict[str, Any], signer: str, seq: int) -> Effects:
     require_operator(store, signer)
     if store.account(req["account"]) is not None:
         raise AccountExistsError(f"account {req['account']} is already open")
-    if req["household"] != m.ZERO_ADDRESS:
+    household = household_of(store, req)
+    if household is not None:
         if req["kind"] != "person":
             raise ValidationError("only a person can be a member of a household")
-        household = require_account(store, req["household"])
-        if household["kind"] != "household":
-            raise ValidationError(f"{req['household']} is not a household account")
+        if require_account(store, household)["kind"] != "household":
+            raise ValidationError(f"{household} is not a household account")
     return {}
 
 
 def apply_open_account(
     store: Store, req: dict[str, Any], fx: Effects, signer: str, seq: int, time: str
 ) -> None:
-    household = None if req["household"] == m.ZERO_ADDRESS else req["household"]
+    household = household_of(store, req)
     store.insert_account(req["account"], req["kind"], req["name"], household, seq)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.commitments import NO_COMMITMENT
+from registry.commitments import NO_COMMITMENT, address_bytes
 from registry.errors import ValidationError
 from registry.messages.declaration import (
     GENERATED,
@@ -35,6 +35,7 @@ from registry.messages.fields import (
     TOKEN_ASSET_CLASS_PATTERN,
     VERSION_PATTERN,
     ZERO_ADDRESS,
+    address,
     choice,
     pattern_kind,
     uint_kind,
@@ -94,6 +95,19 @@ _HOUSEHOLD = Field(
     "The household a person belongs to (the zero address: none).",
     default=ZERO_ADDRESS,
 )
+_NAME_COMMITMENT = Field(
+    "nameCommitment",
+    HEX32,
+    "0x SHA-256(salt || UTF-8 name) of a person's or household's name, sent beside the"
+    " request with its salt (zero: no name).",
+    default=NO_COMMITMENT,
+)
+_PERSONAL_NAME = PrivateField(
+    "personal_name",
+    "nameCommitment",
+    "A person's or household's name, shown to them and the operator until erased (optional).",
+    "account",
+)
 PERSONAL_KINDS = ("person", "household")
 # The first release logged every account's name; its events replay with this.
 OPEN_ACCOUNT_IN_CLEAR = Message(
@@ -115,43 +129,72 @@ def _no_personal_name_in_clear(message: dict[str, Any]) -> None:
         )
 
 
+_ORGANISATION_NAME = Field(
+    "name",
+    OPTIONAL_TEXT,
+    "An organisation's public display name (empty for a person or household).",
+    default="",
+)
+# The second release committed to names but logged a person's household in clear (a
+# family's structure in the public log); its events replay with this.
+OPEN_ACCOUNT_WITH_HOUSEHOLD = Message(
+    "OpenAccount",
+    "AccountOpened",
+    "Open an account with its household in the log (second release; replay only).",
+    (_ACCOUNT, _KIND, _ORGANISATION_NAME, _NAME_COMMITMENT, _HOUSEHOLD),
+    "role:operator",
+    "",
+    rules=(_no_personal_name_in_clear,),
+    private=(_PERSONAL_NAME,),
+)
+
+
+def _household_only_for_a_person(message: dict[str, Any]) -> None:
+    if message["householdCommitment"] != NO_COMMITMENT and message["kind"] != "person":
+        raise ValidationError("only a person can be a member of a household")
+
+
 OPEN_ACCOUNT = Message(
     "OpenAccount",
     "AccountOpened",
     "Open an account (operator). An organisation's name is public; a person's or household's"
-    " name stays off the log: the request commits to it.",
+    " name, and the household a person belongs to, stay off the log: the request commits to"
+    " them.",
     (
         _ACCOUNT,
         _KIND,
+        _ORGANISATION_NAME,
+        _NAME_COMMITMENT,
         Field(
-            "name",
-            OPTIONAL_TEXT,
-            "An organisation's public display name (empty for a person or household).",
-            default="",
-        ),
-        Field(
-            "nameCommitment",
+            "householdCommitment",
             HEX32,
-            "0x SHA-256(salt || UTF-8 name) of a person's or household's name, sent beside the"
-            " request with its salt (zero: no name).",
+            "0x SHA-256(salt || the 20 bytes of the household's address) of the household a"
+            " person belongs to, sent beside the request with its salt (zero: none).",
             default=NO_COMMITMENT,
         ),
-        _HOUSEHOLD,
     ),
     "role:operator",
     "/v1/accounts",
     operator_key=True,
-    rules=(_no_personal_name_in_clear,),
-    legacy=(OPEN_ACCOUNT_IN_CLEAR,),
+    rules=(_no_personal_name_in_clear, _household_only_for_a_person),
+    legacy=(OPEN_ACCOUNT_WITH_HOUSEHOLD, OPEN_ACCOUNT_IN_CLEAR),
     private=(
+        _PERSONAL_NAME,
         PrivateField(
-            "personal_name",
-            "nameCommitment",
-            "A person's or household's name, shown to them and the operator until erased"
-            " (optional).",
+            "household",
+            "householdCommitment",
+            "The household a person belongs to: its address (needed when householdCommitment"
+            " is not zero); shown to the person, the household and the operator until erased.",
             "account",
+            data=lambda value, field: address_bytes(address(value, field)),
+            decides=True,
         ),
     ),
+    superseded={
+        "household": "a person's household is personal data (it shows a family): send its"
+        " address as the private field household beside the request (--household on the"
+        " command line), and log only its commitment, householdCommitment"
+    },
 )
 GRANT_ROLE = Message(
     "GrantRole",

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry.commitments import commit_text
+from registry.commitments import commitment, new_salt
 from registry.eip712 import StructType
 from registry.errors import ValidationError
 from registry.messages.fields import EXPIRY, NONCE, Kind
@@ -57,16 +57,28 @@ class Field:
         return f"--{kebab}"
 
 
+def utf8_text(value: Any, field: str) -> bytes:
+    """The bytes a committed text is: its UTF-8 (a name, a pseudonym)."""
+    from registry.messages.fields import text
+
+    return text(value, field).encode("utf-8")
+
+
 @dataclass(frozen=True)
 class PrivateField:
     """Personal data sent beside a request, never logged: the request logs `commits`, the
     commitment to it (`registry.commitments`); the registry seals the data in its vault,
-    under the key of the person the field `subject` names."""
+    under the key of the person the field `subject` names. `data` checks a value and gives
+    the bytes committed to and sealed (UTF-8 text unless declared otherwise); `decides`
+    marks a value the request's decision needs (it reaches the handler beside the request,
+    and a non-zero commitment without it is refused)."""
 
     name: str
     commits: str
     doc: str
     subject: str
+    data: Callable[[Any, str], bytes] = utf8_text
+    decides: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,9 @@ class Message:
     # (a changed request is a new declaration; what was logged stays as it was signed).
     legacy: tuple[Message, ...] = ()
     private: tuple[PrivateField, ...] = ()
+    # Fields of an earlier form that a new request may no longer carry, each with the error
+    # that names the new way (the earlier form still replays, as a legacy declaration).
+    superseded: Mapping[str, str] = field(default_factory=dict)
     struct: StructType = field(init=False)
 
     def __post_init__(self) -> None:
@@ -137,6 +152,9 @@ class Message:
         same digest and the same event bytes)."""
         if not isinstance(message, Mapping):
             raise ValidationError(f"{self.name} request must be an object")
+        for name, error in self.superseded.items():
+            if name in message:
+                raise ValidationError(error)
         expected = {f.name for f in self.all_fields}
         if self.attached is not None:
             expected.add(self.attached.name)
@@ -188,7 +206,8 @@ class Message:
         for p in self.private:
             value = (personal or {}).get(p.name)
             if value:
-                salt, fields[p.commits] = commit_text(value)
+                salt = new_salt()
+                fields[p.commits] = commitment(salt, p.data(value, p.name))
                 sealed[p.name] = (salt, value)
         if self.attached is not None and self.attached.name in given:
             fields[self.attached.name] = given[self.attached.name]

@@ -151,13 +151,17 @@ def assess_batch(store: Store, request: dict[str, Any], seq: int) -> Effects:
     reporting = {a: _reporting_accounts(a, g, members) for a, g in groups.items()}
     household = {a: [g, *members.get(g, [])] for a, g in groups.items()}
     erased = store.erased_among({r for accounts_ in household.values() for r in accounts_})
+    # An erased member's link went with them: their household is known only to have had one.
+    lost_member = store.with_erased_member(set(groups.values()))
     for index, record in enumerate(records):
         account = accounts.get(record["account"])
         if account is None:
             outcomes[index] = _outcome("unknown_account")
         elif account["kind"] not in EARNING_KINDS:
             outcomes[index] = _outcome("ineligible_account")
-        elif erased.intersection(_erasable_with(record, reporting, household)):
+        elif erased.intersection(_erasable_with(record, reporting, household)) or (
+            groups[record["account"]] in lost_member and _household_wide(record, groups)
+        ):
             outcomes[index] = _outcome("erased_account")
     if any(d is None for i, d in enumerate(details) if outcomes[i] is None):
         raise ValidationError("a batch with erased details cannot be decided again")
@@ -293,6 +297,13 @@ def _erasable_with(
     if rule is not None and rule.computed:
         return household[record["account"]]
     return reporting[record["account"]]
+
+
+def _household_wide(record: dict[str, Any], groups: dict[str, str]) -> bool:
+    """Whether an erased member of the record's household refuses it: the household's own
+    record (any member's activity may be reported under it), and a meter's."""
+    rule = RULES.get(record["methodology"])
+    return groups[record["account"]] == record["account"] or bool(rule and rule.computed)
 
 
 def _calendar_month(start: int, end: int) -> bool:

@@ -290,18 +290,18 @@ class Simulation:
         grants: list[tuple[str, dict[str, Any], str]] = []
 
         def open_account(signer: Signer, kind: str, name: str, household: str) -> None:
-            personal = kind in m.PERSONAL_KINDS and bool(name)
-            salt, committed = commit_text(name) if personal else (b"", NO_COMMITMENT)
-            signed = self._request(
-                self.operator,
-                "OpenAccount",
-                account=signer.address,
-                kind=kind,
-                name="" if personal else name,
-                nameCommitment=committed,
-                household=household,
+            """A person's or household's name, and a person's household, go beside the
+            request, each committed to with a fresh salt."""
+            personal = kind in m.PERSONAL_KINDS
+            beside = {"personal_name": name if personal else "",
+                      "household": "" if household == m.ZERO_ADDRESS else household}  # fmt: skip
+            fields, sealed = m.OPEN_ACCOUNT.fill(
+                self.operator.address,
+                {"account": signer.address, "kind": kind, "name": "" if personal else name},
+                beside,
             )
-            opens.append((*signed, {"personal_name": (salt, name)} if personal else None))
+            signed = self._request(self.operator, "OpenAccount", **fields)
+            opens.append((*signed, sealed or None))
 
         for label, name in PLATFORMS.items():
             open_account(self.platforms[label], "platform", name, m.ZERO_ADDRESS)
@@ -659,7 +659,7 @@ class Simulation:
         the community retires what members pooled."""
         opens = [
             self._request(self.operator, "OpenAccount", account=signer.address, kind=kind,
-                          name=name, nameCommitment=NO_COMMITMENT, household=m.ZERO_ADDRESS)
+                          name=name)  # organisations: no name or household committed to
             for signer, kind, name in (
                 *((s, "merchant", spec[0]) for s, spec in zip(self.merchants, MERCHANTS,
                                                               strict=True)),

@@ -176,6 +176,49 @@ class ActivityIndex(StoreBase):
             "INSERT OR IGNORE INTO erased_subjects(subject, erased_at, log_size) VALUES (?, 0, ?)",
             (subject, log_size),
         )
+        self.forget_household_link(subject, log_size)
+
+    def forget_household_link(self, subject: str, log_size: int) -> None:
+        """An erased person's household link goes: from their account and their claims
+        (whose credits their household already received stay with it); the household is
+        noted as having had a member erased at `log_size`, without which member."""
+        row = self.conn.execute(
+            "SELECT household FROM accounts WHERE address = ? AND household IS NOT NULL",
+            (subject,),
+        ).fetchone()
+        if row is None:
+            return
+        self.record_member_erasure(str(row[0]), log_size)
+        self.conn.execute("UPDATE accounts SET household = NULL WHERE address = ?", (subject,))
+        self.conn.execute(
+            "UPDATE claims SET beneficiary = account WHERE account = ? AND beneficiary != account",
+            (subject,),
+        )
+        self.forget_account(subject)
+
+    def record_member_erasure(self, household: str, log_size: int) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO erased_members(household, log_size) VALUES (?, ?)",
+            (household, log_size),
+        )
+
+    def member_erasures(self) -> list[tuple[str, int]]:
+        """`(household, log size when a member of it was erased)`, in log order."""
+        rows = self.conn.execute(
+            "SELECT household, log_size FROM erased_members ORDER BY log_size, household"
+        )
+        return [(str(household), int(size)) for household, size in rows]
+
+    def with_erased_member(self, households: set[str]) -> set[str]:
+        """The households among these that had a member erased."""
+        found: set[str] = set()
+        for chunk in chunks(sorted(households)):
+            rows = self.conn.execute(
+                f"SELECT household FROM erased_members WHERE household IN ({marks(chunk)})",
+                chunk,
+            )
+            found.update(r[0] for r in rows)
+        return found
 
 
 def _day_range(days: set[str]) -> tuple[int, int]:

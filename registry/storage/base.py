@@ -189,8 +189,11 @@ class StoreBase:
         # or by replay around one decision, so that a decision judged by the clock (an
         # offer's end) is the same on replay.
         self.decision_time: int | None = None
-        # Accounts and asset classes are never removed, so a row once seen stays valid.
+        # Accounts and asset classes are never removed, so a row once seen stays valid,
+        # except an erased person's household link: another connection's erasure makes the
+        # cached accounts stale (`_drop_stale_accounts`, by SQLite's data_version).
         self._accounts: dict[str, dict[str, Any]] = {}
+        self._data_version: int | None = None
         self._asset_classes: dict[str, dict[str, Any]] = {}
         # Holdings just read by `active_holdings`, so that applying the ranges picked from
         # them does not read them again; emptied by any write to holdings.
@@ -259,6 +262,7 @@ class StoreBase:
             self.conn.execute("BEGIN IMMEDIATE")
             self._next_seq = None  # another process may have appended since our last write
             self._picked.clear()
+            self._drop_stale_accounts()
         else:
             self.conn.execute(f"SAVEPOINT sp{self._depth}")
         self._depth += 1
@@ -284,6 +288,17 @@ class StoreBase:
                 raise
         else:
             self.conn.execute(f"RELEASE sp{self._depth}")
+
+    def _drop_stale_accounts(self) -> None:
+        """Forget cached accounts when another connection changed the database since."""
+        version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        if version != self._data_version:
+            self._accounts.clear()
+            self._data_version = version
+
+    def forget_account(self, address: str) -> None:
+        """A cached account row that this connection just changed."""
+        self._accounts.pop(address, None)
 
     def _forget_uncommitted(self) -> None:
         """After a rollback, cached rows may be ones that were never committed."""

@@ -13,6 +13,8 @@ from registry.storage.base import STATUSES, Holding, StoreBase
 
 class LedgerTables(StoreBase):
     def account(self, address: str) -> dict[str, Any] | None:
+        if self._depth == 0:  # a read outside a transaction: another process may have erased
+            self._drop_stale_accounts()
         cached = self._accounts.get(address)
         if cached is not None:
             return cached

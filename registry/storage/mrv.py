@@ -55,6 +55,8 @@ REJECTION_COLUMNS = (
 class MrvTables(StoreBase):
     def accounts_by_address(self, addresses: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The accounts among `addresses` that exist, in one query for those not cached."""
+        if self._depth == 0:
+            self._drop_stale_accounts()
         wanted = set(addresses)
         found = {a: self._accounts[a] for a in wanted if a in self._accounts}
         missing = sorted(wanted - found.keys())

@@ -377,6 +377,30 @@ MIGRATIONS: tuple[Migration, ...] = (
             """
         ),
     ),
+    Migration(
+        6,
+        "a person's household is off the log: erasing a member forgets their household link"
+        " and notes only that the household had a member erased",
+        _script(
+            """
+            -- That a household had a member erased, and when in the log, without which
+            -- member: the household earns no more, and replay takes its earlier batches as
+            -- logged (their duplicates and meter history went with the member).
+            CREATE TABLE IF NOT EXISTS erased_members (
+                household TEXT NOT NULL, log_size INTEGER NOT NULL,
+                PRIMARY KEY (household, log_size)
+            ) WITHOUT ROWID;
+            INSERT OR IGNORE INTO erased_members(household, log_size)
+                SELECT a.household, e.log_size FROM erased_subjects e
+                JOIN accounts a ON a.address = e.subject WHERE a.household IS NOT NULL;
+            -- Persons erased before: their link goes now, from their claims too.
+            UPDATE claims SET beneficiary = account
+                WHERE beneficiary != account AND account IN (SELECT subject FROM erased_subjects);
+            UPDATE accounts SET household = NULL
+                WHERE household IS NOT NULL AND address IN (SELECT subject FROM erased_subjects);
+            """
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 
