@@ -19,7 +19,6 @@ from fastapi.routing import APIRoute
 from api.routes.rating import RatingInputs, RatingPoints
 from api.sessions import siwe_message
 from api.web import account, assets, explorer, i18n, people
-from registry.commitments import commit_text
 from registry.messages import MESSAGES
 from registry.mrv import committed, ingest
 from registry.signing import Signer
@@ -44,14 +43,7 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     world = World.create(tmp_path_factory.mktemp("web") / "r.db", names=("alice", "bob"))
     world.open("wang", kind="household")
-    mei = Signer.generate()
-    world.people["mei"] = mei
-    salt, committed = commit_text("Wang Mei")
-    opened = world.operator.request(
-        world.registry.domain, "OpenAccount", account=mei.address, kind="person", name="",
-        nameCommitment=committed, household=world.addr("wang"),
-    )  # fmt: skip
-    world.registry.execute(*opened, {"personal_name": (salt, "Wang Mei")})
+    world.open_person("mei", household=world.addr("wang"), personal_name="Wang Mei")
     mrv = MrvParties(world)
     records = mrv.trips("alice", 3, metres=12_300)
     receipt = world.registry.execute(*mrv.submit("day-1", records + mrv.trips("mei", 2)))
