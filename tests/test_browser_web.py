@@ -154,6 +154,7 @@ def test_a_person_signs_in_with_the_wallet_and_sees_claims_and_chart(
     assert "12.3 km metro × 46.7 g/km = 574 g − 5% 泄漏扣减 = 545 g" in rows.first.inner_text()
     assert "待核证" in rows.first.inner_text()  # the status in the page's language
     page.wait_for_selector("#chart[data-rendered=true] canvas")
+    page.wait_for_selector("#platform-chart[data-rendered=true] canvas")
     assert page.locator("#series tbody tr").count() >= 1  # the chart's table fallback
     assert town.certificate in page.inner_text("#retirements")
     page.fill("#fp-car_km", "100")

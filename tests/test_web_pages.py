@@ -150,6 +150,11 @@ def test_me_data_needs_the_session_and_shows_only_its_account(site: Site) -> Non
     assert data["total_claimed"] == 3 * 545
     assert data["total_verified"] == 0  # pending: not verified until issued
     assert sum(sum(v) for v in data["series"].values()) == 3 * 545
+    # the same grams over the same months, by the platform that reported them
+    assert data["platforms"] == [site.world.addr("platform")]
+    assert [sum(v) for v in zip(*data["platform_series"].values(), strict=True)] == [
+        sum(v) for v in zip(*data["series"].values(), strict=True)
+    ]
     assert [r["certificate_id"] for r in data["retirements"]] == [site.certificate]
 
 

@@ -118,6 +118,7 @@ def me_data(request: Request, service: ServiceDep, caller: SignedInDep) -> dict[
     rows = [c for _, c in store.claims_page(-1, 100_000, account=address)]
     by_month: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_platform: dict[str, int] = defaultdict(int)
+    by_platform_month: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_methodology: dict[str, int] = defaultdict(int)
     for claim in rows:
         if claim["status"] in ("rejected", "reversed"):
@@ -125,6 +126,7 @@ def me_data(request: Request, service: ServiceDep, caller: SignedInDep) -> dict[
         month = _month(by_claim.get(claim["claim_id"]), claim)
         by_month[month][claim["methodology"]] += claim["grams"]
         by_platform[claim["platform"]] += claim["grams"]
+        by_platform_month[month][claim["platform"]] += claim["grams"]
         by_methodology[claim["methodology"]] += claim["grams"]
     verified = sum(c["grams"] for c in rows if c["status"] == "issued")
     claims = []
@@ -179,6 +181,10 @@ def me_data(request: Request, service: ServiceDep, caller: SignedInDep) -> dict[
         "methodologies": sorted(by_methodology),
         "series": {m: [by_month[k].get(m, 0) for k in sorted(by_month)] for m in by_methodology},
         "by_platform": dict(by_platform),
+        "platforms": sorted(by_platform),
+        "platform_series": {
+            p: [by_platform_month[k].get(p, 0) for k in sorted(by_month)] for p in by_platform
+        },
         "claims": claims,
         "refused": refused,
         "retirements": [

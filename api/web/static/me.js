@@ -23,8 +23,19 @@ function row(cells) {
   return tr;
 }
 
+// A stacked bar chart of grams by month, one series per name, into the element `id`.
+function barChart(id, months, names, series) {
+  if (!window.echarts) return;
+  const plot = window.echarts.init($(id));
+  plot.setOption({
+    tooltip: { trigger: "axis" }, legend: { type: "scroll" }, animation: false,
+    xAxis: { type: "category", data: months }, yAxis: { type: "value", name: "g CO2e" },
+    series: names.map((name) => ({ name, type: "bar", stack: "g", data: series[name] })),
+  });
+  $(id).dataset.rendered = "true";
+}
+
 function chart(data) {
-  const series = data.methodologies.map((m) => ({ name: m, type: "bar", stack: "g", data: data.series[m] }));
   const head = document.createElement("tr");
   for (const label of ["", ...data.methodologies]) {
     const th = document.createElement("th"); th.scope = "col"; th.textContent = label; head.append(th);
@@ -32,15 +43,8 @@ function chart(data) {
   $("series").tHead.replaceChildren(head);
   $("series").tBodies[0].replaceChildren(...data.months.map((month, i) =>
     row([month, ...data.methodologies.map((m) => grams(data.series[m][i]))])));
-  if (window.echarts) {
-    const plot = window.echarts.init($("chart"));
-    plot.setOption({
-      tooltip: { trigger: "axis" }, legend: { type: "scroll" }, animation: false,
-      xAxis: { type: "category", data: data.months }, yAxis: { type: "value", name: "g CO2e" },
-      series,
-    });
-    $("chart").dataset.rendered = "true";
-  }
+  barChart("chart", data.months, data.methodologies, data.series);
+  barChart("platform-chart", data.months, data.platforms, data.platform_series);
 }
 
 async function load() {
