@@ -16,14 +16,16 @@ rebuilt from the complete subtrees under them, O(log n) each).
 Memory. Two caches, both only ever holding hashes that are stored and committed (a stored
 hash never changes, so a cached one is never stale; a cached partial tile is only too
 short, and is read again when a node past its end is wanted):
-- the upper levels, from `upper_level` (8) up, are kept whole, one list of tiles per level,
-  filled on first use and extended by appends. They are few: 64 bytes per 2**upper_level
-  leaves (25 MB at 10^8 leaves with the defaults). `upper_cache_bytes` (32 MiB) bounds them:
-  past it (about 1.3 * 10^8 leaves) the lowest kept level is dropped, once per doubling of
-  the log, and its tiles go to the other cache;
+- the upper levels, from `upper_level` (at least 4) up, are kept whole, tile by tile, read a
+  level at a time on first use and extended by appends. Levels from h up hold fewer than
+  size / 2**(h-1) hashes, and `upper_cache_bytes` (64 MiB) bounds them: as the log grows,
+  the lowest kept level is dropped, once per doubling past 1.7 * 10^7 leaves (levels 4 up
+  hold 40 MB at 10^7 leaves; levels 7 up 50 MB at 10^8);
 - the lower levels' tiles, first in first out, at most `cache_tiles` of 8 KiB (128 MiB).
-So an inclusion proof is memory lookups above `upper_level` plus, below it, the hashes that
-the tile cache misses, read in one SQLite statement.
+  Once a log has more leaf tiles than a quarter of that, tiles of levels 1 to 3 would not
+  stay cached: their nodes are rebuilt from the leaf tile under them (at most 7 hashes).
+So an inclusion proof is memory lookups plus, for the tiles the cache misses, one SQLite
+statement: at 10^7 leaves it reads the leaf tile alone, at 10^8 also levels 4 to 6.
 
 Concurrency. The design has one writer, the anchoring worker. Stored hashes never change
 once written and an append commits its tiles and the new size in one transaction, so
@@ -57,6 +59,8 @@ _TILE_BITS = TILE_WIDTH.bit_length() - 1
 _TILE_MASK = TILE_WIDTH - 1
 _LEVELS = 64
 """RFC 9162 tree sizes are below 2**64, so levels are below 64."""
+_REHASHED_LEVELS = 3
+"""Levels rebuilt from the leaf tile when tiles of their own would not stay cached."""
 _EPHEMERAL_NODES = 4_096
 """Bound of the cache of ephemeral nodes (a proof's right border: a few per tree size)."""
 
@@ -76,7 +80,8 @@ class MerkleLog:
     `conn` must not be inside a transaction when the log writes (at creation of its tables
     and in `append`): the log commits its own writes. The levels from `upper_level` up are
     kept whole in memory while they fit in `upper_cache_bytes`; `cache_tiles` bounds the
-    tiles of the lower levels kept in memory (8 KiB each); see the module docstring.
+    tiles of the lower levels kept in memory (8 KiB each); see the module docstring. All
+    told the log holds at most about upper_cache_bytes + 8 KiB * cache_tiles (192 MiB).
     """
 
     def __init__(
@@ -84,8 +89,8 @@ class MerkleLog:
         conn: sqlite3.Connection,
         *,
         cache_tiles: int = 16_384,
-        upper_level: int = 8,
-        upper_cache_bytes: int = 32 << 20,
+        upper_level: int = 4,
+        upper_cache_bytes: int = 64 << 20,
     ) -> None:
         if cache_tiles < 1:
             raise ValueError(f"cache_tiles must be at least 1, got {cache_tiles}")
@@ -241,18 +246,47 @@ class MerkleLog:
                 misses.append(len(hashes))
                 hashes.append(b"")
         if misses:
-            wanted = {(nodes[i][0], nodes[i][1] >> _TILE_BITS) for i in misses}
-            stored = self._table.tiles(wanted)
-            for i in misses:
-                level, index = nodes[i]
-                tile_index = index >> _TILE_BITS
-                end = ((index & _TILE_MASK) + 1) * HASH_SIZE
-                tile = stored.get((level, tile_index))
-                if tile is None or len(tile) < end:
-                    raise _missing_hashes(level, tile_index)
-                self._remember(level, tile_index, tile)
-                hashes[i] = tile[end - HASH_SIZE : end]
+            self._read_misses(nodes, misses, hashes)
         return hashes
+
+    def _read_misses(
+        self, nodes: Sequence[tuple[int, int]], misses: list[int], hashes: list[bytes]
+    ) -> None:
+        """Fill hashes[i] for the nodes[i] that the caches miss, reading their tiles in one
+        statement. In a log whose leaf tiles outnumber a quarter of the tile cache, the
+        tiles of levels 1 to _REHASHED_LEVELS would not stay cached either: such a node is
+        rebuilt from the leaf tile under it (at most 2**_REHASHED_LEVELS - 1 hashes)
+        rather than read from a tile of its own, so a proof reads one tile below the levels
+        kept whole, not four."""
+        rehash = self._known_size >> _TILE_BITS > self._cache_tiles // 4
+        runs = []  # per miss: its source tile and the node's run of hashes in it
+        needed: dict[tuple[int, int], int] = {}
+        for i in misses:
+            level, index = nodes[i]
+            # A node of level h rebuilt from leaves covers 2**h of them.
+            width = 1 << level if rehash and level <= _REHASHED_LEVELS else 1
+            first = index * width
+            key = (level if width == 1 else 0, first >> _TILE_BITS)
+            begin = (first & _TILE_MASK) * HASH_SIZE
+            end = begin + width * HASH_SIZE
+            runs.append((key, begin, end))
+            needed[key] = max(end, needed.get(key, 0))
+        tiles = {}
+        for key, end in needed.items():
+            tile = self._levels[key[0]].get(key[1])
+            if tile is not None and len(tile) >= end:
+                tiles[key] = tile
+        if len(tiles) < len(needed):
+            tiles |= self._table.tiles(needed.keys() - tiles.keys())
+        for i, (key, begin, end) in zip(misses, runs, strict=True):
+            tile = tiles.get(key)
+            if tile is None or len(tile) < end:
+                raise _missing_hashes(*key)
+            self._remember(*key, tile)
+            run = tile[begin:end]
+            while len(run) > HASH_SIZE:
+                run = parent_hashes(run)
+            hashes[i] = run
 
     def _grown_tiles(self, old_size: int, hashes: Sequence[bytes]) -> list[_TileRow]:
         """Tile rows to write when leaves with these hashes are appended to the tree of
