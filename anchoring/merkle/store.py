@@ -234,17 +234,19 @@ class MerkleLog:
         hashes: list[bytes] = []
         misses: list[int] = []
         levels, upper_level = self._levels, self._upper_level
+        # Locals, not module globals: this loop runs for every node of every proof.
+        append, tile_mask, tile_bits, hash_size = hashes.append, _TILE_MASK, _TILE_BITS, HASH_SIZE
         for level, index in nodes:
-            begin = (index & _TILE_MASK) * HASH_SIZE
-            tile = levels[level].get(index >> _TILE_BITS)
+            begin = (index & tile_mask) * hash_size
+            tile = levels[level].get(index >> tile_bits)
             # A tile holds whole hashes: one that reaches past `begin` holds the node.
             if tile is not None and len(tile) > begin:
-                hashes.append(tile[begin : begin + HASH_SIZE])
+                append(tile[begin : begin + hash_size])
             elif level >= upper_level:
-                hashes.append(self._node(level, index))
+                append(self._node(level, index))
             else:
                 misses.append(len(hashes))
-                hashes.append(b"")
+                append(b"")
         if misses:
             self._read_misses(nodes, misses, hashes)
         return hashes
