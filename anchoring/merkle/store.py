@@ -25,7 +25,8 @@ short, and is read again when a node past its end is wanted):
   Once a log has more leaf tiles than a quarter of that, tiles of levels 1 to 3 would not
   stay cached: their nodes are rebuilt from the leaf tile under them (at most 7 hashes).
 So an inclusion proof is memory lookups plus, for the tiles the cache misses, one SQLite
-statement: at 10^7 leaves it reads the leaf tile alone, at 10^8 also levels 4 to 6.
+statement: at 10^7 leaves it reads the leaf tile alone, at 10^8 also levels 4 to 6. A third,
+small cache keeps the ephemeral nodes of the sizes proofs were asked for (4,096 at most).
 
 Concurrency. The design has one writer, the anchoring worker. Stored hashes never change
 once written and an append commits its tiles and the new size in one transaction, so
