@@ -154,22 +154,28 @@ library RFC9162 {
                 }
                 mstore(0x40, seed)
                 mstore(oldRoot, seed)
-                for {} gt(siblingBits, 1) {
-                    ptr := add(ptr, 0x20)
-                    siblingBits := shr(1, siblingBits)
-                } {
-                    // A sibling on the right is only in the new tree, one on the left in both.
-                    if iszero(and(siblingBits, 1)) {
-                        mstore(0x20, mload(0x40))
-                        mstore(0x40, calldataload(ptr))
-                        pop(staticcall(gas(), 0x02, 0x1f, 0x41, 0x40, 0x20))
-                        continue
-                    }
+                // At least one level: the paths differ below the new root (size1 < size2). The
+                // test that ends the walk comes last, so a level costs a single jump back.
+                for {} 1 {} {
                     let sibling := calldataload(ptr)
-                    mstore(0x20, sibling)
-                    mstore(oldLeft, sibling)
+                    switch and(siblingBits, 1)
+                    case 0 {
+                        // A sibling on the right is only in the new tree.
+                        mstore(0x20, mload(0x40))
+                        mstore(0x40, sibling)
+                    }
+                    default {
+                        // One on the left is in both.
+                        mstore(0x20, sibling)
+                        mstore(oldLeft, sibling)
+                        pop(staticcall(gas(), 0x02, oldInput, 0x41, oldRoot, 0x20))
+                    }
                     pop(staticcall(gas(), 0x02, 0x1f, 0x41, 0x40, 0x20))
-                    pop(staticcall(gas(), 0x02, oldInput, 0x41, oldRoot, 0x20))
+                    siblingBits := shr(1, siblingBits)
+                    if eq(siblingBits, 1) {
+                        break
+                    }
+                    ptr := add(ptr, 0x20)
                 }
                 valid := eq(mload(oldRoot), root1)
                 root2 := mul(mload(0x40), valid)

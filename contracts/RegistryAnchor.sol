@@ -11,7 +11,9 @@ import {RFC9162} from "./RFC9162.sol";
  * that the new tree extends the previously anchored one: once anchored, history cannot be
  * rewritten. Anyone can then verify inclusion proofs against an anchored root.
  * @dev Hashing is RFC 9162 section 2.1 over SHA-256 (see {RFC9162}). Storage is one slot per
- * anchored root plus the latest anchored size.
+ * anchored root plus one slot for the latest anchored size and the account that anchored it. That
+ * account is known to hold ANCHORER_ROLE until it loses the role ({_revokeRole} forgets it), so its
+ * next anchor needs no role lookup: the one cold read of that slot serves both.
  */
 contract RegistryAnchor is AccessControl {
     /// @notice Role allowed to anchor checkpoints.
@@ -20,8 +22,13 @@ contract RegistryAnchor is AccessControl {
     /// @dev Anchored root per tree size; zero for a size never anchored.
     mapping(uint256 treeSize => bytes32 root) private _roots;
 
-    /// @dev Largest anchored tree size; zero before the first anchor.
-    uint256 private _latestSize;
+    /**
+     * @dev The latest anchor in one slot: the largest anchored tree size (zero before the first
+     * anchor; anchored sizes fit in 64 bits) in the low 64 bits, and above them the account that
+     * anchored it while holding ANCHORER_ROLE, or zero once that account lost the role. Packed by
+     * hand: a struct costs an extra read and write of the slot for every field written.
+     */
+    uint256 private _latest;
 
     /**
      * @notice Emitted when the root of the log at `treeSize` is anchored.
@@ -104,8 +111,12 @@ contract RegistryAnchor is AccessControl {
         bytes32 root,
         bytes32 checkpointHash,
         bytes32[] calldata consistencyProof
-    ) external onlyRole(ANCHORER_ROLE) {
-        uint256 previousSize = _latestSize;
+    ) external {
+        uint256 latestAnchor = _latest;
+        if (address(uint160(latestAnchor >> 64)) != msg.sender) {
+            _checkRole(ANCHORER_ROLE);
+        }
+        uint256 previousSize = uint64(latestAnchor);
         if (treeSize <= previousSize) {
             revert RegistryAnchorSizeNotIncreasing(previousSize, treeSize);
         }
@@ -134,7 +145,8 @@ contract RegistryAnchor is AccessControl {
             }
         }
         _roots[treeSize] = root;
-        _latestSize = treeSize;
+        // Below 2**64: the first anchor checks it, and RFC9162 refuses larger sizes for later ones.
+        _latest = (uint256(uint160(msg.sender)) << 64) | treeSize;
         emit Anchored(treeSize, root, checkpointHash);
     }
 
@@ -153,7 +165,7 @@ contract RegistryAnchor is AccessControl {
      * @return root Root anchored at `treeSize` (zero before the first anchor).
      */
     function latest() external view returns (uint256 treeSize, bytes32 root) {
-        treeSize = _latestSize;
+        treeSize = uint64(_latest);
         root = _roots[treeSize];
     }
 
@@ -218,5 +230,16 @@ contract RegistryAnchor is AccessControl {
         bytes32[] calldata proof
     ) external view returns (bool) {
         return RFC9162.verifyConsistency(size1, size2, root1, root2, proof);
+    }
+
+    /**
+     * @dev Forgets the latest anchor's account when it loses ANCHORER_ROLE (revoked or renounced), so
+     * that its next anchor goes through the role check again and fails.
+     */
+    function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
+        revoked = super._revokeRole(role, account);
+        if (revoked && role == ANCHORER_ROLE && account == address(uint160(_latest >> 64))) {
+            _latest = uint64(_latest);
+        }
     }
 }

@@ -309,3 +309,48 @@ def test_missing_state_is_reported(stored_log: sqlite3.Connection) -> None:
     stored_log.commit()
     with pytest.raises(StoreError, match="merkle_state"):
         MerkleLog(stored_log).root()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    batches=st.lists(st.integers(min_value=1, max_value=300), min_size=1, max_size=6),
+    upper_level=st.integers(min_value=1, max_value=4),
+    upper_cache_bytes=st.sampled_from([0, 2_000, 1 << 20]),
+)
+def test_memory_caches_follow_appends_and_partial_tiles(
+    tmp_path_factory: pytest.TempPathFactory,
+    batches: list[int],
+    upper_level: int,
+    upper_cache_bytes: int,
+) -> None:
+    """A reader whose caches hold partial tiles and upper levels gives, after the writer's
+    appends, and after its own, the proofs of each tree size and nothing from a later one."""
+    path = tmp_path_factory.mktemp("caches") / "log.db"
+
+    def small_cache_log() -> MerkleLog:
+        return MerkleLog(
+            sqlite3.connect(path),
+            cache_tiles=2,
+            upper_level=upper_level,
+            upper_cache_bytes=upper_cache_bytes,
+        )
+
+    writer, reader = small_cache_log(), small_cache_log()
+    whole = new_log(sum(batches) + 7)
+    rng = random.Random(sum(batches))
+    size = 0
+    for batch in batches:
+        writer.append(leaf_hashes(leaves(size, size + batch)))
+        size += batch
+        # Sizes near the new end read partial tiles, older ones tiles completed since.
+        for size2 in {size, rng.randrange(1, size + 1), max(1, size - 1)}:
+            index, size1 = rng.randrange(size2), rng.randrange(size2 + 1)
+            assert reader.root(size2) == whole.root(size2)
+            assert reader.inclusion_proof(index, size2) == whole.inclusion_proof(index, size2)
+            assert reader.consistency_proof(size1, size2) == whole.consistency_proof(size1, size2)
+    assert reader.append(leaf_hashes(leaves(size, size + 7))) == size + 7
+    assert writer.root() == reader.root() == whole.root()
+    for index in range(0, size + 7, 97):
+        assert writer.inclusion_proof(index, size + 7) == whole.inclusion_proof(index, size + 7)
+        if index < size + 3:
+            assert reader.inclusion_proof(index, size + 3) == whole.inclusion_proof(index, size + 3)

@@ -11,8 +11,22 @@ the tree size. The log touches only these two tables, through `registry.storage.
 Costs. Appending n leaves hashes about n nodes and writes about 2n * 32 bytes, in one
 transaction. The root of any size up to the current one, an inclusion proof and a
 consistency proof read O(log n) stored hashes (ephemeral nodes on the right border are
-rebuilt from the complete subtrees under them, O(log n) each); tiles are cached in memory
-once read.
+rebuilt from the complete subtrees under them, O(log n) each).
+
+Memory. Two caches, both only ever holding hashes that are stored and committed (a stored
+hash never changes, so a cached one is never stale; a cached partial tile is only too
+short, and is read again when a node past its end is wanted):
+- the upper levels, from `upper_level` (at least 4) up, are kept whole, tile by tile, read a
+  level at a time on first use and extended by appends. Levels from h up hold fewer than
+  size / 2**(h-1) hashes, and `upper_cache_bytes` (64 MiB) bounds them: as the log grows,
+  the lowest kept level is dropped, once per doubling past 1.7 * 10^7 leaves (levels 4 up
+  hold 40 MB at 10^7 leaves; levels 7 up 50 MB at 10^8);
+- the lower levels' tiles, first in first out, at most `cache_tiles` of 8 KiB (128 MiB).
+  Once a log has more leaf tiles than a quarter of that, tiles of levels 1 to 3 would not
+  stay cached: their nodes are rebuilt from the leaf tile under them (at most 7 hashes).
+So an inclusion proof is memory lookups plus, for the tiles the cache misses, one SQLite
+statement: at 10^7 leaves it reads the leaf tile alone, at 10^8 also levels 4 to 6. A third,
+small cache keeps the ephemeral nodes of the sizes proofs were asked for (4,096 at most).
 
 Concurrency. The design has one writer, the anchoring worker. Stored hashes never change
 once written and an append commits its tiles and the new size in one transaction, so
@@ -28,6 +42,7 @@ and `synchronous` setting, which belong to whoever opens the database.
 from __future__ import annotations
 
 import sqlite3
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import pairwise
@@ -41,25 +56,59 @@ from registry.storage.merkle import TileRow, TileTable, TileTableError
 TILE_WIDTH = 256
 """Hashes per stored tile row, as in C2SP tlog-tiles."""
 
-_TILE_BYTES = TILE_WIDTH * HASH_SIZE
+_TILE_BITS = TILE_WIDTH.bit_length() - 1
+_TILE_MASK = TILE_WIDTH - 1
+_LEVELS = 64
+"""RFC 9162 tree sizes are below 2**64, so levels are below 64."""
+_REHASHED_LEVELS = 3
+"""Levels rebuilt from the leaf tile when tiles of their own would not stay cached."""
+_EPHEMERAL_NODES = 4_096
+"""Bound of the cache of ephemeral nodes (a proof's right border: a few per tree size)."""
 
 _TileRow = TileRow
+
+
+def _missing_hashes(level: int, tile_index: int) -> StoreError:
+    return StoreError(
+        f"tile {tile_index} of level {level} lacks hashes that the tree size promises: "
+        "the Merkle log tables were changed by something other than MerkleLog"
+    )
 
 
 class MerkleLog:
     """An append-only Merkle log over leaf hashes, stored through `conn`.
 
     `conn` must not be inside a transaction when the log writes (at creation of its tables
-    and in `append`): the log commits its own writes. `cache_tiles` bounds the tiles kept in
-    memory (8 KiB each; the default holds a log of about two million leaves entirely).
+    and in `append`): the log commits its own writes. The levels from `upper_level` up are
+    kept whole in memory while they fit in `upper_cache_bytes`; `cache_tiles` bounds the
+    tiles of the lower levels kept in memory (8 KiB each); see the module docstring. All
+    told the log holds at most about upper_cache_bytes + 8 KiB * cache_tiles (192 MiB).
     """
 
-    def __init__(self, conn: sqlite3.Connection, *, cache_tiles: int = 16_384) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        cache_tiles: int = 16_384,
+        upper_level: int = 4,
+        upper_cache_bytes: int = 64 << 20,
+    ) -> None:
         if cache_tiles < 1:
             raise ValueError(f"cache_tiles must be at least 1, got {cache_tiles}")
+        if not 1 <= upper_level < _LEVELS:
+            raise ValueError(f"upper_level must be between 1 and {_LEVELS - 1}, got {upper_level}")
         self._table = TileTable(conn)
         self._cache_tiles = cache_tiles
-        self._tiles: dict[tuple[int, int], bytes] = {}
+        self._upper_level = upper_level
+        self._upper_cache_bytes = upper_cache_bytes
+        # _levels[level]: tile index -> tile. From _upper_level up, a level's tiles 0, 1, ...
+        # as far as they have been read or appended; below, the cached tiles, the oldest
+        # first in _cached (one dict per level: no tuple key to build for a lookup).
+        self._levels: list[dict[int, bytes]] = [{} for _ in range(_LEVELS)]
+        self._cached: deque[tuple[int, int]] = deque()
+        # Ephemeral nodes (begin, end) -> MTH of leaves [begin, end): the right border of
+        # the sizes that proofs were asked for, rebuilt once rather than for every proof.
+        self._ephemeral: dict[tuple[int, int], bytes] = {}
         # The log only grows, so a size once read bounds every later one from below: a
         # request within it needs no read of merkle_state.
         self._known_size = 0
@@ -71,6 +120,7 @@ class MerkleLog:
             self._known_size = self._table.size()
         except TileTableError as exc:
             raise StoreError(str(exc)) from exc
+        self._bound_upper_levels()
         return self._known_size
 
     def append(self, leaf_hashes: Iterable[bytes]) -> int:
@@ -90,8 +140,18 @@ class MerkleLog:
             rows = self._grown_tiles(old_size, hashes)
             new_size = old_size + len(hashes)
             self._table.write(rows, new_size)
-        for level, tile, blob in rows:
-            self._remember(level, tile, blob)
+        # Only now, committed, may the rows serve reads.
+        self._known_size = new_size
+        for level, tile_index, tile in rows:
+            if level < self._upper_level:
+                self._remember(level, tile_index, tile)
+                continue
+            kept = self._levels[level]
+            if tile_index <= len(kept):
+                kept[tile_index] = tile
+            # Else another connection appended since the level was read: it is read again
+            # when a node past its end is wanted.
+        self._bound_upper_levels()
         return new_size
 
     def leaf_hash(self, index: int) -> bytes:
@@ -108,12 +168,23 @@ class MerkleLog:
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         """Proof that leaf `index` is in the tree of `size` leaves, as RFC 9162 PATH.
         Requires 0 <= index < size <= the log size."""
-        return proof.inclusion_proof(index, self._checked_size(size), self._node)
+        size = self._checked_size(size)
+        if not 0 <= index < size:
+            raise IndexOutOfRangeError(index, size)
+        return self._subtree_path(0, index, size)
 
     def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
         """Proof that the tree of `size1` leaves is a prefix of the tree of `size2` leaves,
         as RFC 9162 PROOF. Requires 0 <= size1 <= size2 <= the log size."""
-        return proof.consistency_proof(size1, self._checked_size(size2), self._node)
+        size2 = self._checked_size(size2)
+        if proof.consistency_proof_length(size1, size2) == 0:  # checks the sizes
+            return []
+        # As proof.consistency_proof: the inclusion path of the first tree's last complete
+        # subtree, after that subtree unless it is the whole first tree.
+        level = (size1 & -size1).bit_length() - 1
+        index = (size1 - 1) >> level
+        path = self._subtree_path(level, index, size2)
+        return path if index == 0 else [self._node(level, index), *path]
 
     def _checked_size(self, size: int | None) -> int:
         if size is None:
@@ -123,6 +194,102 @@ class MerkleLog:
                 f"tree size {size} is not between 0 and the log size {self._known_size}"
             )
         return size
+
+    def _subtree_path(self, level: int, index: int, size: int) -> list[bytes]:
+        """proof's path of complete subtree (level, index) in the tree of `size` leaves, its
+        stored hashes fetched together (as transparency-dev/merkle's proof.Nodes then
+        Rehash). Requires (index + 1) * 2**level <= size."""
+        inner = (index ^ ((size - 1) >> level)).bit_length()
+        nodes = [
+            (height, (index >> (height - level)) ^ 1) for height in range(level, level + inner)
+        ]
+        # Only the topmost inner sibling can end past the tree: then it is ephemeral.
+        ephemeral = bool(nodes) and (nodes[-1][1] + 1) << nodes[-1][0] > size
+        if ephemeral:
+            height, sibling = nodes.pop()
+        border, border_height = index >> inner, level + inner
+        border_nodes = []
+        while border:
+            if border & 1:
+                border_nodes.append((border_height, border ^ 1))
+            border >>= 1
+            border_height += 1
+        path = self._nodes(nodes)
+        if ephemeral:
+            path.append(self._ephemeral_node(sibling << height, size))
+        if border_nodes:
+            path += self._nodes(border_nodes)
+        return path
+
+    def _ephemeral_node(self, begin: int, end: int) -> bytes:
+        cached = self._ephemeral.get((begin, end))
+        if cached is None:
+            if len(self._ephemeral) >= _EPHEMERAL_NODES:
+                self._ephemeral.clear()
+            cached = self._ephemeral[begin, end] = proof.range_root(begin, end, self._node)
+        return cached
+
+    def _nodes(self, nodes: Sequence[tuple[int, int]]) -> list[bytes]:
+        """Hashes of these complete subtrees (level, index); the lower levels' tiles that
+        the cache misses are read in one statement."""
+        hashes: list[bytes] = []
+        misses: list[int] = []
+        levels, upper_level = self._levels, self._upper_level
+        # Locals, not module globals: this loop runs for every node of every proof.
+        append, tile_mask, tile_bits, hash_size = hashes.append, _TILE_MASK, _TILE_BITS, HASH_SIZE
+        for level, index in nodes:
+            begin = (index & tile_mask) * hash_size
+            tile = levels[level].get(index >> tile_bits)
+            # A tile holds whole hashes: one that reaches past `begin` holds the node.
+            if tile is not None and len(tile) > begin:
+                append(tile[begin : begin + hash_size])
+            elif level >= upper_level:
+                append(self._node(level, index))
+            else:
+                misses.append(len(hashes))
+                append(b"")
+        if misses:
+            self._read_misses(nodes, misses, hashes)
+        return hashes
+
+    def _read_misses(
+        self, nodes: Sequence[tuple[int, int]], misses: list[int], hashes: list[bytes]
+    ) -> None:
+        """Fill hashes[i] for the nodes[i] that the caches miss, reading their tiles in one
+        statement. In a log whose leaf tiles outnumber a quarter of the tile cache, the
+        tiles of levels 1 to _REHASHED_LEVELS would not stay cached either: such a node is
+        rebuilt from the leaf tile under it (at most 2**_REHASHED_LEVELS - 1 hashes)
+        rather than read from a tile of its own, so a proof reads one tile below the levels
+        kept whole, not four."""
+        rehash = self._known_size >> _TILE_BITS > self._cache_tiles // 4
+        runs = []  # per miss: its source tile and the node's run of hashes in it
+        needed: dict[tuple[int, int], int] = {}
+        for i in misses:
+            level, index = nodes[i]
+            # A node of level h rebuilt from leaves covers 2**h of them.
+            width = 1 << level if rehash and level <= _REHASHED_LEVELS else 1
+            first = index * width
+            key = (level if width == 1 else 0, first >> _TILE_BITS)
+            begin = (first & _TILE_MASK) * HASH_SIZE
+            end = begin + width * HASH_SIZE
+            runs.append((key, begin, end))
+            needed[key] = max(end, needed.get(key, 0))
+        tiles = {}
+        for key, end in needed.items():
+            tile = self._levels[key[0]].get(key[1])
+            if tile is not None and len(tile) >= end:
+                tiles[key] = tile
+        if len(tiles) < len(needed):
+            tiles |= self._table.tiles(needed.keys() - tiles.keys())
+        for i, (key, begin, end) in zip(misses, runs, strict=True):
+            tile = tiles.get(key)
+            if tile is None or len(tile) < end:
+                raise _missing_hashes(*key)
+            self._remember(*key, tile)
+            run = tile[begin:end]
+            while len(run) > HASH_SIZE:
+                run = parent_hashes(run)
+            hashes[i] = run
 
     def _grown_tiles(self, old_size: int, hashes: Sequence[bytes]) -> list[_TileRow]:
         """Tile rows to write when leaves with these hashes are appended to the tree of
@@ -161,37 +328,56 @@ class MerkleLog:
 
     def _node(self, level: int, index: int) -> bytes:
         """Hash of complete subtree (level, index); the caller knows it exists."""
-        end = (index % TILE_WIDTH + 1) * HASH_SIZE
-        tile = self._tiles.get((level, index // TILE_WIDTH))
-        if tile is None or len(tile) < end:
-            tile = self._tile(level, index // TILE_WIDTH, end // HASH_SIZE)
-        return tile[end - HASH_SIZE : end]
+        end = ((index & _TILE_MASK) + 1) * HASH_SIZE
+        return self._tile(level, index >> _TILE_BITS, end // HASH_SIZE)[end - HASH_SIZE : end]
 
     def _tile(self, level: int, tile_index: int, count: int) -> bytes:
-        """Tile (level, tile_index) holding at least `count` hashes, from the cache or the
+        """Tile (level, tile_index) holding at least `count` hashes, from memory or the
         database."""
         if count == 0:
             return b""
-        tile = self._tiles.get((level, tile_index))
+        tile = self._levels[level].get(tile_index)
         if tile is not None and len(tile) >= count * HASH_SIZE:
             return tile
+        if level >= self._upper_level:
+            self._read_upper_level(level)
+            tile = self._levels[level].get(tile_index)
+            if tile is not None and len(tile) >= count * HASH_SIZE:
+                return tile
+            raise _missing_hashes(level, tile_index)
         stored = self._table.tile(level, tile_index)
         if stored is None or len(stored) < count * HASH_SIZE:
-            raise StoreError(
-                f"tile {tile_index} of level {level} lacks hashes that the tree size promises: "
-                "the Merkle log tables were changed by something other than MerkleLog"
-            )
-        tile = stored
-        self._remember(level, tile_index, tile)
-        return tile
+            raise _missing_hashes(level, tile_index)
+        self._remember(level, tile_index, stored)
+        return stored
+
+    def _read_upper_level(self, level: int) -> None:
+        """Read what the kept tiles of `level` lack: its last kept tile, which may have
+        grown, and every tile after it."""
+        kept = self._levels[level]
+        for tile_index, tile in list(self._table.tiles_of_level(level, start=len(kept) - 1)):
+            if tile_index > len(kept):
+                break  # a tile is missing: the caller reports the hashes it lacks
+            kept[tile_index] = tile
+
+    def _bound_upper_levels(self) -> None:
+        # Levels from h up hold fewer than size / 2**(h-1) hashes: when that passes the
+        # bound, the lowest kept level goes to the tile cache.
+        while (self._known_size >> (self._upper_level - 1)) * HASH_SIZE > self._upper_cache_bytes:
+            if self._upper_level == _LEVELS - 1:
+                break
+            self._levels[self._upper_level] = {}
+            self._upper_level += 1
 
     def _remember(self, level: int, tile_index: int, tile: bytes) -> None:
         # First in, first out: no bookkeeping on hits, and a miss costs one indexed read.
-        tiles = self._tiles
-        key = (level, tile_index)
-        if key not in tiles and len(tiles) >= self._cache_tiles:
-            del tiles[next(iter(tiles))]
-        tiles[key] = tile
+        tiles = self._levels[level]
+        if tile_index not in tiles:
+            if len(self._cached) >= self._cache_tiles:
+                oldest_level, oldest_tile = self._cached.popleft()
+                del self._levels[oldest_level][oldest_tile]
+            self._cached.append((level, tile_index))
+        tiles[tile_index] = tile
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

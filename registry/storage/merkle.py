@@ -8,7 +8,7 @@ created on first use; a registry file has them from its schema.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 
 from registry.storage.schema import create_merkle_tables
@@ -45,10 +45,24 @@ class TileTable:
         ).fetchone()
         return None if row is None else bytes(row[0])
 
-    def tiles_of_level(self, level: int) -> Iterator[tuple[int, bytes]]:
-        """Every stored tile of `level`, in order (for audit)."""
+    def tiles(self, keys: Collection[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The stored tiles among these (level, tile), in one statement."""
+        # Point lookups joined by UNION ALL: each one uses the primary key (a row-value IN
+        # list is a scan of the table).
+        rows = self.conn.execute(
+            " UNION ALL ".join(
+                ["SELECT level, tile, hashes FROM merkle_tiles WHERE level = ? AND tile = ?"]
+                * len(keys)
+            ),
+            [number for key in keys for number in key],
+        )
+        return {(int(level), int(index)): bytes(hashes) for level, index, hashes in rows}
+
+    def tiles_of_level(self, level: int, start: int = 0) -> Iterator[tuple[int, bytes]]:
+        """The stored tiles of `level` from tile `start` on, in order (audit reads them all)."""
         for index, hashes in self.conn.execute(
-            "SELECT tile, hashes FROM merkle_tiles WHERE level = ? ORDER BY tile", (level,)
+            "SELECT tile, hashes FROM merkle_tiles WHERE level = ? AND tile >= ? ORDER BY tile",
+            (level, start),
         ):
             yield int(index), bytes(hashes)
 

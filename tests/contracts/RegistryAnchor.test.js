@@ -133,6 +133,32 @@ describe("RegistryAnchor", function () {
         .withArgs(other.address, anchorerRole);
     });
 
+    it("refuses the latest anchor's account once it renounces the role", async function () {
+      const { registry, anchorer, tree } = await loadFixture(deployFixture);
+      const anchorerRole = await registry.ANCHORER_ROLE();
+      await registry.connect(anchorer).anchor(3, rootOf(tree, 3), checkpointHashOf(3), []);
+      await registry.connect(anchorer).renounceRole(anchorerRole, anchorer.address);
+      await expect(
+        registry.connect(anchorer).anchor(4, rootOf(tree, 4), checkpointHashOf(4), consistencyProof(tree, 3, 4)),
+      )
+        .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+        .withArgs(anchorer.address, anchorerRole);
+      expect(await registry.latest()).to.deep.equal([3n, rootOf(tree, 3)]);
+    });
+
+    it("keeps the latest anchor's account when another one loses the role, and takes it back after", async function () {
+      const { registry, admin, anchorer, other, tree } = await loadFixture(deployFixture);
+      const anchorerRole = await registry.ANCHORER_ROLE();
+      await registry.connect(admin).grantRole(anchorerRole, other.address);
+      await registry.connect(anchorer).anchor(3, rootOf(tree, 3), checkpointHashOf(3), []);
+      await registry.connect(admin).revokeRole(anchorerRole, other.address);
+      await registry.connect(anchorer).anchor(4, rootOf(tree, 4), checkpointHashOf(4), consistencyProof(tree, 3, 4));
+      await registry.connect(admin).revokeRole(anchorerRole, anchorer.address);
+      await registry.connect(admin).grantRole(anchorerRole, anchorer.address);
+      await registry.connect(anchorer).anchor(5, rootOf(tree, 5), checkpointHashOf(5), consistencyProof(tree, 4, 5));
+      expect(await registry.latest()).to.deep.equal([5n, rootOf(tree, 5)]);
+    });
+
     it("does not let the anchorer grant roles", async function () {
       const { registry, anchorer, other } = await loadFixture(deployFixture);
       await expect(registry.connect(anchorer).grantRole(await registry.ANCHORER_ROLE(), other.address))

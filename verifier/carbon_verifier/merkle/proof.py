@@ -29,7 +29,7 @@ def tree_root(size: int, node: NodeReader) -> bytes:
         raise SizeError(f"tree size {size} is negative")
     if size == 0:
         return EMPTY_ROOT
-    return _range_root(0, size, node)
+    return range_root(0, size, node)
 
 
 def inclusion_proof(index: int, size: int, node: NodeReader) -> list[bytes]:
@@ -107,7 +107,7 @@ def _subtree_path(level: int, index: int, size: int, node: NodeReader) -> list[b
         if begin + (1 << height) <= size:
             path.append(node(height, sibling))
         else:
-            path.append(_range_root(begin, size, node))
+            path.append(range_root(begin, size, node))
     # Above it the path runs along the right border: a node there that is a right child has
     # a complete left sibling, and one that is a left child has no sibling at all.
     index >>= inner
@@ -120,9 +120,10 @@ def _subtree_path(level: int, index: int, size: int, node: NodeReader) -> list[b
     return path
 
 
-def _range_root(begin: int, end: int, node: NodeReader) -> bytes:
-    """MTH of leaves [begin, end). Requires begin < end and begin a multiple of the largest
-    power of two not above end - begin (true of a whole tree and of every ephemeral node)."""
+def range_root(begin: int, end: int, node: NodeReader) -> bytes:
+    """MTH of leaves [begin, end), an ephemeral node when it is not a complete subtree.
+    Requires begin < end and begin a multiple of the largest power of two not above
+    end - begin (true of a whole tree and of every ephemeral node)."""
     # MTH splits off the largest power of two below the width, so the range is a run of
     # complete subtrees of decreasing size, folded from the right.
     subtrees = []
