@@ -44,6 +44,7 @@ from tests.api_world import (
     signed_in,
 )
 from tests.ledger_world import World
+from tests.people_world import publish, redeem
 from tests.vectors import generate_rating_vectors as vectors
 from tests.vectors.generate_rating_vectors import Log
 
@@ -229,8 +230,9 @@ class Town:
 
 
 def _build(world: World, mrv: MrvParties) -> None:
-    """Alice: trips approved and issued, one reversed, some retired; bob: trips too, one
-    batch rejected; carol: nothing."""
+    """Alice: trips approved and issued, one reversed, some retired, an offer redeemed by
+    retiring grams (not her retirement: the merchant's); bob: trips too, one batch
+    rejected; carol: nothing."""
     op = world.registry.execute
     alice = op(*mrv.submit("b-1", mrv.trips("alice", 4)))
     bob = op(*mrv.submit("b-2", mrv.trips("bob", 3)))
@@ -244,6 +246,10 @@ def _build(world: World, mrv: MrvParties) -> None:
     world.op("ReverseClaim", claimId=alice_claims[0], reason="reported twice",
              evidenceHash=sha256_hex("audit"))  # fmt: skip
     world.retire("alice", 300)
+    world.open("cafe", kind="merchant")
+    world.issue("alice", 2_000)
+    publish(world, "cafe", "coffee", 1_000)
+    redeem(world, "alice", "cafe", "coffee", mode="retire")
 
 
 @pytest.fixture(scope="module")

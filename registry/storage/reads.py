@@ -193,7 +193,10 @@ class ReadModels(StoreBase):
         retirements = [
             (str(time), int(amount))
             for time, amount in self.conn.execute(
-                "SELECT time, amount FROM retirements WHERE owner = ? AND seq < ?", (account, size)
+                # CreditsRetired only: a redemption's retirement is the merchant's offset.
+                "SELECT r.time, r.amount FROM retirements r JOIN events e ON e.seq = r.seq"
+                " WHERE r.owner = ? AND r.seq < ? AND e.type = 'CreditsRetired'",
+                (account, size),
             )
         ]
         return claims, retirements
