@@ -18,7 +18,8 @@ logged and is no write: it is not in the catalogue of signed requests (`registry
 
 A browser wallet may sign in with the text form instead, an EIP-4361 message signed with
 `personal_sign` (EIP-191), which wallets show to the person as a sign-in: `sign_in_siwe`
-checks its domain (the host the page was served from), URI, version, chain id (the
+checks its domain (the host of the registry's configured public URL,
+`CARBON_REGISTRY_PUBLIC_URL`, never the request's Host header), URI, version, chain id (the
 registry's), nonce, issued-at and expiration time, and answers the same token. Its nonce is
 chosen by the page; each one is accepted once per process until its message expires
 (`NonceLedger`), so a message read off a screen cannot be replayed to the same process.

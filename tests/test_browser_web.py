@@ -66,6 +66,7 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
     folder = tmp_path_factory.mktemp("web-browser")
     explorer = {"CARBON_REGISTRY_CHAIN_EXPLORER_TX_URL": "https://explorer.example/tx/{tx}"}
     with Served(folder / "registry.db", env=explorer) as running:
+        running.env["CARBON_REGISTRY_PUBLIC_URL"] = running.base  # what wallets sign in to
         running.start()
         person, platform = Signer.generate(), Signer.generate()
         with running.client() as api:

@@ -27,7 +27,7 @@ from tests.ledger_world import CLASS, World
 from tests.people_world import join, publish
 from tests.web_labels import RAW_KEYS, visible_words
 
-HOST = "testserver"  # the Host the test client sends
+HOST = "testserver"  # the Host the test client sends, and the public URL's host here
 
 
 @dataclass
@@ -57,7 +57,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     certificate = retired.effects["certificate_id"]
     row = world.store.retirement(certificate)
     assert row is not None
-    with api_client(world) as client:
+    with api_client(world, public_url=f"http://{HOST}") as client:
         yield Site(world, client, claims, certificate, str(row["serials"]))
     world.store.close()
 
@@ -323,3 +323,13 @@ def test_the_readme_lists_every_page_and_only_pages_that_exist() -> None:
         return re.sub(r"\{\w+\}", "{}", path.split("?")[0])
 
     assert {shape(p) for p in listed} == {shape(p) for p in served}
+
+
+def test_a_phishing_site_cannot_sign_in_by_sending_its_own_host(site: Site) -> None:
+    """A wallet signs "evil.example wants you to sign in" on evil.example without warning;
+    posted here with `Host: evil.example`, it must still be refused: the domain is checked
+    against the registry's public URL, not the request's Host header."""
+    body = siwe(site.world.people["alice"], chain_id=chain_id(site), domain="evil.example",
+                uri="https://evil.example/me")  # fmt: skip
+    r = site.client.post("/v1/sessions", json=body, headers={"Host": "evil.example"})
+    assert r.status_code == 401 and r.json()["code"] == "sign_in_wrong_audience", r.text

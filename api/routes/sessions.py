@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter
 
 from api import examples as ex
 from api.deps import ServiceDep
@@ -53,15 +55,15 @@ SIGN_IN_EXAMPLE = {
         }
     ),  # fmt: skip
 )
-def create_session(
-    service: ServiceDep, request: Request, body: SignInRequest | SiweSignInRequest
-) -> SessionToken:
+def create_session(service: ServiceDep, body: SignInRequest | SiweSignInRequest) -> SessionToken:
     store = service.reader().store
     if isinstance(body, SiweSignInRequest):
         session = sign_in_siwe(
             body.siwe,
             body.signature,
-            host=request.headers.get("host", ""),
+            # The configured public address, never the request's Host header: a phishing
+            # site's own domain, sent as Host, would otherwise pass for the registry's.
+            host=urlsplit(service.settings.public_url).netloc,
             chain_id=service.domain.chain_id,
             nonces=service.siwe_nonces,
             account_exists=lambda account: store.account(account) is not None,
