@@ -4,6 +4,7 @@ with each claim's computation in words), the explorer's pages in zh-CN and en, s
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -44,6 +45,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     world = World.create(tmp_path_factory.mktemp("web") / "r.db", names=("alice", "bob"))
     world.open("wang", kind="household")
     world.open_person("mei", household=world.addr("wang"), personal_name="Wang Mei")
+    world.open_person("lei", household=world.addr("wang"))
     mrv = MrvParties(world)
     records = mrv.trips("alice", 3, metres=12_300)
     receipt = world.registry.execute(*mrv.submit("day-1", records + mrv.trips("mei", 2)))
@@ -231,7 +233,12 @@ def me_data(site: Site, name: str) -> dict[str, Any]:
 def test_the_household_view_pools_its_members(site: Site) -> None:
     mei, wang = me_data(site, "mei"), me_data(site, "wang")
     assert mei["household"]["address"] == wang["household"]["address"] == site.world.addr("wang")
+    members = {site.world.addr("mei"), site.world.addr("lei")}
+    assert set(wang["household"]["members"]) == members  # the household sees its members
+    # a member sees how many they are and not who the others are
     assert mei["household"]["members"] == [site.world.addr("mei")]
+    assert mei["household"]["member_count"] == wang["household"]["member_count"] == 2
+    assert site.world.addr("lei") not in json.dumps(mei)
     assert mei["household"]["claimed"] == mei["total_claimed"] == wang["household"]["claimed"] > 0
     assert wang["claims"] == []  # the household earns nothing itself: its members do
     alone = me_data(site, "alice")["household"]  # a household account of no members

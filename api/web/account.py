@@ -165,7 +165,10 @@ def me_data(request: Request, service: ServiceDep, caller: SignedInDep) -> dict[
         )  # the household's total only: a member may not read another member's claims
         household = {
             "address": pooled_of,
-            "members": members,
+            # A member learns how many they are, not who the others are (DATA-PROTECTION:
+            # a link is read by the person, the household and the operator).
+            "members": members if pooled_of == address else [address],
+            "member_count": len(members),
             "active": dict(pooled),
             "claimed": claimed,
         }

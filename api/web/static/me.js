@@ -86,7 +86,7 @@ async function load() {
   if (data.household) {
     $("household").hidden = false;
     $("hh-address").textContent = data.household.address;
-    $("hh-members").textContent = data.household.members.join(", ");
+    $("hh-members").textContent = `${data.household.member_count}: ${data.household.members.join(", ")}`;
     $("hh-claimed").textContent = grams(data.household.claimed);
     $("hh-active").replaceChildren(...Object.entries(data.household.active).map(([c, g]) => {
       const li = document.createElement("li"); li.textContent = `${c}: ${grams(g)}`; return li;
