@@ -82,6 +82,9 @@ def test_the_checkpoint_and_tiles_give_every_root(
     assert full.content[:32] == leaf_hash(world.store.event_body(0) or b"")
     assert client.get("/log/tile/0/001").status_code == 404  # not complete yet
     assert client.get(f"/log/tile/0/001.p/{size - 256}").status_code == 200
+    # digits that are not ASCII ("²", "٣") are no tile coordinates: 404, never a crash
+    for odd in ("/log/tile/0/001.p/²", "/log/tile/0/00²", "/log/tile/0/x٣٣٣/000"):
+        assert client.get(odd).status_code == 404, odd
     tiles = TileReader(fetcher(client), size)
     for n in (1, 2, 255, 256, 257, size):
         assert tiles.root(n) == worker.tree.root(n)

@@ -194,6 +194,8 @@ def test_search_finds_a_certificate_an_event_and_a_serial(site: Site) -> None:
     r = site.client.get("/explorer/search", params={"q": site.certificate}, follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["location"] == f"/v1/retirements/{site.certificate}/certificate.html"
+    for odd in ("²", "٣", "9" * 40):  # digits that int() refuses, and a huge number
+        assert site.client.get("/explorer/search", params={"q": odd}).status_code < 500, odd
     r = site.client.get("/explorer/search", params={"q": "3"}, follow_redirects=False)
     assert r.headers["location"] == "/explorer/events/3"
     first_range = site.serial.split()[0]

@@ -81,7 +81,11 @@ def _tile_address(index: str) -> tuple[int, int]:
         raise ApiError("not_found", str(exc)) from exc
     width = TILE_WIDTH
     if partial:
-        if not partial.isdigit() or not 0 < int(partial) < TILE_WIDTH or partial[0] == "0":
+        if (
+            not (partial.isascii() and partial.isdigit())
+            or not 0 < int(partial) < TILE_WIDTH
+            or partial[0] == "0"
+        ):
             raise ApiError("not_found", f"no partial tile of width {partial!r}")
         width = int(partial)
     return number, width

@@ -242,7 +242,7 @@ def search(
     store = service.reader().store
     if _CERTIFICATE.fullmatch(text) and store.retirement(text) is not None:
         return RedirectResponse(f"/v1/retirements/{text}/certificate.html", status_code=303)
-    if text.isdigit() and int(text) < store.event_count():
+    if text.isascii() and text.isdigit() and int(text) < store.event_count():
         return RedirectResponse(f"/explorer/events/{int(text)}", status_code=303)
     serial = _serial_lookup(service, text)
     if serial is not None:

@@ -113,11 +113,16 @@ def tile_path(level: int, index: int, width: int = TILE_WIDTH) -> str:
     return path if width == TILE_WIDTH else f"{path}.p/{width}"
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²", which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_tile_index(parts: list[str]) -> int:
     """N from its path groups (`["x001", "234"]` -> 1234); LogFormatError when malformed."""
-    if not parts or any(len(p) != 4 or p[0] != "x" or not p[1:].isdigit() for p in parts[:-1]):
+    if not parts or any(len(p) != 4 or p[0] != "x" or not _digits(p[1:]) for p in parts[:-1]):
         raise LogFormatError(f"not a tile index: {'/'.join(parts)}")
-    if len(parts[-1]) != 3 or not parts[-1].isdigit():
+    if len(parts[-1]) != 3 or not _digits(parts[-1]):
         raise LogFormatError(f"not a tile index: {'/'.join(parts)}")
     return int("".join(p.lstrip("x") for p in parts))
 
@@ -144,7 +149,7 @@ def parse_note(note: str, domain: Domain) -> SignedCheckpoint:
     if not sep or len(lines) != 4:
         raise LogFormatError("a checkpoint note has origin, size, root, timestamp, signature")
     origin, size, root_b64, timestamp = lines
-    if not size.isdigit() or not timestamp.isdigit() or (size != "0" and size[0] == "0"):
+    if not _digits(size) or not _digits(timestamp) or (size != "0" and size[0] == "0"):
         raise LogFormatError("the note's size and timestamp must be decimal integers")
     try:
         root = base64.b64decode(root_b64, validate=True)
