@@ -184,3 +184,18 @@ def test_the_api_shows_totals_and_pseudonyms_not_members(estate: World) -> None:
         assert estate.addr("alice") not in board.text and estate.addr("bob") not in one.text
         assert client.get(f"/v1/communities/{estate.addr('cafe')}").status_code == 404
         assert client.get(f"/v1/communities/{estate.addr('cafe')}/leaderboard").status_code == 404
+
+
+def test_community_totals_and_leaderboard_read_claims_by_index(estate: World) -> None:
+    """Public pages: their cost must not grow with every claim of the registry."""
+    store = estate.store
+    traced: list[str] = []
+    store.conn.set_trace_callback(traced.append)
+    store.community(estate.addr("lotus"))
+    store.community_leaderboard(estate.addr("lotus"))
+    store.conn.set_trace_callback(None)
+    for statement in [t for t in traced if "claims" in t]:
+        plan = " ".join(
+            str(row[-1]) for row in store.conn.execute(f"EXPLAIN QUERY PLAN {statement}")
+        )
+        assert "SCAN claims" not in plan, plan

@@ -162,8 +162,13 @@ class PeopleTables(StoreBase):
         rows = self.conn.execute(
             "SELECT a.address, a.name, a.opened_seq,"
             " (SELECT COUNT(*) FROM community_members WHERE community = a.address),"
+            # A claim counts once: as its account's, else as its (pooled) beneficiary's;
+            # two indexed sums, since an OR of the two would scan every claim.
             " (SELECT COALESCE(SUM(grams), 0) FROM claims WHERE status = 'issued'"
-            f"  AND (account IN ({members}) OR beneficiary IN ({members}))),"
+            f"  AND account IN ({members}))"
+            " + (SELECT COALESCE(SUM(grams), 0) FROM claims WHERE beneficiary != account"
+            f"  AND status = 'issued' AND beneficiary IN ({members})"
+            f"  AND account NOT IN ({members})),"
             " (SELECT COALESCE(SUM(amount), 0) FROM retirements WHERE owner = a.address)"
             f" FROM accounts a WHERE a.kind = 'community' {where} ORDER BY a.opened_seq LIMIT ?",
             (*args, limit),

@@ -352,6 +352,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             """
             CREATE INDEX IF NOT EXISTS claims_account ON claims(account);
             CREATE INDEX IF NOT EXISTS retirements_owner ON retirements(owner);
+            -- Claims pooled to another account (a member's, to its household): few rows.
+            CREATE INDEX IF NOT EXISTS claims_pooled ON claims(beneficiary)
+                WHERE beneficiary != account;
             CREATE TABLE IF NOT EXISTS offers (
                 merchant TEXT NOT NULL, offer_id TEXT NOT NULL, title TEXT NOT NULL,
                 grams INTEGER NOT NULL, valid_until INTEGER NOT NULL,
