@@ -6,7 +6,9 @@ commit. Signing happens before the clock starts (clients sign, the registry veri
 
 The existing holdings are bulk-inserted straight into the tables (one batch each, spread over
 filler accounts) so that setting up 10^6 of them takes seconds; the measured transfers go
-through `Registry` like any request. Group commit (`execute_many`, 256 requests a
+through `Registry` like any request. The fragmented figure is taken on the 10^6 registry
+after BENCH_FRAGMENTING_TRANSFERS (10^5) real transfers among the 1,000 traders have split
+their holdings, with the serial ranges an average transfer then moves. Group commit (`execute_many`, 256 requests a
 transaction) is the figure of the JSON keys; single-request transactions are reported beside it.
 """
 
@@ -34,6 +36,8 @@ TRADERS = 1_000
 HOLDINGS_PER_TRADER = 10
 GRAMS_PER_HOLDING = 1_000_000
 TRANSFERS = int(os.environ.get("BENCH_TRANSFERS", "20000"))
+# Real transfers among the traders before the fragmented figure is taken (issue 16: 10^5).
+FRAGMENTING_TRANSFERS = int(os.environ.get("BENCH_FRAGMENTING_TRANSFERS", "100000"))
 GROUP = 256  # the service's default CARBON_REGISTRY_GROUP_COMMIT_MAX
 
 
@@ -134,6 +138,28 @@ def rate_grouped(registry: Registry, requests: list[tuple[str, dict, str]]) -> f
     return len(requests) / (time.perf_counter() - start)
 
 
+def fragment(registry: Registry, traders: list[Signer], n: int, seed: int) -> None:
+    """Run `n` signed transfers among the traders, untimed, signing a group at a time."""
+    for i in range(0, n, GROUP):
+        requests = signed_transfers(registry, traders, min(GROUP, n - i), seed=seed + i)
+        results = registry.execute_many(requests)
+        assert all(not isinstance(r, Exception) for r in results), results
+
+
+def rate_and_ranges_grouped(
+    registry: Registry, requests: list[tuple[str, dict, str]]
+) -> tuple[float, float]:
+    """Transfers a second with group commit, and the serial ranges a transfer moved."""
+    ranges = 0
+    start = time.perf_counter()
+    for i in range(0, len(requests), GROUP):
+        results = registry.execute_many(requests[i : i + GROUP])
+        for r in results:
+            assert not isinstance(r, Exception), r
+            ranges += len(r.effects["ranges"])
+    return len(requests) / (time.perf_counter() - start), ranges / len(requests)
+
+
 def rate_single(registry: Registry, requests: list[tuple[str, dict, str]]) -> float:
     start = time.perf_counter()
     for request in requests:
@@ -164,12 +190,23 @@ def main() -> None:
             out[f"holdings_after_{label}"] = registry.store.conn.execute(
                 "SELECT COUNT(*) FROM holdings"
             ).fetchone()[0]
+            if label == "1e6":
+                fragment(registry, traders, FRAGMENTING_TRANSFERS, seed=2)
+                rate, ranges = rate_and_ranges_grouped(
+                    registry, signed_transfers(registry, traders, TRANSFERS, seed=3)
+                )
+                out["transfers_per_s_fragmented"] = round(rate)
+                out["ranges_per_transfer_fragmented"] = round(ranges, 2)
+                out["fragmenting_transfers"] = FRAGMENTING_TRANSFERS
             registry.store.close()
     raw = raw_recoveries_per_s()
     out["raw_recover_per_s"] = round(raw)
     out["ratio_1e6"] = round(int(out["transfers_per_s_1e6"]) / raw, 3)  # type: ignore[call-overload]
     out["drop_1e5_to_1e6"] = round(
         1 - int(out["transfers_per_s_1e6"]) / int(out["transfers_per_s_1e5"]), 3
+    )  # type: ignore[call-overload]
+    out["fragmented_vs_1e6"] = round(
+        int(out["transfers_per_s_fragmented"]) / int(out["transfers_per_s_1e6"]), 3
     )  # type: ignore[call-overload]
     out["synchronous"] = "FULL"
     out["group_commit"] = GROUP
