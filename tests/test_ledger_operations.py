@@ -9,7 +9,7 @@ import pytest
 
 from registry import errors
 from registry.commitments import NO_COMMITMENT
-from registry.ledger import Registry
+from registry.ledger import Receipt, Registry
 from registry.replay import replay
 from registry.signing import Signer
 from tests.ledger_world import CLASS, World, check_invariants
@@ -411,6 +411,74 @@ def test_execute_many_commits_the_good_and_refuses_the_bad(world: World) -> None
     assert isinstance(results[2], errors.SignatureExpiredError)
     assert isinstance(results[3], errors.NonceReplayedError)
     assert world.active("bob") == 60
+    assert replay(world.store).clean
+
+
+def test_a_group_answers_each_request_in_order(world: World) -> None:
+    """Each bad signature in a group gets its own error and changes nothing; the rest commit
+    in request order."""
+    world.issue("alice", 10_000)
+    size = 40
+    requests = [world.signed_transfer("alice", "bob", i + 1) for i in range(size)]
+    unrecoverable, wrong_signer, malformed = 2, 17, size - 1
+    kind, message, _ = requests[unrecoverable]
+    requests[unrecoverable] = (kind, message, "0x" + "00" * 65)
+    kind, message, _ = requests[wrong_signer]
+    forged = world.people["bob"].sign(world.registry.domain, kind, message)
+    requests[wrong_signer] = (kind, message, forged)
+    kind, message, _ = requests[malformed]
+    requests[malformed] = (kind, message, "0xzz")
+    bad = {unrecoverable, wrong_signer, malformed}
+    start = world.store.next_seq()
+
+    results = world.registry.execute_many(requests)
+
+    assert isinstance(results[unrecoverable], errors.SignatureError)
+    assert isinstance(results[malformed], errors.SignatureError)
+    wrong = results[wrong_signer]
+    assert isinstance(wrong, errors.WrongSignerError) and wrong.recovered == world.addr("bob")
+    receipts = [r for i, r in enumerate(results) if i not in bad]
+    assert all(isinstance(r, Receipt) for r in receipts)
+    assert [r.seq for r in receipts] == list(range(start, start + size - len(bad)))  # type: ignore[union-attr]
+    moved = [sum(x["last"] - x["first"] + 1 for x in r.effects["ranges"]) for r in receipts]  # type: ignore[union-attr]
+    assert moved == [i + 1 for i in range(size) if i not in bad]
+    assert world.active("bob") == sum(moved)
+    assert world.store.next_seq() == start + size - len(bad)
+    assert replay(world.store).clean
+
+
+def test_a_group_of_bad_signatures_changes_nothing(world: World) -> None:
+    world.issue("alice", 1_000)
+    requests = [
+        (kind, message, "0x" + "11" * 64 + "1d")
+        for kind, message, _ in (world.signed_transfer("alice", "bob", 1) for _ in range(20))
+    ]
+    before = world.snapshot()
+    results = world.registry.execute_many(requests)
+    assert all(isinstance(r, errors.SignatureError) for r in results)
+    assert world.snapshot() == before
+
+
+def test_a_group_moving_many_fragmented_ranges_matches_its_log(world: World) -> None:
+    """Transfers in one group that each move many ranges, some of them ranges an earlier
+    request of the group just split or moved: the tables stay what the log says."""
+    for name in ("alice", "bob", "carol"):
+        world.issue(name, 1_000)
+    world.registry.execute_many(
+        [world.signed_transfer(src, "alice", 3) for _ in range(15) for src in ("bob", "carol")]
+    )
+    group = [
+        world.signed_transfer("alice", "bob", 1_050),
+        world.signed_transfer("bob", "carol", 40),
+        world.signed_transfer("alice", "carol", 20),
+        world.signed_transfer("carol", "alice", 1_000),
+        world.signed_transfer("alice", "bob", 1_010),
+    ]
+    results = world.registry.execute_many(group)
+    assert [type(r) for r in results] == [Receipt] * len(group)
+    assert len(results[0].effects["ranges"]) > 10  # type: ignore[union-attr]
+    assert [world.active(n) for n in ("alice", "bob", "carol")] == [10, 2_975, 15]
+    check_invariants(world.store)
     assert replay(world.store).clean
 
 

@@ -196,7 +196,7 @@ class StoreBase:
         self._data_version: int | None = None
         self._asset_classes: dict[str, dict[str, Any]] = {}
         # Holdings just read by `active_holdings`, so that applying the ranges picked from
-        # them does not read them again; emptied by any write to holdings.
+        # them does not read them again; a holding that changes is dropped from it.
         self._picked: dict[int, list[Holding]] = {}
         try:
             self._open(synchronous)

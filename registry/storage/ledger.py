@@ -156,6 +156,7 @@ class LedgerTables(StoreBase):
                 (owner, asset_class, batch_no),
             )
         picked = self._picked
+        picked.clear()  # only the last pick is applied next
         for row in cursor:
             holding = Holding(*row)
             picked.setdefault(holding.batch_no, []).append(holding)
@@ -190,8 +191,15 @@ class LedgerTables(StoreBase):
         )
         return [Holding(*row) for row in rows]
 
+    def _forget_picked(self, holding_id: int) -> None:
+        """Drop a holding about to change from the ranges last picked: the others still hold
+        as read, so moving a transfer's next range needs no query (a fragmented transfer
+        moves about ten)."""
+        for batch_no, known in self._picked.items():
+            self._picked[batch_no] = [h for h in known if h.id != holding_id]
+
     def update_holding_range(self, holding_id: int, first: int, last: int) -> None:
-        self._picked.clear()
+        self._forget_picked(holding_id)
         self.conn.execute(
             "UPDATE holdings SET first = ?, last = ? WHERE id = ?", (first, last, holding_id)
         )
@@ -199,7 +207,7 @@ class LedgerTables(StoreBase):
     def update_holding_owner(
         self, holding_id: int, owner: str, status: str, ref: str | None
     ) -> None:
-        self._picked.clear()
+        self._forget_picked(holding_id)
         self.conn.execute(
             "UPDATE holdings SET owner = ?, status = ?, ref = ? WHERE id = ?",
             (owner, status, ref, holding_id),
@@ -215,7 +223,10 @@ class LedgerTables(StoreBase):
         status: str,
         ref: str | None,
     ) -> None:
-        self._picked.clear()
+        # The new range was cut from a holding already forgotten; drop any other overlap.
+        known = self._picked.get(batch_no)
+        if known:
+            self._picked[batch_no] = [h for h in known if h.last < first or h.first > last]
         self.conn.execute(
             "INSERT INTO holdings(batch_no, first, last, owner, asset_class, status, ref)"
             " VALUES (?,?,?,?,?,?,?)",
