@@ -4,6 +4,9 @@ Every event is checked for canonical form and a gapless `seq`; its signature is 
 again (unless the caller skips it for speed); its request is decided again on the state
 rebuilt so far, and the effects must equal those the event recorded. Then the rebuilt
 tables are compared row by row with the stored ones. Any difference is reported by name.
+What an event shows alone (all but the decision) is checked in worker processes ahead of
+the sequential decide-and-apply, one a core, in bounded chunks and in log order: the first
+problem reported is the one replay alone would report.
 
 A committed activity batch is decided on details the log does not hold: replay opens them
 from the vault, and notes each erasure as it reaches the point in the log where it
