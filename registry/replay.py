@@ -4,6 +4,9 @@ Every event is checked for canonical form and a gapless `seq`; its signature is 
 again (unless the caller skips it for speed); its request is decided again on the state
 rebuilt so far, and the effects must equal those the event recorded. Then the rebuilt
 tables are compared row by row with the stored ones. Any difference is reported by name.
+What an event shows alone (all but the decision) is checked in worker processes ahead of
+the sequential decide-and-apply, one a core, in bounded chunks and in log order: the first
+problem reported is the one replay alone would report.
 
 A committed activity batch is decided on details the log does not hold: replay opens them
 from the vault, and notes each erasure as it reaches the point in the log where it
@@ -25,9 +28,13 @@ member's grams to the household and a reversal that took the member's claim back
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable
+import multiprocessing
+import os
+from collections import Counter, deque
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from registry.canonical import canonical_bytes, from_canonical
@@ -51,6 +58,7 @@ class ReplayReport:
     events: int = 0
     problems: list[str] = field(default_factory=list)
     taken_as_logged: int = 0  # committed batches whose details were erased
+    signatures_verified: int = 0  # recovered again and equal to the recorded signer
 
     @property
     def clean(self) -> bool:
@@ -58,6 +66,12 @@ class ReplayReport:
 
 
 PROGRESS_EVERY = 1_000
+# Events checked a task in the worker processes; a few tasks a worker are in flight, so that
+# memory stays bounded however long the log.
+CHUNK = 500
+IN_FLIGHT_PER_WORKER = 3
+# Below this many events, starting worker processes costs more than it saves.
+PARALLEL_FROM = 5_000
 
 
 def replay(
@@ -66,38 +80,47 @@ def replay(
     verify_signatures: bool = True,
     progress: Callable[[int], None] | None = None,
     vault: Vault | None = None,
+    workers: int | None = None,
 ) -> ReplayReport:
     """Rebuild state from `source`'s events in memory and diff it against `source`'s tables;
     `progress(n)` is told of every PROGRESS_EVERY events replayed (and of the rest).
 
     Committed batches are decided again on their details from `vault` (by default, the
     vault of `source` when its master key is at hand), and then the private activity index
-    is compared too; without a vault they are taken as logged."""
+    is compared too; without a vault they are taken as logged.
+
+    What an event shows alone (its canonical form, its request's normal form, its signature
+    recovered again, its expiry) is checked by `workers` processes ahead of the sequential
+    decide-and-apply, in log order (by default one a core, for logs of PARALLEL_FROM events
+    or more); the first problem in log order is reported either way."""
     report = ReplayReport()
     rebuilt = Store(":memory:")
     rebuilt.history = source  # decisions that read an earlier event (a lock's, a batch's)
     details = Details(source, vault)
-    domain: Domain | None = None
+    domain: list[Domain | None] = [None]
+    if workers is None:
+        workers = usable_cores() if source.event_count() >= PARALLEL_FROM else 1
+    checked = _checked_rows(source, lambda: domain[0], verify_signatures, workers)
     try:
         with rebuilt.write():
-            for seq, event_type, time, body in source.event_rows():
+            for (seq, event_type, time, _), (problem, event, decision_time, verified) in checked:
                 if seq != report.events:
                     report.problems.append(
                         f"event log has a gap: expected seq {report.events}, found {seq}"
                     )
                     return report
                 report.events += 1
+                report.signatures_verified += verified
                 if progress is not None and report.events % PROGRESS_EVERY == 0:
                     progress(PROGRESS_EVERY)
-                problem = _check_and_apply(
-                    rebuilt, domain, seq, event_type, time, body, verify_signatures, details
-                )
+                if problem is None:
+                    problem = _apply(rebuilt, seq, event_type, time, event, decision_time, details)
                 if problem:
                     report.problems.append(problem)
                     return report
                 if event_type == GENESIS:
                     meta = rebuilt.meta()
-                    domain = Domain(int(meta["chain_id"]), meta["verifying_contract"])
+                    domain[0] = Domain(int(meta["chain_id"]), meta["verifying_contract"])
             details.note_erasures(rebuilt, report.events)  # those after the last event
         if progress is not None:
             progress(report.events % PROGRESS_EVERY)
@@ -106,39 +129,124 @@ def replay(
         report.problems.extend(compare_tables(source, rebuilt, tables))
         return report
     finally:
+        checked.close()  # stops the workers when replay returns early
         rebuilt.close()
 
 
-def _check_and_apply(
-    rebuilt: Store,
-    domain: Domain | None,
-    seq: int,
-    event_type: str,
-    time: str,
-    body: bytes,
-    verify_signatures: bool,
-    details: Details,
-) -> str | None:
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+Row = tuple[int, str, str, bytes]
+# A problem, or the event parsed, its decision time (None for the genesis) and 1 when its
+# signature was recovered again and matched.
+Checked = tuple[str | None, dict[str, Any], int | None, int]
+
+
+def _checked_rows(
+    source: Store, domain: Callable[[], Domain | None], verify: bool, workers: int
+) -> Generator[tuple[Row, Checked], None, None]:
+    """`source`'s event rows in log order, each with what it shows alone. The genesis comes
+    first and alone: the others are checked under the domain it sets."""
+    rows = source.event_rows()
+    first = next(rows, None)
+    if first is None:
+        return
+    yield first, check_alone(None, *first, verify)
+    if workers <= 1:
+        for row in rows:
+            yield row, check_alone(domain(), *row, verify)
+        return
+    chunk = max(1, min(CHUNK, (source.event_count() - 1) // (workers * IN_FLIGHT_PER_WORKER)))
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding SQLite
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[tuple[list[Row], Future[list[Checked]]]] = deque()
+        try:
+            while True:
+                while len(pending) < workers * IN_FLIGHT_PER_WORKER:
+                    batch = list(islice(rows, chunk))
+                    if not batch:
+                        break
+                    pending.append((batch, pool.submit(check_chunk, domain(), batch, verify)))
+                if not pending:
+                    return
+                batch, future = pending.popleft()
+                yield from zip(batch, future.result(), strict=True)
+        finally:
+            for _, future in pending:
+                future.cancel()
+
+
+def check_chunk(domain: Domain | None, rows: list[Row], verify: bool) -> list[Checked]:
+    return [check_alone(domain, *row, verify) for row in rows]
+
+
+def check_alone(
+    domain: Domain | None, seq: int, event_type: str, time: str, body: bytes, verify: bool
+) -> Checked:
+    """What event `seq` shows alone: canonical form, columns, request normal form, signature
+    and expiry; no state is read."""
     try:
         event = from_canonical(body)
     except ValueError:
-        return f"event {seq}: body is not JSON"
+        return f"event {seq}: body is not JSON", {}, None, 0
     try:
         if canonical_bytes(event) != body:
-            return f"event {seq}: body is not in RFC 8785 canonical form"
+            return f"event {seq}: body is not in RFC 8785 canonical form", {}, None, 0
     except RegistryError as exc:
-        return f"event {seq}: {exc}"
+        return f"event {seq}: {exc}", {}, None, 0
     if event.get("seq") != seq or event.get("type") != event_type or event.get("time") != time:
-        return f"event {seq}: seq, type or time column differs from the event body"
+        return f"event {seq}: seq, type or time column differs from the event body", {}, None, 0
     try:
         if event_type == GENESIS:
             if seq != 0:
-                return f"event {seq}: a second {GENESIS} event"
+                return f"event {seq}: a second {GENESIS} event", {}, None, 0
+            return None, event, None, 0
+        if domain is None:
+            return f"event {seq}: the log does not start with {GENESIS}", {}, None, 0
+        operation = BY_EVENT_TYPE.get(event_type)
+        if operation is None:
+            return f"event {seq}: unknown event type {event_type!r}", {}, None, 0
+        request = event["payload"]["request"]
+        declared = operation.message.for_logged(request)
+        if declared.normalise(request) != request:
+            return f"event {seq}: request is not in normal form", {}, None, 0
+        (signature,) = event["signatures"]
+        signer = signature["signer"]
+        if verify:
+            recovered = recover_signer(
+                domain.digest(declared.struct, request), signature["signature"]
+            )
+            if recovered != signer:
+                problem = (
+                    f"event {seq}: signature recovers to {recovered}, not the recorded {signer}"
+                )
+                return problem, {}, None, 1
+        decision_time = int(parse_time(time))
+        if request["expiry"] < decision_time:
+            return f"event {seq}: request had expired when it was logged", {}, None, int(verify)
+        return None, event, decision_time, int(verify)
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"event {seq} ({event_type}): malformed: {exc!r}", {}, None, 0
+    except RegistryError as exc:
+        return f"event {seq} ({event_type}): cannot be applied: {exc}", {}, None, 0
+
+
+def _apply(
+    rebuilt: Store,
+    seq: int,
+    event_type: str,
+    time: str,
+    event: dict[str, Any],
+    decision_time: int | None,
+    details: Details,
+) -> str | None:
+    """Decide event `seq` again on the state rebuilt so far, and apply it."""
+    try:
+        if decision_time is None:  # the genesis, checked alone
             apply_genesis(rebuilt, event["payload"], seq)
             return None
-        if domain is None:
-            return f"event {seq}: the log does not start with {GENESIS}"
-        return _redo(rebuilt, domain, event, seq, time, verify_signatures, details)
+        return _redo(rebuilt, event, seq, time, decision_time, details)
     except (KeyError, TypeError, ValueError) as exc:
         return f"event {seq} ({event_type}): malformed: {exc!r}"
     except RegistryError as exc:
@@ -311,28 +419,15 @@ class Details:
 
 def _redo(
     rebuilt: Store,
-    domain: Domain,
     event: dict[str, Any],
     seq: int,
     time: str,
-    verify: bool,
+    decision_time: int,
     details: Details,
 ) -> str | None:
-    operation = BY_EVENT_TYPE.get(event["type"])
-    if operation is None:
-        return f"event {seq}: unknown event type {event['type']!r}"
+    operation = BY_EVENT_TYPE[event["type"]]
     request = event["payload"]["request"]
-    declared = operation.message.for_logged(request)
-    if declared.normalise(request) != request:
-        return f"event {seq}: request is not in normal form"
-    (signature,) = event["signatures"]
-    signer = signature["signer"]
-    if verify:
-        recovered = recover_signer(domain.digest(declared.struct, request), signature["signature"])
-        if recovered != signer:
-            return f"event {seq}: signature recovers to {recovered}, not the recorded {signer}"
-    if request["expiry"] < int(parse_time(time)):
-        return f"event {seq}: request had expired when it was logged"
+    signer = event["signatures"][0]["signer"]
     if rebuilt.nonce_used(signer, request["nonce"]):
         return f"event {seq}: nonce {request['nonce']} of {signer} used twice"
     logged = event["payload"]["effects"]
@@ -353,7 +448,7 @@ def _redo(
         return f"event {seq}: {exc}"
     try:
         rebuilt.private_inputs = inputs
-        rebuilt.decision_time = int(parse_time(time))
+        rebuilt.decision_time = decision_time
         if not decidable:
             if committed_batch:
                 committed.check_logged(request, logged, seq, inputs)

@@ -72,3 +72,50 @@ def test_a_forged_signer_is_caught_when_signatures_are_checked(world: World) -> 
     )
     problems = replay(world.store).problems
     assert problems and f"event {seq}" in problems[0]
+
+
+def busy(world: World) -> None:
+    lifecycle(world)
+    for i in range(40):
+        world.transfer(*(("alice", "bob") if i % 2 else ("bob", "alice")), 1 + i)
+
+
+def forge_signature(world: World, seq: int) -> None:
+    (body,) = world.store.conn.execute("SELECT body FROM events WHERE seq = ?", (seq,)).fetchone()
+    event = json.loads(body)
+    signature = event["signatures"][0]["signature"]
+    event["signatures"][0]["signature"] = signature[:-2] + (
+        "1c" if signature[-2:] == "1b" else "1b"
+    )
+    world.store.conn.execute(
+        "UPDATE events SET body = ? WHERE seq = ?", (canonical_bytes(event), seq)
+    )
+
+
+def test_replay_in_worker_processes_checks_every_signature(world: World) -> None:
+    busy(world)
+    alone, parallel = replay(world.store, workers=1), replay(world.store, workers=2)
+    assert alone.clean and parallel.clean, parallel.problems
+    assert parallel.events == alone.events == world.store.event_count()
+    # Every event but the genesis is signed, and each signature was recovered again.
+    assert parallel.signatures_verified == alone.signatures_verified == parallel.events - 1
+    assert replay(world.store, workers=2, verify_signatures=False).signatures_verified == 0
+
+
+def test_replay_in_worker_processes_reports_the_first_forged_signature(world: World) -> None:
+    busy(world)
+    count = world.store.event_count()
+    late, later = count - 12, count - 3  # past the first chunks the workers check
+    forge_signature(world, later)
+    forge_signature(world, late)
+    alone, parallel = replay(world.store, workers=1), replay(world.store, workers=2)
+    assert parallel.problems == alone.problems
+    assert parallel.problems[0].startswith(f"event {late}: signature recovers to ")
+    assert parallel.events == late + 1
+
+
+def test_replay_in_worker_processes_finds_a_gap_after_the_genesis(world: World) -> None:
+    busy(world)
+    world.store.conn.execute("DELETE FROM events WHERE seq = 30")
+    problems = replay(world.store, workers=2).problems
+    assert problems == ["event log has a gap: expected seq 30, found 31"]

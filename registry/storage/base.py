@@ -315,6 +315,14 @@ class StoreBase:
             "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", list(values.items())
         )
 
+    def insert_row(self, table: str, row: dict[str, Any]) -> None:
+        """Insert `row` (column -> scalar) into `table`: a plain INSERT, several times faster
+        than sqlite-utils' `insert`, which reads the table's schema every call."""
+        columns = ", ".join(row)
+        self.conn.execute(
+            f"INSERT INTO {table}({columns}) VALUES ({marks(list(row))})", list(row.values())
+        )
+
     def dump(self, table: str) -> list[tuple[Any, ...]]:
         """Every row of a state (or private) table, without its surrogate row id, in key
         order."""

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import sqlite_utils
-
 from registry.storage.base import STATUSES, Holding, StoreBase
 
 
@@ -302,7 +300,7 @@ class LedgerTables(StoreBase):
         self.conn.execute("INSERT INTO nonces(signer, nonce) VALUES (?, ?)", (signer, nonce))
 
     def insert_retirement(self, row: dict[str, Any]) -> None:
-        sqlite_utils.Database(self.conn).table("retirements").insert(row)
+        self.insert_row("retirements", row)
 
     def retirement(self, certificate_id: str) -> dict[str, Any] | None:
         cursor = self.conn.execute(
@@ -314,4 +312,4 @@ class LedgerTables(StoreBase):
         return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
     def insert_cancellation(self, row: dict[str, Any]) -> None:
-        sqlite_utils.Database(self.conn).table("cancellations").insert(row)
+        self.insert_row("cancellations", row)
