@@ -103,14 +103,26 @@ def build(db: Path) -> tuple[Registry, Signer, Signer, list[Signer]]:
     requests = [op("RegisterAssetClass", methodology="SZ_TRANSIT", methodologyVersion="1.0",
                    vintage=2026, region="440300"),
                 op("OpenAccount", account=platform.address, kind="platform", name="Metro",
-                   household=m.ZERO_ADDRESS),
+                   householdCommitment=NO_COMMITMENT),
                 op("GrantRole", account=platform.address, role="platform")]  # fmt: skip
     requests += [
-        op("OpenAccount", account=p.address, kind="person", name="", household=m.ZERO_ADDRESS)
+        op(
+            "OpenAccount",
+            account=p.address,
+            kind="person",
+            name="",
+            householdCommitment=NO_COMMITMENT,
+        )
         for p in [me, *people]
     ]
     requests += [
-        op("OpenAccount", account=t.address, kind="household", name="", household=m.ZERO_ADDRESS)
+        op(
+            "OpenAccount",
+            account=t.address,
+            kind="household",
+            name="",
+            householdCommitment=NO_COMMITMENT,
+        )
         for t in traders
     ]
     requests += [
@@ -154,6 +166,7 @@ def main() -> None:
         registry.store.close()
         build_s = time.perf_counter() - started
         settings = Settings(db=db, anchoring=False, rate_limits=False,
+                            public_url="http://bench.local",  # the host /me signs in to
                             operator_api_key=SecretStr("bench-operator-key-000000000000"))  # fmt: skip
         with TestClient(create_app(settings), base_url="http://bench.local") as client:
             now = int(time.time())
