@@ -40,13 +40,15 @@ import sqlite_utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_registry import new_registry  # noqa: E402  (bench/ is the script directory)
+
 from registry import messages as m  # noqa: E402
 from registry.commitments import NO_COMMITMENT  # noqa: E402
 from registry.ledger import Registry  # noqa: E402
 from registry.methodologies import CATALOGUE  # noqa: E402
 from registry.mrv.ingest import class_of, cst_day  # noqa: E402
 from registry.signing import Signer  # noqa: E402
-from registry.storage import CLAIM_COLUMNS, Store  # noqa: E402
+from registry.storage import CLAIM_COLUMNS  # noqa: E402
 
 # 00:00 China Standard Time five days ago: inside every claim window.
 T0 = (int(time.time()) + 8 * 3600) // 86_400 * 86_400 - 8 * 3600 - 5 * 86_400
@@ -55,18 +57,6 @@ RECORDS = int(os.environ.get("BENCH_RECORDS", "50000"))
 ACCOUNTS = 20_000
 CLAIMS = int(os.environ.get("BENCH_CLAIMS", "1000000"))
 HOUSEHOLDS = 20_000
-
-
-def new_registry(path: Path) -> tuple[Registry, Signer]:
-    operator = Signer.generate()
-    registry = Registry.create(
-        Store(path),
-        chain_id=31337,
-        verifying_contract="0x" + "11" * 20,
-        operator=operator.address,
-        log_id="bench.local/ingest",
-    )
-    return registry, operator
 
 
 def bulk_accounts(registry: Registry, n: int, kind: str) -> list[str]:
@@ -113,7 +103,7 @@ def activity_records(accounts: list[str], n: int, seed: int) -> list[dict[str, A
 
 
 def ingestion(tmp: Path) -> tuple[float, float]:
-    registry, operator = new_registry(tmp / "ingest.db")
+    registry, operator = new_registry(tmp / "ingest.db", "ingest")
     accounts = bulk_accounts(registry, ACCOUNTS, "person")
     platform = Signer.generate()
     d = registry.domain
@@ -164,7 +154,7 @@ def ingestion(tmp: Path) -> tuple[float, float]:
 
 
 def issuance(tmp: Path) -> float:
-    registry, operator = new_registry(tmp / "issue.db")
+    registry, operator = new_registry(tmp / "issue.db", "ingest")
     households = bulk_accounts(registry, HOUSEHOLDS, "household")
     pool = Signer.generate()
     d = registry.domain

@@ -26,10 +26,11 @@ from coincurve import PrivateKey, PublicKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_registry import new_registry  # noqa: E402  (bench/ is the script directory)
+
 from registry.commitments import NO_COMMITMENT  # noqa: E402
 from registry.ledger import Registry  # noqa: E402
 from registry.signing import Signer  # noqa: E402
-from registry.storage import Store  # noqa: E402
 
 CLASS = "SZ_TRANSIT-1.0-2026-440300"
 TRADERS = 1_000
@@ -42,14 +43,7 @@ GROUP = 256  # the service's default CARBON_REGISTRY_GROUP_COMMIT_MAX
 
 
 def build(path: Path, holdings: int) -> tuple[Registry, list[Signer]]:
-    operator = Signer.generate()
-    registry = Registry.create(
-        Store(path),
-        chain_id=31337,
-        verifying_contract="0x" + "11" * 20,
-        operator=operator.address,
-        log_id="bench.local/ledger",
-    )
+    registry, operator = new_registry(path, "ledger")
     d = registry.domain
     traders = [Signer.generate() for _ in range(TRADERS)]
     registry.execute_many(

@@ -21,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_registry import new_registry  # noqa: E402  (bench/ is the script directory)
+
 from registry import messages as m  # noqa: E402
 from registry.canonical import canonical_bytes  # noqa: E402
 from registry.commitments import NO_COMMITMENT  # noqa: E402
@@ -39,9 +41,7 @@ T0 = int(time.time()) - 4 * 86_400
 
 
 def build(path: Path) -> tuple[Registry, list[str]]:
-    operator = Signer.generate()
-    registry = Registry.create(Store(path), chain_id=31337, verifying_contract="0x" + "11" * 20,
-                               operator=operator.address, log_id="bench.local/rating")  # fmt: skip
+    registry, operator = new_registry(path, "rating")
     d = registry.domain
     people = [m.address(f"0x{i + 1:040x}", "bench") for i in range(PEOPLE)]
     with registry.store.write():  # setup only: the bench measures the read

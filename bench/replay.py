@@ -29,9 +29,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_registry import new_registry  # noqa: E402  (bench/ is the script directory)
+
 from registry import replay as replay_module  # noqa: E402
 from registry.commitments import NO_COMMITMENT  # noqa: E402
-from registry.ledger import Registry  # noqa: E402
 from registry.signing import Signer  # noqa: E402
 from registry.storage import Store  # noqa: E402
 
@@ -44,14 +45,7 @@ ISSUED_GRAMS = 10_000_000
 
 def build(path: Path) -> int:
     """A registry of about EVENTS signed events at `path`; returns the event count."""
-    operator = Signer.generate()
-    registry = Registry.create(
-        Store(path),
-        chain_id=31337,
-        verifying_contract="0x" + "11" * 20,
-        operator=operator.address,
-        log_id="bench.local/replay",
-    )
+    registry, operator = new_registry(path, "replay")
     d = registry.domain
     owners = [Signer.generate() for _ in range(ACCOUNTS)]
     requests: list[tuple[str, dict[str, Any], str]] = [

@@ -33,6 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_registry import CHAIN_ID, new_registry  # noqa: E402  (bench/ is the script directory)
 from eth_account import Account  # noqa: E402
 from eth_account.messages import encode_defunct  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
@@ -44,7 +45,6 @@ from registry import messages as m  # noqa: E402
 from registry.commitments import NO_COMMITMENT  # noqa: E402
 from registry.ledger import Registry  # noqa: E402
 from registry.signing import Signer  # noqa: E402
-from registry.storage import Store  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -55,7 +55,6 @@ REQUESTS = int(os.environ.get("BENCH_WEB_REQUESTS", "200"))
 PEOPLE = 300
 TRADERS = 200
 CLASS = "SZ_TRANSIT-1.0-2026-440300"
-CHAIN_ID = 31337
 # 00:00 China Standard Time 20 days ago: inside the claim window.
 T0 = (int(time.time()) + 8 * 3600) // 86_400 * 86_400 - 8 * 3600 - 20 * 86_400
 
@@ -84,14 +83,7 @@ def trips(people: list[Signer], me: Signer) -> list[dict[str, Any]]:
 
 
 def build(db: Path) -> tuple[Registry, Signer, Signer, list[Signer]]:
-    operator = Signer.generate()
-    registry = Registry.create(
-        Store(db, synchronous="NORMAL"),
-        chain_id=CHAIN_ID,
-        verifying_contract="0x" + "11" * 20,
-        operator=operator.address,
-        log_id="bench.local/web",
-    )
+    registry, operator = new_registry(db, "web", synchronous="NORMAL")
     domain = registry.domain
 
     def op(kind: str, /, **fields: Any) -> tuple[str, dict[str, Any], str]:
