@@ -9,13 +9,12 @@ load the JavaScript light verifier and check a bundle against the chain from the
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from registry.signing import Signer
 from tests.serve_process import CLASS, Served, setup_parties
@@ -34,18 +33,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, i
             api.wait_for_anchor(retired.seq, timeout_s=120)
             certificate = retired.effects["certificate_id"]
         yield running, retired.seq, certificate
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is needed (make test installs it)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
 
 
 def verdict(page: Page, selector: str = "#result") -> str:

@@ -15,7 +15,6 @@ Python with eth_account (`expose_binding`), as MetaMask would make them.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from carbon_verifier.rating import statement_digest
 from registry import messages
@@ -99,18 +98,6 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
             certificate = str(retired.effects["certificate_id"])
             serial = api.certificate(certificate).serials[0]
         yield Town(running, person, certificate, serial, merchant, community.address, neighbour)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is needed (make test installs it)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
 
 
 def wallet_context(browser: Browser, signer: Signer, **options: Any) -> BrowserContext:
