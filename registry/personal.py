@@ -20,9 +20,8 @@ import secrets
 import stat
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -34,6 +33,7 @@ from registry.storage.personal import PersonalTables, SealedPiece
 DATA_KEY_ENV = "CARBON_REGISTRY_DATA_KEY"
 KEY_BYTES = 32
 NONCE_BYTES = 12
+CACHED_KEYS = 100_000  # unwrapped data keys kept in memory (tens of MB at most)
 SEALED_FORMAT = b"\x01"  # what a sealed piece's plaintext starts with (JSON's is "{")
 
 EVIDENCE = "evidence"  # raw evidence of the first release's batches
@@ -86,8 +86,7 @@ def salt_fingerprint(salt: bytes) -> bytes:
     return hashlib.sha256(b"salt|" + salt).digest()[:16]
 
 
-@dataclass(frozen=True)
-class Piece:
+class Piece(NamedTuple):
     """A piece of personal data and the salt its commitment in the log uses."""
 
     subject: str
@@ -109,14 +108,19 @@ class Vault:
         self.tables = tables
         self._master = AESGCM(master)
         self._activity_secret = hashlib.sha256(b"activity-key|" + master).digest()
+        # Data keys unwrapped before, by their wrapped bytes: ingestion seals under the same
+        # people batch after batch. The table stays the truth (a key erased, or created in a
+        # transaction that rolled back, is not found there and so not used). Emptied by an
+        # erasure here and whenever another connection commits (it may have erased one), so
+        # that an erased key does not outlive its row in this process's memory.
+        self._ciphers: dict[bytes, AESGCM] = {}
+        self._ciphers_version = -1
 
-    def _subject_key(self, subject: str, create: bool) -> bytes | None:
-        return self._subject_keys([subject], create).get(subject)
-
-    def _subject_keys(self, subjects: list[str], create: bool) -> dict[str, bytes]:
+    def _subject_ciphers(self, subjects: Iterable[str], create: bool) -> dict[str, AESGCM]:
         """The data keys of `subjects` (one query), made for those without one if `create`."""
-        wrapped = self.tables.wrapped_keys(subjects)
-        missing = [s for s in dict.fromkeys(subjects) if s not in wrapped]
+        wanted = list(dict.fromkeys(subjects))
+        wrapped = self.tables.wrapped_keys(wanted)
+        missing = [s for s in wanted if s not in wrapped]
         if create and missing:
             made = []
             for subject in missing:
@@ -127,17 +131,25 @@ class Vault:
                 made.append((subject, sealed))
             self.tables.insert_keys(made, time.time())
             wrapped.update(self.tables.wrapped_keys(missing))  # the first one stored stays
-        keys = {}
+        version = self.tables.data_version()
+        if version != self._ciphers_version or len(self._ciphers) > CACHED_KEYS:
+            self._ciphers.clear()
+            self._ciphers_version = version
+        ciphers = {}
         for subject, sealed in wrapped.items():
-            try:
-                keys[subject] = self._master.decrypt(
-                    sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], subject.encode()
-                )
-            except InvalidTag as exc:
-                raise ValidationError(
-                    f"the data key of {subject} does not open with the master key"
-                ) from exc
-        return keys
+            cipher = self._ciphers.get(sealed)
+            if cipher is None:
+                try:
+                    key = self._master.decrypt(
+                        sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], subject.encode()
+                    )
+                except InvalidTag as exc:
+                    raise ValidationError(
+                        f"the data key of {subject} does not open with the master key"
+                    ) from exc
+                cipher = self._ciphers[sealed] = AESGCM(key)
+            ciphers[subject] = cipher
+        return ciphers
 
     def seal(self, piece: Piece) -> None:
         """Encrypt and store a piece (inside the caller's transaction)."""
@@ -146,16 +158,14 @@ class Vault:
     def seal_many(self, pieces: Sequence[Piece], seq: int | None) -> None:
         """Encrypt and store pieces of the event `seq`, each under its subject's key. The
         plaintext is a format byte (1), the 32-byte salt, then the data."""
-        keys = self._subject_keys([p.subject for p in pieces], create=True)
-        ciphers = {subject: AESGCM(key) for subject, key in keys.items()}
+        ciphers = self._subject_ciphers([p.subject for p in pieces], create=True)
         nonces = secrets.token_bytes(NONCE_BYTES * len(pieces))
         sealed = []
-        for i, piece in enumerate(pieces):
+        for i, (subject, kind, ref, salt, data, _) in enumerate(pieces):
             nonce = nonces[i * NONCE_BYTES : (i + 1) * NONCE_BYTES]
-            aad = f"{piece.subject}|{piece.kind}|{piece.ref}".encode()
-            plain = SEALED_FORMAT + piece.salt + piece.data
-            ciphertext = ciphers[piece.subject].encrypt(nonce, plain, aad)
-            sealed.append(SealedPiece(piece.subject, piece.kind, piece.ref, nonce, ciphertext, seq))
+            plain = SEALED_FORMAT + salt + data
+            ciphertext = ciphers[subject].encrypt(nonce, plain, f"{subject}|{kind}|{ref}".encode())
+            sealed.append(SealedPiece(subject, kind, ref, nonce, ciphertext, seq))
         self.tables.put_many(sealed)
 
     def activity_key(self, platform: str, activity_id: str) -> bytes:
@@ -199,16 +209,16 @@ class Vault:
 
     def open_many(self, pieces: Sequence[SealedPiece]) -> list[Piece | None]:
         """`open` of every piece, their subjects' keys read once."""
-        keys = self._subject_keys([s.subject for s in pieces], create=False)
-        return [self._opened(sealed, keys.get(sealed.subject)) for sealed in pieces]
+        ciphers = self._subject_ciphers([s.subject for s in pieces], create=False)
+        return [self._opened(sealed, ciphers.get(sealed.subject)) for sealed in pieces]
 
     @staticmethod
-    def _opened(sealed: SealedPiece, key: bytes | None) -> Piece | None:
-        if key is None:
+    def _opened(sealed: SealedPiece, cipher: AESGCM | None) -> Piece | None:
+        if cipher is None:
             return None  # erased
         aad = f"{sealed.subject}|{sealed.kind}|{sealed.ref}".encode()
         try:
-            plain = AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, aad)
+            plain = cipher.decrypt(sealed.nonce, sealed.ciphertext, aad)
         except InvalidTag as exc:
             raise ValidationError(f"the sealed {sealed.kind} {sealed.ref} does not open") from exc
         if plain.startswith(SEALED_FORMAT):
@@ -229,13 +239,14 @@ class Vault:
     def erase(self, subject: str) -> int:
         """Destroy the subject's key, pieces and private activity rows; returns how many
         pieces went."""
+        self._ciphers.clear()
         return self.tables.erase(subject, time.time())
 
     def claim_salts(self, salts: list[bytes]) -> None:
-        """Refuse salts that are short or were used before; remember these ones."""
+        """Refuse salts that are short or were used before; remember these ones. Call it
+        inside a write transaction: on a refusal some may be remembered, and must roll back
+        with the rest."""
         if any(len(salt) != SALT_BYTES for salt in salts):
             raise ValidationError(f"a commitment salt must be {SALT_BYTES} random bytes")
-        fingerprints = [salt_fingerprint(salt) for salt in salts]
-        if len(set(fingerprints)) < len(fingerprints) or self.tables.salts_seen(fingerprints):
+        if not self.tables.remember_salts([salt_fingerprint(salt) for salt in salts]):
             raise ReusedSaltError("a commitment salt was used before; use a fresh one")
-        self.tables.remember_salts(fingerprints)

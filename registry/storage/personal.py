@@ -29,6 +29,10 @@ class PersonalTables:
         self.conn = conn
         conn.execute("PRAGMA secure_delete = ON")
 
+    def data_version(self) -> int:
+        """SQLite's count of commits by other connections (one may have erased a key)."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
     def wrapped_key(self, subject: str) -> bytes | None:
         row = self.conn.execute(
             "SELECT wrapped FROM personal_keys WHERE subject = ?", (subject,)
@@ -105,25 +109,19 @@ class PersonalTables:
         )
         return int(pieces.rowcount) + int(legacy.rowcount)
 
-    def salts_seen(self, fingerprints: list[bytes]) -> bool:
-        """Whether any of these salt fingerprints was remembered before."""
-        for chunk in chunks(fingerprints):
-            row = self.conn.execute(
-                f"SELECT 1 FROM commitment_salts WHERE fingerprint IN ({marks(chunk)}) LIMIT 1",
-                chunk,
-            ).fetchone()
-            if row is not None:
-                return True
-        return False
-
     def salt_seen(self, fingerprint: bytes) -> bool:
         row = self.conn.execute(
             "SELECT 1 FROM commitment_salts WHERE fingerprint = ?", (fingerprint,)
         ).fetchone()
         return row is not None
 
-    def remember_salts(self, fingerprints: list[bytes]) -> None:
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO commitment_salts(fingerprint) VALUES (?)",
-            [(f,) for f in fingerprints],
-        )
+    def remember_salts(self, fingerprints: list[bytes]) -> bool:
+        """Remember these salt fingerprints; False (and the caller's transaction to roll
+        back) if any was remembered before. One statement: the primary key finds reuse."""
+        try:
+            self.conn.executemany(
+                "INSERT INTO commitment_salts(fingerprint) VALUES (?)", [(f,) for f in fingerprints]
+            )
+        except sqlite3.IntegrityError:
+            return False
+        return True
