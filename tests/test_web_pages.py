@@ -263,9 +263,18 @@ def test_after_a_run_the_household_view_totals_what_its_members_hold(
     )
     world.registry.execute(*mrv.attest([o["claim"] for o in receipt.effects["outcomes"]]))
     world.registry.execute(*mrv.run())
+    issued = [o["claim"] for o in receipt.effects["outcomes"]]
     with api_client(world, public_url=f"http://{HOST}") as client:
         site = Site(world, client, [], "", "")
         mei, lei, wang = (me_data(site, n) for n in ("mei", "lei", "wang"))
+        # the household still reads its members' claims, issued to them
+        body = siwe(world.people["wang"], chain_id=chain_id(site))
+        token = client.post("/v1/sessions", json=body).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        listed = client.get("/v1/claims", headers=headers).json()["items"]
+        assert sorted(c["claim_id"] for c in listed) == sorted(issued)
+        one = client.get(f"/v1/claims/{issued[0]}", headers=headers).json()
+        assert one["status"] == "issued" and one["beneficiary"] == one["account"]
     held = {n: sum(b["active"] for b in d["balances"]) for n, d in (("mei", mei), ("lei", lei))}
     assert held["mei"] > held["lei"] > 0 and wang["balances"] == []  # each holds their own
     claimed = mei["total_claimed"] + lei["total_claimed"]

@@ -512,7 +512,6 @@ RUN_ISSUANCE = Message(
             "Whom a claim's credits go to: its own account (never its household, whose"
             " batch would show the member's link in the log).",
             default="account",
-            cli="",
         ),
     ),
     "role:operator",

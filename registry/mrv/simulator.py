@@ -84,6 +84,7 @@ MERCHANTS = (
 )
 COMMUNITY_NAME = "莲花山社区 Lianhuashan community"
 PSEUDONYMS = ("绿色狐狸", "Quiet Owl", "步行者 Walker", "Solar Panda", "骑行侠 Rider", "Leaf")
+MEMBER_COUNTS = (1, 2, 2, 3, 3, 4)  # a household's people, drawn from this
 MAX_REDEMPTIONS = 6
 POOLED_SHARE = 10  # a member gives a tenth of its largest holding to the pooled retirement
 
@@ -328,7 +329,7 @@ class Simulation:
             city = rng.choices(CITIES, CITY_SHARES)[0]
             members = [
                 simulation_signer(self.config.seed, f"household/{h}/member/{i}")
-                for i in range(rng.choice((1, 2, 2, 3, 3, 4)))
+                for i in range(rng.choice(MEMBER_COUNTS))
             ]
             household = Household(
                 account,
