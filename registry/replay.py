@@ -377,9 +377,9 @@ class Details:
         self, operation: Operation, seq: int, logged: dict[str, Any], decided: dict[str, Any]
     ) -> bool:
         """Whether an issuance run decided before a household lost a member to erasure
-        differs from its log only by that member's link, which went with them: the run's
-        logged batches go to such a household, with the claims, grams and new classes
-        decided."""
+        differs from its log only by that member's link, which went with them: the run (a
+        pooled one, of the form before issue 11: since, no run follows the link) logged
+        batches to such a household, with the claims, grams and new classes decided."""
         losing = self.households_losing_a_member(seq)
         if not losing:
             return False
