@@ -282,10 +282,12 @@ def test_an_erasure_by_another_process_is_seen_by_a_running_registry(mrv: MrvWor
 
 
 def unexplained_batches(store: Any) -> list[dict[str, Any]]:
-    """What an observer of the log alone finds: issuance batches that the logged claims of
-    the account they go to do not add up to (count and grams per class), so that other
-    accounts' claims must: a link the log shows."""
-    claims: dict[tuple[str, str], list[int]] = {}
+    """What an observer of the log alone finds: issuance batches that the approved claims
+    of the account they go to do not add up to (count and grams per class), so that other
+    accounts' claims must: a link the log shows. Claims, their attestation (approvals,
+    grams a rejection gave back) and runs are all in the log."""
+    claims: dict[str, tuple[str, str, int]] = {}  # claim -> (account, class, grams)
+    approved: set[str] = set()
     found = []
     for seq in range(1, store.event_count()):
         event = json.loads(store.event_body(seq))
@@ -293,14 +295,24 @@ def unexplained_batches(store: Any) -> list[dict[str, Any]]:
         if event["type"] == "ActivitiesSubmitted":
             for record, outcome in zip(request["records"], effects["outcomes"], strict=True):
                 if "claim" in outcome:
-                    claims.setdefault((record["account"], outcome["class"]), []).append(
-                        outcome["grams"]
-                    )
+                    claims[outcome["claim"]] = (record["account"], outcome["class"],
+                                                outcome["grams"])  # fmt: skip
+        elif event["type"] == "ClaimsAttested":
+            if request["approve"]:
+                approved.update(request["claims"])
+            for given in effects.get("recredited", []):  # grams a rejection gave back
+                assert "readmitted" not in given  # first-release records only: none here
+                account, asset_class, grams = claims[given["claim"]]
+                claims[given["claim"]] = (account, asset_class, grams + given["grams"])
         elif event["type"] == "IssuanceRun":
+            issued: dict[tuple[str, str], list[int]] = {}
+            for claim in approved:
+                account, asset_class, grams = claims[claim]
+                issued.setdefault((account, asset_class), []).append(grams)
+            approved.clear()
             for batch in effects["batches"]:
-                issued = batch["amount"] + batch["buffer"]
-                own = claims.get((batch["to"], batch["asset_class"]), [])
-                if (len(own), sum(own)) != (batch["claims"], issued):
+                own = issued.get((batch["to"], batch["asset_class"]), [])
+                if (len(own), sum(own)) != (batch["claims"], batch["amount"] + batch["buffer"]):
                     found.append(batch)
     return found
 
