@@ -106,12 +106,13 @@ class MrvTables(StoreBase):
         return members
 
     def household_claimed(self, household: str) -> int:
-        """The grams claimed (not rejected, not reversed) by a household and its members, as
-        one total: credited to the household (pooled, before issue 11) or to the member."""
+        """The grams claimed (not rejected, not reversed) by a household's account and its
+        members' accounts, as one total (whether a run pooled them to the household, before
+        issue 11, or credited the member)."""
         row = self.conn.execute(
             "SELECT COALESCE(SUM(grams), 0) FROM claims"
-            " WHERE status NOT IN ('rejected', 'reversed')"
-            " AND (beneficiary = ? OR account IN (SELECT address FROM accounts WHERE household = ?))",
+            " WHERE account IN (SELECT address FROM accounts WHERE household = ? UNION SELECT ?)"
+            " AND status NOT IN ('rejected', 'reversed')",
             (household, household),
         ).fetchone()
         return int(row[0])
