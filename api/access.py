@@ -65,11 +65,12 @@ def forbidden(what: str) -> ApiError:
     )
 
 
-def may_read_claim(who: Viewer, claim: dict[str, Any]) -> bool:
-    """The claim's account, its beneficiary (the person's household, or the person), the
-    platform that sent the record, a verifier, the operator."""
+def may_read_claim(who: Viewer, claim: dict[str, Any], household: str | None) -> bool:
+    """The claim's account, `household` (the account's), its beneficiary (a household its
+    grams were pooled to by a run of the earlier form, or the person), the platform that
+    sent the record, a verifier, the operator."""
     return who.reads_all_claims or who.is_one_of(
-        claim["account"], claim["beneficiary"], claim["platform"]
+        claim["account"], household, claim["beneficiary"], claim["platform"]
     )
 
 

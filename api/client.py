@@ -483,6 +483,7 @@ class RegistryClient:
             runId=run_id or f"run-{uuid.uuid4().hex[:12]}",
             bufferPool=buffer_pool,
             bufferBasisPoints=buffer_basis_points,
+            creditsTo="account",
         )
 
     def reverse_claim(

@@ -216,7 +216,12 @@ def issuance(tmp: Path) -> float:
     registry.store.conn.execute("ANALYZE")
     del rows
     request = operator.request(  # 10%: the highest floor of these methodologies
-        d, "RunIssuance", runId="bench", bufferPool=pool.address, bufferBasisPoints=1_000
+        d,
+        "RunIssuance",
+        runId="bench",
+        bufferPool=pool.address,
+        bufferBasisPoints=1_000,
+        creditsTo="account",
     )
     start = time.perf_counter()
     receipt = registry.execute(*request)

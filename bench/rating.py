@@ -77,7 +77,8 @@ def build(path: Path) -> tuple[Registry, list[str]]:
         registry.execute(*verifier.request(d, "AttestClaims", **attest))
         if b % 5 == 4:
             registry.execute(*operator.request(d, "RunIssuance", runId=f"run-{b}",
-                                               bufferPool=pool.address, bufferBasisPoints=500))  # fmt: skip
+                                               bufferPool=pool.address, bufferBasisPoints=500,
+                                               creditsTo="account"))  # fmt: skip
     return registry, people
 
 

@@ -363,9 +363,7 @@ class Registry:
             if earlier is not None:
                 return earlier
         if operation.message is m.RUN_ISSUANCE:
-            waiting = {
-                asset_class.split("-")[0] for asset_class, *_ in store.approved_claim_groups()
-            }
+            waiting = {asset_class.split("-")[0] for asset_class in store.approved_classes()}
             refuse_below_floor(request["bufferBasisPoints"], waiting)
         seq = store.next_seq()
         # Claimed first: a refusal below rolls the transaction (or savepoint) back with it.

@@ -44,7 +44,7 @@ from registry.errors import RegistryError
 from registry.handlers import Operation
 from registry.ledger import BY_EVENT_TYPE, GENESIS, apply_genesis, parse_time, sealed_value
 from registry.messages import OPEN_ACCOUNT, REVERSE_CLAIM, RUN_ISSUANCE, SUBMIT_ACTIVITIES
-from registry.mrv import committed
+from registry.mrv import committed, issuance
 from registry.mrv.ingest import EARNING_KINDS, beneficiary_of
 from registry.personal import HOUSEHOLD, Vault, existing_master_key
 from registry.storage import PRIVATE_TABLES, STATE_TABLES, Store
@@ -276,6 +276,8 @@ class Details:
         self.noted = 0  # erasures noted in the rebuilt store so far (they come in log order)
         self.noted_members = 0
         self.erased_records: Counter[str] = Counter()  # records of erased persons, per platform
+        # Issuance runs of the form before issue 11, which followed the household link.
+        self.pooled_runs: set[int] = set()
         self.taken_as_logged = 0
 
     def note_erasures(self, rebuilt: Store, seq: int) -> None:
@@ -359,13 +361,15 @@ class Details:
         self, rebuilt: Store, request: dict[str, Any], seq: int, logged: dict[str, Any]
     ) -> bool:
         """Whether a claim's reversal, logged before its person was erased, took the grams
-        from their household, which the rebuilt store cannot know (the link went with
-        them): then it is taken as logged, checked for its claim's class and grams."""
+        from their household (a pooled run issued them there), which the rebuilt store
+        cannot know (the link went with them): then it is taken as logged, checked for its
+        claim's class and grams."""
         claim = rebuilt.claim(request["claimId"])
         later = {subject for subject, size in self.erasures if size > seq}
         return (
             claim is not None
             and claim["status"] == "issued"
+            and claim["issued_seq"] in self.pooled_runs
             and claim["account"] in later
             and claim["beneficiary"] == claim["account"]
             and logged["holder"] in self.households_losing_a_member(seq)
@@ -374,16 +378,21 @@ class Details:
         )
 
     def explained_by_lost_links(
-        self, operation: Operation, seq: int, logged: dict[str, Any], decided: dict[str, Any]
+        self,
+        operation: Operation,
+        request: dict[str, Any],
+        seq: int,
+        logged: dict[str, Any],
+        decided: dict[str, Any],
     ) -> bool:
         """Whether an issuance run decided before a household lost a member to erasure
-        differs from its log only by that member's link, which went with them: the run's
-        logged batches go to such a household, with the claims, grams and new classes
-        decided."""
+        differs from its log only by that member's link, which went with them: the run (a
+        pooled one, of the form before issue 11: since, no run follows the link) logged
+        batches to such a household, with the claims, grams and new classes decided."""
         losing = self.households_losing_a_member(seq)
         if not losing:
             return False
-        if operation.message is RUN_ISSUANCE:
+        if operation.message is RUN_ISSUANCE and not issuance.credits_to_accounts(request):
             logged_to = {b["to"] for b in logged["batches"]}
             differing = logged_to ^ {b["to"] for b in decided["batches"]}
             later = {subject for subject, size in self.erasures if size > seq}
@@ -439,6 +448,10 @@ def _redo(
             inputs, decidable = details.inputs(rebuilt, request, seq)
         elif operation.message is OPEN_ACCOUNT:
             inputs, decidable = details.open_account_inputs(request, seq), True
+        elif operation.message is RUN_ISSUANCE:
+            if not issuance.credits_to_accounts(request):
+                details.pooled_runs.add(seq)
+            inputs, decidable = None, True
         elif operation.message is REVERSE_CLAIM:
             inputs = None
             decidable = not details.reversal_of_a_lost_link(rebuilt, request, seq, logged)
@@ -464,7 +477,7 @@ def _redo(
             ):
                 effects = operation.decide(rebuilt, request, signer, seq)
             if effects != logged and details.explained_by_lost_links(
-                operation, seq, logged, effects
+                operation, request, seq, logged, effects
             ):
                 effects = logged
                 details.taken_as_logged += 1

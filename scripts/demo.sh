@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The registry's lifecycle on a fresh SQLite file: households receive credits, trade them,
+# The registry's lifecycle on a fresh SQLite file: people receive credits, trade them,
 # retire some, the operator cancels a wrongly issued part, and replay proves the tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,9 @@ say "Asset classes and batches (issued = active + retired + cancelled + locked)"
 $CR classes list
 $CR batches | sed -n 1,12p
 
-# The household with the most active grams in one class sells to a company, which retires them.
+# Whoever of the households and their members holds the most active grams in one class (a
+# claim's credits go to its own account: a member's to the member) sells to a company,
+# which retires them.
 read -r seller CLASS grams < <(.venv/bin/python - "$work/keys" <<'PY'
 import json, subprocess, sys
 from pathlib import Path
@@ -38,7 +40,7 @@ PY
 seller_address=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["address"])' "$seller")
 acme=$($CR keygen "$work/acme.key")
 $CR accounts open "$acme" --kind company --name "Acme Logistics" >/dev/null
-say "Household $seller_address holds $grams g of $CLASS; it sells two thirds to Acme Logistics"
+say "Account $seller_address holds $grams g of $CLASS; it sells two thirds to Acme Logistics"
 $CR holdings "$seller_address"
 sold=$((grams * 2 / 3))
 $CR transfer --key-file "$seller" --to "$acme" --class "$CLASS" --amount "$sold"
@@ -98,7 +100,7 @@ PY
 say "The bundle exported before the kill still verifies at the same URL"
 (cd /tmp && "$OLDPWD/$CR" verify "$OLDPWD/$work/retirement-bundle.json" --rpc "$rpc" --confirmations 2)
 
-say "Bridge out: the household locks 1 kg for a chain wallet; anyone mints it with the lock's proof"
+say "Bridge out: the seller locks 1 kg for a chain wallet; anyone mints it with the lock's proof"
 wallet=$($CR keygen "$work/wallet.key"); buyer=$($CR keygen "$work/buyer.key")
 $CR fund "$wallet" --rpc "$rpc" >/dev/null; $CR fund "$buyer" --rpc "$rpc" >/dev/null
 lock_seq=$($CR lock --key-file "$seller" --class "$CLASS" --amount 1kg --recipient "$wallet" --json \

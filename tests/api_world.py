@@ -156,6 +156,7 @@ class MrvParties:
             runId=run_id,
             bufferPool=self.pool.address,
             bufferBasisPoints=500,
+            creditsTo="account",
         )
 
     @staticmethod

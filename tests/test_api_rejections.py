@@ -3,6 +3,7 @@ the database exactly as it was: state tables and event log compared before and a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -272,6 +273,30 @@ def unknown_account_kind(world: World, client: Client) -> Request:
     return lambda: client.post("/v1/accounts", json=payload, headers=OPERATOR)
 
 
+def pooled_issuance_run(world: World, client: Client) -> Request:
+    """A run in the form before issue 11 (no creditsTo: members' credits pooled to their
+    household), signed as that release signed it: refused, naming creditsTo."""
+    from registry import messages as m
+    from registry.signing import new_nonce
+
+    pool = world.open("pool", kind="company")
+    message = {"runId": "r1", "bufferPool": pool.address, "bufferBasisPoints": 500,
+               "nonce": new_nonce(), "expiry": int(time.time()) + 600}  # fmt: skip
+    signature = world.operator.sign_struct(
+        world.registry.domain, m.RUN_ISSUANCE_POOLED.struct, message
+    )
+
+    def send() -> Any:
+        response = client.post(
+            "/v1/issuance-runs", json={"message": message, "signature": signature},
+            headers=OPERATOR,
+        )  # fmt: skip
+        assert "creditsTo" in response.json()["detail"], response.text
+        return response
+
+    return send
+
+
 CASES: list[tuple[Case, int, str]] = [
     (tampered_amount, 403, "wrong_signer"),
     (malformed_signature, 401, "bad_signature"),
@@ -304,6 +329,7 @@ CASES: list[tuple[Case, int, str]] = [
     (platform_for_another, 403, "wrong_signer"),
     (attest_without_verifier_role, 403, "not_authorised"),
     (unknown_account_kind, 422, "invalid_request"),
+    (pooled_issuance_run, 422, "invalid_request"),
 ]
 
 

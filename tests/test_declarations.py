@@ -203,7 +203,7 @@ def test_every_write_type_signed_by_ethers_is_accepted(tmp_path: Path) -> None:
         send(mrv.verifier, "AttestClaims", **messages.attestation(
             mrv.verifier.address, "att-1", claims, True, ""))  # fmt: skip
         send(op, "RunIssuance", runId="run-1", bufferPool=mrv.pool.address,
-             bufferBasisPoints=500)  # fmt: skip
+             bufferBasisPoints=500, creditsTo="account")  # fmt: skip
         send(op, "ReverseClaim", claimId=claims[0], reason="trip reported twice",
              evidenceHash="0x" + "cd" * 32)  # fmt: skip
         cafe, estate = world.open("cafe", kind="merchant"), world.open("estate", kind="community")

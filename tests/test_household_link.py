@@ -23,7 +23,7 @@ from registry.personal import HOUSEHOLD
 from registry.replay import replay
 from registry.signing import Signer, new_nonce
 from tests.ledger_world import World
-from tests.test_mrv_ingestion import T0, MrvWorld, outcomes
+from tests.test_mrv_ingestion import SZ, T0, MrvWorld, outcomes
 
 
 @pytest.fixture
@@ -181,12 +181,14 @@ def test_accounts_opened_in_the_earlier_forms_replay_and_their_erasure_forgets_t
     assert audit_clean(world.registry) == []
 
 
-def test_erasing_a_member_keeps_replay_and_audit_clean(mrv: MrvWorld) -> None:
+@pytest.mark.parametrize("pooled", [False, True], ids=["credited to accounts", "pooled run"])
+def test_erasing_a_member_keeps_replay_and_audit_clean(mrv: MrvWorld, pooled: bool) -> None:
     """wang_a's trip is credited; the household then sends the same activity (refused as a
-    duplicate) and an overlapping one (double counted); the claims are issued to the
-    household. Once wang_a is erased, the link is gone, the household is known only to
-    have had a member erased: those batches and the issuance replay as logged, and later
-    batches are decided again knowing the erasure."""
+    duplicate) and an overlapping one (double counted); the claims are issued: to wang_a,
+    or by a run of the earlier form to the household. Once wang_a is erased, the link is
+    gone, the household is known only to have had a member erased: those batches (and a
+    pooled run, which the link decided) replay as logged, a run that credited wang_a is
+    decided again, and later batches are decided again knowing the erasure."""
     registry, store = mrv.registry, mrv.store
     wang, wang_a = mrv.addr("wang"), mrv.addr("wang_a")
     trip = mrv.record("wang_a", T0 + 7 * 3600, activity_id="ride-1")
@@ -197,9 +199,14 @@ def test_erasing_a_member_keeps_replay_and_audit_clean(mrv: MrvWorld) -> None:
     assert (outcomes(again), outcomes(overlapping)) == (["duplicate_record"], ["double_counted"])
     mrv.submit("metro", [mrv.record("wang_b", T0 + 9 * 3600)])
     mrv.attest(mrv.claim_ids())
-    mrv.run()
+    if pooled:
+        mrv.pooled_run()
+    else:
+        mrv.run()
     [claim] = [c for c in store.claims(status="issued") if c["account"] == wang_a]
-    assert claim["beneficiary"] == wang  # issued to the household
+    assert claim["beneficiary"] == (wang if pooled else wang_a)
+    # the platform finds the trip fabricated: taken back from whom the run issued it to
+    assert mrv.reverse(claim["claim_id"]).effects["holder"] == (wang if pooled else wang_a)
     report = replay(store)
     assert report.clean and report.taken_as_logged == 0, report.problems
     assert audit_clean(registry) == []
@@ -219,8 +226,9 @@ def test_erasing_a_member_keeps_replay_and_audit_clean(mrv: MrvWorld) -> None:
     assert outcomes(later) == ["erased_account", "claim"]
     report = replay(store)
     assert report.clean, report.problems
-    # the four batches that held the household's records before, and the issuance
-    assert report.taken_as_logged == 5
+    # the four batches that held the household's records before, and a pooled issuance and
+    # the reversal of a claim it gave the household (a run to accounts is decided again)
+    assert report.taken_as_logged == 4 + 2 * pooled
     assert audit_clean(registry) == []
 
 
@@ -274,3 +282,92 @@ def test_an_erasure_by_another_process_is_seen_by_a_running_registry(mrv: MrvWor
     trip = mrv.record("wang_a", T0 + 7 * 3600)
     assert outcomes(mrv.submit("metro", [trip])) == ["erased_account"]
     assert replay(mrv.store).clean
+
+
+def unexplained_batches(store: Any) -> list[dict[str, Any]]:
+    """What an observer of the log alone finds: issuance batches that the approved claims
+    of the account they go to do not add up to (count and grams per class), so that other
+    accounts' claims must: a link the log shows. Claims, their attestation (approvals,
+    grams a rejection gave back) and runs are all in the log."""
+    claims: dict[str, tuple[str, str, int]] = {}  # claim -> (account, class, grams)
+    approved: set[str] = set()
+    found = []
+    for seq in range(1, store.event_count()):
+        event = json.loads(store.event_body(seq))
+        request, effects = event["payload"]["request"], event["payload"]["effects"]
+        if event["type"] == "ActivitiesSubmitted":
+            for record, outcome in zip(request["records"], effects["outcomes"], strict=True):
+                if "claim" in outcome:
+                    claims[outcome["claim"]] = (record["account"], outcome["class"],
+                                                outcome["grams"])  # fmt: skip
+        elif event["type"] == "ClaimsAttested":
+            if request["approve"]:
+                approved.update(request["claims"])
+            for given in effects.get("recredited", []):  # grams a rejection gave back
+                assert "readmitted" not in given  # first-release records only: none here
+                account, asset_class, grams = claims[given["claim"]]
+                claims[given["claim"]] = (account, asset_class, grams + given["grams"])
+        elif event["type"] == "IssuanceRun":
+            issued: dict[tuple[str, str], list[int]] = {}
+            for claim in approved:
+                account, asset_class, grams = claims[claim]
+                issued.setdefault((account, asset_class), []).append(grams)
+            approved.clear()
+            for batch in effects["batches"]:
+                own = issued.get((batch["to"], batch["asset_class"]), [])
+                if (len(own), sum(own)) != (batch["claims"], batch["amount"] + batch["buffer"]):
+                    found.append(batch)
+    return found
+
+
+@pytest.mark.parametrize("pooled", [False, True], ids=["credited to accounts", "pooled run"])
+def test_an_observer_of_the_log_cannot_link_a_member_to_the_household(
+    mrv: MrvWorld, pooled: bool
+) -> None:
+    """The members' claims are issued to the members: every batch of the run is the logged
+    claims of the account it goes to, so no batch to the household carries a member's
+    grams. A run of the earlier form pooled them, and the observer found the household's
+    batch to be its members' claims (which the new form no longer allows)."""
+    wang, wang_a, wang_b = mrv.addr("wang"), mrv.addr("wang_a"), mrv.addr("wang_b")
+    mrv.submit("metro", [mrv.record("wang_a", T0 + 7 * 3600), mrv.record("wang_a", T0 + 9 * 3600),
+                         mrv.record("wang_b", T0 + 8 * 3600), mrv.record("li", T0 + 8 * 3600)])  # fmt: skip
+    mrv.attest(mrv.claim_ids())
+    receipt = mrv.pooled_run()[-1] if pooled else mrv.run()
+    holders = {b["to"] for b in receipt.effects["batches"]}
+    if pooled:
+        assert holders == {wang, mrv.addr("li")}
+        [linked] = unexplained_batches(mrv.store)
+        # the household's batch is exactly its members' logged claims: 2 + 1 rides
+        assert (linked["to"], linked["claims"]) == (wang, 3)
+        assert linked["amount"] + linked["buffer"] == 3 * 443
+        return
+    assert holders == {wang_a, wang_b, mrv.addr("li")}
+    assert unexplained_batches(mrv.store) == []
+    body = mrv.store.event_body(receipt.seq).lower()
+    assert wang[2:].lower().encode() not in body  # the household is nowhere in the run
+    issued = {c["account"]: c["beneficiary"] for c in mrv.store.claims(status="issued")}
+    assert issued[wang_a] == wang_a and issued[wang_b] == wang_b
+    assert mrv.store.active_balance(wang, SZ) == 0
+    # the household's own view still totals its members' claims (not logged: its link)
+    assert mrv.store.household_claimed(wang) == 3 * 443
+    assert replay(mrv.store).clean
+    assert audit_clean(mrv.registry) == []
+
+
+def test_a_member_s_claim_reversed_after_a_new_run_is_taken_back_from_the_member(
+    mrv: MrvWorld,
+) -> None:
+    wang_a = mrv.addr("wang_a")
+    receipt = mrv.submit("metro", [mrv.record("wang_a", T0 + 7 * 3600)])
+    [claim] = [o["claim"] for o in receipt.effects["outcomes"]]
+    mrv.attest([claim])
+    mrv.run()
+    assert mrv.store.active_balance(wang_a, SZ) == 420
+    reversal = mrv.reverse(claim)
+    assert reversal.effects["holder"] == wang_a
+    assert (reversal.effects["holder_grams"], reversal.effects["pool_grams"]) == (420, 23)
+    assert mrv.store.active_balance(wang_a, SZ) == 0
+    assert mrv.store.household_claimed(mrv.addr("wang")) == 0  # a reversed claim counts not
+    report = replay(mrv.store)
+    assert report.clean and report.taken_as_logged == 0, report.problems
+    assert audit_clean(mrv.registry) == []

@@ -26,13 +26,13 @@ from registry import errors
 from registry import messages as m
 from registry.commitments import commit_text, commitment
 from registry.errors import SchemaVersionError
-from registry.ledger import Receipt
+from registry.ledger import OPERATIONS, Authorised, Receipt
 from registry.methodologies import lookup
 from registry.methodologies.policy import current_version
 from registry.mrv.committed import REASONS
 from registry.mrv.ingest import cst_day
 from registry.replay import replay
-from registry.signing import Signer
+from registry.signing import Signer, new_nonce
 from registry.storage import Store, migrate_file
 from tests.ledger_world import World, legacy_batch
 
@@ -144,7 +144,27 @@ class MrvWorld:
             runId=f"run-{next(self._ids)}",
             bufferPool=self.addr(pool),
             bufferBasisPoints=basis_points,
+            creditsTo="account",
         )
+
+    def pooled_run(self, basis_points: int = 500, *, commit: bool = True) -> tuple[Any, ...]:
+        """A run of the form before issue 11 (no creditsTo: a member's credits pooled to the
+        household), signed and committed as that release logged it (the ledger takes no
+        such request any more); returns `(kind, message, signature, receipt or None)`."""
+        message = {"runId": f"run-{next(self._ids)}", "bufferPool": self.addr("pool"),
+                   "bufferBasisPoints": basis_points, "nonce": new_nonce(),
+                   "expiry": int(time.time()) + 600}  # fmt: skip
+        operator = self.world.operator
+        signature = operator.sign_struct(
+            self.registry.domain, m.RUN_ISSUANCE_POOLED.struct, message
+        )
+        receipt = None
+        if commit:
+            authorised = Authorised(OPERATIONS["RunIssuance"], message, operator.address,
+                                    signature)  # fmt: skip
+            with self.store.write():
+                receipt = self.registry._commit(authorised)
+        return "RunIssuance", message, signature, receipt
 
     def reverse(self, claim_id: str) -> Receipt:
         return self.world.op(

@@ -4,6 +4,7 @@ for random activity streams, issued + buffer == approved claims and nothing is c
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from registry.mrv.ingest import cst_day
 from registry.mrv.issuance import split_buffer
 from registry.replay import replay
 from tests.ledger_world import check_invariants
+from tests.test_household_link import audit_clean
 from tests.test_mrv_ingestion import MIN, SZ, T0, VINTAGE, MrvWorld
 
 HOUR = 3600
@@ -180,52 +182,113 @@ def test_buffer_rounds_up_and_adds_up(
     assert split_buffer(grams, basis_points) == (amount, buffer)
 
 
-def test_issuance_run_batches_per_beneficiary_and_class_with_a_buffer(mrv: MrvWorld) -> None:
+def submit_household_and_li(mrv: MrvWorld) -> None:
+    """wang_a: 2 rides, wang_b: 1 (members of wang), li: 1 ride and a bike ride; attested."""
     mrv.submit("metro", trips(mrv, "wang_a", 2) + trips(mrv, "wang_b", 1) + trips(mrv, "li", 1))
     bike = mrv.record(
         "li", T0 + 20 * HOUR, 30, "BJ_CYCLE_WALK", walk_m=0, cycle_m=5_000, navigated=1
     )
     mrv.submit("map", [bike])
     mrv.attest(mrv.claim_ids())
+
+
+BJ = f"BJ_CYCLE_WALK-1.0-{VINTAGE}-110000"
+NEW_BJ = {"id": BJ, "methodology": "BJ_CYCLE_WALK", "version": "1.0",
+          "vintage": int(VINTAGE), "region": "110000"}  # fmt: skip
+
+
+def test_issuance_run_batches_per_claim_account_and_class_with_a_buffer(mrv: MrvWorld) -> None:
+    submit_household_and_li(mrv)
     receipt = mrv.run(basis_points=500)
-    sz, bj = SZ, f"BJ_CYCLE_WALK-1.0-{VINTAGE}-110000"
-    li, wang = mrv.addr("li"), mrv.addr("wang")
-    # a ride earns 443 g, the bike ride 290 g (after 5% leakage); 3 x 443 = 1,329 g -> 67 g
+    li, wang_a, wang_b = mrv.addr("li"), mrv.addr("wang_a"), mrv.addr("wang_b")
+    # a ride earns 443 g, the bike ride 290 g (after 5% leakage); 2 x 443 = 886 g -> 45 g
     # buffer; 443 -> 23; 290 -> 15 (5%, rounded up)
-    groups = sorted([(bj, li, 275, 15, 1), (sz, li, 420, 23, 1), (sz, wang, 1_262, 67, 3)])
+    groups = sorted([(BJ, li, 275, 15, 1), (SZ, li, 420, 23, 1), (SZ, wang_a, 841, 45, 2),
+                     (SZ, wang_b, 420, 23, 1)])  # fmt: skip
     assert receipt.event_type == "IssuanceRun"
     assert receipt.effects == {
         "claims": 5,
         "grams": 4 * 443 + 290,
-        "issued_grams": 1_262 + 420 + 275,
-        "buffer_grams": 67 + 23 + 15,
-        "new_classes": [
-            {
-                "id": bj,
-                "methodology": "BJ_CYCLE_WALK",
-                "version": "1.0",
-                "vintage": int(VINTAGE),
-                "region": "110000",
-            },
-        ],
+        "issued_grams": 841 + 420 + 420 + 275,
+        "buffer_grams": 45 + 23 + 23 + 15,
+        "new_classes": [NEW_BJ],
         "batches": [
             {"batch_no": n, "to": to, "asset_class": c, "amount": a, "buffer": b, "claims": k}
             for n, (c, to, a, b, k) in enumerate(groups, start=1)
         ],
         "buffer_batches": [
-            {"batch_no": 4, "asset_class": bj, "amount": 15},
-            {"batch_no": 5, "asset_class": sz, "amount": 90},
+            {"batch_no": 5, "asset_class": BJ, "amount": 15},
+            {"batch_no": 6, "asset_class": SZ, "amount": 91},
         ],
     }
-    # the household holds its members' credits; the pool holds the buffer
-    assert mrv.store.active_balance(wang, sz) == 1_262
-    assert mrv.store.active_balance(mrv.addr("wang_a"), sz) == 0
-    assert mrv.store.active_balance(mrv.addr("pool"), sz) == 90
-    assert mrv.store.asset_class(bj)["registered_seq"] == receipt.seq
-    [holding] = mrv.registry.holdings(wang)
-    assert holding["serials"] == f"CN-CIR-SZ_TRANSIT-1.0-{VINTAGE}-{holding['batch_no']}-1-1262"
+    # each member holds their own credits, the household none; the pool holds the buffer
+    assert mrv.store.active_balance(wang_a, SZ) == 841
+    assert mrv.store.active_balance(wang_b, SZ) == 420
+    assert mrv.store.active_balance(mrv.addr("wang"), SZ) == 0
+    assert mrv.store.active_balance(mrv.addr("pool"), SZ) == 91
+    assert {c["beneficiary"] for c in mrv.store.claims(status="issued")} == {li, wang_a, wang_b}
+    assert mrv.store.asset_class(BJ)["registered_seq"] == receipt.seq
+    [holding] = mrv.registry.holdings(wang_a)
+    assert holding["serials"] == f"CN-CIR-SZ_TRANSIT-1.0-{VINTAGE}-{holding['batch_no']}-1-841"
     check_invariants(mrv.store)
     assert replay(mrv.store).clean
+
+
+def test_a_pooled_run_of_the_earlier_form_replays_with_credits_pooled_as_logged(
+    mrv: MrvWorld,
+) -> None:
+    """A run logged before issue 11 pooled the members' claims to their household: it
+    replays and audits clean, the household keeps what it was logged to receive, and a
+    reversal of a member's claim still takes back from the household."""
+    submit_household_and_li(mrv)
+    *_, receipt = mrv.pooled_run(500)
+    li, wang = mrv.addr("li"), mrv.addr("wang")
+    groups = sorted([(BJ, li, 275, 15, 1), (SZ, li, 420, 23, 1), (SZ, wang, 1_262, 67, 3)])
+    assert receipt.effects == {
+        "claims": 5,
+        "grams": 4 * 443 + 290,
+        "issued_grams": 1_262 + 420 + 275,
+        "buffer_grams": 67 + 23 + 15,
+        "new_classes": [NEW_BJ],
+        "batches": [
+            {"batch_no": n, "to": to, "asset_class": c, "amount": a, "buffer": b, "claims": k}
+            for n, (c, to, a, b, k) in enumerate(groups, start=1)
+        ],
+        "buffer_batches": [
+            {"batch_no": 4, "asset_class": BJ, "amount": 15},
+            {"batch_no": 5, "asset_class": SZ, "amount": 90},
+        ],
+    }
+    event = json.loads(mrv.store.event_body(receipt.seq))
+    assert "creditsTo" not in event["payload"]["request"]  # logged in the earlier form
+    assert mrv.store.active_balance(wang, SZ) == 1_262
+    assert mrv.store.active_balance(mrv.addr("wang_a"), SZ) == 0
+    [holding] = mrv.registry.holdings(wang)
+    assert holding["serials"] == f"CN-CIR-SZ_TRANSIT-1.0-{VINTAGE}-{holding['batch_no']}-1-1262"
+    member_claim = next(
+        c for c in mrv.store.claims(status="issued") if c["account"] == mrv.addr("wang_b")
+    )
+    assert member_claim["beneficiary"] == wang
+    reversal = mrv.reverse(member_claim["claim_id"])
+    assert (reversal.effects["holder"], reversal.effects["holder_grams"]) == (wang, 443)
+    check_invariants(mrv.store)
+    report = replay(mrv.store)
+    assert report.clean and report.taken_as_logged == 0, report.problems
+    assert audit_clean(mrv.registry) == []
+
+
+def test_a_new_run_in_the_pooled_form_is_refused_naming_credits_to(mrv: MrvWorld) -> None:
+    submit_household_and_li(mrv)
+    kind, message, signature, _ = mrv.pooled_run(500, commit=False)
+    error = snapshot_refused(
+        mrv, errors.ValidationError, lambda: mrv.registry.execute(kind, message, signature)
+    )
+    assert "creditsTo" in str(error) and '"account"' in str(error)
+    # a run may name no other rule than crediting each claim's account
+    with pytest.raises(errors.ValidationError, match="creditsTo must be one of account"):
+        mrv.world.op("RunIssuance", runId="r", bufferPool=mrv.addr("pool"),
+                     bufferBasisPoints=500, creditsTo="household")  # fmt: skip
+    assert mrv.claim_ids("approved")  # nothing issued
 
 
 def test_issuance_run_refusals(mrv: MrvWorld) -> None:
@@ -264,8 +327,8 @@ def test_issuance_run_refusals(mrv: MrvWorld) -> None:
 
 
 def issued_world(mrv: MrvWorld, basis_points: int = 500) -> str:
-    """li: 30 rides over 3 days (13,290 g, 665 g to the pool); wang_a: one ride (443 g:
-    420 g to the household, 23 g to the pool). Returns wang_a's claim."""
+    """li: 30 rides over 3 days (13,290 g, 665 g to the pool); wang_a, a member of wang: one
+    ride (443 g: 420 g to wang_a, 23 g to the pool). Returns wang_a's claim."""
     mrv.submit("metro", [*trips(mrv, "li", 10), *trips(mrv, "li", 10, 1), *trips(mrv, "li", 10, 2)])
     [claim] = outcomes_claims(mrv.submit("metro", trips(mrv, "wang_a", 1)))
     mrv.attest(mrv.claim_ids())
@@ -297,9 +360,10 @@ def test_reversal_cancels_from_the_holder_then_the_buffer_pool(mrv: MrvWorld) ->
     assert mrv.store.active_balance(mrv.addr("pool"), SZ) == 688
     receipt = mrv.reverse(claim)
     assert receipt.event_type == "ClaimReversed"
-    # the household holds 420 g of the claim's batch; the other 23 g come from the pool
+    # the member holds 420 g of the claim's batch; the other 23 g come from the pool
+    assert receipt.effects["holder"] == mrv.addr("wang_a")
     assert (receipt.effects["holder_grams"], receipt.effects["pool_grams"]) == (420, 23)
-    assert mrv.store.active_balance(mrv.addr("wang"), SZ) == 0
+    assert mrv.store.active_balance(mrv.addr("wang_a"), SZ) == 0
     assert mrv.store.active_balance(mrv.addr("pool"), SZ) == 688 - 23
     assert mrv.store.claim(claim)["status"] == "reversed"
     reversal = mrv.store.reversal(claim)
@@ -313,7 +377,7 @@ def test_reversal_after_the_holder_spent_the_grams_takes_them_from_the_pool(
     mrv: MrvWorld,
 ) -> None:
     claim = issued_world(mrv)
-    spend(mrv, "wang", 400)
+    spend(mrv, "wang_a", 400)
     receipt = mrv.reverse(claim)
     assert (receipt.effects["holder_grams"], receipt.effects["pool_grams"]) == (20, 423)
     assert mrv.store.active_balance(mrv.addr("acme"), SZ) == 400  # the buyer keeps them
@@ -324,7 +388,7 @@ def test_reversal_after_the_holder_spent_the_grams_takes_them_from_the_pool(
 
 def test_reversal_refusals(mrv: MrvWorld) -> None:
     claim = issued_world(mrv)
-    spend(mrv, "wang", 420)
+    spend(mrv, "wang_a", 420)
     spend(mrv, "pool", 688)  # the pool sold its buffer: nothing left to cover a reversal
     error = snapshot_refused(mrv, errors.BufferShortfallError, lambda: mrv.reverse(claim))
     assert error.needed == 443

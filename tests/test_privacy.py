@@ -261,6 +261,20 @@ def test_no_person_s_account_opening_names_their_household(pilot: Pilot) -> None
     assert opened == len(members)
 
 
+def test_no_issuance_batch_shows_a_member_s_household(pilot: Pilot) -> None:
+    """Every batch of the pilot's run goes to the account whose logged claims it issues: a
+    household's batch holds the household's own claims only, never a member's grams."""
+    from tests.test_household_link import unexplained_batches
+
+    store = pilot.world.store
+    members = {a["address"]: a["household"] for a in store.accounts_page(-1, 1000)
+               if a["kind"] == "person" and a["household"]}  # fmt: skip
+    [run] = [json.loads(body) for _, kind, _, body in store.event_rows() if kind == "IssuanceRun"]
+    holders = {b["to"] for b in run["payload"]["effects"]["batches"]}
+    assert len(holders & set(members)) >= 6  # members hold their own credits
+    assert unexplained_batches(store) == []
+
+
 def test_platform_names_are_public_and_people_s_are_not(pilot: Pilot) -> None:
     store = pilot.world.store
     names = {a["kind"]: a["name"] for a in store.accounts_page(-1, 1000)}

@@ -247,6 +247,44 @@ def test_the_household_view_pools_its_members(site: Site) -> None:
     assert alone["address"] == site.world.addr("alice") and alone["members"] == []
 
 
+def test_after_a_run_the_household_view_totals_what_its_members_hold(
+    tmp_path: Path,
+) -> None:
+    """A run credits each member's own account (issue 11): the household's view still
+    totals its members' claims and active credits; a member sees the totals, not the
+    others."""
+    world = World.create(tmp_path / "r.db", names=())
+    world.open("wang", kind="household")
+    world.open_person("mei", household=world.addr("wang"))
+    world.open_person("lei", household=world.addr("wang"))
+    mrv = MrvParties(world)
+    receipt = world.registry.execute(
+        *mrv.submit("day-1", mrv.trips("mei", 2) + mrv.trips("lei", 1))
+    )
+    world.registry.execute(*mrv.attest([o["claim"] for o in receipt.effects["outcomes"]]))
+    world.registry.execute(*mrv.run())
+    issued = [o["claim"] for o in receipt.effects["outcomes"]]
+    with api_client(world, public_url=f"http://{HOST}") as client:
+        site = Site(world, client, [], "", "")
+        mei, lei, wang = (me_data(site, n) for n in ("mei", "lei", "wang"))
+        # the household still reads its members' claims, issued to them
+        body = siwe(world.people["wang"], chain_id=chain_id(site))
+        token = client.post("/v1/sessions", json=body).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        listed = client.get("/v1/claims", headers=headers).json()["items"]
+        assert sorted(c["claim_id"] for c in listed) == sorted(issued)
+        one = client.get(f"/v1/claims/{issued[0]}", headers=headers).json()
+        assert one["status"] == "issued" and one["beneficiary"] == one["account"]
+    held = {n: sum(b["active"] for b in d["balances"]) for n, d in (("mei", mei), ("lei", lei))}
+    assert held["mei"] > held["lei"] > 0 and wang["balances"] == []  # each holds their own
+    claimed = mei["total_claimed"] + lei["total_claimed"]
+    assert wang["household"]["claimed"] == mei["household"]["claimed"] == claimed
+    assert sum(wang["household"]["active"].values()) == held["mei"] + held["lei"]
+    assert mei["household"]["members"] == [world.addr("mei")]
+    assert world.addr("lei") not in json.dumps(mei)
+    world.store.close()
+
+
 def test_merchant_and_community_pages_show_public_data_only(site: Site) -> None:
     world = site.world
     world.open("cafe", kind="merchant")

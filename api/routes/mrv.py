@@ -255,7 +255,9 @@ def get_claim(
     row = store.claim(claim_id)
     if row is None:
         raise UnknownClaimError(claim_id)
-    if not may_read_claim(viewer(caller, store), row):
+    account = store.account(row["account"])
+    household = None if account is None else account["household"]
+    if not may_read_claim(viewer(caller, store), row, household):
         raise forbidden(f"claim {claim_id}")
     return Claim(**row)
 

@@ -158,11 +158,8 @@ def me_data(request: Request, service: ServiceDep, caller: SignedInDep) -> dict[
         for owner in [pooled_of, *members]:
             for balance in store.balances(owner):
                 pooled[balance["asset_class"]] += balance["active"]
-        claimed = sum(
-            c["grams"]
-            for _, c in store.claims_page(-1, 1_000_000, visible_to=pooled_of)
-            if c["beneficiary"] == pooled_of and c["status"] not in ("rejected", "reversed")
-        )  # the household's total only: a member may not read another member's claims
+        # the household's total only: a member may not read another member's claims
+        claimed = store.household_claimed(pooled_of)
         household = {
             "address": pooled_of,
             # A member learns how many they are, not who the others are (DATA-PROTECTION:

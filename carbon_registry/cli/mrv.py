@@ -29,7 +29,7 @@ from registry.ledger import Receipt
 from registry.messages import MAX_ATTESTED, address
 from registry.methodologies import CATALOGUE
 from registry.mrv.ingest import REASONS
-from registry.mrv.simulator import MERCHANTS, SimulationConfig, simulation_signer
+from registry.mrv.simulator import MEMBER_COUNTS, MERCHANTS, SimulationConfig, simulation_signer
 from registry.mrv.simulator import simulate as run_simulation
 from registry.units import format_grams
 
@@ -289,8 +289,8 @@ def erase(obj: Context, subject: str) -> None:
     "--keys-dir",
     default=None,
     type=click.Path(file_okay=False),
-    help="Write the simulated households', merchants' and community's key files here (to"
-    " trade their credits).",
+    help="Write the simulated households', their members', the merchants' and the"
+    " community's key files here (to trade their credits).",
 )
 @json_option
 @click.pass_context
@@ -318,6 +318,14 @@ def simulate(
     if keys_dir:
         Path(keys_dir).mkdir(parents=True, exist_ok=True)
         labels = [(f"household-{h}", f"household/{h}") for h in range(households)]
+        labels += [
+            (f"household-{h}-member-{i}", f"household/{h}/member/{i}")
+            for h in range(households)
+            for i in range(max(MEMBER_COUNTS))
+            if obj.registry.store.account(
+                simulation_signer(seed, f"household/{h}/member/{i}").address
+            )
+        ]  # the members earn the credits: each claim's go to its own account
         labels += [(f"merchant-{i}", f"merchant/{i}") for i in range(len(MERCHANTS))]
         labels.append(("community", "community/0"))
         for name, label in labels:

@@ -476,24 +476,53 @@ ATTEST_CLAIMS = Message(
         {"type": "array", "minItems": 1, "maxItems": MAX_ATTESTED, "items": CLAIM_ID.schema},
     ),
 )
+_RUN_ID = Field("runId", REF, "The id of this run.", default=GENERATED)
+_BUFFER_POOL = Field("bufferPool", ADDRESS, "The account receiving the buffer share.")
+_BUFFER_BASIS_POINTS = Field(
+    "bufferBasisPoints",
+    uint_kind("uint16", MAX_BUFFER_BASIS_POINTS, example=500),
+    "Buffer share in basis points (500 = 5%).",
+    default=500,
+    cli="--buffer-bp",
+)
+# Until issue 11 a run pooled an opted-in member's credits to their household: its batch
+# `to` the household, matched with the member's logged claims, showed the link. Such runs
+# replay with this.
+RUN_ISSUANCE_POOLED = Message(
+    "RunIssuance",
+    "IssuanceRun",
+    "Issue every approved claim, a member's pooled to their household (replay only).",
+    (_RUN_ID, _BUFFER_POOL, _BUFFER_BASIS_POINTS),
+    "role:operator",
+    "",
+)
+CREDITS_TO = ("account",)  # the one rule a new run may name
 RUN_ISSUANCE = Message(
     "RunIssuance",
     "IssuanceRun",
-    "Issue every approved claim: a batch per beneficiary and class, plus the buffer (operator).",
+    "Issue every approved claim: a batch per claim account and class, plus the buffer"
+    " (operator). The request names the rule: credits go to each claim's own account.",
     (
-        Field("runId", REF, "The id of this run.", default=GENERATED),
-        Field("bufferPool", ADDRESS, "The account receiving the buffer share."),
+        _RUN_ID,
+        _BUFFER_POOL,
+        _BUFFER_BASIS_POINTS,
         Field(
-            "bufferBasisPoints",
-            uint_kind("uint16", MAX_BUFFER_BASIS_POINTS, example=500),
-            "Buffer share in basis points (500 = 5%).",
-            default=500,
-            cli="--buffer-bp",
+            "creditsTo",
+            choice(CREDITS_TO),
+            "Whom a claim's credits go to: its own account (never its household, whose"
+            " batch would show the member's link in the log).",
+            default="account",
         ),
     ),
     "role:operator",
     "/v1/issuance-runs",
     operator_key=True,
+    legacy=(RUN_ISSUANCE_POOLED,),
+    introduced={
+        "creditsTo": 'a run now names whom credits go to: creditsTo must be "account" (each'
+        " claim's own account); runs that pooled a member's credits to the household are"
+        " taken no more (they replay only)"
+    },
 )
 REVERSE_CLAIM = Message(
     "ReverseClaim",

@@ -126,6 +126,9 @@ class Message:
     # Fields of an earlier form that a new request may no longer carry, each with the error
     # that names the new way (the earlier form still replays, as a legacy declaration).
     superseded: Mapping[str, str] = field(default_factory=dict)
+    # Fields a new request must carry that an earlier form did not, each with the error
+    # that names the new way when a request leaves it out.
+    introduced: Mapping[str, str] = field(default_factory=dict)
     struct: StructType = field(init=False)
 
     def __post_init__(self) -> None:
@@ -154,6 +157,9 @@ class Message:
             raise ValidationError(f"{self.name} request must be an object")
         for name, error in self.superseded.items():
             if name in message:
+                raise ValidationError(error)
+        for name, error in self.introduced.items():
+            if name not in message:
                 raise ValidationError(error)
         expected = {f.name for f in self.all_fields}
         if self.attached is not None:

@@ -1,9 +1,13 @@
 """Issuance runs: approved claims -> serial-numbered batches, with a buffer pool share.
 
 A run (signed by the operator) takes **every** approved claim at the time it is logged and
-groups them by asset class and beneficiary (the claim's account, or its household for an
-opted-in member). Each group becomes one issuance batch with serials `1..amount`, minus the
-buffer share, and each asset class's buffer shares become one batch for the buffer pool:
+groups them by asset class and holder: the claim's own account, which becomes the claim's
+beneficiary (the request says so: `creditsTo: "account"`). Runs logged before issue 11 (no
+`creditsTo`) pooled an opted-in member's claims to their household, the beneficiary set at
+ingestion; they replay so. Pooling showed the member's link in the log: the household's
+batch matched the member's logged claims in count and grams. Each group becomes one
+issuance batch with serials `1..amount`, minus the buffer share, and each asset class's
+buffer shares become one batch for the buffer pool:
 
     buffer = ceil(group grams x basis points / 10,000)      (integer arithmetic)
     amount = group grams - buffer
@@ -11,7 +15,7 @@ buffer share, and each asset class's buffer shares become one batch for the buff
 so that `sum(amount) + sum(buffer) == sum(approved claims)` exactly, and the rounding
 favours the pool (never over-credit a holder). A group whose grams all go to the buffer
 gets no batch (`batch_no` null). Batches are numbered in order: holder batches by (asset
-class, beneficiary), then buffer batches by asset class.
+class, holder), then buffer batches by asset class.
 
 Asset classes that the run needs and that are not registered yet are created by the run
 itself and listed in its event's `new_classes` (one event per operation: the run's event is
@@ -48,6 +52,12 @@ def split_buffer(grams: int, basis_points: int) -> tuple[int, int]:
     return grams - buffer, buffer
 
 
+def credits_to_accounts(request: dict[str, Any]) -> bool:
+    """Whether a run credits each claim's own account (every run since issue 11), or pools
+    a member's claims to their household (a run of the earlier form, in replay)."""
+    return "creditsTo" in request
+
+
 def holder_ref(seq: int, beneficiary: str, asset_class: str) -> str:
     return f"run-{seq}:{beneficiary}:{asset_class}"
 
@@ -77,7 +87,7 @@ def plan_run(store: Store, request: dict[str, Any], seq: int) -> Effects:
         raise UnknownAccountError(request["bufferPool"])
     if pool["kind"] not in POOL_KINDS:
         raise ValidationError(f"the buffer pool must be a company account, not a {pool['kind']}")
-    groups = store.approved_claim_groups()
+    groups = store.approved_claim_groups(credits_to_accounts(request))
     if not groups:
         raise NothingToIssueError("no approved claim is waiting for issuance")
     if store.batch_refs_with_prefix(f"run-{seq}:"):
@@ -85,7 +95,7 @@ def plan_run(store: Store, request: dict[str, Any], seq: int) -> Effects:
     next_no = store.next_batch_no()
     batches: list[dict[str, Any]] = []
     pool_grams: dict[str, int] = {}
-    for asset_class, beneficiary, claims, grams in groups:
+    for asset_class, holder, claims, grams in groups:
         amount, buffer = split_buffer(grams, request["bufferBasisPoints"])
         batch_no = None
         if amount:
@@ -93,7 +103,7 @@ def plan_run(store: Store, request: dict[str, Any], seq: int) -> Effects:
         batches.append(
             {
                 "batch_no": batch_no,
-                "to": beneficiary,
+                "to": holder,
                 "asset_class": asset_class,
                 "amount": amount,
                 "buffer": buffer,
@@ -146,7 +156,7 @@ def apply_run(store: Store, request: dict[str, Any], effects: Effects, seq: int)
         for b in effects["buffer_batches"]
     ]
     store.insert_batches(rows)
-    store.mark_approved_issued(seq)
+    store.mark_approved_issued(seq, credits_to_accounts(request))
     store.insert_issuance_run(
         (
             seq,

@@ -6,9 +6,11 @@ everyday activity from a seeded random source (commutes by metro, bus, bicycle, 
 electric car, daily electricity readings, second-hand purchases, recycling drop-offs); and
 runs it through ingestion -> attestation -> issuance -> one reversal, all as signed
 requests through `Registry`, so every credit comes out of a real methodology calculation.
-Then the people's side: three merchants publish offers that households redeem (by transfer
-and by retirement), one merchant retires what it collected, and households join a
-community (some on its leaderboard under a pseudonym) that retires a pooled contribution.
+Then the people's side: three merchants publish offers that households' earners redeem (by
+transfer and by retirement), one merchant retires what it collected, and households'
+earners join a community (some on its leaderboard under a pseudonym) that retires a pooled
+contribution. A household's earner is whichever of its account and members holds the most
+credits: each claim's credits go to its own account, never pooled to the household.
 
 The data is messy on purpose, as real platform data is:
 - the map app reports a share of the same transit trips as the transit apps, minutes
@@ -82,6 +84,7 @@ MERCHANTS = (
 )
 COMMUNITY_NAME = "莲花山社区 Lianhuashan community"
 PSEUDONYMS = ("绿色狐狸", "Quiet Owl", "步行者 Walker", "Solar Panda", "骑行侠 Rider", "Leaf")
+MEMBER_COUNTS = (1, 2, 2, 3, 3, 4)  # a household's people, drawn from this
 MAX_REDEMPTIONS = 6
 POOLED_SHARE = 10  # a member gives a tenth of its largest holding to the pooled retirement
 
@@ -181,7 +184,8 @@ class SimulationReport:
             f" {self.verifier_rejected:,} rejected on spot check"
         )
         out.append(
-            f"Issuance: {self.holder_batches} batches to households, {format_grams(self.issued_grams)}"
+            f"Issuance: {self.holder_batches} batches to claim accounts,"
+            f" {format_grams(self.issued_grams)}"
             f" issued, {format_grams(self.buffer_grams)} to the buffer pool"
             f" ({self.buffer_basis_points / 100:.2f}% share, rounded up per batch)"
         )
@@ -325,7 +329,7 @@ class Simulation:
             city = rng.choices(CITIES, CITY_SHARES)[0]
             members = [
                 simulation_signer(self.config.seed, f"household/{h}/member/{i}")
-                for i in range(rng.choice((1, 2, 2, 3, 3, 4)))
+                for i in range(rng.choice(MEMBER_COUNTS))
             ]
             household = Household(
                 account,
@@ -601,6 +605,7 @@ class Simulation:
                         runId=f"sim-{self.config.seed}",
                         bufferPool=self.pool.address,
                         bufferBasisPoints=self.config.buffer_basis_points,
+                        creditsTo="account",
                     )
                 ]
             )
@@ -653,10 +658,16 @@ class Simulation:
                 best = (balance["asset_class"], balance["active"])
         return best
 
+    def _earner(self, household: Household) -> Signer:
+        """Of the household's account and its members, the one holding the most active
+        grams of one class (the first of them on a tie)."""
+        holders = [household.account, *household.members]
+        return max(holders, key=lambda signer: self._largest_holding(signer.address)[1])
+
     def merchants_and_community(self) -> None:
-        """Merchants publish offers, households redeem them in both modes, one merchant
-        retires what it collected; households join a community, some on its leaderboard, and
-        the community retires what members pooled."""
+        """Merchants publish offers, households' earners redeem them in both modes, one
+        merchant retires what it collected; households' earners join a community, some on
+        its leaderboard, and the community retires what members pooled."""
         opens = [
             self._request(self.operator, "OpenAccount", account=signer.address, kind=kind,
                           name=name)  # organisations: no name or household committed to
@@ -677,7 +688,8 @@ class Simulation:
         for h, household in enumerate(self.households):
             if sum(self.report.redemptions.values()) == MAX_REDEMPTIONS:
                 break
-            address = household.account.address
+            earner = self._earner(household)
+            address = earner.address
             index = h % len(MERCHANTS)
             asset_class, active = self._largest_holding(address)
             grams = MERCHANTS[index][3]
@@ -686,7 +698,7 @@ class Simulation:
             mode = ("transfer", "retire")[h % 2]
             merchant = self.merchants[index]
             self._all_ok([self._request(
-                household.account, "RedeemOffer", owner=address, merchant=merchant.address,
+                earner, "RedeemOffer", owner=address, merchant=merchant.address,
                 offerId=MERCHANTS[index][1], assetClass=asset_class, batchNo=0, mode=mode,
             )])  # fmt: skip
             self.report.redemptions[mode] = self.report.redemptions.get(mode, 0) + 1
@@ -706,9 +718,9 @@ class Simulation:
 
     def join_community(self) -> None:
         joins: list[Any] = []
-        members = self.households[: max(2, len(self.households) // 2)]
-        for h, household in enumerate(members):
-            fields: dict[str, Any] = {"member": household.account.address,
+        members = [self._earner(h) for h in self.households[: max(2, len(self.households) // 2)]]
+        for h, member in enumerate(members):
+            fields: dict[str, Any] = {"member": member.address,
                                       "community": self.community.address,
                                       "leaderboard": h % 2 == 0}  # fmt: skip
             private = None
@@ -717,19 +729,19 @@ class Simulation:
                 salt, fields["pseudonymCommitment"] = commit_text(pseudonym)
                 private = {"pseudonym": (salt, pseudonym)}
                 self.report.leaderboard += 1
-            joins.append((*self._request(household.account, "JoinCommunity", **fields), private))
+            joins.append((*self._request(member, "JoinCommunity", **fields), private))
         self._all_ok(joins)
         self.report.community_members = len(members)
         pooled: Counter[str] = Counter()
         transfers = []
-        for household in members:
-            asset_class, active = self._largest_holding(household.account.address)
+        for member in members:
+            asset_class, active = self._largest_holding(member.address)
             give = active // POOLED_SHARE
             if give == 0:
                 continue
             pooled[asset_class] += give
             transfers.append(self._request(
-                household.account, "Transfer", **{"from": household.account.address},
+                member, "Transfer", **{"from": member.address},
                 to=self.community.address, assetClass=asset_class, batchNo=0, amount=give,
             ))  # fmt: skip
         self._all_ok(transfers)

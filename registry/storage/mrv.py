@@ -105,6 +105,18 @@ class MrvTables(StoreBase):
                 members[household].append(address)
         return members
 
+    def household_claimed(self, household: str) -> int:
+        """The grams claimed (not rejected, not reversed) by a household's account and its
+        members' accounts, as one total (whether a run pooled them to the household, before
+        issue 11, or credited the member)."""
+        row = self.conn.execute(
+            "SELECT COALESCE(SUM(grams), 0) FROM claims"
+            " WHERE account IN (SELECT address FROM accounts WHERE household = ? UNION SELECT ?)"
+            " AND status NOT IN ('rejected', 'reversed')",
+            (household, household),
+        ).fetchone()
+        return int(row[0])
+
     def known_activities(self, platform: str, activity_ids: list[str]) -> set[str]:
         """The ids among `activity_ids` that `platform` submitted in clear, in a batch of the
         first release (claimed or not). Committed batches keep no activity id in state: their
@@ -305,12 +317,15 @@ class MrvTables(StoreBase):
     def insert_attestation(self, row: tuple[Any, ...]) -> None:
         self.conn.execute("INSERT INTO attestations VALUES (?,?,?,?,?,?,?)", row)
 
-    def approved_claim_groups(self) -> list[tuple[str, str, int, int]]:
-        """`(asset_class, beneficiary, claims, grams)` of approved claims, in that order."""
+    def approved_claim_groups(self, by_account: bool) -> list[tuple[str, str, int, int]]:
+        """`(asset_class, holder, claims, grams)` of approved claims, in that order; the
+        holder is each claim's account (`by_account`), else its beneficiary (a pooled run's
+        household for an opted-in member)."""
+        holder = "account" if by_account else "beneficiary"
         rows = self.conn.execute(
-            "SELECT asset_class, beneficiary, COUNT(*), SUM(grams) FROM claims"
-            " WHERE status = 'approved' GROUP BY asset_class, beneficiary"
-            " ORDER BY asset_class, beneficiary"
+            f"SELECT asset_class, {holder}, COUNT(*), SUM(grams) FROM claims"
+            f" WHERE status = 'approved' GROUP BY asset_class, {holder}"
+            f" ORDER BY asset_class, {holder}"
         )
         return [(str(c), str(b), int(n), int(g)) for c, b, n, g in rows]
 
@@ -321,9 +336,14 @@ class MrvTables(StoreBase):
         )
         return [str(r[0]) for r in rows]
 
-    def mark_approved_issued(self, seq: int) -> None:
+    def mark_approved_issued(self, seq: int, to_accounts: bool) -> None:
+        """Every approved claim is issued by run `seq`; `to_accounts`: to its own account,
+        which becomes its beneficiary (a reversal takes back from it)."""
+        credited = ", beneficiary = account" if to_accounts else ""
         self.conn.execute(
-            "UPDATE claims SET status = 'issued', issued_seq = ? WHERE status = 'approved'", (seq,)
+            f"UPDATE claims SET status = 'issued', issued_seq = ?{credited}"
+            " WHERE status = 'approved'",
+            (seq,),
         )
 
     def batch_refs_with_prefix(self, prefix: str) -> int:

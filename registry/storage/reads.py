@@ -126,13 +126,17 @@ class ReadModels(StoreBase):
         visible_to: str | None = None,
     ) -> list[tuple[int, dict[str, Any]]]:
         """Claims in log order, each with its rowid (the page cursor); with `visible_to`,
-        only those of which it is the account, the beneficiary or the platform."""
+        only those of which it is the account, the account's household, the beneficiary or
+        the platform."""
         where, args = equal_filters(
             ("account", account), ("status", status), ("platform", platform)
         )
         if visible_to is not None:
-            where.append("(account = ? OR beneficiary = ? OR platform = ?)")
-            args += [visible_to] * 3
+            where.append(
+                "(account = ? OR beneficiary = ? OR platform = ?"
+                " OR account IN (SELECT address FROM accounts WHERE household = ?))"
+            )
+            args += [visible_to] * 4
         rows = self.conn.execute(
             f"SELECT rowid, {', '.join(CLAIM_COLUMNS)} FROM claims WHERE {' AND '.join(['rowid > ?', *where])}"
             " ORDER BY rowid LIMIT ?",
