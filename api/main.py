@@ -169,6 +169,7 @@ def create_app(
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(events.ProofFastPath, service=service)  # innermost: after the limits
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
     if settings.rate_limits:  # before the body guard: a refused client costs no body read
         app.add_middleware(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from anchoring.worker import AnchorPolicy
+from api.routes import events
 from tests.anchoring_world import anchored_world, worker_for
 from tests.api_world import (
     OPERATOR,
@@ -189,6 +190,26 @@ def test_proof_is_pending_then_anchored_and_consistent(tmp_path: Path) -> None:
 
         assert all(c.ok for c in verify(anchored, chain)), verify(anchored, chain)
         assert verify_consistency(proof, verifier_rpc(chain)).verified
+
+
+def test_proof_fast_path_answers_as_the_declared_route(tmp_path: Path) -> None:
+    """ProofFastPath answers GET proof outside FastAPI's routing with the bytes and headers of
+    the declared route; what it passes on (a seq out of range) gets the route's answer."""
+    world, chain = anchored_world(tmp_path / "anchored.db")
+    world.issue("alice", 1_000)
+    worker = worker_for(world, chain, AnchorPolicy(confirmations=1))
+    worker.attach()
+    worker.run_once()
+    with api_client(world) as client:
+        fast = client.get("/v1/events/2/proof")
+        routed = events.get_proof(client.app.state.service, 2)
+        assert fast.status_code == routed.status_code == 200
+        assert fast.content == routed.body and fast.json()["anchor"] is not None
+        for header in ("content-type", "content-length"):
+            assert fast.headers[header] == routed.headers[header]
+        assert client.get("/v1/events/0002/proof").content == fast.content
+        too_large = client.get(f"/v1/events/{2**53}/proof")
+        assert too_large.status_code == 422 and too_large.json()["code"] == "invalid_request"
 
 
 def test_mrv_batches_claims_attestations_issuance_and_reversal(
