@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,6 +75,31 @@ def test_accounts_open_grant_and_read(world: World, client: Client) -> None:
         after = page["next_after"]
     assert newcomer.address in everyone and erin.address in everyone
     assert len(everyone) == len(set(everyone)) == len(world.store.accounts())
+
+
+def test_signed_writes_answer_alike_on_the_fast_path_and_through_the_route(
+    world: World, client: Client
+) -> None:
+    """SignedWriteFastPath takes a transfer sent as application/json; one whose content type
+    names a charset goes through FastAPI's route: both take effect and answer alike, and a
+    body the request model refuses gets the route's field-located 422."""
+    world.issue("alice", 20_000, "claim-a")
+    fast = client.post("/v1/transfers", json=body(world.signed_transfer("alice", "bob", 1_000)))
+    routed = client.post(
+        "/v1/transfers",
+        content=json.dumps(body(world.signed_transfer("alice", "bob", 2_000))),
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert fast.status_code == routed.status_code == 201, (fast.text, routed.text)
+    assert routed.json()["seq"] == fast.json()["seq"] + 1
+    for answer in (fast, routed):
+        assert answer.json().keys() == fast.json().keys()
+        assert answer.headers["location"] == f"/v1/events/{answer.json()['seq']}"
+    assert world.active("bob") == 3_000
+    extra = {**body(world.signed_transfer("alice", "bob", 1)), "note": "hi"}
+    refused = client.post("/v1/transfers", json=extra)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["location"] == "body.note"
+    assert world.active("bob") == 3_000
 
 
 def test_trading_lifecycle_reads_back_everywhere(world: World, client: Client) -> None:
