@@ -141,6 +141,7 @@ class _Pool:
         self.in_flight = 0
         self.next_request: Callable[[], bytes | None] | None = None  # closed loop
         self.drained = asyncio.Event()
+        self.tasks: set[asyncio.Future[None]] = set()
 
     async def open(self, count: int) -> None:
         await asyncio.gather(*(self._open() for _ in range(count)))
@@ -173,7 +174,9 @@ class _Pool:
             return
         self.waiting.append((request, due))
         if len(self.connections) + self.opening < MAX_CONNECTIONS:
-            asyncio.ensure_future(self._open())
+            task = asyncio.ensure_future(self._open())
+            self.tasks.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(self.tasks.discard)
 
     def _ready(self, connection: _Connection) -> None:
         if self.waiting:
