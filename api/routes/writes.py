@@ -163,8 +163,8 @@ class SignedWriteFastPath:
     """ASGI middleware: a signed write to a route above without path parameters or operator
     key (`POST /v1/transfers`...), with a JSON body its request model accepts, goes straight
     to `RegistryService.write` and gets the answer its route gives, without FastAPI's routing
-    and dependency solving, which cost more than the HTTP layer and half as much as the
-    ledger's own work (issue 16). Anything else (other requests, bodies the model refuses,
+    and dependency solving, which cost the server more CPU a transfer than the ledger's own
+    work (issue 16: about 0.4 ms against 0.2-0.3). Anything else (other requests, bodies the model refuses,
     refusals before the writer) goes on to the app with the body replayed, whose route
     answers it. It sits inside the rate limit and the body guard."""
 
