@@ -169,6 +169,9 @@ def create_app(
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    # Innermost, so that limits, the body guard and CORS apply to what they answer too.
+    app.add_middleware(events.ProofFastPath, service=service)
+    app.add_middleware(writes.SignedWriteFastPath, service=service)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
     if settings.rate_limits:  # before the body guard: a refused client costs no body read
         app.add_middleware(

@@ -16,7 +16,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -230,7 +229,7 @@ class RegistryService:
 
     async def write(
         self,
-        request: Request,
+        path: str,
         kind: str,
         body: Any,
         idempotency_key: str | None,
@@ -252,10 +251,10 @@ class RegistryService:
             body.message.model_dump(by_alias=True),
             body.signature,
             render_receipt,
-            request.url.path,
+            path,
             ""
             if idempotency_key is None
-            else request_hash(request.method, request.url.path, body.model_dump(by_alias=True)),
+            else request_hash("POST", path, body.model_dump(by_alias=True)),
             idempotency_key,
             private or None,
         )

@@ -2,27 +2,34 @@
 
 The server (`uvicorn api.main:create_app`, one process, anchoring off: the proofs it
 serves were anchored beforehand on the embedded chain) runs in a child process; this
-process is the load generator, with keep-alive connections on worker threads.
+process is the load generator (bench/http_load.py: asyncio protocols on uvloop, keep-alive
+connections, request bytes built beforehand), and reports its own CPU use beside each
+figure (`client_cpu_s`, `client_cpu_share`: of one core) and the server's
+(`server_cpu_share`), so that a figure limited by the client or by a busy machine shows.
 
-1. GET /v1/events/{seq}/proof of anchored events, paced at GET_RATE requests a second for
-   GET_SECONDS seconds (open loop: latency includes any queueing): p50, p99, achieved rate.
+1. GET /v1/events/{seq}/proof of random anchored events, open loop: request i is due at
+   start + i / rate whatever the answers do, and its latency runs from that due time (time
+   queued behind a slow server counts: no coordinated omission). GET_RATE (200) requests a
+   second for GET_SECONDS, then GET_RATE_HIGH (1,000, keys suffixed `_1000rps`): p50, p99,
+   achieved rate, errors.
 2. Signed POST /v1/transfers: TRANSFERS requests, signed before the clock starts (clients
-   sign, the server verifies), sent by TRANSFER_CLIENTS concurrent connections; transfers a
-   second, errors (any non-201), and whether every account's final balance is exact.
+   sign, the server verifies), closed loop on TRANSFER_CLIENTS connections (each sends its
+   next request when its answer arrives); transfers a second, errors (any non-201), p99, and
+   whether every account's final balance and the supply are exact.
 
 3. GET /v1/reserve (in process, anchoring and the bridge on a persistent embedded chain) on
    logs of 10^3 and RESERVE_EVENTS (10^5) events with locks, half of them minted: one new
    transfer before each request, so no answer comes from the cache; p50 and p95 server
    time. The figures come from the registry's tables, so they should not grow with the log.
 
-Bounded: at most GET_RATE * GET_SECONDS + TRANSFERS requests, and each phase stops at its
-time limit. Targets: get_proof_p99_ms <= 25 at 200 requests/s; transfers_per_s >= 500 with
-transfer_errors == 0 and balances_exact (issue 5); reserve_ms_1e5 <= 20 (issue 20).
+Bounded: at most (GET_RATE + GET_RATE_HIGH) * GET_SECONDS + TRANSFERS requests, and each
+phase stops at its time limit. Targets (issue 16): get_proof_p99_ms_1000rps <= 10;
+transfers_per_s >= 1,500 with transfer_errors == 0 and balances_exact; reserve_ms_1e5 <= 20
+(issue 20).
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import random
@@ -31,7 +38,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -39,6 +45,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fastapi.testclient import TestClient  # noqa: E402
+from http_load import closed_loop, open_loop, request_bytes  # noqa: E402  (bench/ is the script directory)
 from pydantic import SecretStr  # noqa: E402
 
 from anchoring.bundle import build_bundle  # noqa: E402
@@ -57,6 +64,7 @@ CLASS = "SZ_TRANSIT-1.0-2026-440300"
 TRADERS = int(os.environ.get("BENCH_TRADERS", "200"))
 GRAMS_EACH = 1_000_000
 GET_RATE = int(os.environ.get("BENCH_GET_RATE", "200"))
+GET_RATE_HIGH = int(os.environ.get("BENCH_GET_RATE_HIGH", "1000"))
 GET_SECONDS = float(os.environ.get("BENCH_GET_SECONDS", "5"))
 TRANSFERS = int(os.environ.get("BENCH_TRANSFERS", "4000"))
 TRANSFER_CLIENTS = int(os.environ.get("BENCH_TRANSFER_CLIENTS", "64"))
@@ -165,74 +173,51 @@ def start_server(db: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the API server did not start")
 
 
-class Connection:
-    """A keep-alive HTTP/1.1 connection (http.client: far less overhead than a full client)."""
-
-    def __init__(self, port: int) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        self.conn.request(method, path, body=body, headers=headers)
-        response = self.conn.getresponse()
-        return response.status, response.read()
-
-    def close(self) -> None:
-        self.conn.close()
+def server_cpu_s(server: subprocess.Popen[bytes]) -> float | None:
+    """The server process's user + system CPU seconds so far (Linux /proc; else None)."""
+    try:
+        fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench_get_proof(port: int, seqs: list[int]) -> dict[str, float]:
-    """Open-loop GETs at GET_RATE a second, spread over a few connections."""
-    total = int(GET_RATE * GET_SECONDS)
-    threads_n = 8
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    start = time.perf_counter() + 0.2
-
-    def run(worker: int) -> None:
-        nonlocal errors
-        conn = Connection(port)
-        mine: list[float] = []
-        bad = 0
-        for i in range(worker, total, threads_n):
-            due = start + i / GET_RATE
-            delay = due - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            if time.perf_counter() - start > PHASE_LIMIT_S:
-                break
-            status, _ = conn.request("GET", f"/v1/events/{random.choice(seqs)}/proof")
-            mine.append(time.perf_counter() - due)  # from when it was due: queueing counts
-            bad += status != 200
-        conn.close()
-        with lock:
-            latencies.extend(mine)
-            errors += bad
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in range(threads_n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - start
-    latencies.sort()
-    return {
-        "get_proof_p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "get_proof_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
-        "get_proof_rps": round(len(latencies) / elapsed, 1),
-        "get_proof_requests": len(latencies),
-        "get_proof_errors": errors,
+def bench_get_proof(
+    port: int, server: subprocess.Popen[bytes], seqs: list[int], rate: int, suffix: str
+) -> dict[str, Any]:
+    """Open-loop GET proof of random anchored events at `rate` a second for GET_SECONDS."""
+    rng = random.Random(rate)
+    requests = [
+        request_bytes("GET", f"/v1/events/{rng.choice(seqs)}/proof")
+        for _ in range(int(rate * GET_SECONDS))
+    ]
+    server_before = server_cpu_s(server)
+    run = open_loop(port, requests, rate, limit_s=PHASE_LIMIT_S)
+    server_after = server_cpu_s(server)
+    result: dict[str, Any] = {
+        f"get_proof_p50_ms{suffix}": run.percentile_ms(0.50),
+        f"get_proof_p99_ms{suffix}": run.percentile_ms(0.99),
+        f"get_proof_rps{suffix}": run.rate,
+        f"get_proof_requests{suffix}": run.answered,
+        f"get_proof_errors{suffix}": run.errors(200),
+        f"client_cpu_s{suffix}": round(run.cpu_s, 3),
+        f"client_cpu_share{suffix}": run.cpu_share,
     }
+    if server_before is not None and server_after is not None:
+        result[f"server_cpu_share{suffix}"] = round(
+            (server_after - server_before) / run.elapsed_s, 3
+        )
+    return result
 
 
 def bench_transfers(
     port: int, registry: Registry, traders: list[Signer]
 ) -> tuple[dict[str, Any], dict[str, int]]:
-    """Pre-signed transfers between random pairs of traders, sent concurrently."""
+    """Pre-signed transfers between random pairs of traders, closed loop over
+    TRANSFER_CLIENTS connections."""
     rng = random.Random(7)
     expected = {t.address: GRAMS_EACH for t in traders}
-    bodies: list[bytes] = []
+    requests: list[bytes] = []
     for _ in range(TRANSFERS):
         sender, receiver = rng.sample(traders, 2)
         amount = rng.randint(1, 50)
@@ -247,53 +232,36 @@ def bench_transfers(
             batchNo=0,
             amount=amount,
         )
-        bodies.append(json.dumps({"message": message, "signature": signature}).encode())
-    errors = 0
-    lock = threading.Lock()
-    barrier = threading.Barrier(TRANSFER_CLIENTS + 1)
-
-    def run(worker: int) -> None:
-        nonlocal errors
-        conn = Connection(port)
-        bad = 0
-        barrier.wait()
-        for i in range(worker, len(bodies), TRANSFER_CLIENTS):
-            if time.perf_counter() - began > PHASE_LIMIT_S:
-                break
-            status, _ = conn.request("POST", "/v1/transfers", bodies[i])
-            bad += status != 201
-        conn.close()
-        with lock:
-            errors += bad
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in range(TRANSFER_CLIENTS)]
-    for t in threads:
-        t.start()
-    began = time.perf_counter()
-    barrier.wait()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - began
+        body = json.dumps({"message": message, "signature": signature}).encode()
+        requests.append(request_bytes("POST", "/v1/transfers", body))
+    run = closed_loop(port, requests, connections=TRANSFER_CLIENTS, limit_s=PHASE_LIMIT_S)
     return {
-        "transfers": len(bodies),
-        "transfers_per_s": round(len(bodies) / elapsed, 1),
-        "transfer_errors": errors,
+        "transfers": len(requests),
+        "transfers_per_s": run.rate,  # answers a second (errors are counted apart)
+        "transfer_errors": run.errors(201) + len(requests) - run.answered - run.failed,
+        "transfer_p99_ms": run.percentile_ms(0.99),
+        "transfer_client_cpu_share": run.cpu_share,
     }, expected
 
 
 def balances_exact(port: int, expected: dict[str, int]) -> bool:
     """Every trader's active balance as computed from the transfers sent, and the supply."""
-    conn = Connection(port)
-    try:
-        for address, grams in expected.items():
-            status, data = conn.request("GET", f"/v1/accounts/{address}/balances")
-            rows = json.loads(data) if status == 200 else []
-            if {b["asset_class"]: b["active"] for b in rows}.get(CLASS) != grams:
-                return False
-        status, data = conn.request("GET", f"/v1/asset-classes/{CLASS}")
-        return status == 200 and json.loads(data)["supply"]["active"] == GRAMS_EACH * TRADERS
-    finally:
-        conn.close()
+    paths = [f"/v1/accounts/{address}/balances" for address in expected]
+    paths.append(f"/v1/asset-classes/{CLASS}")
+    answers: list[tuple[int, bytes]] = []
+    closed_loop(
+        port,
+        [request_bytes("GET", path) for path in paths],
+        connections=1,  # one connection: the answers come in the order of the paths
+        limit_s=PHASE_LIMIT_S,
+        on_answer=lambda status, body: answers.append((status, body)),
+    )
+    if len(answers) != len(paths) or any(status != 200 for status, _ in answers):
+        return False
+    for grams, (_, body) in zip(expected.values(), answers, strict=False):
+        if {b["asset_class"]: b["active"] for b in json.loads(body)}.get(CLASS) != grams:
+            return False
+    return bool(json.loads(answers[-1][1])["supply"]["active"] == GRAMS_EACH * TRADERS)
 
 
 def reserve_registry(db: Path, events: int) -> tuple[Signer, list[Signer]]:
@@ -376,7 +344,10 @@ def main() -> None:
         port = free_port()
         server = start_server(db, port)
         try:
-            result: dict[str, Any] = bench_get_proof(port, anchored)
+            result: dict[str, Any] = bench_get_proof(port, server, anchored, GET_RATE, "")
+            result.update(
+                bench_get_proof(port, server, anchored, GET_RATE_HIGH, f"_{GET_RATE_HIGH}rps")
+            )
             transfers, expected = bench_transfers(port, registry, traders)
             result.update(transfers)
             result["balances_exact"] = balances_exact(port, expected)
@@ -393,6 +364,7 @@ def main() -> None:
             "traders": TRADERS,
             "transfer_clients": TRANSFER_CLIENTS,
             "get_rate_target": GET_RATE,
+            "get_rate_high_target": GET_RATE_HIGH,
             "cpus": os.cpu_count(),
         }
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from anchoring.worker import AnchorPolicy
+from api.routes import events
 from tests.anchoring_world import anchored_world, worker_for
 from tests.api_world import (
     OPERATOR,
@@ -73,6 +75,31 @@ def test_accounts_open_grant_and_read(world: World, client: Client) -> None:
         after = page["next_after"]
     assert newcomer.address in everyone and erin.address in everyone
     assert len(everyone) == len(set(everyone)) == len(world.store.accounts())
+
+
+def test_signed_writes_answer_alike_on_the_fast_path_and_through_the_route(
+    world: World, client: Client
+) -> None:
+    """SignedWriteFastPath takes a transfer sent as application/json; one whose content type
+    names a charset goes through FastAPI's route: both take effect and answer alike, and a
+    body the request model refuses gets the route's field-located 422."""
+    world.issue("alice", 20_000, "claim-a")
+    fast = client.post("/v1/transfers", json=body(world.signed_transfer("alice", "bob", 1_000)))
+    routed = client.post(
+        "/v1/transfers",
+        content=json.dumps(body(world.signed_transfer("alice", "bob", 2_000))),
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert fast.status_code == routed.status_code == 201, (fast.text, routed.text)
+    assert routed.json()["seq"] == fast.json()["seq"] + 1
+    for answer in (fast, routed):
+        assert answer.json().keys() == fast.json().keys()
+        assert answer.headers["location"] == f"/v1/events/{answer.json()['seq']}"
+    assert world.active("bob") == 3_000
+    extra = {**body(world.signed_transfer("alice", "bob", 1)), "note": "hi"}
+    refused = client.post("/v1/transfers", json=extra)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["location"] == "body.note"
+    assert world.active("bob") == 3_000
 
 
 def test_trading_lifecycle_reads_back_everywhere(world: World, client: Client) -> None:
@@ -189,6 +216,26 @@ def test_proof_is_pending_then_anchored_and_consistent(tmp_path: Path) -> None:
 
         assert all(c.ok for c in verify(anchored, chain)), verify(anchored, chain)
         assert verify_consistency(proof, verifier_rpc(chain)).verified
+
+
+def test_proof_fast_path_answers_as_the_declared_route(tmp_path: Path) -> None:
+    """ProofFastPath answers GET proof outside FastAPI's routing with the bytes and headers of
+    the declared route; what it passes on (a seq out of range) gets the route's answer."""
+    world, chain = anchored_world(tmp_path / "anchored.db")
+    world.issue("alice", 1_000)
+    worker = worker_for(world, chain, AnchorPolicy(confirmations=1))
+    worker.attach()
+    worker.run_once()
+    with api_client(world) as client:
+        fast = client.get("/v1/events/2/proof")
+        routed = events.get_proof(client.app.state.service, 2)
+        assert fast.status_code == routed.status_code == 200
+        assert fast.content == routed.body and fast.json()["anchor"] is not None
+        for header in ("content-type", "content-length"):
+            assert fast.headers[header] == routed.headers[header]
+        assert client.get("/v1/events/0002/proof").content == fast.content
+        too_large = client.get(f"/v1/events/{2**53}/proof")
+        assert too_large.status_code == 422 and too_large.json()["code"] == "invalid_request"
 
 
 def test_mrv_batches_claims_attestations_issuance_and_reversal(

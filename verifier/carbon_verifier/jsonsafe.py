@@ -34,6 +34,8 @@ class MalformedJsonError(CodedError, ValueError):
 
 def too_deep(data: bytes, limit: int = MAX_DEPTH) -> bool:
     """True when arrays and objects in `data` nest more than `limit` deep (strings ignored)."""
+    if data.count(b"[") + data.count(b"{") <= limit:  # cannot nest deeper than it opens
+        return False
     brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
     if len(brackets) <= limit:
         return False
