@@ -110,7 +110,7 @@ WALLET_PAGE = rf"""<!doctype html>
 <p>用您自己的钱包（MetaMask 等）签名转让、注销或锁定。
 Sign a transfer, retirement or lock with your own wallet (EIP-1193, eth_signTypedData_v4):
 the key never leaves it.</p>
-<p><button id="connect">连接钱包 Connect wallet</button> <span id="account"></span></p>
+<p><button id="connect" disabled>连接钱包 Connect wallet</button> <span id="account"></span></p>
 <form id="form" hidden>
 <label for="kind">操作 · Request</label>
 <select id="kind"><option>Transfer</option><option>Retire</option><option>Lock</option></select>
@@ -153,6 +153,8 @@ $("connect").addEventListener("click", async () => {{
   $("form").hidden = false;
   render();
 }});
+// Enabled only now: a click before the request types and the chain were read would be lost.
+$("connect").disabled = false;
 const hex = (bytes) => "0x" + [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 $("form").addEventListener("submit", async (e) => {{
   e.preventDefault();
