@@ -54,7 +54,7 @@ from registry.personal import (
 )
 from registry.storage import Store
 from registry.storage.personal import PersonalTables
-from registry.times import format_time, parse_time
+from registry.times import format_time, parse_time, time_second
 
 __all__ = [
     "BY_EVENT_TYPE",
@@ -375,8 +375,9 @@ class Registry:
             )
         elif authorised.details:  # a private value the decision needs (a household)
             store.private_inputs = list(authorised.details)
-        time = format_time(self.clock())
-        store.decision_time = int(parse_time(time))
+        now = self.clock()
+        time = format_time(now)
+        store.decision_time = time_second(now)
         try:
             effects = operation.decide(store, request, signer, seq)
             event = build_event(

@@ -17,5 +17,10 @@ def format_time(epoch: float) -> str:
     return f"{_second_prefix(millis // 1000)}{millis % 1000:03d}Z"
 
 
+def time_second(epoch: float) -> int:
+    """The Unix second of `format_time(epoch)`, without writing and reading it back."""
+    return int(epoch * 1000) // 1000
+
+
 def parse_time(text: str) -> float:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
