@@ -20,11 +20,12 @@ import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from urllib.parse import quote
 
 from registry.errors import NotInitialisedError, SchemaVersionError
 from registry.storage import schema
+from registry.storage.postgres import PgConnection, is_url, redacted
 
 if TYPE_CHECKING:
     from registry.storage.events import EventsTables
@@ -115,30 +116,49 @@ def connect_read_only(path: str) -> sqlite3.Connection:
 def migrate_file(
     path: str | Path, on_step: Callable[[schema.Migration], None] | None = None
 ) -> tuple[int, list[schema.Migration]]:
-    """Bring the registry file at `path` to the latest schema; returns the version it had
-    and the steps applied. Refuses a file that holds no registry."""
-    if not Path(path).is_file():
+    """Bring the registry file (or PostgreSQL database) at `path` to the latest schema;
+    returns the version it had and the steps applied. Refuses one that holds no registry."""
+    location = str(path)
+    if not is_url(location) and not Path(path).is_file():
         raise NotInitialisedError(f"no registry at {path}")
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
+    conn = connect(location)
     try:
         conn.execute("PRAGMA busy_timeout = 30000")
         found = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
         ).fetchone()
         if found is None:
-            raise NotInitialisedError(f"{path} holds no registry")
+            raise NotInitialisedError(f"{display(location)} holds no registry")
         before = schema.version_of(conn)
         if before > schema.LATEST:
             raise SchemaVersionError(
-                f"{path} has schema version {before}, newer than this program's {schema.LATEST}"
+                f"{display(location)} has schema version {before}, newer than this program's"
+                f" {schema.LATEST}"
             )
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         applied = schema.migrate(conn, on_step)
     finally:
         conn.close()
-    tighten_permissions(str(path))
+    if not is_url(location):
+        tighten_permissions(location)
     return before, applied
+
+
+def connect(location: str, *, read_only: bool = False) -> sqlite3.Connection:
+    """A connection to a registry: a PostgreSQL URL opens PostgreSQL, anything else is a
+    SQLite file. The storage's SQL is SQLite's; `PgConnection` offers the sqlite3 calls the
+    storage makes (not the whole sqlite3 API, hence the cast) and translates each statement."""
+    if is_url(location):
+        return cast(sqlite3.Connection, PgConnection(location, read_only=read_only))
+    if read_only:
+        return connect_read_only(location)
+    return sqlite3.connect(location, isolation_level=None, timeout=30.0)
+
+
+def display(location: str) -> str:
+    """A registry's location for messages: a URL without its password."""
+    return redacted(location) if is_url(location) else location
 
 
 def tighten_permissions(path: str) -> None:
@@ -168,16 +188,14 @@ class StoreBase:
     ) -> None:
         self.path = str(path)
         self.read_only = read_only
+        self.on_postgres = is_url(self.path)
         self._create = create and not read_only
-        if read_only:
-            self.conn = connect_read_only(self.path)
-        else:
-            if self.path != ":memory:":
-                if self._create:
-                    create_private(self.path)
-                elif not Path(self.path).is_file():
-                    raise NotInitialisedError(f"no registry at {self.path}")
-            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        if not read_only and not self.on_postgres and self.path != ":memory:":
+            if self._create:
+                create_private(self.path)
+            elif not Path(self.path).is_file():
+                raise NotInitialisedError(f"no registry at {self.path}")
+        self.conn = connect(self.path, read_only=read_only)
         self.conn.execute("PRAGMA busy_timeout = 30000")
         self._depth = 0
         self._next_seq: int | None = None
@@ -211,7 +229,7 @@ class StoreBase:
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
         ).fetchone()
         if has_events is None and not self._create:
-            raise NotInitialisedError(f"{self.path} holds no registry")
+            raise NotInitialisedError(f"{display(self.path)} holds no registry")
         if not self.read_only:
             if self.path != ":memory:":
                 self.conn.execute("PRAGMA journal_mode = WAL")
@@ -229,12 +247,12 @@ class StoreBase:
         version = schema.version_of(self.conn)
         if version < schema.LATEST:
             raise SchemaVersionError(
-                f"{self.path} has schema version {version}; this program needs version"
+                f"{display(self.path)} has schema version {version}; this program needs version"
                 f" {schema.LATEST}: back it up, then run `carbon-registry migrate`"
             )
         if version > schema.LATEST:
             raise SchemaVersionError(
-                f"{self.path} has schema version {version}, newer than this program's"
+                f"{display(self.path)} has schema version {version}, newer than this program's"
                 f" {schema.LATEST}: upgrade carbon-registry"
             )
 

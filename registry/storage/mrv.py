@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
 
 from registry.storage.base import StoreBase, chunks, equal_filters, marks
 
@@ -375,7 +374,7 @@ class MrvTables(StoreBase):
         )
 
     def insert_reversal(self, row: dict[str, Any]) -> None:
-        sqlite_utils.Database(self.conn).table("reversals").insert(row)
+        self.insert_row("reversals", row)
 
     def reversal(self, claim_id: str) -> dict[str, Any] | None:
         cursor = self.conn.execute("SELECT * FROM reversals WHERE claim_id = ?", (claim_id,))

@@ -92,10 +92,10 @@ class WebhookTable:
         """Insert a subscription (inside the caller's transaction); returns its id."""
         cur = self.conn.execute(
             "INSERT INTO api_webhooks(url, secret, event_types, created_at, cursor)"
-            " VALUES (?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
             (url, secret, json.dumps(sorted(set(event_types))), now, cursor),
         )
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchone()[0])
 
     def get(self, webhook_id: int) -> Webhook | None:
         row = self.conn.execute(
