@@ -164,7 +164,7 @@ class MrvTables(StoreBase):
     def add_daily_totals(self, rows: list[tuple[str, str, str, int]]) -> None:
         self.conn.executemany(
             "INSERT INTO daily_totals(account, methodology, day, grams) VALUES (?,?,?,?)"
-            " ON CONFLICT(account, methodology, day) DO UPDATE SET grams = grams + excluded.grams",
+            " ON CONFLICT(account, methodology, day) DO UPDATE SET grams = daily_totals.grams + excluded.grams",
             rows,
         )
 
@@ -349,7 +349,7 @@ class MrvTables(StoreBase):
         self.conn.executemany(
             "INSERT INTO balances(owner, asset_class, active, retired, cancelled, locked)"
             " VALUES (?, ?, ?, 0, 0, 0)"
-            " ON CONFLICT(owner, asset_class) DO UPDATE SET active = active + excluded.active",
+            " ON CONFLICT(owner, asset_class) DO UPDATE SET active = balances.active + excluded.active",
             [(to, klass, amount) for _, klass, amount, to, _, _ in rows],
         )
 
