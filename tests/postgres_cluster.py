@@ -60,33 +60,34 @@ def cluster(directory: Path | None = None) -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     if not (data / "PG_VERSION").exists():
+        initdb_args = [
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--locale=C",
+            "-E",
+            "UTF8",
+        ]
+        sync = ["--no-sync"] if temporary else []
         subprocess.run(
-            _as_server_user(
-                [initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "--locale=C",
-                 "-E", "UTF8", "--no-sync"]  # fmt: skip
-            ),
-            check=True,
-            capture_output=True,
+            _as_server_user([initdb, *initdb_args, *sync]), check=True, capture_output=True
         )
     port = free_port()
-    options = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
-        + (" -c fsync=off -c synchronous_commit=off -c full_page_writes=off" if temporary else "")
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1" + (
+        " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" if temporary else ""
     )
-    subprocess.run(
-        _as_server_user(
-            [pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "server.log"), "-w",
-             "-t", "120", "start"]  # fmt: skip
-        ),
-        check=True,
-        capture_output=True,
-    )
+    log = str(root / "server.log")
+    start = [pg_ctl, "-D", str(data), "-o", options, "-l", log, "-w", "-t", "120", "start"]
+    subprocess.run(_as_server_user(start), check=True, capture_output=True)
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run(
-            _as_server_user([pg_ctl, "-D", str(data), "-m", "immediate" if temporary else "fast",
-                             "-w", "stop"]),  # fmt: skip
+            _as_server_user(
+                [pg_ctl, "-D", str(data), "-m", "immediate" if temporary else "fast", "-w", "stop"]
+            ),
             capture_output=True,
         )
         if temporary:

@@ -9,13 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from registry.errors import InsufficientBalanceError, RegistryError
 from registry.ledger import Registry
 from registry.replay import replay
 from registry.signing import Signer
 from registry.storage import Store
-import pytest
-
 from tests.ledger_world import CLASS, World, check_invariants
 
 SPAWN = mp.get_context("spawn")
@@ -80,7 +80,8 @@ def test_two_writers_spending_the_same_grams_spend_exactly_the_balance(world: Wo
         world.issue("alice", 250, f"split-{claim}")
     first_seq = world.store.next_seq()
     work = {
-        dst: [world.signed_transfer("alice", dst, 20) for _ in range(30)] for dst in ("bob", "carol")
+        dst: [world.signed_transfer("alice", dst, 20) for _ in range(30)]
+        for dst in ("bob", "carol")
     }
     ready, results = SPAWN.Barrier(3, timeout=120), SPAWN.Queue()
     procs = [

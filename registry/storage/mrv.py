@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-
 from registry.storage.base import StoreBase, chunks, equal_filters, marks
 
 CLAIM_COLUMNS = (

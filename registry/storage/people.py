@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from registry.storage.base import StoreBase
 
 OFFER_COLUMNS = (

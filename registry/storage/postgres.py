@@ -148,7 +148,7 @@ class PgConnection:
         if statement.startswith("INSERT OR REPLACE"):
             statement = self._replace_to_upsert(statement)
         with _as_sqlite_errors():
-            cursor = self._conn.execute(statement, tuple(parameters))  # type: ignore[arg-type]
+            cursor = self._conn.execute(statement, tuple(parameters))
             if cursor.description is None:
                 return PgCursor([], cursor.rowcount)
             description = [(column.name, *(None,) * 6) for column in cursor.description]
@@ -162,7 +162,7 @@ class PgConnection:
         if not params:
             return PgCursor([], 0)
         with _as_sqlite_errors(), self._conn.cursor() as cursor:
-            cursor.executemany(statement, params)  # type: ignore[arg-type]
+            cursor.executemany(statement, params)
             return PgCursor([], cursor.rowcount)
 
     # -- what is not a statement of its own ---------------------------------------------------
