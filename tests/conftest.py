@@ -22,12 +22,15 @@ def pytest_configure(config: pytest.Config) -> None:
         "both_backends: run each test that uses `store_url` (or `world`) on SQLite and on"
         " PostgreSQL",
     )
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only(reason): a test of a `both_backends` module that runs on SQLite only",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
-        "both_backends"
-    ):
+    marked = metafunc.definition.get_closest_marker
+    if "backend" in metafunc.fixturenames and marked("both_backends") and not marked("sqlite_only"):
         metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 

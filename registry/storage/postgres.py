@@ -21,6 +21,7 @@ each statement text once (cached) into PostgreSQL's dialect (`translate`):
   committed, or this one did: a cache dropped more often than needed, never less);
   `PRAGMA table_info(t)` -> information_schema; other PRAGMAs (tuning of SQLite's files)
   do nothing;
+- `LIMIT ?` bound to a negative number (SQLite's "no limit") -> `LIMIT NULL`;
 - `sqlite_master` -> the tables of the current schema; `temp.` -> `pg_temp.`;
   `CROSS JOIN t ON` (SQLite's join-order hint) -> `JOIN t ON`;
 - in DDL, SQLite's types: `INTEGER PRIMARY KEY` (a rowid alias, numbered when omitted) ->
@@ -269,6 +270,7 @@ def translate(sql: str) -> str:
         text = _ddl_types(text)
     text = re.sub(r"\bsqlite_master\b", _SQLITE_MASTER, text)
     text = re.sub(r"\btemp\.", "pg_temp.", text)
+    text = re.sub(r"\bLIMIT \?", "LIMIT NULLIF(GREATEST(?, -1), -1)", text)
     text = re.sub(r"\bCROSS JOIN(\s+\w+\s+\w+\s+ON)\b", r"JOIN\1", text)
     if re.match(r"INSERT\s+OR\s+IGNORE\b", text, re.IGNORECASE):
         text = re.sub(r"^INSERT\s+OR\s+IGNORE", "INSERT", text, flags=re.IGNORECASE)
