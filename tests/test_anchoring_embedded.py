@@ -89,6 +89,7 @@ def _mutate(bundle: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     return tampered
 
 
+@pytest.mark.sqlite_only("tampers with a bundle, not with the storage: once is enough")
 @pytest.mark.parametrize(
     ("path", "value", "first_failure"),
     [

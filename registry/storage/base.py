@@ -1,9 +1,11 @@
 """The storage layer's foundation: opening a registry file, transactions, shared helpers.
 
 Only `registry.storage` knows SQL. A `Store` is one SQLite connection (WAL mode,
-`synchronous=FULL`) to one registry file, split by concern into the modules of this
-package (events, ledger tables, MRV tables, bridge tables, read models); the Merkle tiles,
-anchors and service tables have table classes of their own over the same connection.
+`synchronous=FULL`) to one registry file, or, given a `postgresql://` URL, one PostgreSQL
+connection that takes the same SQL (`postgres.py`, docs/postgresql.md). It is split by
+concern into the modules of this package (events, ledger tables, MRV tables, bridge
+tables, read models); the Merkle tiles, anchors and service tables have table classes of
+their own over the same connection.
 
 Opening. A writable Store creates a new file (mode 0600: it holds webhook secrets and raw
 evidence) with the latest schema, and refuses a file of an older schema until
