@@ -137,7 +137,6 @@ def test_the_leaderboard_needs_a_pseudonym_that_matches_its_commitment(estate: W
     assert estate.store.membership(estate.addr("lotus"), estate.addr("alice")) is None
 
 
-@pytest.mark.sqlite_only("the API serves a SQLite registry only, so far")
 def test_a_pooled_retirement_names_the_community(estate: World) -> None:
     """Members transfer to the community, which retires the pool with Retire."""
     join(estate, "alice", "lotus")
@@ -171,7 +170,6 @@ def test_a_pooled_retirement_names_the_community(estate: World) -> None:
     assert report.clean, report.problems
 
 
-@pytest.mark.sqlite_only("the API serves a SQLite registry only, so far")
 def test_the_api_shows_totals_and_pseudonyms_not_members(estate: World) -> None:
     join(estate, "alice", "lotus", "绿色狐狸")
     join(estate, "bob", "lotus")

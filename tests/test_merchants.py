@@ -207,7 +207,6 @@ def test_the_offers_read_keeps_active_ones_by_default(town: World) -> None:
     ]
 
 
-@pytest.mark.sqlite_only("the API serves a SQLite registry only, so far")
 def test_replay_and_audit_are_clean_and_the_certificate_states_its_event(town: World) -> None:
     publish(town, "cafe", "coffee", 2_000)
     publish(town, "cafe", "tea", 1_000, valid_until=int(time.time()) + 3_600)
@@ -244,7 +243,6 @@ def test_an_edited_redemption_row_is_named_by_replay(town: World) -> None:
     assert any("table redemptions" in p for p in report.problems), report.problems
 
 
-@pytest.mark.sqlite_only("the API serves a SQLite registry only, so far")
 def test_redemptions_are_read_by_the_merchant_and_the_owner_only(town: World) -> None:
     publish(town, "cafe", "coffee", 2_000, title="咖啡券 coffee voucher")
     publish(town, "bakery", "bread", 500)

@@ -141,6 +141,13 @@ class PgConnection:
     def close(self) -> None:
         self._conn.close()
 
+    def __del__(self) -> None:
+        # Dropped unclosed (the API's per-thread readers are never closed explicitly): closed
+        # here, as a sqlite3 connection is, instead of psycopg's warning at its own collection.
+        conn = getattr(self, "_conn", None)
+        if conn is not None and not conn.closed:
+            conn.close()
+
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> PgCursor:
         special = self._special(sql)
         if special is not None:
