@@ -152,7 +152,7 @@ def serve(
         "rpc_port": rpc_port,
         "anchor_max_age_s": anchor_max_age,
     }
-    settings = Settings(db=Path(obj.db), **{k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(db=str(obj.db), **{k: v for k, v in overrides.items() if v is not None})
     if no_anchoring:
         settings.anchoring = False
     if settings.operator_api_key is None:
