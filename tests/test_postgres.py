@@ -51,6 +51,12 @@ from tests.ledger_world import World
             "CREATE TEMP TABLE IF NOT EXISTS probe (idx BIGINT PRIMARY KEY, s TEXT)",
         ),
         ("ALTER TABLE t ADD COLUMN m INTEGER", "ALTER TABLE t ADD COLUMN m BIGINT"),
+        # the claims page reads SQLite's implicit rowid: PostgreSQL gets a column for it
+        (
+            "CREATE TABLE IF NOT EXISTS claims (claim_id TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS claims (claim_id TEXT PRIMARY KEY, seq BIGINT NOT NULL,"
+            " rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE)",
+        ),
     ],
 )
 def test_the_sqlite_dialect_is_translated(sqlite: str, postgres: str) -> None:

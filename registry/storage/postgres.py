@@ -26,7 +26,7 @@ each statement text once (cached) into PostgreSQL's dialect (`translate`):
   `CROSS JOIN t ON` (SQLite's join-order hint) -> `JOIN t ON`;
 - in DDL, SQLite's types: `INTEGER PRIMARY KEY` (a rowid alias, numbered when omitted) ->
   a BIGINT identity, INTEGER -> BIGINT, BLOB -> BYTEA, REAL -> DOUBLE PRECISION, and
-  `WITHOUT ROWID` dropped.
+  `WITHOUT ROWID` dropped; a table of ROWID_TABLES gets its `rowid` as an identity column.
 
 Results come back as sqlite3 would give them: SUM over BIGINT (NUMERIC in PostgreSQL) as an
 int, a boolean as 0 or 1. Errors are raised as sqlite3's exception classes (the DB-API
@@ -60,6 +60,12 @@ SCHEMA_VERSION_TABLE = (
 # One registry a schema: writers of the registry in the connection's current schema wait
 # for one another, and for no other registry's.
 WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('carbon-registry:' || current_schema()))"
+
+
+# Tables whose implicit SQLite rowid the storage reads (the claims page cursor): PostgreSQL
+# gives them a `rowid` column numbered in insertion order, as SQLite numbers its rowids
+# (hidden from `PRAGMA table_info`, as SQLite's is).
+ROWID_TABLES = frozenset({"claims"})
 
 
 def is_url(location: str) -> bool:
@@ -216,7 +222,7 @@ class PgConnection:
                 "SELECT ordinal_position - 1, column_name, data_type"
                 " FROM information_schema.columns"
                 " WHERE table_schema = current_schema() AND table_name = ?"
-                " ORDER BY ordinal_position",
+                " AND column_name <> 'rowid' ORDER BY ordinal_position",
                 (table_info.group(1),),
             )
         return PgCursor([], -1)  # SQLite's file tuning: PostgreSQL configures its own
@@ -311,4 +317,10 @@ def _ddl_types(text: str) -> str:
     text = re.sub(r"\bINTEGER\b", "BIGINT", text, flags=re.IGNORECASE)
     text = re.sub(r"\bBLOB\b", "BYTEA", text, flags=re.IGNORECASE)
     text = re.sub(r"\bREAL\b", "DOUBLE PRECISION", text, flags=re.IGNORECASE)
-    return re.sub(r"\)\s*WITHOUT ROWID\s*$", ")", text, flags=re.IGNORECASE)
+    text = re.sub(r"\)\s*WITHOUT ROWID\s*$", ")", text, flags=re.IGNORECASE)
+    created = re.match(
+        r"\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?\"?(\w+)", text, re.IGNORECASE
+    )
+    if created is not None and created.group(1) in ROWID_TABLES:
+        text = text.rstrip()[:-1] + ", rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE)"
+    return text
