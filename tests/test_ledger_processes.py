@@ -147,8 +147,8 @@ def _churn(db: str, keys: dict[str, str]) -> None:
         i += 1
 
 
-def test_sigkill_in_the_middle_of_operations_leaves_a_consistent_registry(tmp_path: Path) -> None:
-    world = World.create(tmp_path / "crash.db")
+@pytest.mark.both_backends
+def test_sigkill_in_the_middle_of_operations_leaves_a_consistent_registry(world: World) -> None:
     for name in ("alice", "bob", "carol"):
         world.issue(name, 1_000_000)
     keys = {name: signer.private_key_hex for name, signer in world.people.items()}
