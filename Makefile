@@ -4,7 +4,7 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test test-python test-contracts test-js lint serve setup clean fuzz browser postgresql
+.PHONY: demo test test-python test-contracts test-js lint serve serve-pg setup clean fuzz browser postgresql
 
 setup: $(VENV_STAMP) $(NODE_STAMP) browser postgresql
 
@@ -73,5 +73,9 @@ test-python: $(VENV_STAMP) $(NODE_STAMP) browser postgresql
 serve: setup
 	.venv/bin/carbon-registry serve
 
+# The same service on a local PostgreSQL cluster kept in .pg/ (docs/postgresql.md).
+serve-pg: setup
+	$(PY) scripts/serve_pg.py
+
 clean:
-	rm -rf .venv node_modules .hardhat .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv node_modules .hardhat .demo .pg .pytest_cache .mypy_cache .ruff_cache

@@ -80,7 +80,7 @@ def operator_signing_key(settings: Settings) -> Signer:
     """The operator's key for checkpoints: from the settings, else the key file of `init`."""
     if settings.operator_key is not None:
         return Signer(settings.operator_key.get_secret_value())
-    return Signer.load(settings.beside_db(".operator-key.json"))
+    return Signer.load(settings.beside_db(".operator-key.json", "CARBON_REGISTRY_OPERATOR_KEY"))
 
 
 class RegistryService:

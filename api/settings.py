@@ -17,8 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from anchoring.chain import EMBEDDED_RPC_PORT
 from bridge.token import DEFAULT_PUBLIC_URL
-from registry.errors import ValidationError
-from registry.storage.postgres import is_url
+from registry.storage import beside
 
 KIB = 1024
 
@@ -161,14 +160,9 @@ class Settings(BaseSettings):
     def _db_location(cls, value: object) -> object:
         return str(value) if isinstance(value, PurePath) else value
 
-    def beside_db(self, suffix: str) -> Path:
-        """A file kept beside the registry file (`DB<suffix>`); a database has no "beside"."""
-        if is_url(self.db):
-            raise ValidationError(
-                f"a registry on PostgreSQL keeps no {suffix} file beside it: configure it"
-                " through its setting instead"
-            )
-        return Path(self.db + suffix)
+    def beside_db(self, suffix: str, setting: str | None = None) -> Path:
+        """A file of the registry (`registry.storage.beside`)."""
+        return beside(self.db, suffix, setting)
 
     @field_validator("rate_limit_writes", "rate_limit_expensive_reads")
     @classmethod

@@ -5,7 +5,7 @@ as commitments (`registry.commitments`). The data behind them is kept here, encr
 AES-256-GCM under a data key of its own per person (the subject: their account address).
 Each data key is stored wrapped by the registry's master key, which lives outside the
 database (CARBON_REGISTRY_DATA_KEY, or the file `DB.data-key`, owner-only; on PostgreSQL
-only the variable). Erasing a person
+`registry.data-key` in the folder CARBON_REGISTRY_HOME). Erasing a person
 deletes their data key and their pieces (crypto-shredding): a copy of the database taken
 before cannot decrypt them without the master key, and with the key gone nothing can decrypt
 them at all. Commitment salts are random 32-byte values that are erased with the data, so a
@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from registry.commitments import SALT_BYTES, commitment
 from registry.errors import ValidationError
+from registry.storage.base import beside
 from registry.storage.personal import PersonalTables, SealedPiece
-from registry.storage.postgres import is_url
 
 DATA_KEY_ENV = "CARBON_REGISTRY_DATA_KEY"
 KEY_BYTES = 32
@@ -52,14 +52,18 @@ class ReusedSaltError(ValidationError):
 
 
 def data_key_path(db: str | Path) -> Path:
-    return Path(f"{db}.data-key")
+    return beside(db, ".data-key", DATA_KEY_ENV)
 
 
 def existing_master_key(db: str | Path) -> bytes | None:
     """The master key if there is one (for readers: they never create it)."""
-    if os.environ.get(DATA_KEY_ENV) or (not is_url(str(db)) and data_key_path(db).exists()):
+    if os.environ.get(DATA_KEY_ENV):
         return master_key(db)
-    return None
+    try:
+        found = data_key_path(db).exists()
+    except ValidationError:  # a registry on PostgreSQL without its folder: no key file
+        return None
+    return master_key(db) if found else None
 
 
 def master_key(db: str | Path) -> bytes:
@@ -71,11 +75,6 @@ def master_key(db: str | Path) -> bytes:
         if len(key) != KEY_BYTES:
             raise ValidationError(f"{DATA_KEY_ENV} must be {KEY_BYTES} bytes of hex")
         return key
-    if is_url(str(db)):
-        raise ValidationError(
-            f"a registry on PostgreSQL has no directory for a key file: set {DATA_KEY_ENV}"
-            f" ({KEY_BYTES} bytes of hex) to its master key"
-        )
     path = data_key_path(db)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)

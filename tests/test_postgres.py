@@ -4,16 +4,25 @@ modules marked `both_backends`."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import subprocess
+import time
+from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
+from api.client import RegistryClient
 from registry.errors import NotInitialisedError, SchemaVersionError, ValidationError
 from registry.personal import DATA_KEY_ENV, master_key
+from registry.signing import Signer
 from registry.storage import Store, migrate_file, schema
+from registry.storage.base import HOME_ENV
 from registry.storage.postgres import redacted, translate
 from tests.ledger_world import World
+from tests.serve_process import CLI, clean_env, free_port, run_cli
 
 
 @pytest.mark.parametrize(
@@ -116,11 +125,57 @@ def test_text_sorts_byte_by_byte_as_in_sqlite(world: World) -> None:
     assert [r[0] for r in rows] == sorted(["b", "B", "a", "_", "Z"])
 
 
-def test_a_registry_on_postgresql_takes_its_master_key_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_registry_on_postgresql_keeps_its_master_key_in_the_environment_or_its_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    url = "postgresql://reg@db/r"
     monkeypatch.delenv(DATA_KEY_ENV, raising=False)
-    with pytest.raises(ValidationError, match=DATA_KEY_ENV):
-        master_key("postgresql://reg@db/r")
+    monkeypatch.delenv(HOME_ENV, raising=False)
+    with pytest.raises(ValidationError, match=f"{HOME_ENV}.*{DATA_KEY_ENV}"):
+        master_key(url)
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    created = master_key(url)
+    assert (tmp_path / "registry.data-key").read_text().strip() == created.hex()
     monkeypatch.setenv(DATA_KEY_ENV, "ab" * 32)
-    assert master_key("postgresql://reg@db/r") == bytes.fromhex("ab" * 32)
+    assert master_key(url) == bytes.fromhex("ab" * 32)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_serve_runs_on_postgresql_with_its_files_in_the_home_folder(
+    store_url: str, tmp_path: Path
+) -> None:
+    """`carbon-registry --db postgresql://... serve` creates the registry, keeps its keys and
+    embedded chain in CARBON_REGISTRY_HOME, takes a write, anchors it; the command line
+    then replays the database clean."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {HOME_ENV: str(home)}
+    port = free_port()
+    server = subprocess.Popen(
+        [CLI, "--db", store_url, "serve", "--port", str(port), "--rpc-port", str(free_port()),
+         "--anchor-max-age", "0.5"],
+        env=clean_env(**env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=2).json()["ready"]:
+                    break
+            except (httpx.HTTPError, ValueError, KeyError):
+                pass
+            assert server.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        key = (home / "registry.operator-api-key").read_text().strip()
+        operator = Signer.load(home / "registry.operator-key.json")
+        with RegistryClient(f"http://127.0.0.1:{port}", operator_api_key=key) as api:
+            opened = api.open_account(operator, Signer.generate().address, "household")
+            assert api.wait_for_anchor(opened.seq, timeout_s=120)["anchor"] is not None
+    finally:
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=60)
+    assert server.returncode == 0, output
+    assert "registry API stopped" in output
+    assert (home / "registry.chain").is_file()
+    replayed = run_cli("--db", store_url, "replay", env=env)
+    assert "state equals the log" in replayed.stdout, replayed.stdout

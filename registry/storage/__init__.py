@@ -15,7 +15,10 @@ from registry.storage.base import (
     STATUSES,
     Holding,
     StoreBase,
+    beside,
+    display,
     migrate_file,
+    registry_exists,
 )
 from registry.storage.bridge import BridgeTables
 from registry.storage.events import EventsTables
@@ -33,7 +36,10 @@ __all__ = [
     "STATUSES",
     "Holding",
     "Store",
+    "beside",
+    "display",
     "migrate_file",
+    "registry_exists",
 ]
 
 

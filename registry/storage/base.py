@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from urllib.parse import quote
 
-from registry.errors import NotInitialisedError, SchemaVersionError
+from registry.errors import NotInitialisedError, SchemaVersionError, ValidationError
 from registry.storage import schema
 from registry.storage.postgres import PgConnection, is_url, redacted
 
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from registry.storage.events import EventsTables
 
 STATUSES = ("active", "retired", "cancelled", "locked")
+# The folder of the files that belong to a registry on PostgreSQL (keys, embedded chain).
+HOME_ENV = "CARBON_REGISTRY_HOME"
 CACHE_KIB = 64 * 1024
 
 # Tables that hold state derived from the event log; `replay` rebuilds and compares them.
@@ -156,6 +158,38 @@ def connect(location: str, *, read_only: bool = False) -> sqlite3.Connection:
     if read_only:
         return connect_read_only(location)
     return sqlite3.connect(location, isolation_level=None, timeout=30.0)
+
+
+def beside(db: str | Path, suffix: str, setting: str | None = None) -> Path:
+    """A file that belongs to the registry at `db` (a key, the embedded chain): beside a
+    registry file, `DB<suffix>`; for a registry on PostgreSQL, which has no "beside",
+    `registry<suffix>` in the folder named by CARBON_REGISTRY_HOME. `setting` names the
+    variable that makes the file unnecessary, for the message when neither is set."""
+    location = str(db)
+    if not is_url(location):
+        return Path(location + suffix)
+    home = os.environ.get(HOME_ENV)
+    if not home:
+        instead = f" (or {setting})" if setting else ""
+        raise ValidationError(
+            f"a registry on PostgreSQL keeps its {suffix} file in the folder {HOME_ENV}:"
+            f" set it{instead}"
+        )
+    return Path(home) / f"registry{suffix}"
+
+
+def registry_exists(location: str) -> bool:
+    """Whether `location` (a file or a PostgreSQL URL) holds a registry's tables."""
+    if not is_url(location):
+        return Path(location).is_file()
+    conn = connect(location, read_only=True)
+    try:
+        found = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
+        ).fetchone()
+    finally:
+        conn.close()
+    return found is not None
 
 
 def display(location: str) -> str:
