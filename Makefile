@@ -4,7 +4,7 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test test-python test-contracts test-js lint serve serve-pg setup clean fuzz browser postgresql
+.PHONY: demo test test-python test-pg test-contracts test-js lint serve serve-pg setup clean fuzz browser postgresql
 
 setup: $(VENV_STAMP) $(NODE_STAMP) browser postgresql
 
@@ -69,6 +69,11 @@ test-js: $(NODE_STAMP) browser
 # Two workers: the suite is mostly single-threaded Python and the machines have 2 cores.
 test-python: $(VENV_STAMP) $(NODE_STAMP) browser postgresql
 	$(PY) -m pytest -n 2
+
+# Every test that opens its registry through the `world` or `store_url` fixtures, on
+# PostgreSQL (`make test` runs a representative set there: the modules marked both_backends).
+test-pg: $(VENV_STAMP) $(NODE_STAMP) browser postgresql
+	CARBON_TEST_ALL_BACKENDS=1 $(PY) -m pytest -n 2 -k postgresql
 
 serve: setup
 	.venv/bin/carbon-registry serve

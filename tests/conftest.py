@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -14,6 +15,9 @@ from tests import postgres_cluster
 from tests.ledger_world import World
 
 BACKENDS = ("sqlite", "postgresql")
+# `make test-pg`: every test that uses `store_url` or `world` runs on both backends, not
+# only those of the modules marked `both_backends` (the set `make test` runs).
+ALL_ON_BOTH_ENV = "CARBON_TEST_ALL_BACKENDS"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -30,7 +34,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marked = metafunc.definition.get_closest_marker
-    if "backend" in metafunc.fixturenames and marked("both_backends") and not marked("sqlite_only"):
+    chosen = marked("both_backends") or os.environ.get(ALL_ON_BOTH_ENV) == "1"
+    named = any(
+        "backend" in str(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize")
+    )  # a test that names its backend itself
+    if "backend" in metafunc.fixturenames and chosen and not named and not marked("sqlite_only"):
         metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
