@@ -22,11 +22,12 @@ import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from registry.errors import NotInitialisedError, SchemaVersionError, ValidationError
 from registry.storage import schema
+from registry.storage.connection import Connection
 from registry.storage.postgres import PgConnection, is_url, redacted
 
 if TYPE_CHECKING:
@@ -149,12 +150,12 @@ def migrate_file(
     return before, applied
 
 
-def connect(location: str, *, read_only: bool = False) -> sqlite3.Connection:
+def connect(location: str, *, read_only: bool = False) -> Connection:
     """A connection to a registry: a PostgreSQL URL opens PostgreSQL, anything else is a
-    SQLite file. The storage's SQL is SQLite's; `PgConnection` offers the sqlite3 calls the
-    storage makes (not the whole sqlite3 API, hence the cast) and translates each statement."""
+    SQLite file. The storage's SQL is SQLite's; `PgConnection` offers the calls the storage
+    makes (`Connection`) and translates each statement."""
     if is_url(location):
-        return cast(sqlite3.Connection, PgConnection(location, read_only=read_only))
+        return PgConnection(location, read_only=read_only)
     if read_only:
         return connect_read_only(location)
     return sqlite3.connect(location, isolation_level=None, timeout=30.0)

@@ -11,9 +11,10 @@ request's effects, so a retried request can never take effect twice nor get anot
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+from registry.storage.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class StoredResponse:
 
 
 class IdempotencyTable:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def get(self, key: str) -> StoredResponse | None:
@@ -71,7 +72,7 @@ _WEBHOOK_COLUMNS = (
 
 
 class WebhookTable:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     @staticmethod
