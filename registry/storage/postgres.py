@@ -43,7 +43,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import Any
 
@@ -136,7 +136,9 @@ class PgConnection:
         self._snapshot: str | None = None
         self._data_version = 0
         if not read_only:
-            self.execute(SCHEMA_VERSION_TABLE)
+            # Another session creating it at the same moment is no error.
+            with suppress(sqlite3.IntegrityError):
+                self.execute(SCHEMA_VERSION_TABLE)
         else:
             self.execute("SET default_transaction_read_only = on")
 
