@@ -179,3 +179,18 @@ def test_serve_runs_on_postgresql_with_its_files_in_the_home_folder(
     assert (home / "registry.chain").is_file()
     replayed = run_cli("--db", store_url, "replay", env=env)
     assert "state equals the log" in replayed.stdout, replayed.stdout
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_read_snapshot_sees_one_state_while_another_session_writes(world: World) -> None:
+    """`Store.snapshot` is SQLite's deferred BEGIN: on PostgreSQL a REPEATABLE READ
+    transaction, so reads inside it do not see a commit made meanwhile."""
+    reader = Store(world.store.path, read_only=True)
+    try:
+        with reader.snapshot():
+            before = reader.event_count()
+            world.issue("alice", 100, "during-the-snapshot")
+            assert reader.event_count() == before
+        assert reader.event_count() == before + 1
+    finally:
+        reader.close()
