@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from carbon_registry.cli import cli
 from registry.eip712 import contract_address_of
+from registry.storage import beside
+from registry.storage.base import HOME_ENV
 from registry.units import format_grams, parse_grams
 
 
@@ -43,7 +45,7 @@ def test_the_readme_lists_every_command() -> None:
     assert missing == [], f"README's CLI table lacks {missing}"
 
 
-def run(runner: CliRunner, db: Path, *args: str, ok: bool = True) -> str:
+def run(runner: CliRunner, db: Path | str, *args: str, ok: bool = True) -> str:
     result = runner.invoke(cli, ["--db", str(db), *args])
     if ok:
         assert result.exit_code == 0, result.output
@@ -85,12 +87,16 @@ def test_household_goes_beside_the_request_from_the_command_line(
         store.close()
 
 
-def test_lifecycle_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.both_backends
+def test_lifecycle_through_the_cli(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CARBON_REGISTRY_OPERATOR_KEY", raising=False)
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))  # where a registry on PostgreSQL keeps its keys
     runner = CliRunner()
-    db = tmp_path / "r.db"
+    db = store_url
     run(runner, db, "init", "--log-id", "test.local/cli")
-    assert (tmp_path / "r.db.operator-key.json").exists()
+    assert beside(db, ".operator-key.json").exists()
     wang = runner.invoke(cli, ["keygen", str(tmp_path / "wang.key")]).output.strip()
     acme = runner.invoke(cli, ["keygen", str(tmp_path / "acme.key")]).output.strip()
     run(runner, db, "accounts", "open", wang, "--kind", "household", "--personal-name", "Wang")
@@ -195,6 +201,17 @@ def test_init_refuses_an_existing_file(tmp_path: Path) -> None:
     runner = CliRunner()
     run(runner, tmp_path / "r.db", "init")
     assert "already exists" in run(runner, tmp_path / "r.db", "init", ok=False)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_init_refuses_a_database_that_holds_a_registry(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CARBON_REGISTRY_OPERATOR_KEY", raising=False)
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    runner = CliRunner()
+    run(runner, store_url, "init")
+    assert "already holds a registry" in run(runner, store_url, "init", ok=False)
 
 
 def test_contract_address_matches_the_known_hardhat_first_deployment() -> None:
