@@ -4,9 +4,9 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test test-python test-contracts test-js lint serve setup clean fuzz browser
+.PHONY: demo test test-python test-pg test-contracts test-js lint serve serve-pg setup clean fuzz browser postgresql
 
-setup: $(VENV_STAMP) $(NODE_STAMP) browser
+setup: $(VENV_STAMP) $(NODE_STAMP) browser postgresql
 
 # The browser tests drive Debian's chromium (never a downloaded browser), with CJK fonts so
 # that Chinese pages render: installed from Debian when missing.
@@ -16,6 +16,14 @@ browser:
 		apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			chromium fonts-noto-cjk; }
+
+# The storage tests run on SQLite and on PostgreSQL: they start a throwaway cluster of
+# Debian's PostgreSQL server (initdb / pg_ctl), installed from Debian when missing.
+postgresql:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "== installing Debian's PostgreSQL for the storage tests"; \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
 
 $(VENV_STAMP): pyproject.toml
 	@echo "== installing the Python packages of pyproject.toml into .venv (a minute or two)"
@@ -59,11 +67,20 @@ test-js: $(NODE_STAMP) browser
 	npm test --workspace verifier-js
 
 # Two workers: the suite is mostly single-threaded Python and the machines have 2 cores.
-test-python: $(VENV_STAMP) $(NODE_STAMP) browser
+test-python: $(VENV_STAMP) $(NODE_STAMP) browser postgresql
 	$(PY) -m pytest -n 2
+
+# Every test that opens its registry through the `world` or `store_url` fixtures, on
+# PostgreSQL (`make test` runs a representative set there: the modules marked both_backends).
+test-pg: $(VENV_STAMP) $(NODE_STAMP) browser postgresql
+	CARBON_TEST_ALL_BACKENDS=1 $(PY) -m pytest -n 2 -k postgresql
 
 serve: setup
 	.venv/bin/carbon-registry serve
 
+# The same service on a local PostgreSQL cluster kept in .pg/ (docs/postgresql.md).
+serve-pg: setup
+	$(PY) scripts/serve_pg.py
+
 clean:
-	rm -rf .venv node_modules .hardhat .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv node_modules .hardhat .demo .pg .pytest_cache .mypy_cache .ruff_cache

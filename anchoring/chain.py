@@ -27,6 +27,7 @@ from web3.exceptions import TransactionNotFound, Web3Exception
 
 from anchoring.persistent_evm import PersistentEVM
 from registry.errors import CodedError
+from registry.storage import beside
 
 # web3 imports py_ecc, which raises the recursion limit to 100,000: deep enough for a nested
 # document to overflow the C stack inside a parser and kill the process. py-evm's own limit
@@ -40,7 +41,7 @@ EMBEDDED_RPC_PORT = 8546  # Hardhat and geth listen on 8545 by default
 
 def embedded_chain_file(db: str | Path) -> Path:
     """Where the embedded chain of the registry at `db` keeps its state: beside it."""
-    return Path(f"{db}.chain")
+    return beside(db, ".chain", "CARBON_REGISTRY_CHAIN, a JSON-RPC URL")
 
 
 EMBEDDED_FUNDING_WEI = 10**21

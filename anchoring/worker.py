@@ -23,7 +23,6 @@ through `EventSource`, the narrow interface the registry's Store provides.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from anchoring.merkle import MerkleLog, leaf_hash
 from registry.eip712 import Domain
 from registry.loops import LoopHealth, run_resilient
 from registry.storage.anchors import AnchorTable, CheckpointRecord
+from registry.storage.connection import Connection
 
 log = logging.getLogger("carbon_registry.anchoring")
 
@@ -99,7 +99,7 @@ class CheckpointRow:
 class CheckpointStore:
     """The worker's checkpoints, as signed checkpoints (`registry.storage.anchors` stores them)."""
 
-    def __init__(self, conn: sqlite3.Connection, log_id: str) -> None:
+    def __init__(self, conn: Connection, log_id: str) -> None:
         self.table = AnchorTable(conn)
         self.log_id = log_id
 
@@ -172,7 +172,7 @@ class AnchorWorker:
     def __init__(
         self,
         events: EventSource,
-        conn: sqlite3.Connection,
+        conn: Connection,
         *,
         log_id: str,
         domain: Domain,

@@ -79,7 +79,7 @@ def operator_signing_key(settings: Settings) -> Signer:
     """The operator's key for checkpoints: from the settings, else the key file of `init`."""
     if settings.operator_key is not None:
         return Signer(settings.operator_key.get_secret_value())
-    return Signer.load(settings.db.with_name(settings.db.name + ".operator-key.json"))
+    return Signer.load(settings.beside_db(".operator-key.json", "CARBON_REGISTRY_OPERATOR_KEY"))
 
 
 class RegistryService:
@@ -129,7 +129,7 @@ class RegistryService:
                 f" registry (its first operator is {service.operator})",
             )
         service.anchoring = AnchoringRuntime(
-            db=str(settings.db),
+            db=settings.db,
             chain_spec=settings.chain,
             domain=service.domain,
             log_id=service.log_id,

@@ -8,7 +8,7 @@ database that only their owner can read; never from the repository.
 from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network, ip_network
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Literal
 
 from limits import parse
@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from anchoring.chain import EMBEDDED_RPC_PORT
 from bridge.token import DEFAULT_PUBLIC_URL
+from registry.storage import beside
 
 KIB = 1024
 
@@ -26,7 +27,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CARBON_REGISTRY_", extra="ignore")
 
-    db: Path = Field(default=Path("carbon-registry.db"), description="SQLite file of the registry.")
+    db: str = Field(
+        default="carbon-registry.db",
+        description="The registry: a SQLite file, or a postgresql:// URL (docs/postgresql.md).",
+    )
     host: str = Field(default="127.0.0.1", description="Interface the API listens on.")
     port: int = Field(
         default=8080, ge=0, le=65535, description="TCP port of the API (0: any free)."
@@ -150,6 +154,15 @@ class Settings(BaseSettings):
 
     def webhook_networks(self) -> list[IPv4Network | IPv6Network]:
         return [ip_network(n, strict=False) for n in self.webhook_allowed_networks]
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _db_location(cls, value: object) -> object:
+        return str(value) if isinstance(value, PurePath) else value
+
+    def beside_db(self, suffix: str, setting: str | None = None) -> Path:
+        """A file of the registry (`registry.storage.beside`)."""
+        return beside(self.db, suffix, setting)
 
     @field_validator("rate_limit_writes", "rate_limit_expensive_reads")
     @classmethod

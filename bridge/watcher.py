@@ -18,7 +18,6 @@ no lock, a burn the log cannot record, tokens on chain that the log does not bac
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
 from anchoring.chain import ChainConfigError, ChainIntegrityError
@@ -32,6 +31,7 @@ from registry.ledger import Receipt, Registry
 from registry.messages import printable
 from registry.signing import Signer
 from registry.storage.bridge import BridgeCursor
+from registry.storage.connection import Connection
 
 log = logging.getLogger("carbon_registry.bridge")
 
@@ -49,7 +49,7 @@ class BridgeWatcher:
         operator: Signer,
         *,
         confirmations: int = 1,
-        conn: sqlite3.Connection | None = None,
+        conn: Connection | None = None,
     ) -> None:
         self.registry = registry
         self.token = token

@@ -52,7 +52,7 @@ from registry.personal import (
     Vault,
     master_key,
 )
-from registry.storage import Store
+from registry.storage import Store, display
 from registry.storage.personal import PersonalTables
 from registry.times import format_time, parse_time, time_second
 
@@ -250,7 +250,9 @@ class Registry:
     def __init__(self, store: Store, clock: Callable[[], float] = _time.time) -> None:
         meta = store.meta()
         if "operator" not in meta:
-            raise NotInitialisedError(f"{store.path} holds no registry: run `carbon-registry init`")
+            raise NotInitialisedError(
+                f"{display(store.path)} holds no registry: run `carbon-registry init`"
+            )
         self.store = store
         self.clock = clock
         self.domain = Domain(int(meta["chain_id"]), meta["verifying_contract"])
@@ -278,7 +280,7 @@ class Registry:
         )
         with store.write():
             if store.next_seq() != 0:
-                raise AlreadyInitialisedError(f"{store.path} already holds a registry")
+                raise AlreadyInitialisedError(f"{display(store.path)} already holds a registry")
             time = format_time(clock())
             event = build_event(0, GENESIS, time, payload, [])
             apply_genesis(store, payload, 0)

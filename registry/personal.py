@@ -4,7 +4,8 @@ Activity details, people's names and beneficiaries' names enter the log and the 
 as commitments (`registry.commitments`). The data behind them is kept here, encrypted with
 AES-256-GCM under a data key of its own per person (the subject: their account address).
 Each data key is stored wrapped by the registry's master key, which lives outside the
-database (CARBON_REGISTRY_DATA_KEY, or the file `DB.data-key`, owner-only). Erasing a person
+database (CARBON_REGISTRY_DATA_KEY, or the file `DB.data-key`, owner-only; on PostgreSQL
+`registry.data-key` in the folder CARBON_REGISTRY_HOME). Erasing a person
 deletes their data key and their pieces (crypto-shredding): a copy of the database taken
 before cannot decrypt them without the master key, and with the key gone nothing can decrypt
 them at all. Commitment salts are random 32-byte values that are erased with the data, so a
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from registry.commitments import SALT_BYTES, commitment
 from registry.errors import ValidationError
+from registry.storage.base import beside
 from registry.storage.personal import PersonalTables, SealedPiece
 
 DATA_KEY_ENV = "CARBON_REGISTRY_DATA_KEY"
@@ -50,14 +52,18 @@ class ReusedSaltError(ValidationError):
 
 
 def data_key_path(db: str | Path) -> Path:
-    return Path(f"{db}.data-key")
+    return beside(db, ".data-key", DATA_KEY_ENV)
 
 
 def existing_master_key(db: str | Path) -> bytes | None:
     """The master key if there is one (for readers: they never create it)."""
-    if os.environ.get(DATA_KEY_ENV) or data_key_path(db).exists():
+    if os.environ.get(DATA_KEY_ENV):
         return master_key(db)
-    return None
+    try:
+        found = data_key_path(db).exists()
+    except ValidationError:  # a registry on PostgreSQL without its folder: no key file
+        return None
+    return master_key(db) if found else None
 
 
 def master_key(db: str | Path) -> bytes:

@@ -18,7 +18,7 @@ from tests.ledger_world import World
 
 
 def anchored_world(
-    path: Path,
+    path: Path | str,
     chain: Chain | None = None,
     contract: str | None = None,
     operator: Signer | None = None,

@@ -35,7 +35,7 @@ OPERATOR = {"X-Operator-Key": OPERATOR_API_KEY}
 
 def settings_for(db: Path | str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "db": Path(db),
+        "db": str(db),
         "anchoring": False,
         "operator_api_key": SecretStr(OPERATOR_API_KEY),
         "webhook_allowed_networks": ["127.0.0.0/8"],  # the tests' receivers are on loopback

@@ -1,18 +1,81 @@
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
+from registry.personal import DATA_KEY_ENV
+from tests import postgres_cluster
 from tests.ledger_world import World
+
+BACKENDS = ("sqlite", "postgresql")
+# `make test-pg`: every test that uses `store_url` or `world` runs on both backends, not
+# only those of the modules marked `both_backends` (the set `make test` runs).
+ALL_ON_BOTH_ENV = "CARBON_TEST_ALL_BACKENDS"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "both_backends: run each test that uses `store_url` (or `world`) on SQLite and on"
+        " PostgreSQL",
+    )
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only(reason): a test of a `both_backends` module that runs on SQLite only",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marked = metafunc.definition.get_closest_marker
+    chosen = marked("both_backends") or os.environ.get(ALL_ON_BOTH_ENV) == "1"
+    named = any(
+        "backend" in str(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize")
+    )  # a test that names its backend itself
+    if "backend" in metafunc.fixturenames and chosen and not named and not marked("sqlite_only"):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    return World.create(tmp_path / "registry.db")
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend of this test: SQLite unless marked `both_backends`."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One throwaway PostgreSQL cluster per test process (each xdist worker has its own)."""
+    with postgres_cluster.cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def store_url(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Where this test's registry lives: a file, or a schema of its own on PostgreSQL (a
+    registry a schema; the master key then comes from the environment, as it must there)."""
+    if backend == "sqlite":
+        return str(tmp_path / "registry.db")
+    server: str = request.getfixturevalue("postgres_server")
+    schema = f"test_{secrets.token_hex(8)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    monkeypatch.setenv(DATA_KEY_ENV, secrets.token_hex(32))
+    return f"{server}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def world(store_url: str) -> Iterator[World]:
+    world = World.create(store_url)
+    yield world
+    world.store.close()
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,12 @@ from carbon_verifier.verify import verify_consistency
 from tests.anchoring_world import anchored_world, verifier_rpc, verify, worker_for
 from tests.ledger_world import World
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
-def anchored(tmp_path: Path) -> tuple[World, Chain, AnchorWorker, int]:
-    world, chain = anchored_world(tmp_path / "r.db")
+def anchored(store_url: str) -> Iterator[tuple[World, Chain, AnchorWorker, int]]:
+    world, chain = anchored_world(store_url)
     worker = worker_for(world, chain, AnchorPolicy(confirmations=2))
     worker.attach()
     world.issue("alice", 1_000)
@@ -30,7 +33,16 @@ def anchored(tmp_path: Path) -> tuple[World, Chain, AnchorWorker, int]:
     worker.run_once()
     world.transfer("bob", "alice", 50)
     worker.run_once()
-    return world, chain, worker, retirement.seq
+    yield world, chain, worker, retirement.seq
+    world.store.close()
+
+
+def inflate_amount(world: World, seq: int) -> None:
+    """Edit logged event `seq` behind the ledger's back (150 g become 999)."""
+    body = world.store.event_body(seq)
+    assert body is not None and b'"amount":150' in body
+    edited = body.replace(b'"amount":150', b'"amount":999')
+    world.store.conn.execute("UPDATE events SET body = ? WHERE seq = ?", (edited, seq))
 
 
 def failed(checks: list[Any]) -> list[str]:
@@ -77,6 +89,7 @@ def _mutate(bundle: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     return tampered
 
 
+@pytest.mark.sqlite_only("tampers with a bundle, not with the storage: once is enough")
 @pytest.mark.parametrize(
     ("path", "value", "first_failure"),
     [
@@ -149,10 +162,7 @@ def test_audit_is_clean_then_names_an_edited_event(
     report = audit(world.store, world.registry.log_id, world.registry.domain, chain)
     assert report.clean, report.problems
     assert report.anchored_checked == 2
-    world.store.conn.execute(
-        "UPDATE events SET body = replace(body, '\"amount\":150', '\"amount\":999') WHERE seq = ?",
-        (seq,),
-    )
+    inflate_amount(world, seq)
     problems = audit(world.store, world.registry.log_id, world.registry.domain, chain).problems
     assert problems[0].startswith(f"event(s) {seq} changed")
     assert any("signed root" in p for p in problems)
@@ -163,13 +173,10 @@ def test_rewriting_events_and_merkle_tables_together_is_caught_by_the_chain(
     anchored: tuple[World, Chain, AnchorWorker, int], tmp_path: Path
 ) -> None:
     world, chain, worker, seq = anchored
-    world.store.conn.execute(
-        "UPDATE events SET body = replace(body, '\"amount\":150', '\"amount\":999') WHERE seq = ?",
-        (seq,),
-    )
+    inflate_amount(world, seq)
     world.store.conn.execute("DELETE FROM merkle_tiles")
     world.store.conn.execute("UPDATE merkle_state SET tree_size = 0")
-    world.store.conn.execute("UPDATE anchor_checkpoints SET root_hash = zeroblob(32)")
+    world.store.conn.execute("UPDATE anchor_checkpoints SET root_hash = ?", (bytes(32),))
     rebuilt = worker_for(world, chain)
     rebuilt.sync_tree()
     problems = audit(world.store, world.registry.log_id, world.registry.domain, chain).problems
@@ -236,10 +243,7 @@ def test_a_rewritten_history_stops_the_worker_naming_where_it_diverged(
 ) -> None:
     world, chain, worker, seq = anchored
     first_size = worker.checkpoints.all()[0].tree_size
-    world.store.conn.execute(
-        "UPDATE events SET body = replace(body, '\"amount\":150', '\"amount\":999') WHERE seq = ?",
-        (seq,),
-    )
+    inflate_amount(world, seq)
     world.store.conn.execute("DELETE FROM merkle_tiles")  # the operator rebuilds its tree too
     world.store.conn.execute("UPDATE merkle_state SET tree_size = 0")
     world.transfer("alice", "bob", 1)

@@ -5,9 +5,9 @@ lost, and every refusal is a clean 409."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import httpx
+import pytest
 
 from api.main import create_app
 from tests.api_world import body, loopback_server, settings_for
@@ -18,8 +18,8 @@ HELD = 10_000
 EACH = 250  # 40 transfers can succeed, 10 must be refused
 
 
-def test_fifty_clients_racing_for_the_same_grams(tmp_path: Path) -> None:
-    world = World.create(tmp_path / "registry.db")
+@pytest.mark.both_backends
+def test_fifty_clients_racing_for_the_same_grams(world: World) -> None:
     world.issue("alice", HELD)
     requests = [body(world.signed_transfer("alice", "bob", EACH)) for _ in range(CLIENTS)]
     statuses: list[tuple[int, str]] = []

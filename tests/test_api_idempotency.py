@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from tests.api_world import OPERATOR, api_client, body
 from tests.ledger_world import World
+
+pytestmark = pytest.mark.both_backends
 
 
 def test_same_key_same_body_same_response_one_effect(world: World) -> None:

@@ -22,6 +22,8 @@ from tests.api_world import (
 )
 from tests.ledger_world import CLASS, World, check_invariants
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 def client(world: World) -> Iterator[Client]:

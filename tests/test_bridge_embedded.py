@@ -3,7 +3,7 @@ registry, on the embedded chain."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,12 +15,15 @@ from tests.anchoring_world import anchored_world, verify
 from tests.bridge_world import TOKEN, Bridge, key_of
 from tests.ledger_world import CLASS, check_invariants
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
-def bridge(tmp_path: Path) -> Bridge:
-    world, chain = anchored_world(tmp_path / "r.db")
+def bridge(store_url: str) -> Iterator[Bridge]:
+    world, chain = anchored_world(store_url)
     world.issue("alice", 10_000)
-    return Bridge.start(world, chain)
+    yield Bridge.start(world, chain)
+    world.store.close()
 
 
 def test_the_token_id_is_the_contracts(bridge: Bridge) -> None:

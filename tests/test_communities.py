@@ -4,7 +4,7 @@ and the API."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
@@ -16,12 +16,14 @@ from tests.api_world import MrvParties, api_client
 from tests.ledger_world import CLASS, World
 from tests.people_world import join, leave
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
-def estate(tmp_path: Path) -> World:
+def estate(store_url: str) -> Iterator[World]:
     """A community, a merchant, three households, and verified reductions of two of them:
     alice 3 trips, bob 1 (issued by one run; 5% to the buffer pool)."""
-    world = World.create(tmp_path / "registry.db")
+    world = World.create(store_url)
     world.open("lotus", kind="community")
     world.open("cafe", kind="merchant")
     mrv = MrvParties(world)
@@ -29,7 +31,8 @@ def estate(tmp_path: Path) -> World:
     claims = [c["claim_id"] for c in world.store.claims(status="pending")]
     world.registry.attest(*mrv.attest(claims)[1:])
     world.registry.run_issuance(*mrv.run()[1:])
-    return world
+    yield world
+    world.store.close()
 
 
 def verified(world: World, name: str) -> int:
@@ -186,6 +189,7 @@ def test_the_api_shows_totals_and_pseudonyms_not_members(estate: World) -> None:
         assert client.get(f"/v1/communities/{estate.addr('cafe')}/leaderboard").status_code == 404
 
 
+@pytest.mark.sqlite_only("reads the plan through sqlite3's trace callback")
 def test_community_totals_and_leaderboard_read_claims_by_index(estate: World) -> None:
     """Public pages: their cost must not grow with every claim of the registry."""
     store = estate.store

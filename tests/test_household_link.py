@@ -9,7 +9,6 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,10 +24,12 @@ from registry.signing import Signer, new_nonce
 from tests.ledger_world import World
 from tests.test_mrv_ingestion import SZ, T0, MrvWorld, outcomes
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
-def mrv(tmp_path: Path) -> Iterator[MrvWorld]:
-    world = MrvWorld.create(tmp_path / "mrv.db")
+def mrv(store_url: str) -> Iterator[MrvWorld]:
+    world = MrvWorld.create(store_url)
     yield world
     world.store.close()
 

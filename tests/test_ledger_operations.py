@@ -14,6 +14,8 @@ from registry.replay import replay
 from registry.signing import Signer
 from tests.ledger_world import CLASS, World, check_invariants
 
+pytestmark = pytest.mark.both_backends
+
 
 def refused(
     world: World, error: type[errors.RegistryError], request: tuple[str, dict[str, Any], str]

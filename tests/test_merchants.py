@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,15 +30,18 @@ from tests.api_world import api_client, signed_in
 from tests.ledger_world import CLASS, World, check_invariants
 from tests.people_world import publish, redeem, withdraw
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
-def town(tmp_path: Path) -> World:
-    world = World.create(tmp_path / "registry.db")
+def town(store_url: str) -> Iterator[World]:
+    world = World.create(store_url)
     world.open("cafe", kind="merchant")
     world.open("bakery", kind="merchant")
     world.open("acme", kind="company")
     world.issue("alice", 10_000)
-    return world
+    yield world
+    world.store.close()
 
 
 def supply(world: World) -> dict[str, int]:

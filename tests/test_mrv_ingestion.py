@@ -36,6 +36,8 @@ from registry.signing import Signer, new_nonce
 from registry.storage import Store, migrate_file
 from tests.ledger_world import World, legacy_batch
 
+pytestmark = pytest.mark.both_backends
+
 CST = 8 * 3600
 DAY = 86_400
 MIN = 60
@@ -176,8 +178,8 @@ class MrvWorld:
 
 
 @pytest.fixture
-def mrv(tmp_path: Path) -> Iterator[MrvWorld]:
-    world = MrvWorld.create(tmp_path / "mrv.db")
+def mrv(store_url: str) -> Iterator[MrvWorld]:
+    world = MrvWorld.create(store_url)
     yield world
     world.store.close()
 

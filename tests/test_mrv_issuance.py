@@ -23,12 +23,14 @@ from tests.ledger_world import check_invariants
 from tests.test_household_link import audit_clean
 from tests.test_mrv_ingestion import MIN, SZ, T0, VINTAGE, MrvWorld
 
+pytestmark = pytest.mark.both_backends
+
 HOUR = 3600
 
 
 @pytest.fixture
-def mrv(tmp_path: Path) -> Iterator[MrvWorld]:
-    world = MrvWorld.create(tmp_path / "mrv.db")
+def mrv(store_url: str) -> Iterator[MrvWorld]:
+    world = MrvWorld.create(store_url)
     yield world
     world.store.close()
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from registry.canonical import canonical_bytes
 from registry.replay import replay
 from tests.ledger_world import World
+
+pytestmark = pytest.mark.both_backends
 
 
 def lifecycle(world: World) -> None:

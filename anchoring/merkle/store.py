@@ -41,7 +41,6 @@ and `synchronous` setting, which belong to whoever opens the database.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -51,6 +50,7 @@ from anchoring.merkle.errors import StoreError
 from carbon_verifier.merkle import proof
 from carbon_verifier.merkle.errors import HashLengthError, IndexOutOfRangeError, SizeError
 from carbon_verifier.merkle.hasher import HASH_SIZE, parent_hashes
+from registry.storage.connection import Connection
 from registry.storage.merkle import TileRow, TileTable, TileTableError
 
 TILE_WIDTH = 256
@@ -87,7 +87,7 @@ class MerkleLog:
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         *,
         cache_tiles: int = 16_384,
         upper_level: int = 4,

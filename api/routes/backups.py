@@ -18,6 +18,7 @@ from api import examples as ex
 from api.deps import IdempotencyKey, OperatorOnly, ServiceDep
 from api.errors import ApiError
 from api.routes import problem_responses
+from registry.storage.postgres import is_url
 
 router = APIRouter(prefix="/v1/backups", tags=["operations"], responses=problem_responses())
 
@@ -65,7 +66,13 @@ async def make_backup(
 ) -> BackupMade | JSONResponse:
     settings = service.settings
     service.check_idempotency_key(idempotency_key)
-    folder = settings.backup_dir or settings.db.with_name(settings.db.name + ".backups")
+    if is_url(settings.db):
+        raise ApiError(
+            "invalid_request",
+            "a registry on PostgreSQL is backed up by PostgreSQL's own tools (pg_dump, base"
+            " backups), not by this API",
+        )
+    folder = settings.backup_dir or settings.beside_db(".backups")
     dest = folder / request.name
     if dest.exists():
         # A retry of the same request (its name is its identity) gets the first answer back.
@@ -75,7 +82,7 @@ async def make_backup(
         raise ApiError("invalid_request", f"a backup named {request.name!r} exists")
     folder.mkdir(parents=True, exist_ok=True)
     chain = service.anchoring.chain if service.anchoring is not None else None
-    manifest = await run_in_threadpool(backup, settings.db, dest, chain)
+    manifest = await run_in_threadpool(backup, Path(settings.db), dest, chain)
     return _made(dest, asdict(manifest))
 
 

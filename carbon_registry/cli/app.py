@@ -29,7 +29,8 @@ import click
 from registry.errors import NotInitialisedError, ValidationError
 from registry.ledger import Private, Receipt, Registry
 from registry.signing import PASSPHRASE_ENV, Signer
-from registry.storage import Store
+from registry.storage import Store, beside
+from registry.storage.postgres import is_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,7 +43,7 @@ SAFE_INT = click.IntRange(0, 2**53 - 1)
 
 
 def operator_key_path(db: str) -> Path:
-    return Path(db + ".operator-key.json")
+    return beside(db, ".operator-key.json", OPERATOR_KEY_ENV)
 
 
 def describe(exc: BaseException) -> tuple[str, str]:
@@ -108,7 +109,7 @@ class Context:
                 opened.store.close()
 
     def _require_file(self) -> None:
-        if not Path(self.db).is_file():
+        if not is_url(self.db) and not Path(self.db).is_file():
             raise NotInitialisedError(
                 f"no registry at {self.db}: run `carbon-registry init` first (or pass --db)"
             )

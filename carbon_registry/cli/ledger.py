@@ -26,7 +26,8 @@ from registry.ledger import Registry
 from registry.messages import address
 from registry.replay import replay
 from registry.signing import Signer
-from registry.storage import Store, migrate_file
+from registry.storage import Store, display, migrate_file, registry_exists
+from registry.storage.postgres import is_url
 from registry.units import format_grams
 
 
@@ -47,9 +48,12 @@ from registry.units import format_grams
 @pass_context
 def init(obj: Context, chain_id: int, contract: str | None, log_id: str | None) -> None:
     """Create a new registry: its database, operator key and genesis event."""
-    if Path(obj.db).exists():
+    if is_url(obj.db):
+        if registry_exists(obj.db):
+            raise ValidationError("that database already holds a registry; choose another --db")
+    elif Path(obj.db).exists():
         raise ValidationError(f"{obj.db} already exists; choose another --db")
-    if not Path(obj.db).resolve().parent.is_dir():
+    elif not Path(obj.db).resolve().parent.is_dir():
         raise ValidationError(f"the directory of {obj.db} does not exist; create it first")
     if os.environ.get(OPERATOR_KEY_ENV):
         operator = Signer(os.environ[OPERATOR_KEY_ENV])
@@ -65,7 +69,7 @@ def init(obj: Context, chain_id: int, contract: str | None, log_id: str | None) 
         operator=operator.address,
         log_id=log_id or f"carbon-registry.local/{uuid.uuid4().hex[:12]}",
     )
-    click.echo(f"registry {registry.log_id} created in {obj.db}")
+    click.echo(f"registry {registry.log_id} created in {display(obj.db)}")
     click.echo(f"operator {registry.operator}, chain {chain_id}, contract {verifying_contract}")
 
 
@@ -216,9 +220,9 @@ def migrate(obj: Context) -> None:
         obj.db, lambda step: click.echo(f"applied step {step.version}: {step.description}")
     )
     if applied:
-        click.echo(f"{obj.db}: schema version {before} -> {applied[-1].version}")
+        click.echo(f"{display(obj.db)}: schema version {before} -> {applied[-1].version}")
     else:
-        click.echo(f"{obj.db} is at schema version {before}: nothing to do")
+        click.echo(f"{display(obj.db)} is at schema version {before}: nothing to do")
 
 
 @cli.command("replay")

@@ -27,7 +27,7 @@ from carbon_registry.cli.ledger import init
 from registry.errors import ValidationError
 from registry.ledger import Private, Receipt, Registry
 from registry.signing import Signer
-from registry.storage import migrate_file
+from registry.storage import beside, display, migrate_file, registry_exists
 
 if TYPE_CHECKING:
     from api.client import RegistryClient
@@ -37,7 +37,7 @@ OPERATOR_API_KEY_ENV = "CARBON_REGISTRY_OPERATOR_API_KEY"
 
 
 def operator_api_key_path(db: str) -> Path:
-    return Path(db + ".operator-api-key")
+    return beside(db, ".operator-api-key", OPERATOR_API_KEY_ENV)
 
 
 def load_or_create_operator_api_key(db: str) -> str:
@@ -139,10 +139,10 @@ def serve(
     from api.settings import Settings
 
     obj: Context = ctx.obj
-    if Path(obj.db).exists():
+    if registry_exists(obj.db):
         _, applied = migrate_file(obj.db)
         for step in applied:
-            click.echo(f"migrated {obj.db}: step {step.version}, {step.description}")
+            click.echo(f"migrated {display(obj.db)}: step {step.version}, {step.description}")
     else:
         ctx.invoke(init)
     overrides: dict[str, Any] = {
@@ -152,7 +152,7 @@ def serve(
         "rpc_port": rpc_port,
         "anchor_max_age_s": anchor_max_age,
     }
-    settings = Settings(db=Path(obj.db), **{k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(db=str(obj.db), **{k: v for k, v in overrides.items() if v is not None})
     if no_anchoring:
         settings.anchoring = False
     if settings.operator_api_key is None:

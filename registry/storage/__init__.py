@@ -2,7 +2,8 @@
 
 `Store` is the registry database seen by the domain, one class assembled from one module
 per concern (events, ledger, MRV, bridge, merchants and communities, read models); `schema` holds every table as
-numbered migrations. A second backend implements the same methods.
+numbered migrations. A `postgresql://` URL instead of a file path keeps the registry in
+PostgreSQL (`postgres.py`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from registry.storage.base import (
     STATUSES,
     Holding,
     StoreBase,
+    beside,
+    display,
     migrate_file,
+    registry_exists,
 )
 from registry.storage.bridge import BridgeTables
 from registry.storage.events import EventsTables
@@ -32,7 +36,10 @@ __all__ = [
     "STATUSES",
     "Holding",
     "Store",
+    "beside",
+    "display",
     "migrate_file",
+    "registry_exists",
 ]
 
 

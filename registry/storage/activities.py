@@ -70,7 +70,7 @@ class ActivityIndex(StoreBase):
             " SELECT p.idx, c.claim_id FROM temp.person_probe p CROSS JOIN claims c"
             " ON c.account = p.subject AND c.start_s > 0 AND c.start_s > p.start_s - ?"
             " AND c.start_s < p.end_s AND c.end_s > p.start_s AND c.family = p.family"
-            ") GROUP BY idx",
+            ") AS found GROUP BY idx",
             (max_duration_s, max_duration_s),
         ).fetchall()
         self.conn.execute("DELETE FROM temp.person_probe")

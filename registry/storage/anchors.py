@@ -7,10 +7,11 @@ transaction before it broadcasts it, so each update must be durable on its own.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
+
+from registry.storage.connection import Connection
 
 
 class CheckpointRecord(NamedTuple):
@@ -41,7 +42,7 @@ def _blob(value: Any) -> bytes | None:
 
 
 class AnchorTable:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def _select(

@@ -1,9 +1,11 @@
 """The storage layer's foundation: opening a registry file, transactions, shared helpers.
 
 Only `registry.storage` knows SQL. A `Store` is one SQLite connection (WAL mode,
-`synchronous=FULL`) to one registry file, split by concern into the modules of this
-package (events, ledger tables, MRV tables, bridge tables, read models); the Merkle tiles,
-anchors and service tables have table classes of their own over the same connection.
+`synchronous=FULL`) to one registry file, or, given a `postgresql://` URL, one PostgreSQL
+connection that takes the same SQL (`postgres.py`, docs/postgresql.md). It is split by
+concern into the modules of this package (events, ledger tables, MRV tables, bridge
+tables, read models); the Merkle tiles, anchors and service tables have table classes of
+their own over the same connection.
 
 Opening. A writable Store creates a new file (mode 0600: it holds webhook secrets and raw
 evidence) with the latest schema, and refuses a file of an older schema until
@@ -23,13 +25,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
-from registry.errors import NotInitialisedError, SchemaVersionError
+from registry.errors import NotInitialisedError, SchemaVersionError, ValidationError
 from registry.storage import schema
+from registry.storage.connection import Connection
+from registry.storage.postgres import PgConnection, is_url, redacted
 
 if TYPE_CHECKING:
     from registry.storage.events import EventsTables
 
 STATUSES = ("active", "retired", "cancelled", "locked")
+# The folder of the files that belong to a registry on PostgreSQL (keys, embedded chain).
+HOME_ENV = "CARBON_REGISTRY_HOME"
 CACHE_KIB = 64 * 1024
 
 # Tables that hold state derived from the event log; `replay` rebuilds and compares them.
@@ -115,30 +121,81 @@ def connect_read_only(path: str) -> sqlite3.Connection:
 def migrate_file(
     path: str | Path, on_step: Callable[[schema.Migration], None] | None = None
 ) -> tuple[int, list[schema.Migration]]:
-    """Bring the registry file at `path` to the latest schema; returns the version it had
-    and the steps applied. Refuses a file that holds no registry."""
-    if not Path(path).is_file():
+    """Bring the registry file (or PostgreSQL database) at `path` to the latest schema;
+    returns the version it had and the steps applied. Refuses one that holds no registry."""
+    location = str(path)
+    if not is_url(location) and not Path(path).is_file():
         raise NotInitialisedError(f"no registry at {path}")
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
+    conn = connect(location)
     try:
         conn.execute("PRAGMA busy_timeout = 30000")
         found = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
         ).fetchone()
         if found is None:
-            raise NotInitialisedError(f"{path} holds no registry")
+            raise NotInitialisedError(f"{display(location)} holds no registry")
         before = schema.version_of(conn)
         if before > schema.LATEST:
             raise SchemaVersionError(
-                f"{path} has schema version {before}, newer than this program's {schema.LATEST}"
+                f"{display(location)} has schema version {before}, newer than this program's"
+                f" {schema.LATEST}"
             )
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         applied = schema.migrate(conn, on_step)
     finally:
         conn.close()
-    tighten_permissions(str(path))
+    if not is_url(location):
+        tighten_permissions(location)
     return before, applied
+
+
+def connect(location: str, *, read_only: bool = False) -> Connection:
+    """A connection to a registry: a PostgreSQL URL opens PostgreSQL, anything else is a
+    SQLite file. The storage's SQL is SQLite's; `PgConnection` offers the calls the storage
+    makes (`Connection`) and translates each statement."""
+    if is_url(location):
+        return PgConnection(location, read_only=read_only)
+    if read_only:
+        return connect_read_only(location)
+    return sqlite3.connect(location, isolation_level=None, timeout=30.0)
+
+
+def beside(db: str | Path, suffix: str, setting: str | None = None) -> Path:
+    """A file that belongs to the registry at `db` (a key, the embedded chain): beside a
+    registry file, `DB<suffix>`; for a registry on PostgreSQL, which has no "beside",
+    `registry<suffix>` in the folder named by CARBON_REGISTRY_HOME. `setting` names the
+    variable that makes the file unnecessary, for the message when neither is set."""
+    location = str(db)
+    if not is_url(location):
+        return Path(location + suffix)
+    home = os.environ.get(HOME_ENV)
+    if not home:
+        instead = f" (or {setting})" if setting else ""
+        raise ValidationError(
+            f"a registry on PostgreSQL keeps its {suffix} file in the folder {HOME_ENV}:"
+            f" set it{instead}"
+        )
+    return Path(home) / f"registry{suffix}"
+
+
+def registry_exists(location: str) -> bool:
+    """Whether `location` (a file or a PostgreSQL URL) holds a registry's tables."""
+    if not is_url(location):
+        return Path(location).is_file()
+    conn = connect(location, read_only=True)
+    try:
+        found = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
+        ).fetchone()
+    finally:
+        conn.close()
+    return found is not None
+
+
+def display(location: str) -> str:
+    """A registry's location for messages: a URL without its password."""
+    return redacted(location) if is_url(location) else location
 
 
 def tighten_permissions(path: str) -> None:
@@ -168,16 +225,14 @@ class StoreBase:
     ) -> None:
         self.path = str(path)
         self.read_only = read_only
+        self.on_postgres = is_url(self.path)
         self._create = create and not read_only
-        if read_only:
-            self.conn = connect_read_only(self.path)
-        else:
-            if self.path != ":memory:":
-                if self._create:
-                    create_private(self.path)
-                elif not Path(self.path).is_file():
-                    raise NotInitialisedError(f"no registry at {self.path}")
-            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        if not read_only and not self.on_postgres and self.path != ":memory:":
+            if self._create:
+                create_private(self.path)
+            elif not Path(self.path).is_file():
+                raise NotInitialisedError(f"no registry at {self.path}")
+        self.conn = connect(self.path, read_only=read_only)
         self.conn.execute("PRAGMA busy_timeout = 30000")
         self._depth = 0
         self._next_seq: int | None = None
@@ -211,7 +266,7 @@ class StoreBase:
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
         ).fetchone()
         if has_events is None and not self._create:
-            raise NotInitialisedError(f"{self.path} holds no registry")
+            raise NotInitialisedError(f"{display(self.path)} holds no registry")
         if not self.read_only:
             if self.path != ":memory:":
                 self.conn.execute("PRAGMA journal_mode = WAL")
@@ -229,12 +284,12 @@ class StoreBase:
         version = schema.version_of(self.conn)
         if version < schema.LATEST:
             raise SchemaVersionError(
-                f"{self.path} has schema version {version}; this program needs version"
+                f"{display(self.path)} has schema version {version}; this program needs version"
                 f" {schema.LATEST}: back it up, then run `carbon-registry migrate`"
             )
         if version > schema.LATEST:
             raise SchemaVersionError(
-                f"{self.path} has schema version {version}, newer than this program's"
+                f"{display(self.path)} has schema version {version}, newer than this program's"
                 f" {schema.LATEST}: upgrade carbon-registry"
             )
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from registry.storage.base import Holding, StoreBase
+from registry.storage.connection import Connection
 
 
 class BridgeTables(StoreBase):
@@ -87,7 +87,7 @@ class BridgeCursor:
     for burns and one for mints (a registry from before mints were recorded reads them all
     once, from block 0)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def next_blocks(self, token: str) -> tuple[int, int]:

@@ -7,10 +7,10 @@ created on first use; a registry file has them from its schema.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 
+from registry.storage.connection import Connection
 from registry.storage.schema import create_merkle_tables
 
 TileRow = tuple[int, int, bytes]
@@ -21,7 +21,7 @@ class TileTableError(RuntimeError):
 
 
 class TileTable:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
         found = conn.execute(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' "

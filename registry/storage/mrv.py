@@ -7,8 +7,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from registry.storage.base import StoreBase, chunks, equal_filters, marks
 
 CLAIM_COLUMNS = (
@@ -177,7 +175,7 @@ class MrvTables(StoreBase):
     def add_daily_totals(self, rows: list[tuple[str, str, str, int]]) -> None:
         self.conn.executemany(
             "INSERT INTO daily_totals(account, methodology, day, grams) VALUES (?,?,?,?)"
-            " ON CONFLICT(account, methodology, day) DO UPDATE SET grams = grams + excluded.grams",
+            " ON CONFLICT(account, methodology, day) DO UPDATE SET grams = daily_totals.grams + excluded.grams",
             rows,
         )
 
@@ -370,7 +368,7 @@ class MrvTables(StoreBase):
         self.conn.executemany(
             "INSERT INTO balances(owner, asset_class, active, retired, cancelled, locked)"
             " VALUES (?, ?, ?, 0, 0, 0)"
-            " ON CONFLICT(owner, asset_class) DO UPDATE SET active = active + excluded.active",
+            " ON CONFLICT(owner, asset_class) DO UPDATE SET active = balances.active + excluded.active",
             [(to, klass, amount) for _, klass, amount, to, _, _ in rows],
         )
 
@@ -395,7 +393,7 @@ class MrvTables(StoreBase):
         )
 
     def insert_reversal(self, row: dict[str, Any]) -> None:
-        sqlite_utils.Database(self.conn).table("reversals").insert(row)
+        self.insert_row("reversals", row)
 
     def reversal(self, claim_id: str) -> dict[str, Any] | None:
         cursor = self.conn.execute("SELECT * FROM reversals WHERE claim_id = ?", (claim_id,))

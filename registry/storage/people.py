@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
 from registry.storage.base import StoreBase
 
 OFFER_COLUMNS = (
@@ -94,7 +92,7 @@ class PeopleTables(StoreBase):
         return [dict(zip(cols, row, strict=True)) for row in rows]
 
     def insert_redemption(self, row: dict[str, Any]) -> None:
-        sqlite_utils.Database(self.conn).table("redemptions").insert(row)
+        self.insert_row("redemptions", row)
 
     def _redemptions(
         self, column: str, address: str, after: int, limit: int

@@ -13,6 +13,7 @@ import sqlite3
 from typing import NamedTuple
 
 from registry.storage.base import chunks, marks
+from registry.storage.connection import Connection
 
 
 class SealedPiece(NamedTuple):
@@ -25,7 +26,7 @@ class SealedPiece(NamedTuple):
 
 
 class PersonalTables:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
         conn.execute("PRAGMA secure_delete = ON")
 

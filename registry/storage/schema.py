@@ -12,9 +12,10 @@ is a new step.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from registry.storage.connection import Connection
 
 # -- step 1: the first release's schema -----------------------------------------------------
 
@@ -203,27 +204,27 @@ CREATE INDEX IF NOT EXISTS api_webhook_deliveries_hook
 class Migration:
     version: int
     description: str
-    apply: Callable[[sqlite3.Connection], None]
+    apply: Callable[[Connection], None]
 
 
-def _script(*scripts: str) -> Callable[[sqlite3.Connection], None]:
+def _script(*scripts: str) -> Callable[[Connection], None]:
     """A step that runs SQL scripts statement by statement (`--` comment lines dropped)."""
     text = "\n".join(
         line for script in scripts for line in script.splitlines() if not line.startswith("--")
     )
     statements = [s for s in text.split(";") if s.strip()]
 
-    def apply(conn: sqlite3.Connection) -> None:
+    def apply(conn: Connection) -> None:
         for statement in statements:
             conn.execute(statement)
 
     return apply
 
 
-def _columns(table: str, **columns: str) -> Callable[[sqlite3.Connection], None]:
+def _columns(table: str, **columns: str) -> Callable[[Connection], None]:
     """A step that adds the columns a table lacks (so that a step can be applied again)."""
 
-    def apply(conn: sqlite3.Connection) -> None:
+    def apply(conn: Connection) -> None:
         have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         for name, sql_type in columns.items():
             if name not in have:
@@ -232,8 +233,8 @@ def _columns(table: str, **columns: str) -> Callable[[sqlite3.Connection], None]
     return apply
 
 
-def _steps(*steps: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
-    def apply(conn: sqlite3.Connection) -> None:
+def _steps(*steps: Callable[[Connection], None]) -> Callable[[Connection], None]:
+    def apply(conn: Connection) -> None:
         for step in steps:
             step(conn)
 
@@ -408,14 +409,14 @@ MIGRATIONS: tuple[Migration, ...] = (
 LATEST = MIGRATIONS[-1].version
 
 
-def version_of(conn: sqlite3.Connection) -> int:
+def version_of(conn: Connection) -> int:
     """The schema version a file holds: its user_version, or 0 (a file of the first release,
     or an empty one)."""
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 def migrate(
-    conn: sqlite3.Connection, on_step: Callable[[Migration], None] | None = None
+    conn: Connection, on_step: Callable[[Migration], None] | None = None
 ) -> list[Migration]:
     """Apply every step newer than the file's version, each in one transaction; returns
     those applied. `conn` must be in autocommit mode and outside a transaction."""
@@ -439,7 +440,7 @@ def migrate(
     return applied
 
 
-def create_merkle_tables(conn: sqlite3.Connection) -> None:
+def create_merkle_tables(conn: Connection) -> None:
     """The Merkle log's two tables alone, for a log kept on a connection of its own (an
     in-memory log that audit or the reserve check recomputes)."""
     _script(MERKLE_TABLES)(conn)

@@ -11,9 +11,10 @@ request's effects, so a retried request can never take effect twice nor get anot
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+from registry.storage.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class StoredResponse:
 
 
 class IdempotencyTable:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def get(self, key: str) -> StoredResponse | None:
@@ -71,7 +72,7 @@ _WEBHOOK_COLUMNS = (
 
 
 class WebhookTable:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     @staticmethod
@@ -92,10 +93,10 @@ class WebhookTable:
         """Insert a subscription (inside the caller's transaction); returns its id."""
         cur = self.conn.execute(
             "INSERT INTO api_webhooks(url, secret, event_types, created_at, cursor)"
-            " VALUES (?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
             (url, secret, json.dumps(sorted(set(event_types))), now, cursor),
         )
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchone()[0])
 
     def get(self, webhook_id: int) -> Webhook | None:
         row = self.conn.execute(

@@ -1,0 +1,326 @@
+"""PostgreSQL under the storage's SQL: a connection with the sqlite3 subset the storage uses.
+
+The storage speaks SQLite's dialect through `execute` / `executemany` with `?` parameters,
+explicit `BEGIN IMMEDIATE` / `SAVEPOINT` / `COMMIT` and a few PRAGMAs. `PgConnection`
+offers the same calls on a psycopg 3 connection in autocommit mode (so that those explicit
+statements delimit transactions, as with sqlite3's `isolation_level=None`), and rewrites
+each statement text once (cached) into PostgreSQL's dialect (`translate`):
+
+- `?` -> `%s` (outside string literals), and `%` -> `%%` (psycopg's escape);
+- `INSERT OR IGNORE` -> `INSERT ... ON CONFLICT DO NOTHING`; `INSERT OR REPLACE` ->
+  `INSERT ... ON CONFLICT (primary key) DO UPDATE` of the other columns;
+- `BEGIN IMMEDIATE` -> `BEGIN` and then `pg_advisory_xact_lock` on this registry's key:
+  every writer of the registry waits for the one before it to commit, as with SQLite's
+  single writer, so the event sequence and each balance change are decided by one
+  transaction that sees every earlier commit (READ COMMITTED takes a new snapshot per
+  statement, and the first statement after the lock sees everything committed before it);
+  a plain `BEGIN` (the storage's read snapshots) -> `BEGIN ISOLATION LEVEL REPEATABLE READ`,
+  one state for every read;
+- `PRAGMA user_version` -> a one-row table `carbon_schema_version`; `PRAGMA data_version`
+  -> a number that changes whenever this connection's snapshot changes (another session
+  committed, or this one did: a cache dropped more often than needed, never less);
+  `PRAGMA table_info(t)` -> information_schema; other PRAGMAs (tuning of SQLite's files)
+  do nothing;
+- `LIMIT ?` bound to a negative number (SQLite's "no limit") -> `LIMIT NULL`;
+- `sqlite_master` -> the tables of the current schema; `temp.` -> `pg_temp.`;
+  `CROSS JOIN t ON` (SQLite's join-order hint) -> `JOIN t ON`;
+- in DDL, SQLite's types: `INTEGER PRIMARY KEY` (a rowid alias, numbered when omitted) ->
+  a BIGINT identity, INTEGER -> BIGINT, BLOB -> BYTEA, REAL -> DOUBLE PRECISION, and
+  `WITHOUT ROWID` dropped; a table of ROWID_TABLES gets its `rowid` as an identity column.
+
+Results come back as sqlite3 would give them: SUM over BIGINT (NUMERIC in PostgreSQL) as an
+int, a boolean as 0 or 1. Errors are raised as sqlite3's exception classes (the DB-API
+names that the callers already catch): a duplicate key is a `sqlite3.IntegrityError`, a
+lost connection or a serialisation failure a `sqlite3.OperationalError`.
+
+Text compares byte for byte only in a database created with `--locale=C` (or
+`LC_COLLATE 'C'`), as SQLite compares it: `ORDER BY` of text keys is part of what replay
+compares.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg import pq
+from psycopg.adapt import Loader
+
+SCHEMES = ("postgresql://", "postgres://")
+
+SCHEMA_VERSION_TABLE = (
+    "CREATE TABLE IF NOT EXISTS carbon_schema_version"
+    " (id INTEGER PRIMARY KEY CHECK (id = 0), version BIGINT NOT NULL)"
+)
+# One registry a schema: writers of the registry in the connection's current schema wait
+# for one another, and for no other registry's.
+WRITER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('carbon-registry:' || current_schema()))"
+
+
+# Tables whose implicit SQLite rowid the storage reads (the claims page cursor): PostgreSQL
+# gives them a `rowid` column numbered in insertion order, as SQLite numbers its rowids
+# (hidden from `PRAGMA table_info`, as SQLite's is).
+ROWID_TABLES = frozenset({"claims"})
+
+
+def is_url(location: str) -> bool:
+    return location.startswith(SCHEMES)
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, to name the database in messages."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+class _IntegralNumeric(Loader):
+    """NUMERIC (what SUM over BIGINT gives) as an int when integral, as SQLite gives it."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data).decode("ascii")
+        return float(text) if any(c in text for c in ".eEN") else int(text)
+
+
+class _BoolAsInt(Loader):
+    """A comparison's result as SQLite gives it: 1 or 0."""
+
+    def load(self, data: Any) -> int:
+        return 1 if bytes(data) == b"t" else 0
+
+
+class PgCursor:
+    """A finished statement's rows and count, read as from a sqlite3 cursor."""
+
+    def __init__(
+        self,
+        rows: list[tuple[Any, ...]],
+        rowcount: int,
+        description: list[tuple[Any, ...]] | None = None,
+    ) -> None:
+        self._rows = rows
+        self._next = 0
+        self.rowcount = rowcount
+        self.description = description
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rest = self._rows[self._next :]
+        self._next = len(self._rows)
+        return rest
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        while (row := self.fetchone()) is not None:
+            yield row
+
+
+class PgConnection:
+    """One PostgreSQL session, driven like a sqlite3 connection in autocommit mode."""
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        try:
+            self._conn = psycopg.connect(url, autocommit=True)
+        except psycopg.Error as exc:
+            raise sqlite3.OperationalError(f"cannot open {redacted(url)}: {exc}") from exc
+        self._conn.adapters.register_loader("numeric", _IntegralNumeric)
+        self._conn.adapters.register_loader("bool", _BoolAsInt)
+        self._primary_keys: dict[str, list[str]] = {}
+        self._snapshot: str | None = None
+        self._data_version = 0
+        if not read_only:
+            self.execute(SCHEMA_VERSION_TABLE)
+        else:
+            self.execute("SET default_transaction_read_only = on")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __del__(self) -> None:
+        # Dropped unclosed (the API's per-thread readers are never closed explicitly): closed
+        # here, as a sqlite3 connection is, instead of psycopg's warning at its own collection.
+        conn = getattr(self, "_conn", None)
+        if conn is not None and not conn.closed:
+            conn.close()
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> PgCursor:
+        special = self._special(sql)
+        if special is not None:
+            return special
+        statement = translate(sql)
+        if statement.startswith("INSERT OR REPLACE"):
+            statement = self._replace_to_upsert(statement)
+        with _as_sqlite_errors():
+            cursor = self._conn.execute(statement, tuple(parameters))
+            if cursor.description is None:
+                return PgCursor([], cursor.rowcount)
+            description = [(column.name, *(None,) * 6) for column in cursor.description]
+            return PgCursor(cursor.fetchall(), cursor.rowcount, description)
+
+    def executemany(self, sql: str, seq_of_parameters: Iterable[Sequence[Any]]) -> PgCursor:
+        statement = translate(sql)
+        if statement.startswith("INSERT OR REPLACE"):
+            statement = self._replace_to_upsert(statement)
+        params = [tuple(p) for p in seq_of_parameters]
+        if not params:
+            return PgCursor([], 0)
+        with _as_sqlite_errors(), self._conn.cursor() as cursor:
+            cursor.executemany(statement, params)
+            return PgCursor([], cursor.rowcount)
+
+    # -- what is not a statement of its own ---------------------------------------------------
+
+    def _special(self, sql: str) -> PgCursor | None:
+        """BEGIN IMMEDIATE and the PRAGMAs, which need more than a rewrite (or nothing)."""
+        words = sql.split()
+        head = words[0].upper() if words else ""
+        if head == "BEGIN" and len(words) > 1 and words[1].upper() == "IMMEDIATE":
+            with _as_sqlite_errors():
+                self._conn.execute("BEGIN")
+                try:
+                    self._conn.execute(WRITER_LOCK)
+                except BaseException:  # not begun, as when SQLite's BEGIN IMMEDIATE fails
+                    self._conn.execute("ROLLBACK")
+                    raise
+            return PgCursor([], -1)
+        if head != "PRAGMA":
+            return None
+        pragma = " ".join(words[1:])
+        name, _, value = (part.strip() for part in pragma.partition("="))
+        if name == "user_version" and value:
+            self.execute(
+                "INSERT INTO carbon_schema_version(id, version) VALUES (0, ?)"
+                " ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+                (int(value),),
+            )
+            return PgCursor([], 1)
+        if name == "user_version":
+            return self.execute(
+                "SELECT COALESCE((SELECT version FROM carbon_schema_version WHERE id = 0), 0)"
+            )
+        if name == "data_version":
+            snapshot = self.execute("SELECT pg_current_snapshot()::text").fetchone()
+            assert snapshot is not None
+            if snapshot[0] != self._snapshot:
+                self._snapshot = snapshot[0]
+                self._data_version += 1
+            return PgCursor([(self._data_version,)], 1)
+        table_info = re.fullmatch(r"table_info\((\w+)\)", name)
+        if table_info:
+            return self.execute(
+                "SELECT ordinal_position - 1, column_name, data_type"
+                " FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = ?"
+                " AND column_name <> 'rowid' ORDER BY ordinal_position",
+                (table_info.group(1),),
+            )
+        return PgCursor([], -1)  # SQLite's file tuning: PostgreSQL configures its own
+
+    def _replace_to_upsert(self, statement: str) -> str:
+        found = re.match(r"INSERT OR REPLACE INTO\s+(\w+)\s*\(([^)]*)\)", statement)
+        if found is None:
+            raise sqlite3.ProgrammingError(f"INSERT OR REPLACE without columns: {statement}")
+        table, columns = found.group(1), [c.strip() for c in found.group(2).split(",")]
+        key = self._primary_key(table)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+        action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        body = "INSERT INTO" + statement[len("INSERT OR REPLACE INTO") :]
+        return f"{body} ON CONFLICT ({', '.join(key)}) {action}"
+
+    def _primary_key(self, table: str) -> list[str]:
+        if table not in self._primary_keys:
+            rows = self._conn.execute(
+                "SELECT a.attname FROM pg_index i JOIN pg_attribute a"
+                " ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
+                " WHERE i.indrelid = to_regclass(%s) AND i.indisprimary"
+                " ORDER BY array_position(i.indkey::int2[], a.attnum)",
+                (table,),
+            ).fetchall()
+            if not rows:
+                raise sqlite3.OperationalError(f"no table {table} with a primary key")
+            self._primary_keys[table] = [str(r[0]) for r in rows]
+        return self._primary_keys[table]
+
+
+@contextmanager
+def _as_sqlite_errors() -> Iterator[None]:
+    """psycopg's errors as the sqlite3 classes the storage's callers catch."""
+    try:
+        yield
+    except psycopg.IntegrityError as exc:
+        raise sqlite3.IntegrityError(str(exc)) from exc
+    except (psycopg.ProgrammingError, psycopg.DataError) as exc:
+        raise sqlite3.ProgrammingError(str(exc)) from exc
+    except psycopg.Error as exc:
+        raise sqlite3.OperationalError(str(exc)) from exc
+
+
+# -- the dialect --------------------------------------------------------------------------
+
+_LITERAL_OR_MARK = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
+_DDL = re.compile(r"^\s*(CREATE\s+(TEMP\s+)?TABLE|ALTER\s+TABLE)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def translate(sql: str) -> str:
+    """One statement of the storage's SQLite dialect in PostgreSQL's (see the module)."""
+    text = re.sub(r"^\s*--[^\n]*$", "", sql, flags=re.MULTILINE).strip().rstrip(";")
+    head = text.split(None, 1)[0].upper() if text else ""
+    if head == "BEGIN" and text.upper() == "BEGIN":
+        return "BEGIN ISOLATION LEVEL REPEATABLE READ"
+    if _DDL.match(text):
+        text = _ddl_types(text)
+    text = re.sub(r"\bsqlite_master\b", _SQLITE_MASTER, text)
+    text = re.sub(r"\btemp\.", "pg_temp.", text)
+    text = re.sub(r"\bLIMIT \?", "LIMIT NULLIF(GREATEST(?, -1), -1)", text)
+    text = re.sub(r"\bCROSS JOIN(\s+\w+\s+\w+\s+ON)\b", r"JOIN\1", text)
+    if re.match(r"INSERT\s+OR\s+IGNORE\b", text, re.IGNORECASE):
+        text = re.sub(r"^INSERT\s+OR\s+IGNORE", "INSERT", text, flags=re.IGNORECASE)
+        text += " ON CONFLICT DO NOTHING"
+    text = re.sub(r"^INSERT\s+OR\s+REPLACE", "INSERT OR REPLACE", text, flags=re.IGNORECASE)
+    return _LITERAL_OR_MARK.sub(_mark, text)
+
+
+_SQLITE_MASTER = (
+    "(SELECT 'table' AS type, tablename AS name FROM pg_tables"
+    " WHERE schemaname = current_schema()) AS sqlite_master"
+)
+
+
+def _mark(found: re.Match[str]) -> str:
+    token = found.group(0)
+    if token == "?":
+        return "%s"
+    return token.replace("%", "%%")
+
+
+def _ddl_types(text: str) -> str:
+    temporary = re.match(r"\s*CREATE\s+TEMP\b", text, re.IGNORECASE) is not None
+    if not temporary:
+        text = re.sub(
+            r"\bINTEGER PRIMARY KEY\b",
+            "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+            text,
+            flags=re.IGNORECASE,
+        )
+    text = re.sub(r"\bINTEGER\b", "BIGINT", text, flags=re.IGNORECASE)
+    text = re.sub(r"\bBLOB\b", "BYTEA", text, flags=re.IGNORECASE)
+    text = re.sub(r"\bREAL\b", "DOUBLE PRECISION", text, flags=re.IGNORECASE)
+    text = re.sub(r"\)\s*WITHOUT ROWID\s*$", ")", text, flags=re.IGNORECASE)
+    created = re.match(
+        r"\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?\"?(\w+)", text, re.IGNORECASE
+    )
+    if created is not None and created.group(1) in ROWID_TABLES:
+        text = text.rstrip()[:-1] + ", rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE)"
+    return text
