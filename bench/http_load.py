@@ -222,18 +222,23 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def _finish(pool: _Pool, started: float, cpu: float, deadline: float) -> Run:
-    pool.drained.clear()
-    pool._check_drained()
-    try:
-        await asyncio.wait_for(pool.drained.wait(), max(0.0, deadline - time.perf_counter()))
-    except TimeoutError:
-        pool.run.failed += pool.in_flight
-    pool.run.elapsed_s = time.perf_counter() - started
-    pool.run.cpu_s = _cpu_s() - cpu
-    pool.run.latencies_s.sort()
-    pool.close()
-    return pool.run
+async def _finish(pools: Sequence[_Pool], started: float, cpu: float, deadline: float) -> Run:
+    """Wait until every pool's requests are answered (or the deadline); the pools share one
+    Run."""
+    run = pools[0].run
+    for pool in pools:
+        pool.drained.clear()
+        pool._check_drained()
+        try:
+            await asyncio.wait_for(pool.drained.wait(), max(0.0, deadline - time.perf_counter()))
+        except TimeoutError:
+            run.failed += pool.in_flight
+    run.elapsed_s = time.perf_counter() - started
+    run.cpu_s = _cpu_s() - cpu
+    run.latencies_s.sort()
+    for pool in pools:
+        pool.close()
+    return run
 
 
 async def _open_loop(
@@ -255,27 +260,33 @@ async def _open_loop(
             sent += 1
         await asyncio.sleep(max(0.0, start + sent / rate - time.perf_counter()))
     pool.run.failed += len(requests) - sent  # due after the time limit: never sent
-    return await _finish(pool, start, cpu, deadline)
+    return await _finish([pool], start, cpu, deadline)
 
 
 async def _closed_loop(
-    port: int,
+    ports: Sequence[int],
     requests: Sequence[bytes],
     connections: int,
     limit_s: float,
     on_answer: Callable[[int, bytes], None] | None,
 ) -> Run:
-    pool = _Pool(port, Run(), on_answer)
-    await pool.open(connections)
+    run = Run()
+    pools = [_Pool(port, run, on_answer) for port in ports]
+    await asyncio.gather(*(pool.open(connections) for pool in pools))
     pending: Iterator[bytes] = iter(requests)
     cpu = _cpu_s()
     start = time.perf_counter()
     deadline = start + limit_s
-    pool.next_request = lambda: next(pending, None) if time.perf_counter() < deadline else None
-    for connection in list(pool.idle):
-        pool.idle.remove(connection)
-        pool._ready(connection)
-    return await _finish(pool, start, cpu, deadline)
+
+    def next_request() -> bytes | None:
+        return next(pending, None) if time.perf_counter() < deadline else None
+
+    for pool in pools:
+        pool.next_request = next_request
+        for connection in list(pool.idle):
+            pool.idle.remove(connection)
+            pool._ready(connection)
+    return await _finish(pools, start, cpu, deadline)
 
 
 def _run(coroutine: Coroutine[Any, Any, Run]) -> Run:
@@ -293,13 +304,15 @@ def open_loop(
 
 
 def closed_loop(
-    port: int,
+    port: int | Sequence[int],
     requests: Sequence[bytes],
     *,
     connections: int,
     limit_s: float,
     on_answer: Callable[[int, bytes], None] | None = None,
 ) -> Run:
-    """Send `requests` in order over `connections` connections, each sending its next one
-    when its answer arrives; latency runs from each send."""
-    return _run(_closed_loop(port, requests, connections, limit_s, on_answer))
+    """Send `requests` in order over `connections` connections (to each port, when given
+    several: the nodes of one service), each sending its next one when its answer arrives;
+    latency runs from each send."""
+    ports = [port] if isinstance(port, int) else list(port)
+    return _run(_closed_loop(ports, requests, connections, limit_s, on_answer))
