@@ -56,7 +56,8 @@ SIGN_IN_EXAMPLE = {
     ),  # fmt: skip
 )
 def create_session(service: ServiceDep, body: SignInRequest | SiweSignInRequest) -> SessionToken:
-    store = service.reader().store
+    reader = service.reader()
+    store = reader.store
     if isinstance(body, SiweSignInRequest):
         session = sign_in_siwe(
             body.siwe,
@@ -65,7 +66,7 @@ def create_session(service: ServiceDep, body: SignInRequest | SiweSignInRequest)
             # site's own domain, sent as Host, would otherwise pass for the registry's.
             host=urlsplit(service.settings.public_url).netloc,
             chain_id=service.domain.chain_id,
-            nonces=service.siwe_nonces,
+            nonces=reader.sign_in_nonces,
             account_exists=lambda account: store.account(account) is not None,
         )
         token = service.sessions.issue(session.account, session.expiry)
