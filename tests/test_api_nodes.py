@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from registry.storage import Store
 from registry.storage.base import HOME_ENV
 from registry.storage.service import SignInNonceTable, WebhookTable
 from tests.api_world import OPERATOR, api_client, body
+from tests.conftest import ALL_ON_BOTH_ENV
 from tests.ledger_world import World, check_invariants
 from tests.serve_process import CLI, clean_env, free_port, run_cli
 from tests.test_web_pages import siwe
@@ -213,6 +215,10 @@ def ready(process: subprocess.Popen[str], base: str) -> bool:
         return False
 
 
+@pytest.mark.skipif(
+    os.environ.get(ALL_ON_BOTH_ENV) != "1",
+    reason="three serve processes take about 40 s on 2 cores: `make test-pg` runs it",
+)
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_serve_nodes_on_one_postgresql_spend_the_same_grams_once(
     world: World, tmp_path: Path, receiver: Receiver
@@ -225,7 +231,7 @@ def test_serve_nodes_on_one_postgresql_spend_the_same_grams_once(
     nodes = [start_node(world.store.path, home) for _ in range(NODES)]
     try:
         for process, base in nodes:
-            wait_for(lambda p=process, b=base: ready(p, b), f"{base} to be ready")
+            wait_for(partial(ready, process, base), f"{base} to be ready")
         bases = [base for _, base in nodes]
         key = (home / "registry.operator-api-key").read_text().strip()
         hook = httpx.post(f"{bases[0]}/v1/webhooks", json={"url": receiver.url},
@@ -240,6 +246,7 @@ def test_serve_nodes_on_one_postgresql_spend_the_same_grams_once(
                        chain_id=world.registry.domain.chain_id)  # fmt: skip
         answers: dict[str, list[httpx.Response]] = {"transfer": [], "keyed": [], "siwe": []}
         lock = threading.Lock()
+        jobs: list[tuple[str, int, str, dict[str, Any], dict[str, str]]]
         jobs = [("transfer", i, "/v1/transfers", p, {}) for i, p in enumerate(transfers)]
         jobs += [("keyed", i, "/v1/transfers", same_key, {"Idempotency-Key": "one-spend"})
                  for i in range(NODES)]  # fmt: skip

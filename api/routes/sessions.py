@@ -36,11 +36,11 @@ SIGN_IN_EXAMPLE = {
     " registry's domain with the account's key, the typed-data form of EIP-4361. `audience`"
     f" is the log id, `expiry` at most {MAX_SESSION_S} s after `issuedAt` and not past. The"
     " token is valid until `expires_at`; send it as `Authorization: Bearer <token>`. Nothing"
-    " is logged; a restart of a service without CARBON_REGISTRY_SESSION_SECRET ends sessions."
+    " is logged; every node of the registry takes a token any of them issued."
     ' Or send `{"siwe": <EIP-4361 message>, "signature": <personal_sign>}`: its domain'
     " must be the Host this request was sent to, its URI on that host, Version 1, Chain ID"
     " the registry's (`GET /v1/eip712`), Nonce 8-64 letters and digits not used before"
-    f" (per process, until the message expires), Expiration Time at most {MAX_SESSION_S} s"
+    f" (by any node of the registry, until the message expires), Expiration Time at most {MAX_SESSION_S} s"
     " after Issued At.",
     openapi_extra={
         "requestBody": {
