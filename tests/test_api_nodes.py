@@ -130,6 +130,30 @@ def test_a_siwe_message_signs_in_at_one_node_only_and_every_node_takes_its_token
         assert again.status_code == 401 and again.json()["code"] == "sign_in_nonce_used"
 
 
+def test_one_idempotency_key_sent_to_two_nodes_at_once_takes_effect_once(world: World) -> None:
+    world.issue("alice", 10_000)
+    signed = body(world.signed_transfer("alice", "bob", 1_000))
+    answers: list[tuple[int, dict[str, Any]]] = []
+    lock = threading.Lock()
+    with api_client(world) as a, api_client(world) as b:
+        start = threading.Barrier(8)
+
+        def retry(node: Any) -> None:
+            start.wait()
+            r = node.post("/v1/transfers", json=signed, headers={"Idempotency-Key": "two-nodes"})
+            with lock:
+                answers.append((r.status_code, r.json()))
+
+        threads = [threading.Thread(target=retry, args=(node,)) for node in [a, b] * 4]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=WAIT_S)
+    assert len(answers) == 8 and {status for status, _ in answers} == {201}
+    assert len({answer["seq"] for _, answer in answers}) == 1
+    assert world.active("alice") == 9_000 and world.active("bob") == 1_000
+
+
 def test_a_webhook_lease_is_held_by_one_node_until_it_expires(world: World) -> None:
     node_a, node_b = Store(world.store.path, create=False), Store(world.store.path, create=False)
     try:
