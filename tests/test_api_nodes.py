@@ -241,7 +241,7 @@ def ready(process: subprocess.Popen[str], base: str) -> bool:
 
 @pytest.mark.skipif(
     os.environ.get(ALL_ON_BOTH_ENV) != "1",
-    reason="three serve processes take about 40 s on 2 cores: `make test-pg` runs it",
+    reason="three serve processes take 20 to 40 s on 2 cores: `make test-pg` runs it",
 )
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_serve_nodes_on_one_postgresql_spend_the_same_grams_once(
