@@ -11,12 +11,14 @@ checks it and answers a token
 
     v1.<account>.<expiry>.<hex HMAC-SHA256(secret, "carbon-registry-session/v1|<log id>|<account>|<expiry>")>
 
-that the caller sends as `Authorization: Bearer <token>` until `expiry`. Nothing is stored:
-the token is checked against the server's secret (`CARBON_REGISTRY_SESSION_SECRET`; else
-`serve` keeps one in the registry's file `DB.session-secret`, so that every node of one
-registry, and a restarted one, checks the tokens of the others; a service made without
-either draws a random one, which a restart forgets). A SignIn request is never
-logged and is no write: it is not in the catalogue of signed requests (`registry.messages`).
+that the caller sends as `Authorization: Bearer <token>` until `expiry`. The message's nonce
+is taken once (kept in the database until the message expires, so that a captured message
+cannot sign in again at any node); nothing else is stored: the token is checked against the
+server's secret (`CARBON_REGISTRY_SESSION_SECRET`; else `serve` keeps one in the registry's
+file `DB.session-secret`, so that every node of one registry, and a restarted one, checks
+the tokens of the others; a service made without either draws a random one, which a
+restart forgets). A SignIn request is never logged and is no write: it is not in the
+catalogue of signed requests (`registry.messages`).
 
 A browser wallet may sign in with the text form instead, an EIP-4361 message signed with
 `personal_sign` (EIP-191), which wallets show to the person as a sign-in: `sign_in_siwe`
@@ -63,7 +65,7 @@ FIELD_DOCS = {
     "audience": "The registry's log id (`GET /v1`): a sign-in for another registry is refused.",
     "issuedAt": "Unix seconds when the message was made (not in the future).",
     "expiry": f"Unix seconds when the session ends: after issuedAt, at most {MAX_SESSION_S} s.",
-    "nonce": "A random number, so that no two sign-ins look alike.",
+    "nonce": "A random number, accepted once (until the message expires): a message signs in once.",
 }
 
 
@@ -127,6 +129,7 @@ def sign_in(
     message: dict[str, Any],
     signature: str,
     account_exists: Callable[[str], bool],
+    nonces: NonceLedger,
     now: float | None = None,
 ) -> Session:
     """Check a signed SignIn message (`message` validated by the route's model)."""
@@ -160,6 +163,12 @@ def sign_in(
         )
     if not account_exists(account):
         raise ApiError("sign_in_unknown_account", f"no account {account} in this registry")
+    # Last: a refused message spends no nonce. The prefix keeps apart the text form's nonces.
+    if not nonces.take(f"eip712:{message['nonce']}", expiry, now):
+        raise ApiError(
+            "sign_in_nonce_used",
+            f"the nonce {message['nonce']} signed in already: sign a new message",
+        )
     return Session(account, expiry)
 
 

@@ -22,8 +22,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from api.sessions import SIGN_IN
 from bridge.token import DEFAULT_PUBLIC_URL
 from registry.personal import DATA_KEY_ENV
+from registry.signing import new_nonce
 from registry.storage import Store
 from registry.storage.base import HOME_ENV
 from registry.storage.service import SignInNonceTable, WebhookTable
@@ -125,9 +127,19 @@ def test_a_siwe_message_signs_in_at_one_node_only_and_every_node_takes_its_token
         bearer = {"Authorization": f"Bearer {signed_in.json()['token']}"}
         read = b.get(f"/v1/accounts/{alice.address}/activities", headers=bearer)
         assert read.status_code == 200, read.text
+        # The typed-data form's nonce too: a copy of the message signs in nowhere else.
+        now = int(time.time())
+        typed = {"account": alice.address, "audience": world.registry.log_id, "issuedAt": now,
+                 "expiry": now + 600, "nonce": new_nonce()}  # fmt: skip
+        signature = alice.sign_struct(world.registry.domain, SIGN_IN, typed)
+        signed_typed = {"message": typed, "signature": signature}
+        assert b.post("/v1/sessions", json=signed_typed).status_code == 200
+        copied = a.post("/v1/sessions", json=signed_typed)
+        assert copied.status_code == 401 and copied.json()["code"] == "sign_in_nonce_used"
     with api_client(world, session_secret=secret) as restarted:
-        again = restarted.post("/v1/sessions", json=message)
-        assert again.status_code == 401 and again.json()["code"] == "sign_in_nonce_used"
+        for sent in (message, signed_typed):
+            again = restarted.post("/v1/sessions", json=sent)
+            assert again.status_code == 401 and again.json()["code"] == "sign_in_nonce_used"
 
 
 def test_one_idempotency_key_sent_to_two_nodes_at_once_takes_effect_once(world: World) -> None:

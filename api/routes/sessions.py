@@ -79,6 +79,7 @@ def create_session(service: ServiceDep, body: SignInRequest | SiweSignInRequest)
         message,
         body.signature,
         lambda account: store.account(account) is not None,
+        reader.sign_in_nonces,
     )
     token = service.sessions.issue(session.account, session.expiry)
     return SessionToken(token=token, account=session.account, expires_at=session.expiry)
