@@ -51,7 +51,8 @@ class IdempotencyTable:
 
 
 class SignInNonceTable:
-    """The EIP-4361 nonces that signed in, shared by every API node of the registry."""
+    """The nonces of the sign-in messages (EIP-712 SignIn and EIP-4361 text) that signed in,
+    shared by every API node of the registry."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
