@@ -72,9 +72,15 @@ OPERATIONAL: dict[str, tuple[tuple[str, ...], str]] = {
             "cursor",
             "attempts",
             "next_attempt_at",
+            "lease_holder",
+            "lease_until",
         ),
         "subscriptions and their delivery state, not registry state",
     ),  # fmt: skip
+    "api_sign_in_nonces": (
+        ("nonce", "expires_at"),
+        "sign-in nonces already used, kept until they expire: no registry state",
+    ),
     "api_webhook_deliveries": (
         ("id", "webhook_id", "seq", "attempt", "status_code", "error", "outcome", "time"),
         "a log of delivery attempts, not registry state",

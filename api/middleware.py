@@ -103,7 +103,10 @@ class RateLimit:
     X-Forwarded-For, for a service behind a proxy that sets it). Writes (POST, PUT, PATCH,
     DELETE) share one limit; proof bundles, consistency proofs, the reserve and the event
     stream share another; other reads are cheap and unlimited. Limits use the `limits`
-    library's moving window, in memory (each API node counts its own clients).
+    library's moving window, in memory: each API node counts its own clients, because what
+    the limits protect is the node's own CPU (signature recovery, proofs, streams), and a
+    shared counter would cost every request a database write. Behind a load balancer over
+    N nodes a client may get up to N times the limit (docs/postgresql.md says what to do).
     """
 
     def __init__(

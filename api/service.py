@@ -25,7 +25,7 @@ from anchoring.worker import AnchorPolicy, CheckpointStore
 from api.anchoring import AnchoringRuntime, ChainStatus
 from api.errors import ApiError, problem_response
 from api.metrics import Metrics
-from api.sessions import NonceLedger, SessionKeys
+from api.sessions import SessionKeys
 from api.settings import Settings
 from api.webhooks import EventHub, WebhookDispatcher
 from api.writer import Outcome, WriteJob, Writer, WriterStoppedError
@@ -36,7 +36,7 @@ from registry.loops import LoopHealth
 from registry.messages import message_of
 from registry.signing import Signer
 from registry.storage import Store
-from registry.storage.service import IdempotencyTable, WebhookTable
+from registry.storage.service import IdempotencyTable, SignInNonceTable, WebhookTable
 
 log = logging.getLogger("carbon_registry.api")
 
@@ -53,6 +53,7 @@ class Reader:
     checkpoints: CheckpointStore
     idempotency: IdempotencyTable
     webhooks: WebhookTable
+    sign_in_nonces: SignInNonceTable
 
 
 def render_receipt(receipt: Receipt) -> dict[str, Any]:
@@ -105,7 +106,6 @@ class RegistryService:
         self.sessions = SessionKeys(
             None if secret is None else secret.get_secret_value().encode(), self.log_id
         )
-        self.siwe_nonces = NonceLedger()
         self.hub = EventHub(last_seq)
         self.metrics = Metrics()
         self.writer = Writer(settings, on_commit=self.hub.notify, metrics=self.metrics)
@@ -178,6 +178,7 @@ class RegistryService:
                 CheckpointStore(store.conn, self.log_id),
                 IdempotencyTable(store.conn),
                 WebhookTable(store.conn),
+                SignInNonceTable(store.conn),
             )
             self._local.reader = reader
         return reader

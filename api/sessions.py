@@ -11,18 +11,23 @@ checks it and answers a token
 
     v1.<account>.<expiry>.<hex HMAC-SHA256(secret, "carbon-registry-session/v1|<log id>|<account>|<expiry>")>
 
-that the caller sends as `Authorization: Bearer <token>` until `expiry`. Nothing is stored:
-the token is checked against the server's secret (`CARBON_REGISTRY_SESSION_SECRET`, else a
-random one drawn at start-up, so a restart ends every session). A SignIn request is never
-logged and is no write: it is not in the catalogue of signed requests (`registry.messages`).
+that the caller sends as `Authorization: Bearer <token>` until `expiry`. The message's nonce
+is taken once (kept in the database until the message expires, so that a captured message
+cannot sign in again at any node); nothing else is stored: the token is checked against the
+server's secret (`CARBON_REGISTRY_SESSION_SECRET`; else `serve` keeps one in the registry's
+file `DB.session-secret`, so that every node of one registry, and a restarted one, checks
+the tokens of the others; a service made without either draws a random one, which a
+restart forgets). A SignIn request is never logged and is no write: it is not in the
+catalogue of signed requests (`registry.messages`).
 
 A browser wallet may sign in with the text form instead, an EIP-4361 message signed with
 `personal_sign` (EIP-191), which wallets show to the person as a sign-in: `sign_in_siwe`
 checks its domain (the host of the registry's configured public URL,
 `CARBON_REGISTRY_PUBLIC_URL`, never the request's Host header), URI, version, chain id (the
 registry's), nonce, issued-at and expiration time, and answers the same token. Its nonce is
-chosen by the page; each one is accepted once per process until its message expires
-(`NonceLedger`), so a message read off a screen cannot be replayed to the same process.
+chosen by the page; each one is accepted once until its message expires, kept in the
+database (`api_sign_in_nonces`, pruned as they expire), so a message read off a screen cannot
+be replayed, to this node, to another node of the registry, or after a restart.
 """
 
 from __future__ import annotations
@@ -31,12 +36,11 @@ import hashlib
 import hmac
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from api.errors import ApiError
 from registry.eip712 import Domain, StructType, checksum_address, keccak, recover_signer
@@ -61,7 +65,7 @@ FIELD_DOCS = {
     "audience": "The registry's log id (`GET /v1`): a sign-in for another registry is refused.",
     "issuedAt": "Unix seconds when the message was made (not in the future).",
     "expiry": f"Unix seconds when the session ends: after issuedAt, at most {MAX_SESSION_S} s.",
-    "nonce": "A random number, so that no two sign-ins look alike.",
+    "nonce": "A random number, accepted once (until the message expires): a message signs in once.",
 }
 
 
@@ -125,6 +129,7 @@ def sign_in(
     message: dict[str, Any],
     signature: str,
     account_exists: Callable[[str], bool],
+    nonces: NonceLedger,
     now: float | None = None,
 ) -> Session:
     """Check a signed SignIn message (`message` validated by the route's model)."""
@@ -158,6 +163,12 @@ def sign_in(
         )
     if not account_exists(account):
         raise ApiError("sign_in_unknown_account", f"no account {account} in this registry")
+    # Last: a refused message spends no nonce. The prefix keeps apart the text form's nonces.
+    if not nonces.take(f"eip712:{message['nonce']}", expiry, now):
+        raise ApiError(
+            "sign_in_nonce_used",
+            f"the nonce {message['nonce']} signed in already: sign a new message",
+        )
     return Session(account, expiry)
 
 
@@ -214,23 +225,13 @@ def personal_digest(text: str) -> bytes:
     return keccak(b"\x19Ethereum Signed Message:\n" + str(len(data)).encode() + data)
 
 
-class NonceLedger:
-    """The SIWE nonces this process accepted, each kept until its message expires."""
+class NonceLedger(Protocol):
+    """Where the SIWE nonces that signed in are kept until their message expires
+    (`registry.storage.service.SignInNonceTable`: in the database, shared by every node)."""
 
-    def __init__(self) -> None:
-        self._until: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def take(self, nonce: str, expiry: int, now: float) -> None:
-        with self._lock:
-            if len(self._until) > 10_000:  # forget the expired ones (they cannot sign in)
-                self._until = {n: t for n, t in self._until.items() if t > now}
-            if self._until.get(nonce, 0) > now:
-                raise ApiError(
-                    "sign_in_nonce_used",
-                    f"the nonce {nonce} signed in already: sign a new message",
-                )
-            self._until[nonce] = expiry
+    def take(self, nonce: str, expires_at: int, now: float) -> bool:
+        """Record the nonce; False when it signed in already and its message has not expired."""
+        ...
 
 
 def sign_in_siwe(
@@ -301,5 +302,8 @@ def sign_in_siwe(
         )
     if not account_exists(address):
         raise ApiError("sign_in_unknown_account", f"no account {address} in this registry")
-    nonces.take(f["nonce"], expiry, now)  # last: a refused message spends no nonce
+    if not nonces.take(f["nonce"], expiry, now):  # last: a refused message spends no nonce
+        raise ApiError(
+            "sign_in_nonce_used", f"the nonce {f['nonce']} signed in already: sign a new message"
+        )
     return Session(address, expiry)

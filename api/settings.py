@@ -49,8 +49,9 @@ class Settings(BaseSettings):
         default=None,
         min_length=32,
         description="Secret the session tokens of POST /v1/sessions are HMAC-SHA256'd with (at"
-        " least 32 characters). Unset: a random one at start-up, so a restart ends every"
-        " session (clients sign in again).",
+        " least 32 characters). Unset: `serve` keeps one in DB.session-secret, so sessions"
+        " survive a restart and every node sharing the file takes the others' tokens; a"
+        " service made without either draws a random one.",
     )
     chain_explorer_tx_url: str | None = Field(
         default=None,

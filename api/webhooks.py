@@ -13,6 +13,16 @@ A receiver recomputes the HMAC with the secret it got when the subscription was 
 later. A failed delivery (no 2xx within the timeout) is retried after `backoff`, doubling
 up to `max_backoff`; after `max_attempts` the event is logged as given up and the
 subscription moves on. Every attempt is logged in `api_webhook_deliveries`.
+
+Every API node of a registry runs a dispatcher; a subscription is delivered by one node at a
+time. A node leases it (`WebhookTable.claim`: one UPDATE that only takes a row whose lease
+has expired), delivers in order, renews the lease with every step it records and releases
+it when done. Each step is recorded only while the node still holds the lease, so a node
+that stalled past its lease cannot move the cursor another node has moved. A node that dies
+mid-delivery leaves a lease that expires after `lease_s` (4 x the delivery timeout + 10 s),
+and another node takes over at the cursor the dead one last recorded: nothing is lost, and
+only the event being posted when it died can arrive twice (receivers tell by the
+X-Registry-Event-Id header).
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import os
+import secrets
 import socket
 import threading
 import time
@@ -43,6 +55,7 @@ SIGNATURE_HEADER = "X-Registry-Signature"
 DELIVERY_BATCH = 100
 SIGNATURE_TOLERANCE_S = 300
 BACKOFF_FIRST_S = 0.1
+LEASE_MARGIN_S = 10.0
 
 
 def sign_payload(secret: str, timestamp: int, body: bytes) -> str:
@@ -150,6 +163,10 @@ class WebhookDispatcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
         self.health = LoopHealth("webhooks")
+        # Who holds a lease: this dispatcher, on this machine, in this process.
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        # Long enough for one delivery (httpx's timeout bounds connect, write and read each).
+        self.lease_s = 4 * settings.webhook_timeout_s + LEASE_MARGIN_S
 
     def start(self) -> None:
         self._thread.start()
@@ -197,7 +214,13 @@ class WebhookDispatcher:
             if self._stop.is_set():
                 return
             if hook.cursor < self.hub.last_seq and hook.next_attempt_at <= self.clock():
-                self._deliver(store, table, client, hook)
+                claimed = table.claim(hook.id, self.holder, self.clock(), self.lease_s)
+                if claimed is None:  # another node is delivering it
+                    continue
+                self._deliver(store, table, client, claimed)
+                # After an error the lease is kept instead, and expires: this node takes
+                # the subscription up again at once, another one after the lease.
+                table.release(hook.id, self.holder)
 
     def _deliver(
         self, store: Store, table: WebhookTable, client: httpx.Client, hook: Webhook
@@ -210,16 +233,21 @@ class WebhookDispatcher:
             if self._stop.is_set():
                 return
             if not hook.wants(event_type):
-                table.advance(hook.id, seq)
+                if not table.advance(hook.id, seq, self.holder):
+                    self._lost(hook)
+                    return
                 hook = replace(hook, cursor=seq, attempts=0, next_attempt_at=0.0)
                 continue
             status, error = self._post(client, hook, seq, event_type, body)
             now = self.clock()
             if status is not None and 200 <= status < 300:
-                table.record(
+                if not table.record(
                     hook, seq, "delivered", status_code=status, error=None, cursor=seq,
                     attempts=0, next_attempt_at=0.0, now=now,
-                )  # fmt: skip
+                    holder=self.holder, lease_s=self.lease_s,
+                ):  # fmt: skip
+                    self._lost(hook)
+                    return
                 hook = replace(hook, cursor=seq, attempts=0, next_attempt_at=0.0)
                 continue
             attempts = hook.attempts + 1
@@ -227,21 +255,32 @@ class WebhookDispatcher:
                 log.warning(
                     "webhook %d: gave up on event %d after %d attempts", hook.id, seq, attempts
                 )
-                table.record(
+                if not table.record(
                     hook, seq, "gave_up", status_code=status, error=error, cursor=seq,
                     attempts=0, next_attempt_at=0.0, now=now,
-                )  # fmt: skip
+                    holder=self.holder, lease_s=self.lease_s,
+                ):  # fmt: skip
+                    self._lost(hook)
+                    return
                 hook = replace(hook, cursor=seq, attempts=0, next_attempt_at=0.0)
                 continue
             delay = min(
                 self.settings.webhook_backoff_s * 2 ** (attempts - 1),
                 self.settings.webhook_max_backoff_s,
             )
-            table.record(
+            if not table.record(
                 hook, seq, "retry", status_code=status, error=error, cursor=hook.cursor,
                 attempts=attempts, next_attempt_at=now + delay, now=now,
-            )  # fmt: skip
+                holder=self.holder, lease_s=self.lease_s,
+            ):  # fmt: skip
+                self._lost(hook)
             return
+
+    def _lost(self, hook: Webhook) -> None:
+        log.warning(
+            "webhook %d: the lease ran out during a delivery; another node delivers it now",
+            hook.id,
+        )
 
     def _post(
         self, client: httpx.Client, hook: Webhook, seq: int, event_type: str, body: bytes

@@ -289,6 +289,9 @@ def test_serve_command_creates_the_registry_and_its_keys(tmp_path: Path) -> None
     assert server.returncode == 0, output
     assert f"Carbon Registry API on http://127.0.0.1:{port}" in output
     assert "registry API stopped" in output
+    # The session secret stays for the next start (and for other nodes): its owner's only.
+    secret = Path(str(db) + ".session-secret")
+    assert len(secret.read_text().strip()) >= 32 and secret.stat().st_mode & 0o077 == 0
 
 
 def test_serving_with_a_json_rpc_chain(hardhat_url: str, tmp_path: Path) -> None:

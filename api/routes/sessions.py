@@ -36,11 +36,11 @@ SIGN_IN_EXAMPLE = {
     " registry's domain with the account's key, the typed-data form of EIP-4361. `audience`"
     f" is the log id, `expiry` at most {MAX_SESSION_S} s after `issuedAt` and not past. The"
     " token is valid until `expires_at`; send it as `Authorization: Bearer <token>`. Nothing"
-    " is logged; a restart of a service without CARBON_REGISTRY_SESSION_SECRET ends sessions."
+    " is logged; every node of the registry takes a token any of them issued."
     ' Or send `{"siwe": <EIP-4361 message>, "signature": <personal_sign>}`: its domain'
     " must be the Host this request was sent to, its URI on that host, Version 1, Chain ID"
     " the registry's (`GET /v1/eip712`), Nonce 8-64 letters and digits not used before"
-    f" (per process, until the message expires), Expiration Time at most {MAX_SESSION_S} s"
+    f" (by any node of the registry, until the message expires), Expiration Time at most {MAX_SESSION_S} s"
     " after Issued At.",
     openapi_extra={
         "requestBody": {
@@ -56,7 +56,8 @@ SIGN_IN_EXAMPLE = {
     ),  # fmt: skip
 )
 def create_session(service: ServiceDep, body: SignInRequest | SiweSignInRequest) -> SessionToken:
-    store = service.reader().store
+    reader = service.reader()
+    store = reader.store
     if isinstance(body, SiweSignInRequest):
         session = sign_in_siwe(
             body.siwe,
@@ -65,7 +66,7 @@ def create_session(service: ServiceDep, body: SignInRequest | SiweSignInRequest)
             # site's own domain, sent as Host, would otherwise pass for the registry's.
             host=urlsplit(service.settings.public_url).netloc,
             chain_id=service.domain.chain_id,
-            nonces=service.siwe_nonces,
+            nonces=reader.sign_in_nonces,
             account_exists=lambda account: store.account(account) is not None,
         )
         token = service.sessions.issue(session.account, session.expiry)
@@ -78,6 +79,7 @@ def create_session(service: ServiceDep, body: SignInRequest | SiweSignInRequest)
         message,
         body.signature,
         lambda account: store.account(account) is not None,
+        reader.sign_in_nonces,
     )
     token = service.sessions.issue(session.account, session.expiry)
     return SessionToken(token=token, account=session.account, expires_at=session.expiry)

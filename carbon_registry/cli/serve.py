@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 API_ENV = "CARBON_REGISTRY_API"
 OPERATOR_API_KEY_ENV = "CARBON_REGISTRY_OPERATOR_API_KEY"
+SESSION_SECRET_ENV = "CARBON_REGISTRY_SESSION_SECRET"
 
 
 def operator_api_key_path(db: str) -> Path:
@@ -46,14 +47,30 @@ def load_or_create_operator_api_key(db: str) -> str:
     key = os.environ.get(OPERATOR_API_KEY_ENV)
     if key:
         return key
-    path = operator_api_key_path(db)
+    return _load_or_create_secret(operator_api_key_path(db))
+
+
+def session_secret_path(db: str) -> Path:
+    return beside(db, ".session-secret", SESSION_SECRET_ENV)
+
+
+def _load_or_create_secret(path: Path) -> str:
+    """A secret kept in `path`, created (readable by its owner only) when missing; two
+    processes starting together keep the one written first."""
     if path.exists():
         return path.read_text().strip()
-    key = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    secret = secrets.token_urlsafe(32)
+    draft = path.with_name(f"{path.name}.{os.getpid()}.new")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
     with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+        handle.write(secret + "\n")
+    try:
+        os.link(draft, path)  # whole or not at all: a reader never sees half a file
+    except FileExistsError:
+        secret = path.read_text().strip()
+    finally:
+        draft.unlink()
+    return secret
 
 
 class RemoteContext(Context):
@@ -161,6 +178,11 @@ def serve(
         settings.operator_api_key = SecretStr(load_or_create_operator_api_key(obj.db))
         if not os.environ.get(OPERATOR_API_KEY_ENV):
             click.echo(f"operator API key in {operator_api_key_path(obj.db)} (keep it secret)")
+    if settings.session_secret is None:
+        from pydantic import SecretStr
+
+        # Every node of the registry, and a restarted one, checks the others' session tokens.
+        settings.session_secret = SecretStr(_load_or_create_secret(session_secret_path(obj.db)))
     handler = logging.StreamHandler()
     handler.setFormatter(
         JsonLogFormatter()

@@ -405,6 +405,29 @@ MIGRATIONS: tuple[Migration, ...] = (
             """
         ),
     ),
+    Migration(
+        7,
+        "several API nodes on one database: sign-in nonces taken once across nodes, webhook"
+        " deliveries leased to one node at a time",
+        _steps(
+            _columns(
+                "api_webhooks",
+                lease_holder="TEXT",
+                lease_until="REAL NOT NULL DEFAULT 0",
+            ),
+            _script(
+                """
+            -- The EIP-4361 nonces that signed in, each until its message expires (then
+            -- pruned): a message is accepted once, whichever node it is sent to.
+            CREATE TABLE IF NOT EXISTS api_sign_in_nonces (
+                nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS api_sign_in_nonces_expiry
+                ON api_sign_in_nonces(expires_at);
+            """
+            ),
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -50,6 +50,27 @@ class IdempotencyTable:
         return int(cursor.rowcount)
 
 
+class SignInNonceTable:
+    """The nonces of the sign-in messages (EIP-712 SignIn and EIP-4361 text) that signed in,
+    shared by every API node of the registry."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def take(self, nonce: str, expires_at: int, now: float) -> bool:
+        """Record `nonce` until `expires_at`; False when it is recorded and not yet expired.
+
+        No writer lock is needed: the primary key lets one insert of a nonce through,
+        whichever node or process races for it. The expired nonces go first (they cannot
+        sign in any more, and one of them may be taken again)."""
+        self.conn.execute("DELETE FROM api_sign_in_nonces WHERE expires_at <= ?", (int(now),))
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO api_sign_in_nonces(nonce, expires_at) VALUES (?, ?)",
+            (nonce, expires_at),
+        )
+        return cursor.rowcount == 1
+
+
 @dataclass(frozen=True)
 class Webhook:
     id: int
@@ -115,6 +136,29 @@ class WebhookTable:
         )
         return cursor.rowcount > 0
 
+    def claim(self, webhook_id: int, holder: str, now: float, lease_s: float) -> Webhook | None:
+        """Lease a due subscription to `holder` until `now + lease_s`, unless another holder's
+        lease runs; returns it as it stands (its cursor as the last holder left it), or None.
+
+        One statement decides: whichever node's UPDATE runs first takes the row, the other
+        finds its lease running. A holder that dies leaves a lease that expires."""
+        row = self.conn.execute(
+            "UPDATE api_webhooks SET lease_holder = ?, lease_until = ?"
+            " WHERE id = ? AND active = 1 AND next_attempt_at <= ?"
+            " AND (lease_holder IS NULL OR lease_holder = ? OR lease_until <= ?)"
+            f" RETURNING {_WEBHOOK_COLUMNS}",
+            (holder, now + lease_s, webhook_id, now, holder, now),
+        ).fetchone()
+        return None if row is None else self._row(tuple(row))
+
+    def release(self, webhook_id: int, holder: str) -> None:
+        """End `holder`'s lease (if it still holds it): another node may deliver at once."""
+        self.conn.execute(
+            "UPDATE api_webhooks SET lease_holder = NULL, lease_until = 0"
+            " WHERE id = ? AND lease_holder = ?",
+            (webhook_id, holder),
+        )
+
     def record(
         self,
         hook: Webhook,
@@ -127,27 +171,38 @@ class WebhookTable:
         attempts: int,
         next_attempt_at: float,
         now: float,
-    ) -> None:
-        """Log one delivery attempt and move the subscription's cursor and retry state."""
+        holder: str,
+        lease_s: float,
+    ) -> bool:
+        """Log one delivery attempt, move the subscription's cursor and retry state and renew
+        `holder`'s lease; False (nothing written) when the lease went to another holder."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            self.conn.execute(
-                "INSERT INTO api_webhook_deliveries(webhook_id, seq, attempt, status_code, error,"
-                " outcome, time) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (hook.id, seq, hook.attempts + 1, status_code, error, outcome, now),
-            )
-            self.conn.execute(
-                "UPDATE api_webhooks SET cursor = ?, attempts = ?, next_attempt_at = ? WHERE id = ?",
-                (cursor, attempts, next_attempt_at, hook.id),
-            )
+            moved = self.conn.execute(
+                "UPDATE api_webhooks SET cursor = ?, attempts = ?, next_attempt_at = ?,"
+                " lease_until = ? WHERE id = ? AND lease_holder = ?",
+                (cursor, attempts, next_attempt_at, now + lease_s, hook.id, holder),
+            ).rowcount
+            if moved == 1:
+                self.conn.execute(
+                    "INSERT INTO api_webhook_deliveries(webhook_id, seq, attempt, status_code,"
+                    " error, outcome, time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (hook.id, seq, hook.attempts + 1, status_code, error, outcome, now),
+                )
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
+        return moved == 1
 
-    def advance(self, hook_id: int, cursor: int) -> None:
-        """Skip events the subscription does not want (no delivery to log)."""
-        self.conn.execute("UPDATE api_webhooks SET cursor = ? WHERE id = ?", (cursor, hook_id))
+    def advance(self, hook_id: int, cursor: int, holder: str) -> bool:
+        """Skip events the subscription does not want (no delivery to log); False when
+        `holder` no longer holds the lease."""
+        cursor_moved = self.conn.execute(
+            "UPDATE api_webhooks SET cursor = ? WHERE id = ? AND lease_holder = ?",
+            (cursor, hook_id, holder),
+        )
+        return cursor_moved.rowcount == 1
 
     def deliveries(self, webhook_id: int, limit: int) -> list[dict[str, Any]]:
         cols = ("seq", "attempt", "status_code", "error", "outcome", "time")
