@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 
 from anchoring.chain import Chain, ChainConfigError, ChainIntegrityError, embedded_chain_file
@@ -39,7 +38,6 @@ from registry.storage.leader import LeaderLock, leader_lock
 log = logging.getLogger("carbon_registry.api.anchoring")
 
 START_TIMEOUT_S = 120.0
-LEADER_CHECK_S = 1.0  # how often a leader checks, between steps, that its lock is still held
 
 
 @dataclass(frozen=True)
@@ -91,7 +89,6 @@ class AnchoringRuntime:
         self.error: str | None = None
         self.leader_retry_s = leader_retry_s
         self._lock: LeaderLock = leader_lock(db)
-        self._lock_checked_at = 0.0
 
     @property
     def chain(self) -> Chain:
@@ -176,17 +173,8 @@ class AnchoringRuntime:
             sleep_until(self._stop.is_set, self.leader_retry_s)
         return False
 
-    def _leading(self) -> bool:
-        """Still the leader? Asked between steps; the lock's session is checked once a
-        LEADER_CHECK_S."""
-        now = time.monotonic()
-        if now - self._lock_checked_at < LEADER_CHECK_S:
-            return True
-        self._lock_checked_at = now
-        return self._lock.held()
-
     def _quitting(self) -> bool:
-        return self._stop.is_set() or not self._leading()
+        return self._stop.is_set() or not self._lock.held()
 
     def _lead(self) -> None:
         """Anchor until stopped or no longer the leader; a fatal error stops the worker."""

@@ -12,6 +12,7 @@ and audit and replay are clean.
 from __future__ import annotations
 
 import json
+import secrets
 import signal
 import subprocess
 import sys
@@ -29,6 +30,8 @@ from anchoring.chain import Chain
 from api.client import RegistryClient
 from registry.signing import Signer
 from registry.storage.base import HOME_ENV
+from registry.storage.leader import PgLeaderLock
+from tests.ledger_world import World
 from tests.serve_process import CLI, clean_env, free_port, run_cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -156,3 +159,53 @@ def test_one_node_anchors_and_another_takes_over_a_killed_leaders_anchor(
     assert node_b.returncode == 0, (tmp_path / "b.log").read_text()
     replayed = run_cli("--db", store_url, "replay", env={HOME_ENV: str(home)})
     assert "state equals the log" in replayed.stdout, replayed.stdout
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_one_session_at_a_time_holds_the_leader_lock(world: World) -> None:
+    """The leader lock of a registry is held by one session; it is freed by a release or by
+    the end of its session, and it is apart from the writer lock and other registries."""
+    url = world.store.path
+    first, second = PgLeaderLock(url), PgLeaderLock(url)
+    try:
+        assert first.acquire() and first.held()
+        assert not second.acquire() and not second.held()
+        world.issue("alice", 100, "while-a-leader-leads")  # writers do not wait for it
+        other = f"other_{secrets.token_hex(4)}"
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"CREATE SCHEMA {other}")
+        another_registry = PgLeaderLock(f"{url.rsplit('%3D', 1)[0]}%3D{other}")
+        assert another_registry.acquire()  # another schema, another registry, another lock
+        another_registry.release()
+        first.release()
+        assert second.acquire()
+        # The leader's session ends (a killed process, a lost machine): the lock is free.
+        with psycopg.connect(url, autocommit=True) as admin:
+            ((pid,),) = admin.execute(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND objsubid = 2 AND database = (SELECT oid FROM pg_database"
+                " WHERE datname = current_database())"
+            ).fetchall()
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert wait_for("the lock freed", first.acquire, timeout_s=60)
+        # `held` asks the server at most once a CHECK_S: it finds the session gone.
+        wait_for("the killed session's holder sees it lost", lambda: not second.held())
+    finally:
+        first.release()
+        second.release()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_anchor_once_refuses_while_another_node_leads(store_url: str, tmp_path: Path) -> None:
+    env = {HOME_ENV: str(tmp_path)}
+    run_cli("--db", store_url, "init", "--log-id", "test.local/leader", env=env)
+    leader = PgLeaderLock(store_url)
+    try:
+        assert leader.acquire()
+        refused = run_cli("--db", store_url, "anchor", "--once", check=False, env=env)
+        assert refused.returncode != 0
+        assert "another node leads anchoring" in refused.stdout + refused.stderr
+    finally:
+        leader.release()
+    anchored = run_cli("--db", store_url, "anchor", "--once", env=env)
+    assert "anchored 1 checkpoint(s)" in anchored.stdout, anchored.stdout

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Protocol
 
 import psycopg
@@ -35,6 +36,7 @@ KEEPALIVE_IDLE_S = 10
 KEEPALIVE_INTERVAL_S = 5
 KEEPALIVE_COUNT = 3
 TAKEOVER_BOUND_S = KEEPALIVE_IDLE_S + KEEPALIVE_INTERVAL_S * KEEPALIVE_COUNT
+CHECK_S = 1.0  # `held` asks the server at most this often (a worker asks between steps)
 
 LEADER_KEY = "hashtext('carbon-registry-leader'), hashtext(current_schema())"
 
@@ -68,6 +70,7 @@ class PgLeaderLock:
     def __init__(self, url: str) -> None:
         self.url = url
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._checked_at = 0.0
 
     def acquire(self) -> bool:
         if self._conn is not None:
@@ -105,9 +108,14 @@ class PgLeaderLock:
         return True
 
     def held(self) -> bool:
-        """True while the leader's session is alive (the lock lives as long as it does)."""
+        """True while the leader's session is alive (the lock lives as long as it does);
+        the session is asked once a CHECK_S."""
         if self._conn is None:
             return False
+        now = time.monotonic()
+        if now - self._checked_at < CHECK_S:
+            return True
+        self._checked_at = now
         try:
             self._conn.execute("SELECT 1")
         except psycopg.Error as exc:
