@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass
 
 from anchoring.chain import Chain, ChainConfigError, ChainIntegrityError, embedded_chain_file
+from anchoring.persistent_evm import ChainFileLockedError
 from anchoring.rpc_server import EmbeddedRpcServer
 from anchoring.worker import AnchorPolicy, AnchorWorker
 from bridge.token import DEFAULT_PUBLIC_URL, TokenContract
@@ -33,7 +34,7 @@ from registry.ledger import Registry
 from registry.loops import LoopHealth, sleep_until
 from registry.signing import Signer
 from registry.storage import Store
-from registry.storage.leader import LeaderLock, leader_lock
+from registry.storage.leader import LeaderLock, SoleLeader, leader_lock
 
 log = logging.getLogger("carbon_registry.api.anchoring")
 
@@ -92,8 +93,8 @@ class AnchoringRuntime:
 
     @property
     def chain(self) -> Chain:
-        if self._chain is None:  # the embedded chain's file is opened (and locked) at start
-            raise RuntimeError("the anchoring runtime is not started")
+        if self._chain is None:  # the embedded chain's file is opened (and locked) by a leader
+            raise RuntimeError("the anchoring runtime is not started, or does not lead")
         return self._chain
 
     @property
@@ -179,7 +180,21 @@ class AnchoringRuntime:
     def _lead(self) -> None:
         """Anchor until stopped or no longer the leader; a fatal error stops the worker."""
         if self._chain is None:  # the embedded chain's file is opened (and locked) by the leader
-            self._chain = Chain.create_embedded(embedded_chain_file(self.db))
+            try:
+                self._chain = Chain.create_embedded(embedded_chain_file(self.db))
+            except ChainFileLockedError as exc:
+                if isinstance(self._lock, SoleLeader):  # another process serves this file
+                    self.error = str(exc)
+                    return
+                # The previous leader, on this machine, has not closed it yet: stand again.
+                self.health.failed(exc, self.leader_retry_s)
+                log.warning("anchoring: %s; standing for leader again", exc)
+                sleep_until(self._stop.is_set, self.leader_retry_s)
+                return
+            except Exception as exc:
+                log.exception("anchoring worker stopped")
+                self.error = str(exc)
+                return
         store = Store(self.db, create=False)
         try:
             worker = AnchorWorker(
