@@ -56,6 +56,13 @@ def anchoring_loop(port: int) -> dict[str, Any] | None:
     return loop if health.get("ready") else None
 
 
+def leader_gauge(port: int) -> float:
+    """`carbon_registry_anchoring_leader` of the node at `port`."""
+    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    (line,) = [m for m in metrics.splitlines() if m.startswith("carbon_registry_anchoring_leader ")]
+    return float(line.split()[1])
+
+
 def leader_sessions(url: str) -> list[str]:
     """The application names of the sessions that hold a leader lock."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -116,6 +123,7 @@ def test_one_node_anchors_and_another_takes_over_a_killed_leaders_anchor(
         assert chain_url == f"http://127.0.0.1:{rpc_port}"
         assert api_b.chain().rpc_url is None  # B opened no chain: it does not lead
         assert wait_for("node B ready", lambda: anchoring_loop(port_b))["leader"] is False
+        assert leader_gauge(port_b) == 0 and leader_gauge(port_a) == 1
 
         # A write through B; A anchors it and is killed between broadcast and confirmation.
         opened = api_b.open_account(operator, Signer.generate().address, "household")
@@ -128,6 +136,7 @@ def test_one_node_anchors_and_another_takes_over_a_killed_leaders_anchor(
         takeover_s = time.monotonic() - died
         print(f"takeover: node B leads {takeover_s:.2f} s after node A was killed")
         assert takeover_s < 60
+        assert leader_gauge(port_b) == 1
         assert api_b.wait_for_anchor(opened.seq, timeout_s=120)["anchor"] is not None
         assert api_b.chain().rpc_url == chain_url  # the verifiers' URL did not change
         anchored_seq(api_b, operator)  # and B anchors on by itself
