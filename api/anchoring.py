@@ -177,24 +177,31 @@ class AnchoringRuntime:
     def _quitting(self) -> bool:
         return self._stop.is_set() or not self._lock.held()
 
-    def _lead(self) -> None:
-        """Anchor until stopped or no longer the leader; a fatal error stops the worker."""
-        if self._chain is None:  # the embedded chain's file is opened (and locked) by the leader
+    def _open_chain(self) -> bool:
+        """Open the embedded chain's file (it is locked by the process that has it open);
+        False when stopped, no longer leading, or failed (`error` says why)."""
+        while self._chain is None and not self._quitting():
             try:
                 self._chain = Chain.create_embedded(embedded_chain_file(self.db))
             except ChainFileLockedError as exc:
                 if isinstance(self._lock, SoleLeader):  # another process serves this file
                     self.error = str(exc)
-                    return
-                # The previous leader, on this machine, has not closed it yet: stand again.
+                    return False
+                # The previous leader, on this machine, has lost the lock but not yet seen
+                # it: it closes the file at its next check.
                 self.health.failed(exc, self.leader_retry_s)
-                log.warning("anchoring: %s; standing for leader again", exc)
+                log.warning("anchoring: %s; trying again", exc)
                 sleep_until(self._stop.is_set, self.leader_retry_s)
-                return
             except Exception as exc:
                 log.exception("anchoring worker stopped")
                 self.error = str(exc)
-                return
+                return False
+        return self._chain is not None
+
+    def _lead(self) -> None:
+        """Anchor until stopped or no longer the leader; a fatal error stops the worker."""
+        if not self._open_chain():
+            return
         store = Store(self.db, create=False)
         try:
             worker = AnchorWorker(

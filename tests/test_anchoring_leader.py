@@ -27,10 +27,14 @@ import psycopg
 import pytest
 
 from anchoring.chain import Chain
+from anchoring.worker import AnchorPolicy
+from api.anchoring import AnchoringRuntime
 from api.client import RegistryClient
 from registry.signing import Signer
+from registry.storage.anchors import AnchorTable
 from registry.storage.base import HOME_ENV
 from registry.storage.leader import PgLeaderLock
+from tests.anchoring_world import anchored_world
 from tests.ledger_world import World
 from tests.serve_process import CLI, clean_env, free_port, run_cli
 
@@ -218,3 +222,68 @@ def test_anchor_once_refuses_while_another_node_leads(store_url: str, tmp_path: 
         leader.release()
     anchored = run_cli("--db", store_url, "anchor", "--once", env=env)
     assert "anchored 1 checkpoint(s)" in anchored.stdout, anchored.stdout
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_leader_whose_lock_session_ends_steps_down_and_another_anchors(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leader's process lives on but its lock's session is ended (the database dropped
+    it): it stops anchoring and closes the chain; the other worker takes over and anchors."""
+    world, in_memory = anchored_world(store_url)  # a domain that names the embedded chain
+    in_memory.close()
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))  # the embedded chain file of the registry
+    policy = AnchorPolicy(max_age_s=0.2, poll_s=0.1)
+    runtimes = [
+        AnchoringRuntime(
+            db=world.store.path,
+            chain_spec="embedded",
+            domain=world.registry.domain,
+            log_id=world.registry.log_id,
+            operator_key=bytes.fromhex(world.operator.private_key_hex[2:]),
+            operator=world.operator.address,
+            policy=policy,
+            rpc_port=0,
+            leader_retry_s=0.2,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    first, second = runtimes
+    anchors = AnchorTable(world.store.conn)
+
+    def anchored_all() -> bool:
+        latest = anchors.latest_confirmed()
+        return latest is not None and latest.tree_size == world.store.event_count()
+
+    try:
+        first.start()
+        second.start()
+        assert first.health.leader is True and second.health.leader is False
+        assert first.rpc_url is not None and second.rpc_url is None
+        wait_for("the first leader anchors", anchored_all)
+
+        with psycopg.connect(world.store.path, autocommit=True) as admin:
+            ((pid,),) = admin.execute(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND objsubid = 2 AND database = (SELECT oid FROM pg_database"
+                " WHERE datname = current_database())"
+            ).fetchall()
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        # The old leader finds its session gone at its next check (once a second at most).
+        wait_for("the old leader steps down", lambda: first.health.leader is False)
+        assert first.rpc_url is None
+        wait_for("the other worker leads", lambda: second.health.leader)
+        assert first.error is None and first.health.healthy  # standing by, not failed
+
+        world.issue("alice", 100, "after-the-takeover")
+        wait_for("the new leader anchors", anchored_all)
+        assert second.rpc_url is not None
+        chain = Chain.connect(second.rpc_url)
+        chain.bind(world.registry.domain.verifying_contract)
+        sizes = [anchor.tree_size for anchor in chain.anchors()]
+        chain.close()
+        assert sizes == sorted(set(sizes)) and sizes[-1] == world.store.event_count()
+    finally:
+        for runtime in runtimes:
+            runtime.stop()
+        world.store.close()
