@@ -8,6 +8,13 @@ On the embedded chain (the default) the chain's state lives in the file `DB.chai
 chain is served over JSON-RPC on a fixed loopback port (`EmbeddedRpcServer`) so that
 outside verifiers check bundles against it exactly as against a real node, at the same URL
 after every restart; `GET /v1/chain` shows it.
+
+On PostgreSQL every node runs this runtime and one of them leads (`registry.storage.leader`):
+a follower opens no chain and anchors nothing; it stands for leader every
+`leader_retry_s` seconds. The leader opens the chain (an embedded chain's file only now:
+it is locked by the process that has it open), attaches and anchors, checking before each
+step that it still holds the lock; if it loses it, it stops and follows again. A new leader
+carries on from the checkpoint records exactly as a restarted worker does.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import threading
 from dataclasses import dataclass
 
 from anchoring.chain import Chain, ChainConfigError, ChainIntegrityError, embedded_chain_file
+from anchoring.persistent_evm import ChainFileLockedError
 from anchoring.rpc_server import EmbeddedRpcServer
 from anchoring.worker import AnchorPolicy, AnchorWorker
 from bridge.token import DEFAULT_PUBLIC_URL, TokenContract
@@ -26,6 +34,7 @@ from registry.ledger import Registry
 from registry.loops import LoopHealth, sleep_until
 from registry.signing import Signer
 from registry.storage import Store
+from registry.storage.leader import LeaderLock, SoleLeader, leader_lock
 
 log = logging.getLogger("carbon_registry.api.anchoring")
 
@@ -58,6 +67,7 @@ class AnchoringRuntime:
         public_rpc_url: str | None = None,
         token_address: str | None = None,
         public_url: str = DEFAULT_PUBLIC_URL,
+        leader_retry_s: float = 5.0,
     ) -> None:
         self.db = db
         self.domain = domain
@@ -78,11 +88,13 @@ class AnchoringRuntime:
         self._thread = threading.Thread(target=self._run, name="anchoring-worker", daemon=True)
         self.health = LoopHealth("anchoring")
         self.error: str | None = None
+        self.leader_retry_s = leader_retry_s
+        self._lock: LeaderLock = leader_lock(db)
 
     @property
     def chain(self) -> Chain:
-        if self._chain is None:  # the embedded chain's file is opened (and locked) at start
-            raise RuntimeError("the anchoring runtime is not started")
+        if self._chain is None:  # the embedded chain's file is opened (and locked) by a leader
+            raise RuntimeError("the anchoring runtime is not started, or does not lead")
         return self._chain
 
     @property
@@ -98,11 +110,9 @@ class AnchoringRuntime:
         return self._server.url if self._server is not None else None
 
     def start(self) -> None:
-        """Start the worker; returns once the contract is bound (deployed on the embedded
-        chain) or the first attempt failed (a JSON-RPC chain that is down: the worker keeps
-        trying, and `status()` says so)."""
-        if self._chain is None:
-            self._chain = Chain.create_embedded(embedded_chain_file(self.db))
+        """Start the worker; returns once this node follows another leader, or leads and
+        the contract is bound (deployed on the embedded chain), or the first attempt failed
+        (a JSON-RPC chain that is down: the worker keeps trying, and `status()` says so)."""
         self._thread.start()
         if not self._attached.wait(START_TIMEOUT_S):
             raise RuntimeError("the anchoring worker did not attach to the chain in time")
@@ -110,19 +120,23 @@ class AnchoringRuntime:
             raise RuntimeError(f"anchoring worker: {self.error}")
         if self.health.state == "retrying":
             log.warning("anchoring worker not attached yet (%s); retrying", self.health.last_error)
-        if self.chain.embedded:
-            self._server = EmbeddedRpcServer(self.chain, port=self.rpc_port).start()
-            log.info("embedded chain JSON-RPC at %s", self._server.url)
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
+        self._close_chain()
+        if self._chain is not None:
+            self._chain.close()
+
+    def _close_chain(self) -> None:
+        """Stop serving and close an embedded chain (a leader's); a JSON-RPC one stays."""
         if self._server is not None:
             self._server.stop()
             self._server = None
-        if self._chain is not None:
+        if self._chain is not None and self._chain.embedded:
             self._chain.close()
+            self._chain = None
 
     def status(self) -> ChainStatus:
         running = self._thread.is_alive() and not self._stop.is_set() and self.health.healthy
@@ -130,6 +144,64 @@ class AnchoringRuntime:
         return ChainStatus(self.kind, self.rpc_url, running, error, self.health)
 
     def _run(self) -> None:
+        try:
+            while self.error is None and self._follow():
+                try:
+                    self._lead()
+                finally:
+                    self._lock.release()
+                    self._close_chain()
+                    self.health.leader = False
+        finally:
+            self._lock.release()
+            self._attached.set()
+            self.health.stopped()
+
+    def _follow(self) -> bool:
+        """Stand for leader until elected (True) or stopped (False); a follower's loop is
+        healthy, and says it does not lead."""
+        while not self._stop.is_set():
+            if self._lock.acquire():
+                self.health.leader = True
+                log.info("anchoring: this node leads")
+                return True
+            if self.health.leader is not False or self.health.state != "running":
+                log.info("anchoring: another node leads; standing again every %.1f s",
+                         self.leader_retry_s)  # fmt: skip
+            self.health.leader = False
+            self.health.succeeded()
+            self._attached.set()
+            sleep_until(self._stop.is_set, self.leader_retry_s)
+        return False
+
+    def _quitting(self) -> bool:
+        return self._stop.is_set() or not self._lock.held()
+
+    def _open_chain(self) -> bool:
+        """Open the embedded chain's file (it is locked by the process that has it open);
+        False when stopped, no longer leading, or failed (`error` says why)."""
+        while self._chain is None and not self._quitting():
+            try:
+                self._chain = Chain.create_embedded(embedded_chain_file(self.db))
+            except ChainFileLockedError as exc:
+                if isinstance(self._lock, SoleLeader):  # another process serves this file
+                    self.error = str(exc)
+                    return False
+                # The previous leader, on this machine, has lost the lock but not yet seen
+                # it: it closes the file at its next check.
+                self.health.failed(exc, self.leader_retry_s)
+                log.warning("anchoring: %s; trying again", exc)
+                sleep_until(self._stop.is_set, self.leader_retry_s)
+            except Exception as exc:
+                log.exception("anchoring worker stopped")
+                self.error = str(exc)
+                return False
+        return self._chain is not None
+
+    def _lead(self) -> None:
+        """Anchor until stopped or no longer the leader; a fatal error stops the worker."""
+        if not self._open_chain():
+            return
         store = Store(self.db, create=False)
         try:
             worker = AnchorWorker(
@@ -144,7 +216,13 @@ class AnchoringRuntime:
             )
             worker.health = self.health
             if self._attach(store, worker):
-                worker.run_forever(self._stop.is_set)
+                if self.chain.embedded:
+                    self._server = EmbeddedRpcServer(self.chain, port=self.rpc_port).start()
+                    log.info("embedded chain JSON-RPC at %s", self._server.url)
+                self._attached.set()
+                worker.run_forever(self._quitting)
+            if not self._stop.is_set():
+                log.warning("anchoring: this node no longer leads; following")
         except ChainIntegrityError as exc:  # the chain contradicts the log: said, not a bug
             log.error("anchoring worker stopped: %s", exc)
             self.error = str(exc)
@@ -152,15 +230,14 @@ class AnchoringRuntime:
             log.exception("anchoring worker stopped")
             self.error = str(exc)
         finally:
-            self._attached.set()
-            self.health.stopped()
+            self.token = None
             store.close()
 
     def _attach(self, store: Store, worker: AnchorWorker) -> bool:
         """Bind (or deploy) the contracts, retrying while the chain is unreachable; False
         when stopped first. A registry that does not fit the chain stops the worker."""
         backoff = self.policy.poll_s
-        while not self._stop.is_set():
+        while not self._quitting():
             try:
                 worker.attach()
                 self.token = start_bridge(
@@ -182,6 +259,5 @@ class AnchoringRuntime:
                 sleep_until(self._stop.is_set, backoff)
                 continue
             self.health.succeeded()
-            self._attached.set()
             return True
         return False

@@ -61,6 +61,8 @@ GAUGES = {
     "chain_head": "The anchoring chain's head block (-1: not known)",
     "anchor_confirmations": "Blocks on top of the latest anchored checkpoint's block (-1: none)",
     "webhook_backlog": "Events the slowest active webhook has not received",
+    "anchoring_leader": "1 on the node whose anchoring worker anchors, 0 on one that stands by,"
+    " -1 without a worker",
 }
 
 
@@ -105,7 +107,14 @@ class StateCollector(Collector):
             "chain_head": head,
             "anchor_confirmations": confirmations,
             "webhook_backlog": events - 1 - min(cursors) if cursors else 0,
+            "anchoring_leader": _leader(service),
         }
+
+
+def _leader(service: RegistryService) -> float:
+    if service.anchoring is None:
+        return -1
+    return 1 if service.anchoring.health.leader else 0
 
 
 def _chain_head(service: RegistryService) -> float:

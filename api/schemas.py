@@ -391,6 +391,11 @@ class LoopState(BaseModel):
     last_error_at: float | None
     last_ok_at: float | None
     retry_at: float | None
+    leader: bool | None = Field(
+        default=None,
+        description="The anchoring worker: true on the node that anchors, false on a node that"
+        " stands by (on PostgreSQL one node leads); null for the other loops.",
+    )
 
 
 class Health(BaseModel):

@@ -140,6 +140,7 @@ class RegistryService:
             public_rpc_url=settings.public_rpc_url,
             token_address=settings.token,
             public_url=settings.public_url,
+            leader_retry_s=settings.anchor_leader_retry_s,
         )
         return service
 

@@ -136,6 +136,12 @@ class Settings(BaseSettings):
     anchor_confirmations: int = Field(
         default=1, ge=1, description="Blocks deep before an anchor counts."
     )
+    anchor_leader_retry_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="On PostgreSQL, how often a node whose anchoring worker stands by tries to"
+        " take over the leader's lock (bounds the takeover time after the leader dies).",
+    )
     webhook_max_attempts: int = Field(default=8, ge=1, description="Deliveries tried per event.")
     webhook_backoff_s: float = Field(
         default=1.0, gt=0, description="First retry delay; doubles each try."

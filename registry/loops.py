@@ -32,6 +32,7 @@ class LoopHealth:
     last_error_at: float | None = None
     last_ok_at: float | None = None
     retry_at: float | None = None
+    leader: bool | None = None  # a loop that runs on one node at a time: does this one lead?
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def succeeded(self, now: float | None = None) -> None:
@@ -68,6 +69,7 @@ class LoopHealth:
                 "last_error_at": self.last_error_at,
                 "last_ok_at": self.last_ok_at,
                 "retry_at": self.retry_at,
+                "leader": self.leader,
             }
 
 

@@ -193,7 +193,9 @@ def trust(service: ServiceDep) -> TrustInfo:
     response_model=Health,
     summary="Liveness and readiness, with the state of every background loop",
     description="200 when every loop (writer, webhook dispatcher, anchoring worker) runs; 503 "
-    "when one is retrying after errors or has stopped, with its last error.",
+    "when one is retrying after errors or has stopped, with its last error. The anchoring "
+    "worker's `leader` says whether this node anchors (on PostgreSQL one node leads, the others "
+    "stand by and are ready).",
     responses=ex.ok(
         {
             "live": True,
@@ -206,7 +208,17 @@ def trust(service: ServiceDep) -> TrustInfo:
                     "last_error_at": None,
                     "last_ok_at": 1_795_000_000.0,
                     "retry_at": None,
-                }
+                    "leader": None,
+                },
+                "anchoring": {
+                    "state": "running",
+                    "consecutive_failures": 0,
+                    "last_error": None,
+                    "last_error_at": None,
+                    "last_ok_at": 1_795_000_000.0,
+                    "retry_at": None,
+                    "leader": True,
+                },
             },
         }
     ),

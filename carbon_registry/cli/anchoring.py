@@ -31,6 +31,8 @@ from registry.errors import ValidationError
 from registry.signing import Signer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from anchoring.chain import Chain
     from anchoring.worker import AnchorPolicy, AnchorWorker
 
@@ -118,6 +120,14 @@ def load_bundle(path: str) -> dict[str, Any]:
     default=None,
     help="CarbonCredits address (env CARBON_REGISTRY_TOKEN; default: the operator's 2nd contract).",
 )
+@click.option(
+    "--leader-retry",
+    type=click.FloatRange(0.01, 3_600.0),
+    envvar="CARBON_REGISTRY_ANCHOR_LEADER_RETRY_S",
+    default=5.0,
+    show_default=True,
+    help="On PostgreSQL, seconds between tries to take the anchoring leader lock.",
+)
 @pass_context
 def anchor(
     obj: Context,
@@ -128,16 +138,47 @@ def anchor(
     max_age: float,
     rpc_port: int | None,
     token: str | None,
+    leader_retry: float,
 ) -> None:
-    """Run the anchoring worker: Merkle log, signed checkpoints, anchors on chain."""
-    from anchoring.rpc_server import EmbeddedRpcServer
+    """Run the anchoring worker: Merkle log, signed checkpoints, anchors on chain.
+
+    On PostgreSQL it anchors only while it leads (the anchoring leader lock, as `serve`'s
+    workers do): it waits for the lock, or with --once refuses when another node holds it."""
     from anchoring.worker import AnchorPolicy
-    from bridge.watcher import start_bridge
+    from registry.storage.leader import leader_lock
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     policy = AnchorPolicy(
         max_pending_events=max_pending, max_age_s=max_age, confirmations=confirmations
     )
+    lock = leader_lock(obj.db)
+    if not lock.acquire():
+        if once:
+            raise ValidationError(
+                "another node leads anchoring on this registry (it holds the leader lock): "
+                "it anchors what is logged"
+            )
+        click.echo("another node leads anchoring; standing by until it stops", err=True)
+        while not lock.acquire():
+            time.sleep(leader_retry)
+    try:
+        _anchor(obj, once, chain_spec, policy, rpc_port, token, lock.held)
+    finally:
+        lock.release()
+
+
+def _anchor(
+    obj: Context,
+    once: bool,
+    chain_spec: str,
+    policy: AnchorPolicy,
+    rpc_port: int | None,
+    token: str | None,
+    leading: Callable[[], bool],
+) -> None:
+    from anchoring.rpc_server import EmbeddedRpcServer
+    from bridge.watcher import start_bridge
+
     chain = open_chain(chain_spec, obj.db)
     worker = make_worker(obj, chain, policy)
     worker.attach()
@@ -157,7 +198,8 @@ def anchor(
                     f" in block {last.block_number}"
                 )
             return
-        worker.run_forever(lambda: False)
+        worker.run_forever(lambda: not leading())
+        raise ValidationError("this node no longer holds the anchoring leader lock: stopped")
     except KeyboardInterrupt:
         click.echo("anchoring worker stopped")
     finally:
