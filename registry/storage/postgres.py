@@ -28,6 +28,10 @@ each statement text once (cached) into PostgreSQL's dialect (`translate`):
   a BIGINT identity, INTEGER -> BIGINT, BLOB -> BYTEA, REAL -> DOUBLE PRECISION, and
   `WITHOUT ROWID` dropped; a table of ROWID_TABLES gets its `rowid` as an identity column.
 
+Inside a transaction, a write whose answer the caller does not read waits in a queue that
+is sent in one round trip with the next statement whose answer is needed (`_defer`): a
+transfer takes about three round trips instead of ten.
+
 Results come back as sqlite3 would give them: SUM over BIGINT (NUMERIC in PostgreSQL) as an
 int, a boolean as 0 or 1. Errors are raised as sqlite3's exception classes (the DB-API
 names that the callers already catch): a duplicate key is a `sqlite3.IntegrityError`, a
