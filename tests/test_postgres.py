@@ -117,6 +117,45 @@ def test_a_duplicate_key_is_an_integrity_error_and_the_write_rolls_back(world: W
     assert not world.store.conn.in_transaction
 
 
+def _events(world: World) -> list[tuple[int, str]]:
+    rows = world.store.conn.execute("SELECT seq, type FROM events ORDER BY seq").fetchall()
+    return [(int(seq), str(kind)) for seq, kind in rows]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_failing_write_in_a_savepoint_rolls_back_that_savepoint_alone(world: World) -> None:
+    # On PostgreSQL the duplicate INSERT is queued unanswered (`PgConnection._defer`): its
+    # error must still come out of its own savepoint, and leave the rest of the group.
+    store, at = world.store, "2026-01-01T00:00:00Z"
+    before = _events(world)
+    seq = len(before)
+    with store.write():
+        store.append_event(seq, "First", at, b"{}")
+        with pytest.raises(sqlite3.IntegrityError), store.write():
+            store.append_event(seq + 1, "Undone", at, b"{}")
+            store.append_event(seq, "Duplicate", at, b"{}")
+        store.append_event(seq + 1, "Second", at, b"{}")
+    assert _events(world) == [*before, (seq, "First"), (seq + 1, "Second")]
+    assert not store.conn.in_transaction
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_failing_write_read_before_the_savepoint_ends_raises_at_that_read(
+    world: World,
+) -> None:
+    store, at = world.store, "2026-01-01T00:00:00Z"
+    before = _events(world)
+    seq = len(before)
+    with store.write():
+        with pytest.raises(sqlite3.IntegrityError), store.write():
+            store.append_event(seq - 1, "Duplicate", at, b"{}")
+            store.conn.execute("SELECT COUNT(*) FROM events").fetchone()
+            pytest.fail("the read after a failed write went through")  # pragma: no cover
+        counted = store.conn.execute("UPDATE events SET type = type WHERE seq < ?", (seq,)).rowcount
+    assert counted == seq  # the count of a write, queued or not, is its own
+    assert _events(world) == before
+
+
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_text_sorts_byte_by_byte_as_in_sqlite(world: World) -> None:
     rows = world.store.conn.execute(

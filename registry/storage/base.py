@@ -323,6 +323,10 @@ class StoreBase:
         self._depth += 1
         try:
             yield
+            if self._depth > 1:
+                # Inside the try: on PostgreSQL, RELEASE also sends the savepoint's queued
+                # writes (`PgConnection._defer`), and one's error rolls back this savepoint.
+                self.conn.execute(f"RELEASE sp{self._depth - 1}")
         except BaseException:
             self._depth -= 1
             self._forget_uncommitted()
@@ -341,8 +345,6 @@ class StoreBase:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise
-        else:
-            self.conn.execute(f"RELEASE sp{self._depth}")
 
     def _drop_stale_accounts(self) -> None:
         """Forget cached accounts when another connection changed the database since."""

@@ -257,17 +257,15 @@ class LedgerTables(StoreBase):
     def add_balance(self, owner: str, asset_class: str, status: str, delta: int) -> None:
         if status not in STATUSES:
             raise ValueError(status)
-        updated = self.conn.execute(
-            f"UPDATE balances SET {status} = {status} + ? WHERE owner = ? AND asset_class = ?",
-            (delta, owner, asset_class),
+        # One statement, whose answer nobody waits for (PostgreSQL sends it with the next
+        # read): the owner's first grams of the class make the row, later ones add to it.
+        values = [delta if s == status else 0 for s in STATUSES]
+        self.conn.execute(
+            "INSERT INTO balances(owner, asset_class, active, retired, cancelled, locked)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (owner, asset_class)"
+            f" DO UPDATE SET {status} = balances.{status} + excluded.{status}",
+            (owner, asset_class, *values),
         )
-        if updated.rowcount == 0:  # first grams of this class for this owner
-            values = [delta if s == status else 0 for s in STATUSES]
-            self.conn.execute(
-                "INSERT INTO balances(owner, asset_class, active, retired, cancelled, locked)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (owner, asset_class, *values),
-            )
 
     def balances(self, owner: str) -> list[dict[str, Any]]:
         cols = ("asset_class", "active", "retired", "cancelled", "locked")
