@@ -151,6 +151,10 @@ class AnchoringRuntime:
                 finally:
                     self._lock.release()
                     self._close_chain()
+                    if self.error is None and not self._stop.is_set():
+                        # Following again: healthy, as a follower is, by the time it shows
+                        # that it no longer leads (the worker's loop said "stopped").
+                        self.health.succeeded()
                     self.health.leader = False
         finally:
             self._lock.release()
