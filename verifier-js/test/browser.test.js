@@ -100,7 +100,8 @@ test(
         `--user-data-dir=${profile}`,
         `http://127.0.0.1:${port}/`,
       ],
-      { stdio: "ignore" },
+      // Its own process group: the helper processes go with it at the end.
+      { stdio: "ignore", detached: true },
     );
     const exited = new Promise((resolve) => browser.once("exit", resolve));
     browser.once("error", fail);
@@ -119,12 +120,12 @@ test(
       assert.deepEqual(found.tamper, [], "tamper vectors accepted or not named");
     } finally {
       if (browser.pid !== undefined && browser.exitCode === null) {
-        browser.kill();
+        process.kill(-browser.pid, "SIGKILL"); // the whole group, so none keeps the profile
         await exited;
       }
       server.closeAllConnections();
       await new Promise((resolve) => server.close(() => resolve(undefined)));
-      // Chromium's helper processes may still be writing the profile as it goes: retry.
+      // A helper process may still be closing its files in the profile: retry.
       rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
     }
   },
