@@ -42,7 +42,10 @@ CST = 8 * 3600
 DAY = 86_400
 MIN = 60
 # 00:00 China Standard Time three days before the test runs: inside every claim window.
-T0 = (int(time.time()) + CST) // DAY * DAY - CST - 3 * DAY
+# 00:00 China Standard Time four days ago: the tests' rides run up to three days and a few
+# hours after it, so all of them have ended at any time of today (three days back, rides
+# on the third day were still in the future between 00:00 and 02:00 CST).
+T0 = (int(time.time()) + CST) // DAY * DAY - CST - 4 * DAY
 VINTAGE = cst_day(T0)[:4]
 SZ = f"SZ_TRANSIT-1.0-{VINTAGE}-440300"
 REGIONS = {"SZ_TRANSIT": "440304", "SZ_HOME_ELECTRICITY": "440304", "BJ_METRO": "110105",
