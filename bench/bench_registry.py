@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from registry.commitments import NO_COMMITMENT  # noqa: E402
 from registry.ledger import Registry  # noqa: E402
 from registry.signing import Signer  # noqa: E402
 from registry.storage import Store  # noqa: E402
@@ -25,3 +28,15 @@ def new_registry(path: Path, name: str, synchronous: str = "FULL") -> tuple[Regi
         log_id=f"bench.local/{name}",
     )
     return registry, operator
+
+
+def open_accounts(
+    operator: Signer, registry: Registry, addresses: Iterable[str], kind: str
+) -> list[tuple[str, dict[str, Any], str]]:
+    """Signed OpenAccount requests of the current form for `addresses` (no name, no
+    household), to run with the bench's other setup requests."""
+    return [
+        operator.request(registry.domain, "OpenAccount", account=address, kind=kind, name="",
+                         householdCommitment=NO_COMMITMENT)
+        for address in addresses
+    ]  # fmt: skip

@@ -26,9 +26,8 @@ from coincurve import PrivateKey, PublicKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_registry import new_registry  # noqa: E402  (bench/ is the script directory)
+from bench_registry import new_registry, open_accounts  # noqa: E402  (bench/ is the script directory)
 
-from registry.commitments import NO_COMMITMENT  # noqa: E402
 from registry.ledger import Registry  # noqa: E402
 from registry.signing import Signer  # noqa: E402
 
@@ -57,17 +56,7 @@ def build(path: Path, holdings: int) -> tuple[Registry, list[Signer]]:
                 region="440300",
             )
         ]
-        + [
-            operator.request(
-                d,
-                "OpenAccount",
-                account=t.address,
-                kind="household",
-                name="",
-                householdCommitment=NO_COMMITMENT,
-            )
-            for t in traders
-        ]
+        + open_accounts(operator, registry, [t.address for t in traders], "household")
     )
     fillers = [f"0x{i:040x}" for i in range(1, holdings // 100 + 2)]
     conn = registry.store.conn

@@ -29,10 +29,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_registry import new_registry  # noqa: E402  (bench/ is the script directory)
+from bench_registry import new_registry, open_accounts  # noqa: E402  (bench/ is the script directory)
 
 from registry import replay as replay_module  # noqa: E402
-from registry.commitments import NO_COMMITMENT  # noqa: E402
 from registry.signing import Signer  # noqa: E402
 from registry.storage import Store  # noqa: E402
 
@@ -58,17 +57,7 @@ def build(path: Path) -> int:
             region="440300",
         )
     ]
-    requests += [
-        operator.request(
-            d,
-            "OpenAccount",
-            account=o.address,
-            kind="household",
-            name="",
-            householdCommitment=NO_COMMITMENT,
-        )
-        for o in owners
-    ]
+    requests += open_accounts(operator, registry, [o.address for o in owners], "household")
     requests += [
         operator.request(
             d, "Issue", to=o.address, assetClass=CLASS, amount=ISSUED_GRAMS, claimId=f"bench-{i}"

@@ -16,9 +16,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_registry import open_accounts  # noqa: E402  (bench/ is the script directory)
 from http_load import closed_loop, request_bytes  # noqa: E402  (bench/ is the script directory)
 
-from registry.commitments import NO_COMMITMENT  # noqa: E402
 from registry.eip712 import contract_address_of  # noqa: E402
 from registry.ledger import Registry  # noqa: E402
 from registry.signing import Signer  # noqa: E402
@@ -60,16 +60,7 @@ def traders_registry(
             region="440300",
         )
     ]
-    requests += [
-        op(
-            "OpenAccount",
-            account=t.address,
-            kind="household",
-            name="",
-            householdCommitment=NO_COMMITMENT,
-        )
-        for t in traders
-    ]
+    requests += open_accounts(operator, registry, [t.address for t in traders], "household")
     requests += [
         op("Issue", to=t.address, assetClass=CLASS, amount=GRAMS_EACH, claimId=f"bench-{i}")
         for i, t in enumerate(traders)

@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_registry import CHAIN_ID, new_registry  # noqa: E402  (bench/ is the script directory)
+from bench_registry import CHAIN_ID, new_registry, open_accounts  # noqa: E402  (bench/ is the script directory)
 from eth_account import Account  # noqa: E402
 from eth_account.messages import encode_defunct  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
@@ -97,26 +97,8 @@ def build(db: Path) -> tuple[Registry, Signer, Signer, list[Signer]]:
                 op("OpenAccount", account=platform.address, kind="platform", name="Metro",
                    householdCommitment=NO_COMMITMENT),
                 op("GrantRole", account=platform.address, role="platform")]  # fmt: skip
-    requests += [
-        op(
-            "OpenAccount",
-            account=p.address,
-            kind="person",
-            name="",
-            householdCommitment=NO_COMMITMENT,
-        )
-        for p in [me, *people]
-    ]
-    requests += [
-        op(
-            "OpenAccount",
-            account=t.address,
-            kind="household",
-            name="",
-            householdCommitment=NO_COMMITMENT,
-        )
-        for t in traders
-    ]
+    requests += open_accounts(operator, registry, [p.address for p in [me, *people]], "person")
+    requests += open_accounts(operator, registry, [t.address for t in traders], "household")
     requests += [
         op("Issue", to=t.address, assetClass=CLASS, amount=1_000_000, claimId=f"bench-{i}")
         for i, t in enumerate(traders)
