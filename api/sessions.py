@@ -140,18 +140,8 @@ def sign_in(
             "sign_in_wrong_audience",
             f"the message signs in to {message['audience']!r}; this registry is {keys.log_id!r}",
         )
-    issued, expiry = message["issuedAt"], message["expiry"]
-    if not 0 < expiry - issued <= MAX_SESSION_S:
-        raise ApiError(
-            "sign_in_validity",
-            f"expiry - issuedAt is {expiry - issued} s; it must be 1 to {MAX_SESSION_S} s",
-        )
-    if issued > now + CLOCK_SKEW_S:
-        raise ApiError("sign_in_not_yet_valid", f"issuedAt {issued} is after now ({int(now)})")
-    if expiry <= now:
-        raise ApiError(
-            "sign_in_expired", f"the message expired at {expiry}; now is {int(now)}", expiry=expiry
-        )
+    expiry = message["expiry"]
+    _check_window(message["issuedAt"], expiry, now, ("issuedAt", "expiry"))
     recovered = recover_signer(domain.digest(SIGN_IN, message), signature)  # bad_signature
     if recovered != account:
         raise ApiError(
@@ -278,19 +268,8 @@ def sign_in_siwe(
         raise ApiError("sign_in_validity", "the message needs an Expiration Time")
     issued = _unix(f["issued_at"], "Issued At")
     expiry = _unix(f["expiration"], "Expiration Time")
-    if not 0 < expiry - issued <= MAX_SESSION_S:
-        raise ApiError(
-            "sign_in_validity",
-            f"Expiration Time - Issued At is {expiry - issued} s; it must be 1 to {MAX_SESSION_S} s",
-        )
-    if issued > now + CLOCK_SKEW_S:
-        raise ApiError("sign_in_not_yet_valid", f"Issued At {issued} is after now ({int(now)})")
-    if f["not_before"] is not None and _unix(f["not_before"], "Not Before") > now + CLOCK_SKEW_S:
-        raise ApiError("sign_in_not_yet_valid", "the message's Not Before is still ahead")
-    if expiry <= now:
-        raise ApiError(
-            "sign_in_expired", f"the message expired at {expiry}; now is {int(now)}", expiry=expiry
-        )
+    not_before = None if f["not_before"] is None else _unix(f["not_before"], "Not Before")
+    _check_window(issued, expiry, now, ("Issued At", "Expiration Time"), not_before)
     recovered = recover_signer(personal_digest(text), signature)  # bad_signature
     if recovered != address:
         raise ApiError(
@@ -307,3 +286,26 @@ def sign_in_siwe(
             "sign_in_nonce_used", f"the nonce {f['nonce']} signed in already: sign a new message"
         )
     return Session(address, expiry)
+
+
+def _check_window(
+    issued: int, expiry: int, now: float, names: tuple[str, str], not_before: int | None = None
+) -> None:
+    """A sign-in message's validity window, checked in this order (the first that fails is
+    the error): its length, its start (and Not Before) not ahead of now, its end not past.
+    `names` are the two fields as the message calls them."""
+    issued_name, expiry_name = names
+    if not 0 < expiry - issued <= MAX_SESSION_S:
+        raise ApiError(
+            "sign_in_validity",
+            f"{expiry_name} - {issued_name} is {expiry - issued} s; it must be 1 to"
+            f" {MAX_SESSION_S} s",
+        )
+    if issued > now + CLOCK_SKEW_S:
+        raise ApiError("sign_in_not_yet_valid", f"{issued_name} {issued} is after now ({int(now)})")
+    if not_before is not None and not_before > now + CLOCK_SKEW_S:
+        raise ApiError("sign_in_not_yet_valid", "the message's Not Before is still ahead")
+    if expiry <= now:
+        raise ApiError(
+            "sign_in_expired", f"the message expired at {expiry}; now is {int(now)}", expiry=expiry
+        )
