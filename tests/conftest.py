@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from registry.personal import DATA_KEY_ENV
+from registry.storage.base import HOME_ENV
 from tests import postgres_cluster
 from tests.ledger_world import World
 
@@ -68,6 +69,9 @@ def store_url(
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     monkeypatch.setenv(DATA_KEY_ENV, secrets.token_hex(32))
+    home = tmp_path / "registry-home"  # its files (an embedded chain, keys), as `serve` needs
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv(HOME_ENV, str(home))
     return f"{server}?options=-csearch_path%3D{schema}"
 
 

@@ -202,6 +202,7 @@ def test_expensive_reads_have_their_own_limit(world: World) -> None:
 # -- 7. file modes ---------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only("the modes of SQLite's files: a PostgreSQL cluster keeps its own")
 def test_the_database_its_wal_and_keys_are_private(world: World, tmp_path: Path) -> None:
     world.issue("alice", 5)
     db = Path(world.store.path)

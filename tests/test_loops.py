@@ -154,13 +154,13 @@ def test_the_webhook_dispatcher_survives_a_locked_database(
 
 
 def test_the_anchoring_worker_survives_disk_errors_and_anchors_after(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from anchoring.chain import Chain
     from tests.anchoring_world import anchored_world
 
     chain = Chain.create_embedded()
-    world, _ = anchored_world(world.store.path.replace("registry.db", "anchored.db"), chain)
+    world, _ = anchored_world(store_url, chain)
     fault = Fault(sqlite3.OperationalError("disk I/O error"))
     key = SecretStr(world.operator.private_key_hex)
     with api_client(world, anchoring=True, anchor_max_age_s=0.2, operator_key=key) as client:
@@ -176,14 +176,14 @@ def test_the_anchoring_worker_survives_disk_errors_and_anchors_after(
 
 
 def test_the_bridge_watcher_survives_an_rpc_outage_and_records_after(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from anchoring.chain import Chain, ChainUnavailableError
     from bridge.watcher import BridgeWatcher
     from tests.anchoring_world import anchored_world
 
     chain = Chain.create_embedded()
-    world, _ = anchored_world(world.store.path.replace("registry.db", "bridged.db"), chain)
+    world, _ = anchored_world(store_url, chain)
     fault = Fault(ChainUnavailableError("get logs: the RPC is down"))
     monkeypatch.setattr(BridgeWatcher, "poll", fault.wrap(BridgeWatcher.poll))  # bound at start
     key = SecretStr(world.operator.private_key_hex)

@@ -123,19 +123,37 @@ def _events(world: World) -> list[tuple[int, str]]:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_a_failing_write_in_a_savepoint_rolls_back_that_savepoint_alone(world: World) -> None:
-    # On PostgreSQL the duplicate INSERT is queued unanswered (`PgConnection._defer`): its
-    # error must still come out of its own savepoint, and leave the rest of the group.
+def test_a_failing_write_in_a_released_savepoint_commits_nothing_of_it(
+    world: World, backend: str
+) -> None:
+    """SQLite raises a duplicate key at once, and the savepoint rolls back alone. PostgreSQL
+    queues the write and the RELEASE unanswered (`PgConnection._defer`): the error comes
+    when the queue is next sent, after the savepoint's end, so the whole transaction rolls
+    back (a `sqlite3.DatabaseError`) and nothing of it commits."""
     store, at = world.store, "2026-01-01T00:00:00Z"
     before = _events(world)
     seq = len(before)
-    with store.write():
-        store.append_event(seq, "First", at, b"{}")
-        with pytest.raises(sqlite3.IntegrityError), store.write():
-            store.append_event(seq + 1, "Undone", at, b"{}")
-            store.append_event(seq, "Duplicate", at, b"{}")
-        store.append_event(seq + 1, "Second", at, b"{}")
-    assert _events(world) == [*before, (seq, "First"), (seq + 1, "Second")]
+    refused = []
+
+    def group() -> None:
+        with store.write():
+            store.append_event(seq, "First", at, b"{}")
+            try:
+                with store.write():
+                    store.append_event(seq + 1, "Undone", at, b"{}")
+                    store.append_event(seq, "Duplicate", at, b"{}")
+            except sqlite3.IntegrityError:
+                refused.append(True)
+            store.append_event(seq + 1, "Second", at, b"{}")
+
+    if backend == "sqlite":
+        group()
+        assert refused and _events(world) == [*before, (seq, "First"), (seq + 1, "Second")]
+    else:
+        with pytest.raises(sqlite3.DatabaseError, match="rolled back whole") as raised:
+            group()
+        assert not isinstance(raised.value, sqlite3.IntegrityError)  # no caller mistakes it
+        assert not refused and _events(world) == before
     assert not store.conn.in_transaction
 
 

@@ -253,6 +253,9 @@ class StoreBase:
         # Holdings just read by `active_holdings`, so that applying the ranges picked from
         # them does not read them again; a holding that changes is dropped from it.
         self._picked: dict[int, list[Holding]] = {}
+        # Nonces of the write transaction's group read in one query (`read_nonces_ahead`):
+        # whether each is used, so that `claim_nonce` decides it without a query.
+        self._nonces_ahead: dict[tuple[str, int], bool] = {}
         try:
             self._open(synchronous)
         except BaseException:
@@ -317,6 +320,7 @@ class StoreBase:
             self.conn.execute("BEGIN IMMEDIATE")
             self._next_seq = None  # another process may have appended since our last write
             self._picked.clear()
+            self._nonces_ahead.clear()  # another process may have claimed them since
             self._drop_stale_accounts()
         else:
             self.conn.execute(f"SAVEPOINT sp{self._depth}")
@@ -324,17 +328,18 @@ class StoreBase:
         try:
             yield
             if self._depth > 1:
-                # Inside the try: on PostgreSQL, RELEASE also sends the savepoint's queued
-                # writes (`PgConnection._defer`), and one's error rolls back this savepoint.
                 self.conn.execute(f"RELEASE sp{self._depth - 1}")
         except BaseException:
             self._depth -= 1
             self._forget_uncommitted()
-            if self._depth == 0:
-                self.conn.execute("ROLLBACK")
-            else:
-                self.conn.execute(f"ROLLBACK TO sp{self._depth}")
-                self.conn.execute(f"RELEASE sp{self._depth}")
+            # Unless already rolled back whole (SQLite after a full disk; `PgConnection` when
+            # a write of an earlier, released savepoint fails).
+            if self.conn.in_transaction:
+                if self._depth == 0:
+                    self.conn.execute("ROLLBACK")
+                else:
+                    self.conn.execute(f"ROLLBACK TO sp{self._depth}")
+                    self.conn.execute(f"RELEASE sp{self._depth}")
             raise
         self._depth -= 1
         if self._depth == 0:
@@ -361,6 +366,7 @@ class StoreBase:
         """After a rollback, cached rows may be ones that were never committed."""
         self._next_seq = None
         self._picked.clear()
+        self._nonces_ahead.clear()
         self._accounts.clear()
         self._asset_classes.clear()
 

@@ -3,10 +3,10 @@ retirements and cancellations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from registry.storage.base import STATUSES, Holding, StoreBase
+from registry.storage.base import MAX_PARAMETERS, STATUSES, Holding, StoreBase, chunks
 
 
 class LedgerTables(StoreBase):
@@ -287,12 +287,37 @@ class LedgerTables(StoreBase):
         ).fetchone()
         return row is not None
 
+    def read_nonces_ahead(self, pairs: Iterable[tuple[str, int]]) -> None:
+        """Read which of a write group's (signer, nonce) pairs are used, in one query, so
+        that `claim_nonce` decides them without one. Only inside a write transaction: the
+        write lock keeps other writers from claiming them until it ends."""
+        assert self._depth > 0, "nonces are read ahead inside a write transaction"
+        wanted = sorted(set(pairs))
+        used: set[tuple[str, int]] = set()
+        for chunk in chunks(wanted, MAX_PARAMETERS // 2):
+            rows = self.conn.execute(
+                "SELECT signer, nonce FROM nonces WHERE (signer, nonce) IN"
+                f" (VALUES {', '.join(['(?, ?)'] * len(chunk))})",
+                [value for pair in chunk for value in pair],
+            )
+            used.update((str(signer), int(nonce)) for signer, nonce in rows)
+        self._nonces_ahead.update((pair, pair in used) for pair in wanted)
+
     def claim_nonce(self, signer: str, nonce: int) -> bool:
         """Record the nonce as used; False when it already was (one statement, no race)."""
-        cursor = self.conn.execute(
-            "INSERT OR IGNORE INTO nonces(signer, nonce) VALUES (?, ?)", (signer, nonce)
-        )
-        return cursor.rowcount == 1
+        used = self._nonces_ahead.get((signer, nonce))
+        if used is None:  # not read ahead: the statement tells
+            cursor = self.conn.execute(
+                "INSERT OR IGNORE INTO nonces(signer, nonce) VALUES (?, ?)", (signer, nonce)
+            )
+            return cursor.rowcount == 1
+        if used:
+            return False
+        # Known free: an INSERT whose answer is not needed (PostgreSQL sends it with the next
+        # query). A rollback forgets what was read ahead (`_forget_uncommitted`).
+        self.conn.execute("INSERT INTO nonces(signer, nonce) VALUES (?, ?)", (signer, nonce))
+        self._nonces_ahead[signer, nonce] = True
+        return True
 
     def use_nonce(self, signer: str, nonce: int) -> None:
         self.conn.execute("INSERT INTO nonces(signer, nonce) VALUES (?, ?)", (signer, nonce))

@@ -29,8 +29,9 @@ each statement text once (cached) into PostgreSQL's dialect (`translate`):
   `WITHOUT ROWID` dropped; a table of ROWID_TABLES gets its `rowid` as an identity column.
 
 Inside a transaction, a write whose answer the caller does not read waits in a queue that
-is sent in one round trip with the next statement whose answer is needed (`_defer`): a
-transfer takes three or four round trips instead of nine or ten.
+is sent in one round trip with the next statement whose answer is needed (`_defer`). With
+the accounts and nonces of a group read ahead (`Registry._read_ahead`), a transfer in a
+group takes one round trip (its holdings) instead of nine or ten.
 
 Results come back as sqlite3 would give them: SUM over BIGINT (NUMERIC in PostgreSQL) as an
 int, a boolean as 0 or 1. Errors are raised as sqlite3's exception classes (the DB-API
@@ -218,14 +219,16 @@ class PgConnection:
         """Queue a write of an open transaction instead of waiting for its answer.
 
         A statement whose result the caller does not read (an INSERT, UPDATE or DELETE, a
-        SAVEPOINT) waits in a queue, and the queue is sent in one round trip (psycopg's
-        pipeline mode) with the next statement whose result is needed: a read, RELEASE,
-        COMMIT, or the count of a queued write. A queued write's error (a duplicate key)
-        is raised there, still inside the savepoint it ran in, since RELEASE sends the
-        queue: the request that made it fails and rolls back alone, as when it is raised
-        at once. PostgreSQL skips the rest of a pipeline after an error, and the
-        transaction is aborted until rolled back: nothing after a failed write takes
-        effect, nothing commits."""
+        SAVEPOINT or RELEASE) waits in a queue, and the queue is sent in one round trip
+        (psycopg's pipeline mode) with the next statement whose result is needed: a read,
+        COMMIT, ROLLBACK, or the count of a queued write. PostgreSQL skips the rest of a
+        pipeline after an error, and the transaction is aborted until rolled back: nothing
+        after a failed write takes effect. A queued write's error (a duplicate key) is
+        raised as itself while the queue holds no RELEASE: the write was one of the open
+        savepoint, and rolling back to it undoes it alone. Once the queue holds a RELEASE,
+        the write may be one of a savepoint already released, whose request was answered
+        as done: the whole transaction is rolled back and a `sqlite3.DatabaseError` raised
+        (the API's writer then commits its group's requests one at a time)."""
         self._queued.append((statement, params))
         return _DeferredCursor(self, self._sent, len(self._queued) - 1)
 
@@ -233,13 +236,24 @@ class PgConnection:
         queued, self._queued = self._queued, []
         sent, self._sent = self._sent, []
         cursor = None
-        with _as_sqlite_errors():
-            with self._conn.pipeline():
-                for text, values in queued:
-                    sent.append(self._conn.execute(text, values))
-                if statement is not None:
-                    cursor = self._conn.execute(statement, params)
-            return PgCursor([], -1) if cursor is None else _finished(cursor)
+        try:
+            with _as_sqlite_errors():
+                with self._conn.pipeline():
+                    for text, values in queued:
+                        sent.append(self._conn.execute(text, values))
+                    if statement is not None:
+                        cursor = self._conn.execute(statement, params)
+                return PgCursor([], -1) if cursor is None else _finished(cursor)
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError) as exc:
+            if not any(text.startswith("RELEASE") for text, _ in queued):
+                raise  # an error of the open savepoint: rolling back to it undoes it
+            # The failed write may be one of a savepoint already released, whose request was
+            # answered as done: nothing of this transaction may commit.
+            with suppress(psycopg.Error):
+                self._conn.execute("ROLLBACK")
+            raise sqlite3.DatabaseError(
+                f"a queued write failed, the transaction is rolled back whole: {exc}"
+            ) from exc
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Sequence[Any]]) -> PgCursor:
         statement = translate(sql)
@@ -330,7 +344,7 @@ class PgConnection:
         return self._primary_keys[table]
 
 
-_DEFERRABLE = frozenset({"INSERT", "UPDATE", "DELETE", "SAVEPOINT"})
+_DEFERRABLE = frozenset({"INSERT", "UPDATE", "DELETE", "SAVEPOINT", "RELEASE"})
 
 
 def _finished(cursor: psycopg.Cursor[Any]) -> PgCursor:
