@@ -12,6 +12,7 @@ API's own (a missing operator key, an oversized body, a reused Idempotency-Key),
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -124,6 +125,10 @@ class ApiError(Exception):
         self.extensions = extensions
 
 
+# When a client whose request met a database busy or out of reach may try again.
+TRANSIENT_RETRY_AFTER_S = 5
+
+
 def problem(
     code: str, detail: str, instance: str | None = None, *, status: int | None = None, **extra: Any
 ) -> dict[str, Any]:
@@ -206,6 +211,19 @@ def install_handlers(app: FastAPI) -> None:
         }.get(exc.status_code, "registry_error")
         body = problem(code, str(exc.detail), request.url.path, status=exc.status_code)
         return problem_response(body, dict(exc.headers) if exc.headers else None)
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def unavailable(request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
+        # The database is busy, failing or out of reach for a moment (a PostgreSQL restart):
+        # the next request opens a new session (`PgConnection`), so the client retries.
+        body = problem(
+            "unavailable",
+            "the registry database is not answering for a moment; retry later",
+            request.url.path,
+            status=503,
+            retry_after_s=TRANSIENT_RETRY_AFTER_S,
+        )
+        return problem_response(body)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

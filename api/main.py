@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
@@ -149,6 +150,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The thread pool bounds the read connections (one a thread): see Settings.read_threads.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = (
+            running.settings.read_threads
+        )
         running.start()
         await warm_up(app)
         try:

@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     group_commit_max: int = Field(
         default=256, ge=1, le=5_000, description="Most write requests committed in one transaction."
     )
+    read_threads: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="Most requests served at once on threads beside the event loop. Each such"
+        " thread keeps its own database connection for the requests it serves, so on"
+        " PostgreSQL a node holds at most this many read sessions, plus its writer's, its"
+        " webhooks', its event loop's and its anchoring leader's (docs/postgresql.md).",
+    )
     idempotency_ttl_s: int = Field(
         default=86_400, ge=60, description="How long an Idempotency-Key and its response are kept."
     )

@@ -25,7 +25,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.errors import problem, registry_problem
+from api.errors import TRANSIENT_RETRY_AFTER_S, problem, registry_problem
 from api.metrics import Metrics
 from api.settings import Settings
 from registry.errors import RegistryError
@@ -41,7 +41,6 @@ PRUNE_EVERY_S = 300.0
 # doubling from the first (about 3 s in all), before its requests get a 503.
 TRANSIENT_ATTEMPTS = 7
 TRANSIENT_FIRST_DELAY_S = 0.05
-TRANSIENT_RETRY_AFTER_S = 5
 
 Render = Callable[[Receipt], dict[str, Any]]
 

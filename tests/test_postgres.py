@@ -4,10 +4,12 @@ modules marked `both_backends`."""
 
 from __future__ import annotations
 
+import secrets
 import signal
 import sqlite3
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -21,6 +23,7 @@ from registry.signing import Signer
 from registry.storage import Store, migrate_file, schema
 from registry.storage.base import HOME_ENV
 from registry.storage.postgres import redacted, translate
+from tests.api_world import api_client, body
 from tests.ledger_world import World
 from tests.serve_process import CLI, clean_env, free_port, run_cli
 
@@ -251,3 +254,89 @@ def test_a_read_snapshot_sees_one_state_while_another_session_writes(world: Worl
         assert reader.event_count() == before + 1
     finally:
         reader.close()
+
+
+def _end_sessions(url: str, *stores: Store) -> None:
+    """End these stores' sessions from the server's side, as a restart or a failover does."""
+    pids = [store.conn._conn.info.backend_pid for store in stores]  # type: ignore[union-attr]
+    with psycopg.connect(url, autocommit=True) as admin:
+        ended = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,)
+        ).fetchall()
+    assert all(row[0] for row in ended)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_lost_session_is_opened_again_and_nothing_half_done_commits(
+    world: World, store_url: str
+) -> None:
+    reader = Store(store_url, read_only=True)
+    try:
+        world.issue("alice", 100, "before")
+        assert reader.event_count() == world.store.event_count()
+        _end_sessions(store_url, world.store, reader)
+        world.issue("alice", 100, "after")  # the next BEGIN finds the session lost: a new one
+        assert reader.event_count() == world.store.event_count()  # a read too
+        count = world.store.event_count()
+        _end_sessions(store_url, world.store)
+        with pytest.raises(sqlite3.OperationalError), world.store.write():
+            world.store.append_event(count, "Probe", "2026-01-01T00:00:00Z", b"{}")
+            _end_sessions(store_url, world.store)
+            world.store.conn.execute("SELECT 1").fetchone()  # lost inside the transaction
+        assert not world.store.conn.in_transaction
+        assert world.store.event_count() == count  # nothing of it committed
+        world.issue("alice", 100, "again")
+        balances = world.registry.balances(world.addr("alice"))
+        assert sum(b["active"] for b in balances) == 300
+    finally:
+        reader.close()
+
+
+def _sessions(url: str) -> list[int]:
+    """The other client sessions of the database `url` names."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def test_a_node_holds_a_bounded_number_of_sessions_and_opens_lost_ones_again(
+    postgres_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Requests run on at most `read_threads` threads, each with its own session; ended
+    sessions (a server restart, a failover) are opened again by the next request."""
+    name = f"nodes_{secrets.token_hex(6)}"  # a database of its own: its sessions are the node's
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = postgres_server.rsplit("/", 1)[0] + "/" + name
+    monkeypatch.setenv(DATA_KEY_ENV, secrets.token_hex(32))
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    world = World.create(url)
+    world.issue("alice", 1_000)
+    read_threads = 3
+    try:
+        with api_client(world, read_threads=read_threads) as client:
+            alice = world.addr("alice")
+
+            def balances(_: int) -> int:
+                return client.get(f"/v1/accounts/{alice}/balances").status_code
+
+            with ThreadPoolExecutor(max_workers=24) as pool:
+                assert set(pool.map(balances, range(96))) == {200}
+            # The read threads' sessions, the writer's, the webhook dispatcher's, the event
+            # loop's, and the test's own store.
+            assert len(_sessions(url)) <= read_threads + 4
+            node = _sessions(url)
+            with psycopg.connect(url, autocommit=True) as admin:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (node,)
+                )
+            assert balances(0) == 200
+            sent = client.post("/v1/transfers", json=body(world.signed_transfer("alice", "bob", 7)))
+            assert sent.status_code == 201, sent.text
+            got = client.get(f"/v1/accounts/{world.addr('bob')}/balances").json()
+            assert sum(b["active"] for b in got) == 7
+    finally:
+        world.store.close()

@@ -151,12 +151,11 @@ class PgConnection:
     """One PostgreSQL session, driven like a sqlite3 connection in autocommit mode."""
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
-        try:
-            self._conn = psycopg.connect(url, autocommit=True)
-        except psycopg.Error as exc:
-            raise sqlite3.OperationalError(f"cannot open {redacted(url)}: {exc}") from exc
-        self._conn.adapters.register_loader("numeric", _IntegralNumeric)
-        self._conn.adapters.register_loader("bool", _BoolAsInt)
+        self._url = url
+        self._read_only = read_only
+        self._conn = self._connect()
+        # Whether the session was lost inside a transaction, which only ROLLBACK ends.
+        self._lost_in_transaction = False
         self._primary_keys: dict[str, list[str]] = {}
         self._snapshot: str | None = None
         self._data_version = 0
@@ -168,11 +167,22 @@ class PgConnection:
             # Another session creating it at the same moment is no error.
             with suppress(sqlite3.IntegrityError):
                 self.execute(SCHEMA_VERSION_TABLE)
-        else:
-            self.execute("SET default_transaction_read_only = on")
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            conn = psycopg.connect(self._url, autocommit=True)
+            conn.adapters.register_loader("numeric", _IntegralNumeric)
+            conn.adapters.register_loader("bool", _BoolAsInt)
+            if self._read_only:
+                conn.execute("SET default_transaction_read_only = on")
+        except psycopg.Error as exc:
+            raise sqlite3.OperationalError(f"cannot open {redacted(self._url)}: {exc}") from exc
+        return conn
 
     @property
     def in_transaction(self) -> bool:
+        if self._conn.broken:
+            return self._lost_in_transaction
         return self._conn.info.transaction_status != pq.TransactionStatus.IDLE
 
     def close(self) -> None:
@@ -186,6 +196,40 @@ class PgConnection:
             conn.close()
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> PgCursor:
+        """Run one statement. A session lost (a server restart, a dropped connection) is
+        opened again: at once for a statement outside a transaction, which is tried again
+        when it is a read or a BEGIN (nothing of it took effect); inside a transaction, at
+        its ROLLBACK, every other statement till then being refused (nothing of the
+        transaction committed, and nothing after it may run outside it)."""
+        if self._conn.broken:
+            if self._lost_in_transaction:
+                if sql.strip().upper() != "ROLLBACK":
+                    raise sqlite3.OperationalError(
+                        "the connection to PostgreSQL was lost inside a transaction, which"
+                        " is rolled back: roll back and begin again"
+                    )
+                self._reopen()
+                return PgCursor([], -1)
+            self._reopen()
+        was_in_transaction = self.in_transaction
+        try:
+            return self._execute(sql, parameters)
+        except sqlite3.OperationalError:
+            if not self._conn.broken:
+                raise
+            self._lost_in_transaction = was_in_transaction
+            if was_in_transaction or sql.split(None, 1)[0].upper() not in _REDOABLE:
+                raise
+            self._reopen()
+            return self._execute(sql, parameters)
+
+    def _reopen(self) -> None:
+        self._conn.close()
+        self._queued, self._sent, self._begun_snapshot = [], [], None
+        self._conn = self._connect()
+        self._lost_in_transaction = False
+
+    def _execute(self, sql: str, parameters: Sequence[Any]) -> PgCursor:
         # The snapshot taken with a writer's BEGIN serves only the statement right after it.
         begun, self._begun_snapshot = self._begun_snapshot, None
         special = self._special(sql, begun)
@@ -345,6 +389,8 @@ class PgConnection:
 
 
 _DEFERRABLE = frozenset({"INSERT", "UPDATE", "DELETE", "SAVEPOINT", "RELEASE"})
+# Statements tried again on a new session when the session is lost outside a transaction.
+_REDOABLE = frozenset({"BEGIN", "SELECT", "PRAGMA"})
 
 
 def _finished(cursor: psycopg.Cursor[Any]) -> PgCursor:
