@@ -133,6 +133,10 @@ Private = Mapping[str, Any]
 MAX_BATCH_EXPIRY_S = 3600
 
 
+# More grams than any account holds: a request that names no amount may take them all.
+ALL_GRAMS = 2**62
+
+
 @dataclass(frozen=True)
 class Authorised:
     """A request whose fields are valid and whose signer is known, with the personal data
@@ -360,8 +364,8 @@ class Registry:
         return results
 
     def _read_ahead(self, group: list[Authorised]) -> None:
-        """Read the group's accounts and nonces in one query each, which the requests would
-        otherwise read one at a time (on PostgreSQL, a round trip each)."""
+        """Read the group's accounts, nonces and spendable holdings in one query each, which
+        the requests would otherwise read one at a time (on PostgreSQL, a round trip each)."""
         if len(group) < 2:
             return
         addresses = {authorised.signer for authorised in group}
@@ -372,6 +376,17 @@ class Registry:
                     addresses.add(value)
         self.store.accounts_by_address(addresses)
         self.store.read_nonces_ahead((a.signer, a.request["nonce"]) for a in group)
+        # The holdings a request may spend: its signer's, of the asset class it names, up to
+        # its amount (all, when it names none).
+        spends: dict[tuple[str, str], int] = {}
+        for a in group:
+            asset_class, amount = a.request.get("assetClass"), a.request.get("amount")
+            if isinstance(asset_class, str):
+                grams = amount if isinstance(amount, int) else ALL_GRAMS
+                spends[a.signer, asset_class] = spends.get((a.signer, asset_class), 0) + grams
+        self.store.read_holdings_ahead(
+            {pair: min(grams, ALL_GRAMS) for pair, grams in spends.items()}
+        )
 
     def _commit(self, authorised: Authorised) -> Receipt:
         store = self.store

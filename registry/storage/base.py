@@ -256,6 +256,11 @@ class StoreBase:
         # Nonces of the write transaction's group read in one query (`read_nonces_ahead`):
         # whether each is used, so that `claim_nonce` decides it without a query.
         self._nonces_ahead: dict[tuple[str, int], bool] = {}
+        # Active holdings of the write transaction's group by (owner, asset class), read in
+        # one query (`read_holdings_ahead`) and kept exact through its changes.
+        self._active_ahead: dict[tuple[str, str], list[Holding]] = {}
+        self._ahead_by_id: dict[int, Holding] = {}
+        self._ahead_partial: set[tuple[str, str]] = set()  # pairs with holdings not read
         try:
             self._open(synchronous)
         except BaseException:
@@ -321,6 +326,7 @@ class StoreBase:
             self._next_seq = None  # another process may have appended since our last write
             self._picked.clear()
             self._nonces_ahead.clear()  # another process may have claimed them since
+            self._forget_holdings_ahead()
             self._drop_stale_accounts()
         else:
             self.conn.execute(f"SAVEPOINT sp{self._depth}")
@@ -358,6 +364,21 @@ class StoreBase:
             self._accounts.clear()
             self._data_version = version
 
+    def _forget_holdings_ahead(
+        self, owner: str | None = None, asset_class: str | None = None
+    ) -> None:
+        """Forget the holdings read ahead: all, or an owner's (of one asset class)."""
+        if owner is None:
+            self._active_ahead.clear()
+            self._ahead_by_id.clear()
+            self._ahead_partial.clear()
+            return
+        for pair in [p for p in self._active_ahead if p[0] == owner]:
+            if asset_class is None or pair[1] == asset_class:
+                for holding in self._active_ahead.pop(pair):
+                    self._ahead_by_id.pop(holding.id, None)
+                self._ahead_partial.discard(pair)
+
     def forget_account(self, address: str) -> None:
         """A cached account row that this connection just changed."""
         self._accounts.pop(address, None)
@@ -367,6 +388,7 @@ class StoreBase:
         self._next_seq = None
         self._picked.clear()
         self._nonces_ahead.clear()
+        self._forget_holdings_ahead()
         self._accounts.clear()
         self._asset_classes.clear()
 
@@ -413,6 +435,11 @@ def chunks(items: list[Any], size: int = MAX_PARAMETERS // 2) -> Iterator[list[A
 
 def marks(items: Sequence[Any]) -> str:
     return ",".join("?" * len(items))
+
+
+def pairs_of_marks(count: int) -> str:
+    """`(?, ?), (?, ?), ...`: the rows of a VALUES list of `count` pairs."""
+    return ", ".join(["(?, ?)"] * count)
 
 
 def equal_filters(*pairs: tuple[str, str | None]) -> tuple[list[str], list[Any]]:

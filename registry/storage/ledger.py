@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from registry.storage.base import MAX_PARAMETERS, STATUSES, Holding, StoreBase, chunks
+from registry.storage.base import (
+    MAX_PARAMETERS,
+    STATUSES,
+    Holding,
+    StoreBase,
+    chunks,
+    pairs_of_marks,
+)
 
 
 class LedgerTables(StoreBase):
@@ -137,26 +144,98 @@ class LedgerTables(StoreBase):
 
     _HOLDING_COLS = "id, batch_no, first, last, owner, asset_class, status, ref"
 
+    def read_holdings_ahead(self, wanted: dict[tuple[str, str], int]) -> None:
+        """Read ahead, in one query, the oldest active holdings of a write group's (owner,
+        asset class) pairs, each pair's up to the grams its requests may take (`wanted`),
+        so that `active_holdings` gives them without one. Inside a write transaction only,
+        whose changes to holdings all pass through this class: each keeps what was read
+        ahead exact (`_changed_ahead`), or forgets a pair's; the transaction's end or a
+        rollback forgets them all."""
+        assert self._depth > 0, "holdings are read ahead inside a write transaction"
+        pairs = sorted(wanted.keys() - self._active_ahead.keys())
+        for pair in pairs:
+            self._active_ahead[pair] = []
+        columns = ", ".join("h." + c for c in self._HOLDING_COLS.split(", "))
+        for chunk in chunks(pairs, MAX_PARAMETERS // 3):
+            rows = self.conn.execute(
+                "WITH wanted(owner, asset_class, grams) AS"
+                f" (VALUES {', '.join(['(?, ?, ?)'] * len(chunk))})"
+                f" SELECT {self._HOLDING_COLS}, through, grams FROM (SELECT {columns},"
+                " SUM(h.last - h.first + 1) OVER (PARTITION BY h.owner, h.asset_class"
+                " ORDER BY h.batch_no, h.first ROWS UNBOUNDED PRECEDING) AS through,"
+                " wanted.grams FROM wanted CROSS JOIN holdings h ON h.owner = wanted.owner"
+                " AND h.asset_class = wanted.asset_class WHERE h.status = 'active') AS running"
+                " WHERE through - (last - first + 1) < grams ORDER BY batch_no, first",
+                [value for pair in chunk for value in (*pair, wanted[pair])],
+            )
+            for *row, through, grams in rows:
+                holding = Holding(*row)
+                pair = (holding.owner, holding.asset_class)
+                self._active_ahead[pair].append(holding)
+                self._ahead_by_id[holding.id] = holding
+                # The pair's holdings after this one were not read (if it has any).
+                if through >= grams:
+                    self._ahead_partial.add(pair)
+                else:
+                    self._ahead_partial.discard(pair)
+
+    def _changed_ahead(self, holding_id: int, **changes: Any) -> bool:
+        """Keep what was read ahead exact through a change of a holding read ahead: it
+        leaves its pair's holdings and, if still active, joins its (new) pair's in order,
+        or, when that pair was read only in part, the pair is forgotten (the holding may
+        belong after holdings not read). False when the holding was not read ahead."""
+        before = self._ahead_by_id.get(holding_id)
+        if before is None:
+            return False
+        after = self._ahead_by_id[holding_id] = before._replace(**changes)
+        known = self._active_ahead.get((before.owner, before.asset_class))
+        if known is not None:
+            known[:] = [h for h in known if h.id != holding_id]
+        pair = (after.owner, after.asset_class)
+        known = self._active_ahead.get(pair)
+        if known is not None and after.status == "active":
+            if pair in self._ahead_partial and pair != (before.owner, before.asset_class):
+                self._forget_holdings_ahead(*pair)
+            else:
+                known.append(after)
+                known.sort(key=lambda h: (h.batch_no, h.first))
+        return True
+
     def active_holdings(
         self, owner: str, asset_class: str, batch_no: int | None
     ) -> Iterator[Holding]:
         """Active ranges of `owner` in first-in-first-out order (batch, then serial)."""
+        picked = self._picked
+        picked.clear()  # only the last pick is applied next
+        pair = (owner, asset_class)
+        ahead = self._active_ahead.get(pair) if self._depth else None
+        after: tuple[int, int] | None = None
+        if ahead is not None:
+            for holding in [h for h in ahead if batch_no is None or h.batch_no == batch_no]:
+                picked.setdefault(holding.batch_no, []).append(holding)
+                yield holding
+                after = (holding.batch_no, holding.first)
+            if pair not in self._ahead_partial:
+                return
+            # Wanted beyond what was read ahead: the rest from the table, and the pair's
+            # holdings are no longer kept (those read now are not tracked).
+            self._forget_holdings_ahead(owner, asset_class)
         if batch_no is None:
-            cursor = self.conn.execute(
+            rows = self.conn.execute(
                 f"SELECT {self._HOLDING_COLS} FROM holdings WHERE owner = ? AND asset_class = ?"
                 " AND status = 'active' ORDER BY batch_no, first",
                 (owner, asset_class),
             )
         else:
-            cursor = self.conn.execute(
+            rows = self.conn.execute(
                 f"SELECT {self._HOLDING_COLS} FROM holdings WHERE owner = ? AND asset_class = ?"
                 " AND batch_no = ? AND status = 'active' ORDER BY first",
                 (owner, asset_class, batch_no),
             )
-        picked = self._picked
-        picked.clear()  # only the last pick is applied next
-        for row in cursor:
+        for row in rows:
             holding = Holding(*row)
+            if after is not None and (holding.batch_no, holding.first) <= after:
+                continue  # given from what was read ahead
             picked.setdefault(holding.batch_no, []).append(holding)
             yield holding
 
@@ -198,6 +277,7 @@ class LedgerTables(StoreBase):
 
     def update_holding_range(self, holding_id: int, first: int, last: int) -> None:
         self._forget_picked(holding_id)
+        self._changed_ahead(holding_id, first=first, last=last)
         self.conn.execute(
             "UPDATE holdings SET first = ?, last = ? WHERE id = ?", (first, last, holding_id)
         )
@@ -206,6 +286,8 @@ class LedgerTables(StoreBase):
         self, holding_id: int, owner: str, status: str, ref: str | None
     ) -> None:
         self._forget_picked(holding_id)
+        if not self._changed_ahead(holding_id, owner=owner, status=status, ref=ref):
+            self._forget_holdings_ahead(owner)  # one of its pairs may gain it: read again
         self.conn.execute(
             "UPDATE holdings SET owner = ?, status = ?, ref = ? WHERE id = ?",
             (owner, status, ref, holding_id),
@@ -225,6 +307,7 @@ class LedgerTables(StoreBase):
         known = self._picked.get(batch_no)
         if known:
             self._picked[batch_no] = [h for h in known if h.last < first or h.first > last]
+        self._forget_holdings_ahead(owner, asset_class)  # its id is the database's: read again
         self.conn.execute(
             "INSERT INTO holdings(batch_no, first, last, owner, asset_class, status, ref)"
             " VALUES (?,?,?,?,?,?,?)",
@@ -296,8 +379,9 @@ class LedgerTables(StoreBase):
         used: set[tuple[str, int]] = set()
         for chunk in chunks(wanted, MAX_PARAMETERS // 2):
             rows = self.conn.execute(
-                "SELECT signer, nonce FROM nonces WHERE (signer, nonce) IN"
-                f" (VALUES {', '.join(['(?, ?)'] * len(chunk))})",
+                f"WITH wanted(signer, nonce) AS (VALUES {pairs_of_marks(len(chunk))})"
+                " SELECT n.signer, n.nonce FROM wanted"
+                " CROSS JOIN nonces n ON n.signer = wanted.signer AND n.nonce = wanted.nonce",
                 [value for pair in chunk for value in pair],
             )
             used.update((str(signer), int(nonce)) for signer, nonce in rows)

@@ -355,6 +355,8 @@ class MrvTables(StoreBase):
     def insert_batches(self, rows: list[tuple[int, str, int, str, str, int]]) -> None:
         """New batches, each with its one holding and balance: `(batch_no, class, amount,
         to, ref, seq)`."""
+        for _, klass, _, to, _, _ in rows:
+            self._forget_holdings_ahead(to, klass)
         self.conn.executemany(
             "INSERT INTO batches(batch_no, asset_class, amount, issued_to, claim_id, issued_seq)"
             " VALUES (?,?,?,?,?,?)",
