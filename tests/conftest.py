@@ -41,6 +41,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     )  # a test that names its backend itself
     if "backend" in metafunc.fixturenames and chosen and not named and not marked("sqlite_only"):
         metafunc.parametrize("backend", BACKENDS, indirect=True)
+    if "module_backend" in metafunc.fixturenames and chosen and not marked("sqlite_only"):
+        metafunc.parametrize("module_backend", BACKENDS, indirect=True, scope="module")
 
 
 @pytest.fixture
@@ -64,14 +66,39 @@ def store_url(
     registry a schema; the master key then comes from the environment, as it must there)."""
     if backend == "sqlite":
         return str(tmp_path / "registry.db")
+    return _postgres_schema(request.getfixturevalue("postgres_server"), tmp_path, monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def module_backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend of a module's shared registry (`module_store_url`)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="module")
+def module_store_url(
+    module_backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """Where a registry that a module's tests share lives (as `store_url`, module-wide)."""
+    folder = tmp_path_factory.mktemp("module")
+    if module_backend == "sqlite":
+        yield str(folder / "registry.db")
+        return
     server: str = request.getfixturevalue("postgres_server")
+    with pytest.MonkeyPatch.context() as env:
+        yield _postgres_schema(server, folder, env)
+
+
+def _postgres_schema(server: str, folder: Path, env: pytest.MonkeyPatch) -> str:
+    """A new schema of `server` for one registry, with the master key and the folder of
+    files (`CARBON_REGISTRY_HOME`) that a registry on PostgreSQL needs set in `env`."""
     schema = f"test_{secrets.token_hex(8)}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    monkeypatch.setenv(DATA_KEY_ENV, secrets.token_hex(32))
-    home = tmp_path / "registry-home"  # its files (an embedded chain, keys), as `serve` needs
+    env.setenv(DATA_KEY_ENV, secrets.token_hex(32))
+    home = folder / "registry-home"  # its files (an embedded chain, keys), as `serve` needs
     home.mkdir(mode=0o700)
-    monkeypatch.setenv(HOME_ENV, str(home))
+    env.setenv(HOME_ENV, str(home))
     return f"{server}?options=-csearch_path%3D{schema}"
 
 

@@ -67,11 +67,11 @@ class Town:
 
 
 @pytest.fixture(scope="module")
-def town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
+def town(module_store_url: str) -> Iterator[Town]:
     """Two households: the Wangs (wang, the household; mei and jun, its members) and
     stranger, a person alone; a platform sent trips of mei, jun and stranger, and one of
     mei's trips is refused (a duplicate)."""
-    world = World.create(tmp_path_factory.mktemp("access") / "r.db", names=())
+    world = World.create(module_store_url, names=())
     world.open("wang", kind="household")
     for name, household in (("mei", "wang"), ("jun", "wang"), ("stranger", None)):
         signer = Signer.generate()

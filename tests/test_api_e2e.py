@@ -99,10 +99,10 @@ def sse_events(base: str, params: dict[str, Any], headers: dict[str, str]) -> li
 
 
 def test_lifecycle_over_http_verified_against_the_chain(
-    tmp_path: Path, receiver: tuple[Receiver, str]
+    tmp_path: Path, store_url: str, receiver: tuple[Receiver, str]
 ) -> None:
     operator = Signer.generate()
-    db = tmp_path / "registry.db"
+    db = store_url
     Registry.create(
         Store(db),
         chain_id=EMBEDDED_CHAIN_ID,
@@ -294,7 +294,7 @@ def test_serve_command_creates_the_registry_and_its_keys(tmp_path: Path) -> None
     assert len(secret.read_text().strip()) >= 32 and secret.stat().st_mode & 0o077 == 0
 
 
-def test_serving_with_a_json_rpc_chain(hardhat_url: str, tmp_path: Path) -> None:
+def test_serving_with_a_json_rpc_chain(hardhat_url: str, store_url: str) -> None:
     """CARBON_REGISTRY_CHAIN = a node's URL: anchors land there, and bundles verify there."""
     from tests.hardhat_node import connect, fund
 
@@ -304,7 +304,7 @@ def test_serving_with_a_json_rpc_chain(hardhat_url: str, tmp_path: Path) -> None
     contract = chain.deploy_anchor(
         bytes.fromhex(operator.private_key_hex[2:]), operator.address, operator.address
     )
-    db = tmp_path / "registry.db"
+    db = store_url
     Registry.create(
         Store(db),
         chain_id=chain.chain_id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,9 +32,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture(scope="module")
-def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def live_app(module_store_url: str) -> Iterator[Any]:
     """An app over a registry with some of everything, its service running."""
-    world = World.create(Path(tmp_path_factory.mktemp("openapi")) / "registry.db")
+    world = World.create(module_store_url)
     world.issue("alice", 50_000, "claim-1")
     world.transfer("alice", "bob", 5_000)
     world.retire("bob", 1_000)

@@ -142,7 +142,7 @@ class Pilot:
     world: World
     chain: Chain
     bridge: Bridge
-    path: Path
+    path: Path | str
 
     def bundles(self) -> dict[int, dict[str, Any]]:
         return {seq: self.bridge.bundle(seq) for seq in range(self.world.store.event_count())}
@@ -152,7 +152,7 @@ class Pilot:
         return [p for s in vault.tables.all() if (p := vault.open(s)) is not None]
 
 
-def run_pilot(path: Path) -> Pilot:
+def run_pilot(path: Path | str) -> Pilot:
     world, chain = anchored_world(path)
     bridge = Bridge.start(world, chain, AnchorPolicy(confirmations=1))
     registry = world.registry
@@ -189,8 +189,8 @@ def run_pilot(path: Path) -> Pilot:
 
 
 @pytest.fixture(scope="module")
-def pilot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pilot]:
-    run = run_pilot(tmp_path_factory.mktemp("privacy") / "registry.db")
+def pilot(module_store_url: str) -> Iterator[Pilot]:
+    run = run_pilot(module_store_url)
     yield run
     run.world.store.close()
 
@@ -294,7 +294,8 @@ def erased_pilot(tmp_path: Path) -> Iterator[Pilot]:
     run.world.store.close()
 
 
-def file_bytes(path: Path) -> bytes:
+def file_bytes(path: Path | str) -> bytes:
+    path = Path(path)
     return b"".join(p.read_bytes() for p in path.parent.iterdir() if p.name.startswith(path.name))
 
 

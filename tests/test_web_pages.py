@@ -41,8 +41,8 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    world = World.create(tmp_path_factory.mktemp("web") / "r.db", names=("alice", "bob"))
+def site(module_store_url: str) -> Iterator[Site]:
+    world = World.create(module_store_url, names=("alice", "bob"))
     world.open("wang", kind="household")
     world.open_person("mei", household=world.addr("wang"), personal_name="Wang Mei")
     world.open_person("lei", household=world.addr("wang"))
