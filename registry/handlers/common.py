@@ -176,8 +176,9 @@ def move_ranges(
                 store.update_holding_range(holding.id, last + 1, holding.last)
             store.insert_holding(batch_no, first, last, new_owner, asset_class, new_status, ref)
         total += last - first + 1
-    store.add_balance(owner, asset_class, from_status, -total)
-    store.add_balance(new_owner, asset_class, new_status, total)
+    store.add_balances(
+        [(owner, asset_class, from_status, -total), (new_owner, asset_class, new_status, total)]
+    )
     return total
 
 

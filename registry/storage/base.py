@@ -256,6 +256,9 @@ class StoreBase:
         # Nonces of the write transaction's group read in one query (`read_nonces_ahead`):
         # whether each is used, so that `claim_nonce` decides it without a query.
         self._nonces_ahead: dict[tuple[str, int], bool] = {}
+        # Nonces claimed by the write transaction, a set a savepoint level: inserted in one
+        # statement before COMMIT (`_insert_claimed_nonces`), dropped with their savepoint.
+        self._claimed_nonces: list[set[tuple[str, int]]] = []
         # Active holdings of the write transaction's group by (owner, asset class), read in
         # one query (`read_holdings_ahead`) and kept exact through its changes.
         self._active_ahead: dict[tuple[str, str], list[Holding]] = {}
@@ -328,15 +331,22 @@ class StoreBase:
             self._nonces_ahead.clear()  # another process may have claimed them since
             self._forget_holdings_ahead()
             self._drop_stale_accounts()
+            self._claimed_nonces = [set()]
         else:
             self.conn.execute(f"SAVEPOINT sp{self._depth}")
+            self._claimed_nonces.append(set())
         self._depth += 1
         try:
             yield
             if self._depth > 1:
                 self.conn.execute(f"RELEASE sp{self._depth - 1}")
+                released = self._claimed_nonces.pop()
+                self._claimed_nonces[-1] |= released
+            else:
+                self._insert_claimed_nonces()
         except BaseException:
             self._depth -= 1
+            self._claimed_nonces.pop()
             self._forget_uncommitted()
             # Unless already rolled back whole (SQLite after a full disk; `PgConnection` when
             # a write of an earlier, released savepoint fails).
@@ -356,6 +366,15 @@ class StoreBase:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise
+
+    def _insert_claimed_nonces(self) -> None:
+        claimed = sorted(self._claimed_nonces[0])
+        self._claimed_nonces[0].clear()
+        for chunk in chunks(claimed, MAX_PARAMETERS // 2):
+            self.conn.execute(
+                f"INSERT INTO nonces(signer, nonce) VALUES {pairs_of_marks(len(chunk))}",
+                [value for pair in chunk for value in pair],
+            )
 
     def _drop_stale_accounts(self) -> None:
         """Forget cached accounts when another connection changed the database since."""

@@ -338,16 +338,24 @@ class LedgerTables(StoreBase):
             yield Holding(*row)
 
     def add_balance(self, owner: str, asset_class: str, status: str, delta: int) -> None:
-        if status not in STATUSES:
-            raise ValueError(status)
-        # One statement, whose answer nobody waits for (PostgreSQL sends it with the next
-        # read): the owner's first grams of the class make the row, later ones add to it.
-        values = [delta if s == status else 0 for s in STATUSES]
+        self.add_balances([(owner, asset_class, status, delta)])
+
+    def add_balances(self, changes: list[tuple[str, str, str, int]]) -> None:
+        """Add `(owner, asset class, status, delta)` changes to the balances, in one
+        statement whose answer nobody waits for (PostgreSQL sends it with the next read):
+        an owner's first grams of a class make its row, later ones add to it."""
+        rows: dict[tuple[str, str], list[int]] = {}
+        for owner, asset_class, status, delta in changes:
+            if status not in STATUSES:
+                raise ValueError(status)
+            row = rows.setdefault((owner, asset_class), [0] * len(STATUSES))
+            row[STATUSES.index(status)] += delta
+        added = ", ".join(f"{s} = balances.{s} + excluded.{s}" for s in STATUSES)
         self.conn.execute(
-            "INSERT INTO balances(owner, asset_class, active, retired, cancelled, locked)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (owner, asset_class)"
-            f" DO UPDATE SET {status} = balances.{status} + excluded.{status}",
-            (owner, asset_class, *values),
+            f"INSERT INTO balances(owner, asset_class, {', '.join(STATUSES)}) VALUES"
+            f" {', '.join(['(?, ?, ?, ?, ?, ?)'] * len(rows))}"
+            f" ON CONFLICT (owner, asset_class) DO UPDATE SET {added}",
+            [value for key, deltas in rows.items() for value in (*key, *deltas)],
         )
 
     def balances(self, owner: str) -> list[dict[str, Any]]:
@@ -388,7 +396,12 @@ class LedgerTables(StoreBase):
         self._nonces_ahead.update((pair, pair in used) for pair in wanted)
 
     def claim_nonce(self, signer: str, nonce: int) -> bool:
-        """Record the nonce as used; False when it already was (one statement, no race)."""
+        """Record the nonce as used; False when it already was (no race: inside the write
+        transaction). A nonce read ahead is decided without a statement, and inserted with
+        the transaction's other claimed nonces before it commits (`write`)."""
+        assert self._claimed_nonces, "nonces are claimed inside a write transaction"
+        if any((signer, nonce) in level for level in self._claimed_nonces):
+            return False
         used = self._nonces_ahead.get((signer, nonce))
         if used is None:  # not read ahead: the statement tells
             cursor = self.conn.execute(
@@ -397,10 +410,7 @@ class LedgerTables(StoreBase):
             return cursor.rowcount == 1
         if used:
             return False
-        # Known free: an INSERT whose answer is not needed (PostgreSQL sends it with the next
-        # query). A rollback forgets what was read ahead (`_forget_uncommitted`).
-        self.conn.execute("INSERT INTO nonces(signer, nonce) VALUES (?, ?)", (signer, nonce))
-        self._nonces_ahead[signer, nonce] = True
+        self._claimed_nonces[-1].add((signer, nonce))
         return True
 
     def use_nonce(self, signer: str, nonce: int) -> None:
