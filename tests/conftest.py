@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,13 +89,34 @@ def module_store_url(
         yield _postgres_schema(server, folder, env)
 
 
+@pytest.fixture
+def new_store_url(
+    backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[], str]:
+    """Where each of a test's many registries lives (as `store_url`, a new one a call)."""
+
+    def new() -> str:
+        folder = tmp_path_factory.mktemp("registry")
+        if backend == "sqlite":
+            return str(folder / "registry.db")
+        server: str = request.getfixturevalue("postgres_server")
+        return _postgres_schema(server, folder, monkeypatch)
+
+    return new
+
+
 def _postgres_schema(server: str, folder: Path, env: pytest.MonkeyPatch) -> str:
     """A new schema of `server` for one registry, with the master key and the folder of
-    files (`CARBON_REGISTRY_HOME`) that a registry on PostgreSQL needs set in `env`."""
+    files (`CARBON_REGISTRY_HOME`) that a registry on PostgreSQL needs set in `env` (one
+    master key for every registry of a test)."""
     schema = f"test_{secrets.token_hex(8)}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    env.setenv(DATA_KEY_ENV, secrets.token_hex(32))
+    if not os.environ.get(DATA_KEY_ENV):
+        env.setenv(DATA_KEY_ENV, secrets.token_hex(32))
     home = folder / "registry-home"  # its files (an embedded chain, keys), as `serve` needs
     home.mkdir(mode=0o700)
     env.setenv(HOME_ENV, str(home))

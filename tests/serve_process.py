@@ -15,7 +15,10 @@ from typing import Any
 import httpx
 
 from api.client import RegistryClient
+from registry.personal import DATA_KEY_ENV
 from registry.signing import Signer
+from registry.storage.base import HOME_ENV
+from registry.storage.postgres import is_url
 
 CLI = str(Path(sys.executable).parent / "carbon-registry")
 
@@ -48,13 +51,25 @@ def clean_env(**extra: str) -> dict[str, str]:
 class Served:
     """One registry served again and again on the same API and chain ports."""
 
-    db: Path
+    db: Path | str  # a file, or a postgresql:// URL (its files then in CARBON_REGISTRY_HOME)
     anchor_max_age_s: float = 0.3
     port: int = field(default_factory=free_port)
     rpc_port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)  # CARBON_REGISTRY_* settings
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+
+    def __post_init__(self) -> None:
+        if is_url(str(self.db)):  # what the `store_url` fixture set for such a registry
+            for name in (HOME_ENV, DATA_KEY_ENV):
+                if name in os.environ:
+                    self.env.setdefault(name, os.environ[name])
+
+    def beside(self, name: str) -> Path:
+        """A file the registry keeps beside its database (`registry.storage.beside`)."""
+        if is_url(str(self.db)):
+            return Path(self.env[HOME_ENV]) / f"registry.{name}"
+        return Path(f"{self.db}.{name}")
 
     @property
     def base(self) -> str:
@@ -68,14 +83,14 @@ class Served:
     def operator(self) -> Signer:
         if "CARBON_REGISTRY_OPERATOR_KEY" in self.env:
             return Signer(self.env["CARBON_REGISTRY_OPERATOR_KEY"])
-        return Signer.load(Path(f"{self.db}.operator-key.json"))
+        return Signer.load(self.beside("operator-key.json"))
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """`carbon-registry --db DB ARGS`."""
         return run_cli("--db", str(self.db), *args, check=check, env=self.env)
 
     def client(self) -> RegistryClient:
-        key = Path(f"{self.db}.operator-api-key").read_text().strip()
+        key = self.beside("operator-api-key").read_text().strip()
         return RegistryClient(self.base, operator_api_key=key)
 
     def start(self, timeout_s: float = 180) -> float:
@@ -83,7 +98,7 @@ class Served:
         (the anchoring worker attached)."""
         assert self.process is None
         self.starts += 1
-        log = open(f"{self.db}.serve-{self.starts}.log", "wb")  # noqa: SIM115 - the child's
+        log = open(self.beside(f"serve-{self.starts}.log"), "wb")  # noqa: SIM115 - the child's
         began = time.monotonic()
         self.process = subprocess.Popen(
             [CLI, "--db", str(self.db), "serve", "--port", str(self.port),
@@ -104,7 +119,7 @@ class Served:
             time.sleep(0.05)
 
     def log(self, start: int | None = None) -> str:
-        return Path(f"{self.db}.serve-{start or self.starts}.log").read_text(errors="replace")
+        return self.beside(f"serve-{start or self.starts}.log").read_text(errors="replace")
 
     def kill(self) -> None:
         """SIGKILL: no clean-up of any kind runs."""

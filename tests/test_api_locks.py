@@ -25,9 +25,9 @@ from tests.wallet_signing import sign_with_wallets
 CLASS = "SZ_TRANSIT-1.0-2026-440300"
 
 
-def test_an_unmintable_lock_is_released_over_http(tmp_path: Path) -> None:
+def test_an_unmintable_lock_is_released_over_http(store_url: str, tmp_path: Path) -> None:
     operator, alice = Signer.generate(), Signer.generate()
-    db = tmp_path / "registry.db"
+    db = store_url
     Registry.create(
         Store(db),
         chain_id=EMBEDDED_CHAIN_ID,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+from collections.abc import Callable
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from registry.errors import InsufficientBalanceError
 from registry.replay import replay
@@ -19,16 +24,14 @@ grams = st.integers(min_value=1, max_value=5_000)
 
 
 class LedgerMachine(RuleBasedStateMachine):
-    def __init__(self) -> None:
+    def __init__(self, location: Callable[[], str]) -> None:
         super().__init__()
-        self._dir = tempfile.TemporaryDirectory()
-        self.world = World.create(Path(self._dir.name) / "registry.db", NAMES)
+        self.world = World.create(location(), NAMES)
         self.expected = dict.fromkeys(NAMES, 0)
         self.issued = 0
 
     def teardown(self) -> None:
         self.world.store.close()
-        self._dir.cleanup()
 
     @rule(name=people, amount=grams)
     def issue(self, name: str, amount: int) -> None:
@@ -84,5 +87,8 @@ class LedgerMachine(RuleBasedStateMachine):
         assert report.clean, report.problems
 
 
-LedgerMachine.TestCase.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
-TestLedgerStateMachine = LedgerMachine.TestCase
+def test_random_sequences_keep_every_invariant(new_store_url: Callable[[], str]) -> None:
+    run_state_machine_as_test(
+        lambda: LedgerMachine(new_store_url),
+        settings=settings(max_examples=25, stateful_step_count=25, deadline=None),
+    )

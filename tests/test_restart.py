@@ -57,8 +57,8 @@ def token_state(served: Served, holders: list[str]) -> tuple[int, list[int]]:
         chain.close()
 
 
-def test_bundles_tokens_and_urls_survive_a_sigkill(tmp_path: Path) -> None:
-    with Served(tmp_path / "registry.db") as served:
+def test_bundles_tokens_and_urls_survive_a_sigkill(store_url: str, tmp_path: Path) -> None:
+    with Served(store_url) as served:
         served.start()
         alice, bob, wallet, payer = (Signer.generate() for _ in range(4))
         with served.client() as api:
@@ -174,9 +174,9 @@ def all_events(api: RegistryClient) -> list[dict[str, Any]]:
     return events
 
 
-def test_twenty_sigkills_while_anchoring_and_minting(tmp_path: Path) -> None:
+def test_twenty_sigkills_while_anchoring_and_minting(store_url: str) -> None:
     rng = random.Random(20)
-    with Served(tmp_path / "registry.db", anchor_max_age_s=0.1) as served:
+    with Served(store_url, anchor_max_age_s=0.1) as served:
         served.start()
         people = [Signer.generate() for _ in range(6)]
         payer = Signer.generate()
