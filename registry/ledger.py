@@ -364,8 +364,9 @@ class Registry:
         return results
 
     def _read_ahead(self, group: list[Authorised]) -> None:
-        """Read the group's accounts, nonces and spendable holdings in one query each, which
-        the requests would otherwise read one at a time (on PostgreSQL, a round trip each)."""
+        """Read the group's accounts, nonces and (on PostgreSQL) spendable holdings in one
+        query each, which the requests would otherwise read one at a time (on PostgreSQL, a
+        round trip each)."""
         if len(group) < 2:
             return
         addresses = {authorised.signer for authorised in group}
@@ -376,6 +377,10 @@ class Registry:
                     addresses.add(value)
         self.store.accounts_by_address(addresses)
         self.store.read_nonces_ahead((a.signer, a.request["nonce"]) for a in group)
+        if not self.store.on_postgres:
+            # SQLite reads a signer's oldest holdings as the request needs them, at no round
+            # trip; reading them ahead needs a running sum over all of them.
+            return
         # The holdings a request may spend: its signer's, of the asset class it names, up to
         # its amount (all, when it names none).
         spends: dict[tuple[str, str], int] = {}
