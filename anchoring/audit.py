@@ -85,6 +85,10 @@ OPERATIONAL: dict[str, tuple[tuple[str, ...], str]] = {
         ("id", "webhook_id", "seq", "attempt", "status_code", "error", "outcome", "time"),
         "a log of delivery attempts, not registry state",
     ),
+    "api_nodes": (
+        ("node", "seen_at"),
+        "the API nodes alive, for their shares of the rate limits: no registry state",
+    ),
 }
 
 

@@ -184,6 +184,7 @@ def create_app(
             writes=settings.rate_limit_writes,
             expensive_reads=settings.rate_limit_expensive_reads,
             trust_forwarded_for=settings.trust_forwarded_for,
+            nodes=service.nodes.current,
             on_refusal=lambda limit: service.metrics.rate_limited.labels(limit).inc(),
         )
     # Outermost, so that refusals (429, 413) reach browsers with their CORS headers too.

@@ -103,10 +103,10 @@ class RateLimit:
     X-Forwarded-For, for a service behind a proxy that sets it). Writes (POST, PUT, PATCH,
     DELETE) share one limit; proof bundles, consistency proofs, the reserve and the event
     stream share another; other reads are cheap and unlimited. Limits use the `limits`
-    library's moving window, in memory: each API node counts its own clients, because what
-    the limits protect is the node's own CPU (signature recovery, proofs, streams), and a
-    shared counter would cost every request a database write. Behind a load balancer over
-    N nodes a client may get up to N times the limit (docs/postgresql.md says what to do).
+    library's moving window, in memory: each API node counts its own clients, and allows
+    each its share of the limit, the limit over the `nodes()` alive (`api.nodes`), so that
+    a client spread over every node behind a load balancer gets at most the limit in all,
+    without a database write a request.
     """
 
     def __init__(
@@ -116,9 +116,11 @@ class RateLimit:
         writes: str,
         expensive_reads: str,
         trust_forwarded_for: bool = False,
+        nodes: Callable[[], int] = lambda: 1,
         on_refusal: Callable[[str], None] | None = None,
     ) -> None:
         self.app = app
+        self.nodes = nodes
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.writes = parse(writes)
         self.reads = parse(expensive_reads)
@@ -148,7 +150,9 @@ class RateLimit:
         if rule is None:
             await self.app(scope, receive, send)
             return
-        name, item = rule
+        name, limit = rule
+        nodes = self.nodes()
+        item = _share(limit, nodes)
         client = self._client(scope)
         if self.limiter.hit(item, name, client):
             await self.app(scope, receive, send)
@@ -159,7 +163,9 @@ class RateLimit:
         retry_after = max(1, math.ceil(reset - time.time()))
         body = problem(
             "rate_limited",
-            f"more than {item} {name.replace('_', ' ')} from {client}; retry in {retry_after} s",
+            f"more than {item} {name.replace('_', ' ')} from {client}"
+            + (f" (this node's share of {limit} over {nodes} nodes)" if nodes > 1 else "")
+            + f"; retry in {retry_after} s",
             scope.get("path"),
             retry_after_s=retry_after,
         )
@@ -176,3 +182,10 @@ class RateLimit:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+def _share(limit: RateLimitItem, nodes: int) -> RateLimitItem:
+    """One node's share of a client's limit when `nodes` serve it (at least 1 a period)."""
+    if nodes <= 1:
+        return limit
+    return type(limit)(max(1, limit.amount // nodes), limit.multiples)

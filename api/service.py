@@ -25,6 +25,7 @@ from anchoring.worker import AnchorPolicy, CheckpointStore
 from api.anchoring import AnchoringRuntime, ChainStatus
 from api.errors import ApiError, problem_response
 from api.metrics import Metrics
+from api.nodes import NodeCount
 from api.sessions import SessionKeys
 from api.settings import Settings
 from api.webhooks import EventHub, WebhookDispatcher
@@ -110,6 +111,7 @@ class RegistryService:
         self.metrics = Metrics()
         self.writer = Writer(settings, on_commit=self.hub.notify, metrics=self.metrics)
         self.webhooks = WebhookDispatcher(settings, self.hub)
+        self.nodes = NodeCount(settings.db)
         self.anchoring = anchoring
         self._local = threading.local()
         self.metrics.watch(self)
@@ -154,6 +156,7 @@ class RegistryService:
                 self.anchoring.start()
             self.writer.start()
             self.webhooks.start()
+            self.nodes.start()
             self.started = True
 
     def stop(self) -> None:
@@ -164,6 +167,7 @@ class RegistryService:
             self.started = False
             self.writer.stop()
             self.webhooks.stop()
+            self.nodes.stop()
             if self.anchoring is not None:
                 self.anchoring.stop()
 
@@ -196,7 +200,7 @@ class RegistryService:
 
     def loops(self) -> list[LoopHealth]:
         """The health of every background loop this service runs."""
-        loops = [self.writer.health, self.webhooks.health]
+        loops = [self.writer.health, self.webhooks.health, self.nodes.health]
         if self.anchoring is not None:
             loops.append(self.anchoring.health)
         return loops

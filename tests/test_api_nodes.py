@@ -339,3 +339,24 @@ def test_serve_nodes_on_one_postgresql_spend_the_same_grams_once(
     env = {HOME_ENV: str(home), DATA_KEY_ENV: os.environ[DATA_KEY_ENV]}
     assert "state equals the log" in run_cli("--db", world.store.path, "replay", env=env).stdout
     assert "clean" in run_cli("--db", world.store.path, "audit", env=env).stdout
+
+
+def test_a_client_s_rate_limit_holds_across_nodes(world: World) -> None:
+    """Each of two nodes allows a client its share of the limit, so that the client gets
+    the limit in all, not twice it; a node alone allows the whole limit again."""
+    limits: dict[str, Any] = {"rate_limits": True, "rate_limit_expensive_reads": "6/minute"}
+
+    def proofs(client: Any, count: int) -> list[int]:
+        return [client.get("/v1/events/0/proof").status_code for _ in range(count)]
+
+    with api_client(world, **limits) as first, api_client(world, **limits) as second:
+        nodes = [client.app.state.service.nodes for client in (first, second)]
+        wait_for(lambda: [n.current() for n in nodes] == [2, 2], "both nodes counted")
+        assert proofs(first, 4) + proofs(second, 4) == [200, 200, 200, 429] * 2
+        refused = first.get("/v1/events/0/proof").json()
+        assert "share of 6 per 1 minute over 2 nodes" in refused["detail"], refused
+    with api_client(world, **limits) as alone:
+        count = alone.app.state.service.nodes
+        wait_for(lambda: count.health.last_ok_at is not None, "the node's first heartbeat")
+        assert count.current() == 1  # the two that stopped said so
+        assert proofs(alone, 7) == [200] * 6 + [429]

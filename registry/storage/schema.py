@@ -428,6 +428,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             ),
         ),
     ),
+    Migration(
+        8,
+        "API nodes announce themselves, so that rate limits hold across nodes",
+        _script(
+            """
+            -- Each serving API node, with when it last said it was alive (api/nodes.py):
+            -- a node's share of a client's rate limit is the limit over the nodes alive.
+            CREATE TABLE IF NOT EXISTS api_nodes (
+                node TEXT PRIMARY KEY, seen_at REAL NOT NULL
+            ) WITHOUT ROWID;
+            """
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -212,3 +212,27 @@ class WebhookTable:
             (webhook_id, limit),
         )
         return [dict(zip(cols, row, strict=True)) for row in rows]
+
+
+class NodeTable:
+    """The API nodes serving the registry, each with when it last said it was alive."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def beat(self, node: str, now: float, alive_s: float) -> int:
+        """Say `node` is alive at `now`; returns how many nodes were alive within `alive_s`
+        (this one included). Nodes silent for ten times as long are forgotten."""
+        self.conn.execute(
+            "INSERT INTO api_nodes(node, seen_at) VALUES (?, ?)"
+            " ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at",
+            (node, now),
+        )
+        self.conn.execute("DELETE FROM api_nodes WHERE seen_at < ?", (now - 10 * alive_s,))
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM api_nodes WHERE seen_at >= ?", (now - alive_s,)
+        ).fetchone()
+        return max(1, int(row[0]))
+
+    def leave(self, node: str) -> None:
+        self.conn.execute("DELETE FROM api_nodes WHERE node = ?", (node,))
