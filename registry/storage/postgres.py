@@ -47,7 +47,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import Any
@@ -160,8 +161,10 @@ class PgConnection:
         self._snapshot: str | None = None
         self._data_version = 0
         self._begun_snapshot: tuple[Any, ...] | None = None
-        # Writes queued until a result is needed (`_defer`), and the cursors they get when sent.
-        self._queued: list[tuple[str, tuple[Any, ...]]] = []
+        # Writes queued until a result is needed (`_defer`), each with its `_DeferredCursor`
+        # (weakly: once dropped, nobody can read the write's count), and the cursors they
+        # get when sent.
+        self._queued: list[tuple[str, tuple[Any, ...], Callable[[], object]]] = []
         self._sent: list[psycopg.Cursor[Any]] = []
         if not read_only:
             # Another session creating it at the same moment is no error.
@@ -273,8 +276,9 @@ class PgConnection:
         the write may be one of a savepoint already released, whose request was answered
         as done: the whole transaction is rolled back and a `sqlite3.DatabaseError` raised
         (the API's writer then commits its group's requests one at a time)."""
-        self._queued.append((statement, params))
-        return _DeferredCursor(self, self._sent, len(self._queued) - 1)
+        deferred = _DeferredCursor(self, self._sent, len(self._queued))
+        self._queued.append((statement, params, weakref.ref(deferred)))
+        return deferred
 
     def _send_with_queue(self, statement: str | None, params: tuple[Any, ...]) -> PgCursor:
         queued, self._queued = self._queued, []
@@ -283,13 +287,19 @@ class PgConnection:
         try:
             with _as_sqlite_errors():
                 with self._conn.pipeline():
-                    for text, values in queued:
-                        sent.append(self._conn.execute(text, values))
+                    # One cursor for the writes whose count nobody holds a way to read (most):
+                    # a cursor a statement is much of psycopg's own work.
+                    unread = self._conn.cursor()
+                    for text, values, deferred in queued:
+                        if deferred() is None:
+                            sent.append(unread.execute(text, values))
+                        else:
+                            sent.append(self._conn.execute(text, values))
                     if statement is not None:
                         cursor = self._conn.execute(statement, params)
                 return PgCursor([], -1) if cursor is None else _finished(cursor)
         except (sqlite3.IntegrityError, sqlite3.ProgrammingError) as exc:
-            if not any(text.startswith("RELEASE") for text, _ in queued):
+            if not any(text.startswith("RELEASE") for text, _, _ in queued):
                 raise  # an error of the open savepoint: rolling back to it undoes it
             # The failed write may be one of a savepoint already released, whose request was
             # answered as done: nothing of this transaction may commit.
@@ -321,7 +331,7 @@ class PgConnection:
         if head == "BEGIN" and len(words) > 1 and words[1].upper() == "IMMEDIATE":
             # One round trip for the three: the snapshot, taken once the lock is held, is
             # what the `PRAGMA data_version` that follows a writer's BEGIN reads.
-            self._queued += [("BEGIN", ()), (WRITER_LOCK, ())]
+            self._queued += [("BEGIN", (), _dropped), (WRITER_LOCK, (), _dropped)]
             try:
                 self._begun_snapshot = self._send_with_queue(CURRENT_SNAPSHOT, ()).fetchone()
             except BaseException:  # not begun, as when SQLite's BEGIN IMMEDIATE fails
@@ -386,6 +396,11 @@ class PgConnection:
                 raise sqlite3.OperationalError(f"no table {table} with a primary key")
             self._primary_keys[table] = [str(r[0]) for r in rows]
         return self._primary_keys[table]
+
+
+def _dropped() -> None:
+    """What a weak reference gives once its object is gone: for a statement nobody reads."""
+    return None
 
 
 _DEFERRABLE = frozenset({"INSERT", "UPDATE", "DELETE", "SAVEPOINT", "RELEASE"})
