@@ -30,8 +30,9 @@ each statement text once (cached) into PostgreSQL's dialect (`translate`):
 
 Inside a transaction, a write whose answer the caller does not read waits in a queue that
 is sent in one round trip with the next statement whose answer is needed (`_defer`). With
-the accounts and nonces of a group read ahead (`Registry._read_ahead`), a transfer in a
-group takes one round trip (its holdings) instead of nine or ten.
+the accounts, nonces and holdings of a group read ahead (`Registry._read_ahead`), a group
+of transfers takes five round trips, plus one for each transfer whose sender received grams
+earlier in the group, instead of nine or ten a transfer.
 
 Results come back as sqlite3 would give them: SUM over BIGINT (NUMERIC in PostgreSQL) as an
 int, a boolean as 0 or 1. Errors are raised as sqlite3's exception classes (the DB-API
