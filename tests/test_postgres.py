@@ -258,7 +258,10 @@ def test_a_read_snapshot_sees_one_state_while_another_session_writes(world: Worl
 
 def _end_sessions(url: str, *stores: Store) -> None:
     """End these stores' sessions from the server's side, as a restart or a failover does."""
-    pids = [store.conn._conn.info.backend_pid for store in stores]  # type: ignore[union-attr]
+    _terminate(url, [store.conn._conn.info.backend_pid for store in stores])  # type: ignore[union-attr]
+
+
+def _terminate(url: str, pids: list[int]) -> None:
     with psycopg.connect(url, autocommit=True) as admin:
         ended = admin.execute(
             "SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,)
@@ -328,11 +331,7 @@ def test_a_node_holds_a_bounded_number_of_sessions_and_opens_lost_ones_again(
             # The read threads' sessions, the writer's, the webhook dispatcher's, the event
             # loop's, and the test's own store.
             assert len(_sessions(url)) <= read_threads + 4
-            node = _sessions(url)
-            with psycopg.connect(url, autocommit=True) as admin:
-                admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (node,)
-                )
+            _terminate(url, _sessions(url))  # the node's, and the test's own store's
             assert balances(0) == 200
             sent = client.post("/v1/transfers", json=body(world.signed_transfer("alice", "bob", 7)))
             assert sent.status_code == 201, sent.text
