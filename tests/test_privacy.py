@@ -84,19 +84,17 @@ class Personal:
                 found.strings.add(piece.data.decode("utf-8"))
         return found
 
-    def clock_strings(self) -> set[str]:
-        """Each time as ISO text to the minute, in UTC and in China Standard Time."""
-        out = set()
-        for t in self.times:
-            for offset in (0, 8):
-                moment = datetime.fromtimestamp(t, UTC) + timedelta(hours=offset)
-                out.add(moment.strftime("%Y-%m-%dT%H:%M"))
-        return out
+    def clock_strings(self, hours: int) -> set[str]:
+        """Each time as ISO text to the minute, `hours` ahead of UTC."""
+        return {
+            (datetime.fromtimestamp(t, UTC) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")
+            for t in self.times
+        }
 
 
 def leaks_in_json(document: Any, personal: Personal) -> list[str]:
     """Personal keys and values anywhere in a JSON document."""
-    clocks = personal.clock_strings()
+    utc, china = personal.clock_strings(0), personal.clock_strings(8)
     found: list[str] = []
 
     def walk(value: Any, where: str) -> None:
@@ -116,11 +114,24 @@ def leaks_in_json(document: Any, personal: Personal) -> list[str]:
         elif isinstance(value, str):
             if value in personal.strings or any(s and s in value for s in personal.strings):
                 found.append(f"{where}: {value!r}")
+            # A time marked UTC ("...Z", as the log's own times) is looked for in UTC only:
+            # a trip's China Standard Time read as UTC is just the clock eight hours later.
+            clocks = utc if value.endswith("Z") else utc | china
             if PHONE.search(value) or any(c in value for c in clocks):
                 found.append(f"{where}: {value!r}")
 
     walk(document, "$")
     return found
+
+
+def test_the_scan_finds_a_trip_s_time_in_either_zone_but_not_the_log_s_clock() -> None:
+    """A trip at 10:21 UTC (18:21 in China): the log's own time 18:21 UTC is not it."""
+    trip = int(datetime(2026, 11, 30, 10, 21, 5, tzinfo=UTC).timestamp())
+    personal = Personal(set(), {trip}, set(), set())
+    assert leaks_in_json({"time": "2026-11-30T18:21:43.196Z"}, personal) == []
+    assert leaks_in_json({"time": "2026-11-30T10:21:43.196Z"}, personal) != []
+    assert leaks_in_json({"start": "2026-11-30T18:21:05+08:00"}, personal) != []
+    assert leaks_in_json({"start": "2026-11-30T18:21"}, personal) != []
 
 
 def leaks_in_bytes(data: bytes, personal: Personal) -> list[str]:
