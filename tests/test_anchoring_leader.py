@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -37,17 +36,10 @@ from registry.storage.leader import PgLeaderLock
 from tests.anchoring_world import anchored_world
 from tests.ledger_world import World
 from tests.serve_process import CLI, clean_env, free_port, run_cli
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 RETRY_S = 1.0  # how often the standing-by node tries to take over
-
-
-def wait_for(what: str, condition: Callable[[], Any], timeout_s: float = 120) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"never: {what}"
-        time.sleep(0.05)
-    return value
 
 
 def anchoring_loop(port: int) -> dict[str, Any] | None:
@@ -103,12 +95,12 @@ def test_one_node_anchors_and_another_takes_over_a_killed_leaders_anchor(
     node_b: subprocess.Popen[bytes] | None = None
     stack = ExitStack()
     try:
-        loop_a = wait_for("node A ready", lambda: anchoring_loop(port_a))
+        loop_a = wait_for(lambda: anchoring_loop(port_a), "node A ready")
         assert loop_a["leader"] is True
         node_b = subprocess.Popen(
             [CLI, *serve, "--port", str(port_b)], env=env, stdout=log_b, stderr=subprocess.STDOUT
         )
-        loop_b = wait_for("node B ready", lambda: anchoring_loop(port_b))
+        loop_b = wait_for(lambda: anchoring_loop(port_b), "node B ready")
         assert loop_b["leader"] is False and loop_b["state"] == "running"
         assert leader_sessions(store_url) == [
             f"carbon-registry anchoring leader (pid {node_a.pid})"
@@ -122,21 +114,21 @@ def test_one_node_anchors_and_another_takes_over_a_killed_leaders_anchor(
         api_b = stack.enter_context(
             RegistryClient(f"http://127.0.0.1:{port_b}", operator_api_key=key)
         )
-        wait_for("the start anchored", lambda: api_a.latest_checkpoint().status == "confirmed")
+        wait_for(lambda: api_a.latest_checkpoint().status == "confirmed", "the start anchored")
         chain_url = api_a.chain().rpc_url
         assert chain_url == f"http://127.0.0.1:{rpc_port}"
         assert api_b.chain().rpc_url is None  # B opened no chain: it does not lead
-        assert wait_for("node B ready", lambda: anchoring_loop(port_b))["leader"] is False
+        assert wait_for(lambda: anchoring_loop(port_b), "node B ready")["leader"] is False
         assert leader_gauge(port_b) == 0 and leader_gauge(port_a) == 1
 
         # A write through B; A anchors it and is killed between broadcast and confirmation.
         opened = api_b.open_account(operator, Signer.generate().address, "household")
-        assert wait_for("node A killed", node_a.poll, timeout_s=120) == -signal.SIGKILL
+        assert wait_for(node_a.poll, "node A killed", timeout_s=120) == -signal.SIGKILL
         died = time.monotonic()
         killed_in = json.loads(marker.read_text())
         assert killed_in["tree_size"] > opened.seq
 
-        wait_for("node B leads", lambda: (anchoring_loop(port_b) or {}).get("leader"))
+        wait_for(lambda: (anchoring_loop(port_b) or {}).get("leader"), "node B leads")
         takeover_s = time.monotonic() - died
         print(f"takeover: node B leads {takeover_s:.2f} s after node A was killed")
         assert takeover_s < 60
@@ -200,9 +192,9 @@ def test_one_session_at_a_time_holds_the_leader_lock(world: World) -> None:
                 " WHERE datname = current_database())"
             ).fetchall()
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        assert wait_for("the lock freed", first.acquire, timeout_s=60)
+        assert wait_for(first.acquire, "the lock freed", timeout_s=60)
         # `held` asks the server at most once a CHECK_S: it finds the session gone.
-        wait_for("the killed session's holder sees it lost", lambda: not second.held())
+        wait_for(lambda: not second.held(), "the killed session's holder sees it lost")
     finally:
         first.release()
         second.release()
@@ -260,7 +252,7 @@ def test_a_leader_whose_lock_session_ends_steps_down_and_another_anchors(
         second.start()
         assert first.health.leader is True and second.health.leader is False
         assert first.rpc_url is not None and second.rpc_url is None
-        wait_for("the first leader anchors", anchored_all)
+        wait_for(anchored_all, "the first leader anchors")
 
         with psycopg.connect(world.store.path, autocommit=True) as admin:
             ((pid,),) = admin.execute(
@@ -270,13 +262,13 @@ def test_a_leader_whose_lock_session_ends_steps_down_and_another_anchors(
             ).fetchall()
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
         # The old leader finds its session gone at its next check (once a second at most).
-        wait_for("the old leader steps down", lambda: first.health.leader is False)
+        wait_for(lambda: first.health.leader is False, "the old leader steps down")
         assert first.rpc_url is None
-        wait_for("the other worker leads", lambda: second.health.leader)
+        wait_for(lambda: second.health.leader, "the other worker leads")
         assert first.error is None and first.health.healthy  # standing by, not failed
 
         world.issue("alice", 100, "after-the-takeover")
-        wait_for("the new leader anchors", anchored_all)
+        wait_for(anchored_all, "the new leader anchors")
         assert second.rpc_url is not None
         chain = Chain.connect(second.rpc_url)
         chain.bind(world.registry.domain.verifying_contract)

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,17 +34,11 @@ from tests.conftest import ALL_ON_BOTH_ENV
 from tests.ledger_world import World, check_invariants
 from tests.serve_process import CLI, clean_env, free_port, run_cli
 from tests.test_web_pages import siwe
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.both_backends
 
 WAIT_S = 120  # generous: the machine is shared
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 @dataclass

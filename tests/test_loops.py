@@ -25,16 +25,7 @@ from registry.loops import LoopHealth, run_resilient
 from registry.storage.service import WebhookTable
 from tests.api_world import OPERATOR, Client, api_client, body
 from tests.ledger_world import World
-
-
-def wait_until(condition: Callable[[], Any], timeout_s: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("the condition never held")
+from tests.waiting import wait_for
 
 
 class Fault:
@@ -145,12 +136,12 @@ def test_the_webhook_dispatcher_survives_a_locked_database(
         assert client.post("/v1/webhooks", json={"url": url}, headers=OPERATOR).status_code == 201
         monkeypatch.setattr(WebhookTable, "all", fault.wrap(WebhookTable.all))
         client.post("/v1/transfers", json=body(world.signed_transfer("alice", "bob", 10)))
-        wait_until(lambda: loop_state(client, "webhooks") == "retrying")
+        wait_for(lambda: loop_state(client, "webhooks") == "retrying")
         assert got == []
         fault.on = False
-        wait_until(lambda: got)
+        wait_for(lambda: got)
         assert b'"CreditsTransferred"' in got[0]
-        wait_until(lambda: loop_state(client, "webhooks") == "running")
+        wait_for(lambda: loop_state(client, "webhooks") == "running")
 
 
 def test_the_anchoring_worker_survives_disk_errors_and_anchors_after(
@@ -165,13 +156,13 @@ def test_the_anchoring_worker_survives_disk_errors_and_anchors_after(
     key = SecretStr(world.operator.private_key_hex)
     with api_client(world, anchoring=True, anchor_max_age_s=0.2, operator_key=key) as client:
         seq = client.get("/v1").json()["events"] - 1
-        wait_until(lambda: client.get(f"/v1/events/{seq}/proof").json()["anchor"])
+        wait_for(lambda: client.get(f"/v1/events/{seq}/proof").json()["anchor"])
         monkeypatch.setattr(AnchorWorker, "sync_tree", fault.wrap(AnchorWorker.sync_tree))
         receipt = world.issue("alice", 7)
-        wait_until(lambda: loop_state(client, "anchoring") == "retrying")
+        wait_for(lambda: loop_state(client, "anchoring") == "retrying")
         assert client.get(f"/v1/events/{receipt.seq}/proof").json()["anchor"] is None
         fault.on = False
-        wait_until(lambda: client.get(f"/v1/events/{receipt.seq}/proof").json()["anchor"])
+        wait_for(lambda: client.get(f"/v1/events/{receipt.seq}/proof").json()["anchor"])
         assert loop_state(client, "anchoring") == "running"
 
 
@@ -189,11 +180,11 @@ def test_the_bridge_watcher_survives_an_rpc_outage_and_records_after(
     key = SecretStr(world.operator.private_key_hex)
     with api_client(world, anchoring=True, anchor_max_age_s=0.2, operator_key=key) as client:
         receipt = world.issue("alice", 7)
-        wait_until(lambda: loop_state(client, "anchoring") == "retrying")
+        wait_for(lambda: loop_state(client, "anchoring") == "retrying")
         assert client.get(f"/v1/events/{receipt.seq}/proof").json()["anchor"] is None
         fault.on = False
-        wait_until(lambda: client.get(f"/v1/events/{receipt.seq}/proof").json()["anchor"])
-        wait_until(lambda: loop_state(client, "anchoring") == "running")
+        wait_for(lambda: client.get(f"/v1/events/{receipt.seq}/proof").json()["anchor"])
+        wait_for(lambda: loop_state(client, "anchoring") == "running")
         assert fault.raised >= 1
 
 

@@ -4,8 +4,6 @@ lag grows with the events and comes back to zero once they are anchored."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from registry.signing import Signer
 from tests.anchoring_world import anchored_world
 from tests.api_world import body, loopback_server, settings_for
 from tests.ledger_world import CLASS
+from tests.waiting import wait_for
 
 WRITERS = 16
 TRANSFERS_EACH = 30
@@ -30,14 +29,6 @@ def scrape(url: str) -> dict[str, float]:
             name, value = line.rsplit(" ", 1)
             values[name] = float(value)
     return values
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float = 120) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while not (value := condition()):
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.02)
-    return value
 
 
 def test_metrics_follow_a_write_burst(tmp_path: Path) -> None:
