@@ -59,6 +59,17 @@ def leader_gauge(port: int) -> float:
     return float(line.split()[1])
 
 
+def end_leader_session(url: str) -> None:
+    """End the session that holds the leader lock, as a killed process or a lost machine does."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        ((pid,),) = admin.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND objsubid = 2 AND database = (SELECT oid FROM pg_database"
+            " WHERE datname = current_database())"
+        ).fetchall()
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
 def leader_sessions(url: str) -> list[str]:
     """The application names of the sessions that hold a leader lock."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -185,13 +196,7 @@ def test_one_session_at_a_time_holds_the_leader_lock(world: World) -> None:
         first.release()
         assert second.acquire()
         # The leader's session ends (a killed process, a lost machine): the lock is free.
-        with psycopg.connect(url, autocommit=True) as admin:
-            ((pid,),) = admin.execute(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                " AND objsubid = 2 AND database = (SELECT oid FROM pg_database"
-                " WHERE datname = current_database())"
-            ).fetchall()
-            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        end_leader_session(url)
         assert wait_for(first.acquire, "the lock freed", timeout_s=60)
         # `held` asks the server at most once a CHECK_S: it finds the session gone.
         wait_for(lambda: not second.held(), "the killed session's holder sees it lost")
@@ -254,13 +259,7 @@ def test_a_leader_whose_lock_session_ends_steps_down_and_another_anchors(
         assert first.rpc_url is not None and second.rpc_url is None
         wait_for(anchored_all, "the first leader anchors")
 
-        with psycopg.connect(world.store.path, autocommit=True) as admin:
-            ((pid,),) = admin.execute(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                " AND objsubid = 2 AND database = (SELECT oid FROM pg_database"
-                " WHERE datname = current_database())"
-            ).fetchall()
-            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        end_leader_session(world.store.path)
         # The old leader finds its session gone at its next check (once a second at most).
         wait_for(lambda: first.health.leader is False, "the old leader steps down")
         assert first.rpc_url is None

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from registry.messages import ZERO_ADDRESS
 from registry.signing import Signer
 from registry.storage import Store
 from tests.api_world import OPERATOR_API_KEY, loopback_server, settings_for
+from tests.webhook_endpoint import webhook_endpoint
 
 CLASS = "SZ_TRANSIT-1.0-2026-440300"
 
@@ -58,26 +59,17 @@ class Receiver:
 def receiver() -> Iterator[tuple[Receiver, str]]:
     state = Receiver(failures=2)
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            data = self.rfile.read(int(self.headers["Content-Length"]))
-            with state.arrived:
-                state.attempts += 1
-                refuse = state.attempts <= state.failures
-                if not refuse:
-                    state.received.append((dict(self.headers), data))
-                    state.arrived.notify_all()
-            self.send_response(503 if refuse else 204)
-            self.end_headers()
+    def answer(headers: Message, data: bytes) -> int:
+        with state.arrived:
+            state.attempts += 1
+            if state.attempts <= state.failures:
+                return 503
+            state.received.append((dict(headers), data))
+            state.arrived.notify_all()
+        return 204
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield state, f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
-    server.server_close()
+    with webhook_endpoint(answer) as url:
+        yield state, url
 
 
 def sse_events(base: str, params: dict[str, Any], headers: dict[str, str]) -> list[dict[str, str]]:

@@ -13,8 +13,8 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email.message import Message
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +35,7 @@ from tests.ledger_world import World, check_invariants
 from tests.serve_process import CLI, clean_env, free_port, run_cli
 from tests.test_web_pages import siwe
 from tests.waiting import wait_for
+from tests.webhook_endpoint import webhook_endpoint
 
 pytestmark = pytest.mark.both_backends
 
@@ -61,24 +62,14 @@ class Receiver:
 def receiver() -> Iterator[Receiver]:
     state = Receiver()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            self.rfile.read(int(self.headers["Content-Length"]))
-            with state.arrived:
-                state.seqs.append(int(self.headers["X-Registry-Event-Id"]))
-                state.arrived.notify_all()
-            self.send_response(204)
-            self.end_headers()
+    def answer(headers: Message, _: bytes) -> int:
+        with state.arrived:
+            state.seqs.append(int(headers["X-Registry-Event-Id"]))
+            state.arrived.notify_all()
+        return 204
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    yield state
-    server.shutdown()
-    server.server_close()
+    with webhook_endpoint(answer) as state.url:
+        yield state
 
 
 def test_a_sign_in_nonce_is_taken_once_across_connections_until_it_expires(

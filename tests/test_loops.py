@@ -9,10 +9,9 @@ then to recover once the cause is gone.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 
 import pytest
@@ -26,6 +25,7 @@ from registry.storage.service import WebhookTable
 from tests.api_world import OPERATOR, Client, api_client, body
 from tests.ledger_world import World
 from tests.waiting import wait_for
+from tests.webhook_endpoint import webhook_endpoint
 
 
 class Fault:
@@ -110,20 +110,12 @@ def test_a_writer_that_cannot_write_answers_503_and_recovers(
 def receiver() -> Iterator[tuple[list[bytes], str]]:
     got: list[bytes] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            got.append(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(204)
-            self.end_headers()
+    def answer(_: Message, body: bytes) -> int:
+        got.append(body)
+        return 204
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield got, f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
-    server.server_close()
+    with webhook_endpoint(answer) as url:
+        yield got, url
 
 
 def test_the_webhook_dispatcher_survives_a_locked_database(

@@ -392,11 +392,15 @@ class StoreBase:
             self._ahead_by_id.clear()
             self._ahead_partial.clear()
             return
-        for pair in [p for p in self._active_ahead if p[0] == owner]:
-            if asset_class is None or pair[1] == asset_class:
-                for holding in self._active_ahead.pop(pair):
-                    self._ahead_by_id.pop(holding.id, None)
-                self._ahead_partial.discard(pair)
+        pairs = (
+            [p for p in self._active_ahead if p[0] == owner]
+            if asset_class is None
+            else [(owner, asset_class)]
+        )
+        for pair in pairs:
+            for holding in self._active_ahead.pop(pair, ()):
+                self._ahead_by_id.pop(holding.id, None)
+            self._ahead_partial.discard(pair)
 
     def forget_account(self, address: str) -> None:
         """A cached account row that this connection just changed."""

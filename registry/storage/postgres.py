@@ -215,17 +215,17 @@ class PgConnection:
                 self._reopen()
                 return PgCursor([], -1)
             self._reopen()
-        was_in_transaction = self.in_transaction
+        in_transaction = self.in_transaction
         try:
-            return self._execute(sql, parameters)
+            return self._execute(sql, parameters, in_transaction)
         except sqlite3.OperationalError:
             if not self._conn.broken:
                 raise
-            self._lost_in_transaction = was_in_transaction
-            if was_in_transaction or sql.split(None, 1)[0].upper() not in _REDOABLE:
+            self._lost_in_transaction = in_transaction
+            if in_transaction or sql.split(None, 1)[0].upper() not in _REDOABLE:
                 raise
             self._reopen()
-            return self._execute(sql, parameters)
+            return self._execute(sql, parameters, False)
 
     def _reopen(self) -> None:
         self._conn.close()
@@ -233,7 +233,7 @@ class PgConnection:
         self._conn = self._connect()
         self._lost_in_transaction = False
 
-    def _execute(self, sql: str, parameters: Sequence[Any]) -> PgCursor:
+    def _execute(self, sql: str, parameters: Sequence[Any], in_transaction: bool) -> PgCursor:
         # The snapshot taken with a writer's BEGIN serves only the statement right after it.
         begun, self._begun_snapshot = self._begun_snapshot, None
         special = self._special(sql, begun)
@@ -244,7 +244,7 @@ class PgConnection:
             statement = self._replace_to_upsert(statement)
         params = tuple(parameters)
         head = statement.split(None, 1)[0].upper()
-        if head in _DEFERRABLE and self.in_transaction and "RETURNING" not in statement:
+        if head in _DEFERRABLE and in_transaction and "RETURNING" not in statement:
             return self._defer(statement, params)
         if statement == "ROLLBACK":  # what is queued is undone unsent
             self._queued, self._sent = [], []
