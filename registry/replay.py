@@ -28,6 +28,7 @@ member's grams to the household and a reversal that took the member's claim back
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from collections import Counter, deque
@@ -141,6 +142,10 @@ Row = tuple[int, str, str, bytes]
 # A problem, or the event parsed, its decision time (None for the genesis) and 1 when its
 # signature was recovered again and matched.
 Checked = tuple[str | None, dict[str, Any], int | None, int]
+# What a worker process sends back: Checked without the event, which the deciding process
+# parses again from the row it holds (cheaper than unpickling the worker's parse).
+Alone = tuple[str | None, int | None, int]
+_parse_json = json.JSONDecoder().decode
 
 
 def _checked_rows(
@@ -171,14 +176,24 @@ def _checked_rows(
                 if not pending:
                     return
                 batch, future = pending.popleft()
-                yield from zip(batch, future.result(), strict=True)
+                for row, (problem, decision_time, verified) in zip(
+                    batch, future.result(), strict=True
+                ):
+                    # The worker found the body canonical JSON (UTF-8) of bounded nesting.
+                    event = _parse_json(row[3].decode()) if problem is None else {}
+                    yield row, (problem, event, decision_time, verified)
         finally:
             for _, future in pending:
                 future.cancel()
 
 
-def check_chunk(domain: Domain | None, rows: list[Row], verify: bool) -> list[Checked]:
-    return [check_alone(domain, *row, verify) for row in rows]
+def check_chunk(domain: Domain | None, rows: list[Row], verify: bool) -> list[Alone]:
+    return [
+        (problem, decision_time, verified)
+        for problem, _, decision_time, verified in (
+            check_alone(domain, *row, verify) for row in rows
+        )
+    ]
 
 
 def check_alone(

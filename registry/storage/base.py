@@ -252,7 +252,7 @@ class StoreBase:
         self._asset_classes: dict[str, dict[str, Any]] = {}
         # Holdings just read by `active_holdings`, so that applying the ranges picked from
         # them does not read them again; a holding that changes is dropped from it.
-        self._picked: dict[int, list[Holding]] = {}
+        self._picked: dict[int, dict[int, Holding]] = {}  # batch -> id -> holding
         # Nonces of the write transaction's group read in one query (`read_nonces_ahead`):
         # whether each is used, so that `claim_nonce` decides it without a query.
         self._nonces_ahead: dict[tuple[str, int], bool] = {}

@@ -212,7 +212,7 @@ class LedgerTables(StoreBase):
         after: tuple[int, int] | None = None
         if ahead is not None:
             for holding in [h for h in ahead if batch_no is None or h.batch_no == batch_no]:
-                picked.setdefault(holding.batch_no, []).append(holding)
+                picked.setdefault(holding.batch_no, {})[holding.id] = holding
                 yield holding
                 after = (holding.batch_no, holding.first)
             if pair not in self._ahead_partial:
@@ -236,11 +236,11 @@ class LedgerTables(StoreBase):
             holding = Holding(*row)
             if after is not None and (holding.batch_no, holding.first) <= after:
                 continue  # given from what was read ahead
-            picked.setdefault(holding.batch_no, []).append(holding)
+            picked.setdefault(holding.batch_no, {})[holding.id] = holding
             yield holding
 
     def holding_containing(self, batch_no: int, serial: int) -> Holding | None:
-        for known in self._picked.get(batch_no, ()):
+        for known in self._picked.get(batch_no, {}).values():
             if known.first <= serial <= known.last:
                 return known
         row = self.conn.execute(
@@ -272,8 +272,8 @@ class LedgerTables(StoreBase):
         """Drop a holding about to change from the ranges last picked: the others still hold
         as read, so moving a transfer's next range needs no query (a fragmented transfer
         moves about ten)."""
-        for batch_no, known in self._picked.items():
-            self._picked[batch_no] = [h for h in known if h.id != holding_id]
+        for known in self._picked.values():
+            known.pop(holding_id, None)
 
     def update_holding_range(self, holding_id: int, first: int, last: int) -> None:
         self._forget_picked(holding_id)
@@ -306,7 +306,9 @@ class LedgerTables(StoreBase):
         # The new range was cut from a holding already forgotten; drop any other overlap.
         known = self._picked.get(batch_no)
         if known:
-            self._picked[batch_no] = [h for h in known if h.last < first or h.first > last]
+            self._picked[batch_no] = {
+                i: h for i, h in known.items() if h.last < first or h.first > last
+            }
         self._forget_holdings_ahead(owner, asset_class)  # its id is the database's: read again
         self.conn.execute(
             "INSERT INTO holdings(batch_no, first, last, owner, asset_class, status, ref)"
