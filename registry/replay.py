@@ -165,7 +165,7 @@ def _checked_rows(
     chunk = max(1, min(CHUNK, (source.event_count() - 1) // (workers * IN_FLIGHT_PER_WORKER)))
     context = multiprocessing.get_context("spawn")  # no fork of a process holding SQLite
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: deque[tuple[list[Row], Future[list[Checked]]]] = deque()
+        pending: deque[tuple[list[Row], Future[list[Alone]]]] = deque()
         try:
             while True:
                 while len(pending) < workers * IN_FLIGHT_PER_WORKER:
