@@ -314,7 +314,7 @@ def test_missing_state_is_reported(stored_log: sqlite3.Connection) -> None:
 @settings(max_examples=40, deadline=None)
 @given(
     batches=st.lists(st.integers(min_value=1, max_value=300), min_size=1, max_size=6),
-    upper_level=st.integers(min_value=1, max_value=4),
+    upper_level=st.integers(min_value=0, max_value=4),
     upper_cache_bytes=st.sampled_from([0, 2_000, 1 << 20]),
 )
 def test_memory_caches_follow_appends_and_partial_tiles(

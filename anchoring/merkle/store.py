@@ -16,11 +16,13 @@ rebuilt from the complete subtrees under them, O(log n) each).
 Memory. Two caches, both only ever holding hashes that are stored and committed (a stored
 hash never changes, so a cached one is never stale; a cached partial tile is only too
 short, and is read again when a node past its end is wanted):
-- the upper levels, from `upper_level` (at least 4) up, are kept whole, tile by tile, read a
-  level at a time on first use and extended by appends. Levels from h up hold fewer than
-  size / 2**(h-1) hashes, and `upper_cache_bytes` (64 MiB) bounds them: as the log grows,
-  the lowest kept level is dropped, once per doubling past 1.7 * 10^7 leaves (levels 4 up
-  hold 40 MB at 10^7 leaves; levels 7 up 50 MB at 10^8);
+- the upper levels, from `upper_level` up, are kept whole, tile by tile, read on first use
+  and extended by appends. Levels from h up hold fewer than size / 2**(h-1) hashes, and
+  `upper_cache_bytes` (64 MiB) bounds them: as the log grows, the lowest kept level is
+  dropped, once per doubling: the whole tree is kept up to 2**20 leaves (64 MiB, read in
+  about 0.1 s by the first proof), levels 1 up to 2**21, levels h up to 2**(20 + h)
+  (levels 4 up hold 40 MB at 10^7 leaves; levels 7 up 50 MB at 10^8). A proof's node on a
+  kept level is a slice of a kept tile, found without a check;
 - the lower levels' tiles, first in first out, at most `cache_tiles` of 8 KiB (128 MiB).
   Once a log has more leaf tiles than a quarter of that, tiles of levels 1 to 3 would not
   stay cached: their nodes are rebuilt from the leaf tile under them (at most 7 hashes).
@@ -90,20 +92,24 @@ class MerkleLog:
         conn: Connection,
         *,
         cache_tiles: int = 16_384,
-        upper_level: int = 4,
+        upper_level: int = 0,
         upper_cache_bytes: int = 64 << 20,
     ) -> None:
         if cache_tiles < 1:
             raise ValueError(f"cache_tiles must be at least 1, got {cache_tiles}")
-        if not 1 <= upper_level < _LEVELS:
-            raise ValueError(f"upper_level must be between 1 and {_LEVELS - 1}, got {upper_level}")
+        if not 0 <= upper_level < _LEVELS:
+            raise ValueError(f"upper_level must be between 0 and {_LEVELS - 1}, got {upper_level}")
         self._table = TileTable(conn)
         self._cache_tiles = cache_tiles
         self._upper_level = upper_level
         self._upper_cache_bytes = upper_cache_bytes
-        # _levels[level]: tile index -> tile. From _upper_level up, a level's tiles 0, 1, ...
-        # as far as they have been read or appended; below, the cached tiles, the oldest
-        # first in _cached (one dict per level: no tuple key to build for a lookup).
+        # _whole[level], from _upper_level up: the level's tiles 0, 1, ... as far as they
+        # have been read or appended. Every complete subtree of the first _whole_size leaves
+        # is in them, so a proof within that size takes its nodes without a check.
+        self._whole: list[list[bytes]] = [[] for _ in range(_LEVELS)]
+        self._whole_size = 0
+        # _levels[level], below _upper_level: tile index -> the cached tiles, the oldest first
+        # in _cached (one dict per level: no tuple key to build for a lookup).
         self._levels: list[dict[int, bytes]] = [{} for _ in range(_LEVELS)]
         self._cached: deque[tuple[int, int]] = deque()
         # Ephemeral nodes (begin, end) -> MTH of leaves [begin, end): the right border of
@@ -146,11 +152,15 @@ class MerkleLog:
             if level < self._upper_level:
                 self._remember(level, tile_index, tile)
                 continue
-            kept = self._levels[level]
-            if tile_index <= len(kept):
+            kept = self._whole[level]
+            if tile_index < len(kept):
                 kept[tile_index] = tile
+            elif tile_index == len(kept):
+                kept.append(tile)
             # Else another connection appended since the level was read: it is read again
             # when a node past its end is wanted.
+        if self._whole_size == old_size:  # the rows hold every node the new leaves made
+            self._whole_size = new_size
         self._bound_upper_levels()
         return new_size
 
@@ -198,28 +208,88 @@ class MerkleLog:
     def _subtree_path(self, level: int, index: int, size: int) -> list[bytes]:
         """proof's path of complete subtree (level, index) in the tree of `size` leaves, its
         stored hashes fetched together (as transparency-dev/merkle's proof.Nodes then
-        Rehash). Requires (index + 1) * 2**level <= size."""
+        Rehash). Requires (index + 1) * 2**level <= size.
+
+        The path climbs one level a node, so its nodes below the kept levels come first:
+        those are looked up in the tile cache (misses read in one statement), the rest are
+        slices of the kept tiles."""
         inner = (index ^ ((size - 1) >> level)).bit_length()
+        upper = self._upper_level
+        if size > self._whole_size and not self._keep_whole(size):
+            upper = _LEVELS  # a kept level lacks a tile: the lookups below name it
+        if level >= upper:
+            return self._kept_path(level, index, size, inner)
         nodes = [
-            (height, (index >> (height - level)) ^ 1) for height in range(level, level + inner)
+            (height, (index >> (height - level)) ^ 1)
+            for height in range(level, min(level + inner, upper))
         ]
         # Only the topmost inner sibling can end past the tree: then it is ephemeral.
-        ephemeral = bool(nodes) and (nodes[-1][1] + 1) << nodes[-1][0] > size
+        ephemeral = len(nodes) == inner > 0 and (nodes[-1][1] + 1) << nodes[-1][0] > size
         if ephemeral:
             height, sibling = nodes.pop()
         border, border_height = index >> inner, level + inner
-        border_nodes = []
-        while border:
+        while border and border_height < upper:
             if border & 1:
-                border_nodes.append((border_height, border ^ 1))
+                nodes.append((border_height, border ^ 1))
             border >>= 1
             border_height += 1
         path = self._nodes(nodes)
         if ephemeral:
-            path.append(self._ephemeral_node(sibling << height, size))
-        if border_nodes:
-            path += self._nodes(border_nodes)
+            # Inner nodes come before border nodes: the ephemeral one goes between them.
+            path.insert(inner - 1, self._ephemeral_node(sibling << height, size))
+        if upper < _LEVELS:
+            path += self._kept_path(
+                upper, index >> (upper - level), size, max(0, level + inner - upper)
+            )
         return path
+
+    def _kept_path(self, level: int, index: int, size: int, inner: int) -> list[bytes]:
+        """_subtree_path when every level it crosses is kept whole up to `size`: the same
+        nodes in the same order, each a slice of a kept tile."""
+        path: list[bytes] = []
+        append, whole = path.append, self._whole
+        # Locals, not module globals: this loop is most of a proof's time.
+        tile_mask, tile_bits, hash_size = _TILE_MASK, _TILE_BITS, HASH_SIZE
+        top = level + inner - 1  # the topmost inner sibling, the only one that may end past size
+        if inner:
+            for tiles in whole[level:top]:
+                sibling = index ^ 1
+                begin = (sibling & tile_mask) * hash_size
+                append(tiles[sibling >> tile_bits][begin : begin + hash_size])
+                index >>= 1
+            sibling = index ^ 1
+            if (sibling + 1) << top > size:
+                append(self._ephemeral_node(sibling << top, size))
+            else:
+                begin = (sibling & tile_mask) * hash_size
+                append(whole[top][sibling >> tile_bits][begin : begin + hash_size])
+            index >>= 1
+        height = top + 1  # above the inner levels: the left siblings of the right border
+        while index:
+            if index & 1:
+                sibling = index ^ 1
+                begin = (sibling & tile_mask) * hash_size
+                append(whole[height][sibling >> tile_bits][begin : begin + hash_size])
+            index >>= 1
+            height += 1
+        return path
+
+    def _keep_whole(self, size: int) -> bool:
+        """Read what the kept levels lack of the tree of `size` leaves (at most the log's
+        size); True when they then hold all of its complete subtrees."""
+        for level in range(self._upper_level, size.bit_length()):
+            last = (size >> level) - 1  # the level's last complete subtree
+            if not self._kept_holds(level, last):
+                self._read_upper_level(level)
+                if not self._kept_holds(level, last):
+                    return False  # a tile is missing: the general path names it
+        self._whole_size = size
+        return True
+
+    def _kept_holds(self, level: int, index: int) -> bool:
+        kept = self._whole[level]
+        tile_index = index >> _TILE_BITS
+        return tile_index < len(kept) and len(kept[tile_index]) > (index & _TILE_MASK) * HASH_SIZE
 
     def _ephemeral_node(self, begin: int, end: int) -> bytes:
         cached = self._ephemeral.get((begin, end))
@@ -239,12 +309,13 @@ class MerkleLog:
         append, tile_mask, tile_bits, hash_size = hashes.append, _TILE_MASK, _TILE_BITS, HASH_SIZE
         for level, index in nodes:
             begin = (index & tile_mask) * hash_size
+            if level >= upper_level:
+                append(self._node(level, index))
+                continue
             tile = levels[level].get(index >> tile_bits)
             # A tile holds whole hashes: one that reaches past `begin` holds the node.
             if tile is not None and len(tile) > begin:
                 append(tile[begin : begin + hash_size])
-            elif level >= upper_level:
-                append(self._node(level, index))
             else:
                 misses.append(len(hashes))
                 append(b"")
@@ -336,15 +407,16 @@ class MerkleLog:
         database."""
         if count == 0:
             return b""
+        if level >= self._upper_level:
+            kept = self._whole[level]
+            for _ in range(2):  # what is kept, else what is kept once the level is read again
+                if tile_index < len(kept) and len(kept[tile_index]) >= count * HASH_SIZE:
+                    return kept[tile_index]
+                self._read_upper_level(level)
+            raise _missing_hashes(level, tile_index)
         tile = self._levels[level].get(tile_index)
         if tile is not None and len(tile) >= count * HASH_SIZE:
             return tile
-        if level >= self._upper_level:
-            self._read_upper_level(level)
-            tile = self._levels[level].get(tile_index)
-            if tile is not None and len(tile) >= count * HASH_SIZE:
-                return tile
-            raise _missing_hashes(level, tile_index)
         stored = self._table.tile(level, tile_index)
         if stored is None or len(stored) < count * HASH_SIZE:
             raise _missing_hashes(level, tile_index)
@@ -354,19 +426,22 @@ class MerkleLog:
     def _read_upper_level(self, level: int) -> None:
         """Read what the kept tiles of `level` lack: its last kept tile, which may have
         grown, and every tile after it."""
-        kept = self._levels[level]
+        kept = self._whole[level]
         for tile_index, tile in list(self._table.tiles_of_level(level, start=len(kept) - 1)):
-            if tile_index > len(kept):
+            if tile_index < len(kept):
+                kept[tile_index] = tile
+            elif tile_index == len(kept):
+                kept.append(tile)
+            else:
                 break  # a tile is missing: the caller reports the hashes it lacks
-            kept[tile_index] = tile
 
     def _bound_upper_levels(self) -> None:
         # Levels from h up hold fewer than size / 2**(h-1) hashes: when that passes the
         # bound, the lowest kept level goes to the tile cache.
-        while (self._known_size >> (self._upper_level - 1)) * HASH_SIZE > self._upper_cache_bytes:
+        while (self._known_size << 1 >> self._upper_level) * HASH_SIZE > self._upper_cache_bytes:
             if self._upper_level == _LEVELS - 1:
                 break
-            self._levels[self._upper_level] = {}
+            self._whole[self._upper_level] = []
             self._upper_level += 1
 
     def _remember(self, level: int, tile_index: int, tile: bytes) -> None:
