@@ -452,7 +452,9 @@ def _redo(
     operation = BY_EVENT_TYPE[event["type"]]
     request = event["payload"]["request"]
     signer = event["signatures"][0]["signer"]
-    if rebuilt.nonce_used(signer, request["nonce"]):
+    # Taken before the decision, in one statement: no decision reads the nonces, and replay
+    # stops at the first event that fails.
+    if not rebuilt.claim_nonce(signer, request["nonce"]):
         return f"event {seq}: nonce {request['nonce']} of {signer} used twice"
     logged = event["payload"]["effects"]
     details.note_erasures(rebuilt, seq)
@@ -498,7 +500,6 @@ def _redo(
                 details.taken_as_logged += 1
             if effects != logged:
                 return f"event {seq}: recorded effects {logged} differ from {effects}"
-        rebuilt.use_nonce(signer, request["nonce"])
         operation.apply(rebuilt, request, effects, signer, seq, time)
     finally:
         rebuilt.private_inputs = None

@@ -123,3 +123,20 @@ def test_replay_in_worker_processes_finds_a_gap_after_the_genesis(world: World) 
     world.store.conn.execute("DELETE FROM events WHERE seq = 30")
     problems = replay(world.store, workers=2).problems
     assert problems == ["event log has a gap: expected seq 30, found 31"]
+
+
+def test_a_request_logged_twice_is_a_nonce_used_twice(world: World) -> None:
+    """A signed transfer copied to the end of the log, with its own seq: its signature still
+    recovers to its signer, and replay names the nonce it uses again."""
+    lifecycle(world)
+    _, event_type, time, body = [
+        row for row in world.store.event_rows() if row[1] == "CreditsTransferred"
+    ][0]
+    copy = json.loads(body)
+    seq = world.store.next_seq()
+    copy["seq"] = seq
+    with world.store.write():
+        world.store.append_event(seq, event_type, time, canonical_bytes(copy))
+    nonce, signer = copy["payload"]["request"]["nonce"], copy["signatures"][0]["signer"]
+    problems = replay(world.store).problems
+    assert problems == [f"event {seq}: nonce {nonce} of {signer} used twice"]

@@ -4,6 +4,7 @@ retirements and cancellations."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import cache
 from typing import Any
 
 from registry.storage.base import (
@@ -14,6 +15,17 @@ from registry.storage.base import (
     chunks,
     pairs_of_marks,
 )
+
+
+@cache
+def _balances_upsert(rows: int) -> str:
+    """The statement adding `rows` (owner, asset class, one delta a status) to the balances."""
+    added = ", ".join(f"{s} = balances.{s} + excluded.{s}" for s in STATUSES)
+    marks = ", ".join(["(?, ?, " + ", ".join("?" * len(STATUSES)) + ")"] * rows)
+    return (
+        f"INSERT INTO balances(owner, asset_class, {', '.join(STATUSES)}) VALUES {marks}"
+        f" ON CONFLICT (owner, asset_class) DO UPDATE SET {added}"
+    )
 
 
 class LedgerTables(StoreBase):
@@ -352,11 +364,8 @@ class LedgerTables(StoreBase):
                 raise ValueError(status)
             row = rows.setdefault((owner, asset_class), [0] * len(STATUSES))
             row[STATUSES.index(status)] += delta
-        added = ", ".join(f"{s} = balances.{s} + excluded.{s}" for s in STATUSES)
         self.conn.execute(
-            f"INSERT INTO balances(owner, asset_class, {', '.join(STATUSES)}) VALUES"
-            f" {', '.join(['(?, ?, ?, ?, ?, ?)'] * len(rows))}"
-            f" ON CONFLICT (owner, asset_class) DO UPDATE SET {added}",
+            _balances_upsert(len(rows)),
             [value for key, deltas in rows.items() for value in (*key, *deltas)],
         )
 
@@ -373,12 +382,6 @@ class LedgerTables(StoreBase):
             "SELECT active FROM balances WHERE owner = ? AND asset_class = ?", (owner, asset_class)
         ).fetchone()
         return 0 if row is None else int(row[0])
-
-    def nonce_used(self, signer: str, nonce: int) -> bool:
-        row = self.conn.execute(
-            "SELECT 1 FROM nonces WHERE signer = ? AND nonce = ?", (signer, nonce)
-        ).fetchone()
-        return row is not None
 
     def read_nonces_ahead(self, pairs: Iterable[tuple[str, int]]) -> None:
         """Read which of a write group's (signer, nonce) pairs are used, in one query, so
@@ -414,9 +417,6 @@ class LedgerTables(StoreBase):
             return False
         self._claimed_nonces[-1].add((signer, nonce))
         return True
-
-    def use_nonce(self, signer: str, nonce: int) -> None:
-        self.conn.execute("INSERT INTO nonces(signer, nonce) VALUES (?, ?)", (signer, nonce))
 
     def insert_retirement(self, row: dict[str, Any]) -> None:
         self.insert_row("retirements", row)
