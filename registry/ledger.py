@@ -254,7 +254,7 @@ def _keepable(store: Store, authorised: Authorised, effects: Effects) -> list[Pi
 # A group of at least this many requests is authorised on two threads, half each: signature
 # recovery (coincurve) releases the GIL, so one thread recovers while the other normalises
 # and hashes. `authorise` reads no state, so it needs no connection of its own.
-PARALLEL_AUTHORISE_FROM = 64
+PARALLEL_AUTHORISE_FROM = 16
 
 
 @cache
