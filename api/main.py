@@ -156,6 +156,8 @@ def create_app(
         )
         running.start()
         await warm_up(app)
+        # ProofFastPath answers proofs on this thread, from this thread's reader.
+        running.reader().tree.load_kept_levels()
         try:
             yield
         finally:

@@ -354,3 +354,24 @@ def test_memory_caches_follow_appends_and_partial_tiles(
         assert writer.inclusion_proof(index, size + 7) == whole.inclusion_proof(index, size + 7)
         if index < size + 3:
             assert reader.inclusion_proof(index, size + 3) == whole.inclusion_proof(index, size + 3)
+
+
+def test_proofs_within_the_kept_levels_read_nothing(tmp_path: Path) -> None:
+    """Once the kept levels are loaded (the whole tree, at this size), every inclusion and
+    consistency proof of the tree is made from memory: no statement reaches SQLite."""
+    path = tmp_path / "log.db"
+    size = 5_000
+    MerkleLog(sqlite3.connect(path)).append(leaf_hashes(leaves(0, size)))
+    conn = sqlite3.connect(path)
+    log = MerkleLog(conn)
+    log.load_kept_levels()
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    whole = new_log(size)
+    rng = random.Random(7)
+    for _ in range(200):
+        size2 = rng.randrange(1, size + 1)
+        index, size1 = rng.randrange(size2), rng.randrange(1, size2 + 1)
+        assert log.inclusion_proof(index, size2) == whole.inclusion_proof(index, size2)
+        assert log.consistency_proof(size1, size2) == whole.consistency_proof(size1, size2)
+    assert statements == []
