@@ -27,7 +27,7 @@ def time_second(epoch: float) -> int:
 
 def parse_time(text: str) -> float:
     """The epoch of an event time. The shape `format_time` writes is read field by field,
-    a tenth of the cost of `strptime` (replay reads every event's time); any other text is
+    a third of the cost of `strptime` (replay reads every event's time); any other text is
     left to `strptime`, which decides what else is accepted."""
     written = _WRITTEN.fullmatch(text)
     if written is None:
