@@ -26,6 +26,7 @@ from registry.storage.postgres import redacted, translate
 from tests.api_world import api_client, body
 from tests.ledger_world import World
 from tests.serve_process import CLI, clean_env, free_port, run_cli
+from tests.waiting import wait_for
 
 
 @pytest.mark.parametrize(
@@ -262,11 +263,21 @@ def _end_sessions(url: str, *stores: Store) -> None:
 
 
 def _terminate(url: str, pids: list[int]) -> None:
+    """End these sessions and wait until none is left. A session may have ended already:
+    a client's backend leaves `pg_stat_activity` a moment after the client disconnects."""
     with psycopg.connect(url, autocommit=True) as admin:
-        ended = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,)
-        ).fetchall()
-    assert all(row[0] for row in ended)
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)
+        )
+        wait_for(
+            lambda: (
+                admin.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)
+                ).fetchone()
+                is None
+            ),
+            "the ended sessions to leave pg_stat_activity",
+        )
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
