@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import json
 import time as _time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from registry import messages as m
@@ -251,17 +249,6 @@ def _keepable(store: Store, authorised: Authorised, effects: Effects) -> list[Pi
     return [piece for piece in pieces if piece.subject not in erased]
 
 
-# A group of at least this many requests is authorised on two threads, half each: signature
-# recovery (coincurve) releases the GIL, so one thread recovers while the other normalises
-# and hashes. `authorise` reads no state, so it needs no connection of its own.
-PARALLEL_AUTHORISE_FROM = 16
-
-
-@cache
-def _second_authoriser() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="carbon-registry-authorise")
-
-
 class Registry:
     """The ledger over one Store. Methods raise RegistryError subclasses and change nothing."""
 
@@ -354,13 +341,14 @@ class Registry:
         the result; the others still commit. A request may carry its personal data as a
         fourth item.
         """
-        group = list(requests)
-        if len(group) >= PARALLEL_AUTHORISE_FROM:
-            half = len(group) // 2
-            second_half = _second_authoriser().submit(self._authorise_each, group[half:])
-            prepared = self._authorise_each(group[:half]) + second_half.result()
-        else:
-            prepared = self._authorise_each(group)
+        prepared: list[Authorised | RegistryError] = []
+        for kind, message, signature, *private in requests:
+            try:
+                prepared.append(
+                    self.authorise(kind, message, signature, private[0] if private else None)
+                )
+            except RegistryError as exc:
+                prepared.append(exc)
         results: list[Receipt | RegistryError] = []
         with self.store.write():
             self._read_ahead([item for item in prepared if isinstance(item, Authorised)])
@@ -374,19 +362,6 @@ class Registry:
                 except RegistryError as exc:
                     results.append(exc)
         return results
-
-    def _authorise_each(
-        self, requests: Sequence[tuple[str, Any, str] | tuple[str, Any, str, Private | None]]
-    ) -> list[Authorised | RegistryError]:
-        prepared: list[Authorised | RegistryError] = []
-        for kind, message, signature, *private in requests:
-            try:
-                prepared.append(
-                    self.authorise(kind, message, signature, private[0] if private else None)
-                )
-            except RegistryError as exc:
-                prepared.append(exc)
-        return prepared
 
     def _read_ahead(self, group: list[Authorised]) -> None:
         """Read the group's accounts, nonces and (on PostgreSQL) spendable holdings in one
