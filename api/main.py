@@ -157,7 +157,7 @@ def create_app(
         running.start()
         await warm_up(app)
         # ProofFastPath answers proofs on this thread, from this thread's reader.
-        running.reader().tree.load_kept_levels()
+        running.reader().tree.keep_whole_tree()
         try:
             yield
         finally:

@@ -42,6 +42,8 @@ from registry.storage.service import IdempotencyTable, SignInNonceTable, Webhook
 log = logging.getLogger("carbon_registry.api")
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+READER_UPPER_LEVEL = 4
+"""The lowest Merkle level a thread-pool reader keeps whole (4 MB at 10^6 leaves)."""
 
 
 @dataclass
@@ -179,7 +181,10 @@ class RegistryService:
             reader = Reader(
                 store,
                 Registry(store),
-                MerkleLog(store.conn),
+                # Levels 4 and up kept whole, the lower ones in the tile cache: one thread's
+                # reader, the event loop's, keeps the whole tree (`keep_whole_tree`, at
+                # start-up), so a node holds one copy of it, not one a thread.
+                MerkleLog(store.conn, upper_level=READER_UPPER_LEVEL),
                 CheckpointStore(store.conn, self.log_id),
                 IdempotencyTable(store.conn),
                 WebhookTable(store.conn),

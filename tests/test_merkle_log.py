@@ -356,15 +356,20 @@ def test_memory_caches_follow_appends_and_partial_tiles(
             assert reader.inclusion_proof(index, size + 3) == whole.inclusion_proof(index, size + 3)
 
 
-def test_proofs_within_the_kept_levels_read_nothing(tmp_path: Path) -> None:
-    """Once the kept levels are loaded (the whole tree, at this size), every inclusion and
-    consistency proof of the tree is made from memory: no statement reaches SQLite."""
+@pytest.mark.parametrize("upper_level", [0, 4])
+def test_a_log_keeping_the_whole_tree_proves_without_reading(
+    tmp_path: Path, upper_level: int
+) -> None:
+    """Once `keep_whole_tree` has read the tree (whatever level the log was opened with
+    and whatever its tile cache held), every inclusion and consistency proof of the tree is
+    made from memory: no statement reaches SQLite."""
     path = tmp_path / "log.db"
     size = 5_000
     MerkleLog(sqlite3.connect(path)).append(leaf_hashes(leaves(0, size)))
     conn = sqlite3.connect(path)
-    log = MerkleLog(conn)
-    log.load_kept_levels()
+    log = MerkleLog(conn, upper_level=upper_level)
+    log.inclusion_proof(size // 3, size)  # fills the tile cache of the lower levels, if any
+    log.keep_whole_tree()
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
     whole = new_log(size)

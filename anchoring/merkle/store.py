@@ -164,9 +164,18 @@ class MerkleLog:
         self._bound_upper_levels()
         return new_size
 
-    def load_kept_levels(self) -> None:
-        """Read the kept levels of the tree as it is now, as its first proof would (about
-        0.1 s at 2**20 leaves): a server calls it before answering, so no request waits."""
+    def keep_whole_tree(self) -> None:
+        """Keep whole every level the memory bound allows (all of them up to 2**20 leaves),
+        whatever `upper_level` the log was opened with, and read them now, as the first proof
+        would (about 0.1 s at 2**20 leaves): a server calls it before answering, so that no
+        request waits for it."""
+        if self._upper_level > 0:
+            for level in range(self._upper_level):
+                self._levels[level] = {}
+            self._cached.clear()
+            self._upper_level = 0
+            self._whole_size = 0  # the levels just kept are empty
+            self._bound_upper_levels()
         self._keep_whole(self.size)
 
     def leaf_hash(self, index: int) -> bytes:
