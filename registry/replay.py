@@ -198,12 +198,8 @@ def _yield_to_the_decider() -> None:
 
 
 def check_chunk(domain: Domain | None, rows: list[Row], verify: bool) -> list[Alone]:
-    return [
-        (problem, decision_time, verified)
-        for problem, _, decision_time, verified in (
-            check_alone(domain, *row, verify) for row in rows
-        )
-    ]
+    checked = [check_alone(domain, *row, verify) for row in rows]
+    return [(problem, decision_time, verified) for problem, _, decision_time, verified in checked]
 
 
 def check_alone(

@@ -422,12 +422,12 @@ class MerkleLog:
         if count == 0:
             return b""
         if level >= self._upper_level:
-            kept = self._whole[level]
-            for _ in range(2):  # what is kept, else what is kept once the level is read again
-                if tile_index < len(kept) and len(kept[tile_index]) >= count * HASH_SIZE:
-                    return kept[tile_index]
+            last = (tile_index << _TILE_BITS) + count - 1
+            if not self._kept_holds(level, last):
                 self._read_upper_level(level)
-            raise _missing_hashes(level, tile_index)
+                if not self._kept_holds(level, last):
+                    raise _missing_hashes(level, tile_index)
+            return self._whole[level][tile_index]
         tile = self._levels[level].get(tile_index)
         if tile is not None and len(tile) >= count * HASH_SIZE:
             return tile
