@@ -1,7 +1,7 @@
 """Signed transfers applied per second at 10^5 and 10^6 existing holdings.
 
 Prints one JSON object. A transfer here is the whole path of a request: EIP-712 digest,
-signature recovery, FIFO range selection, range split, balance update, nonce, RFC 8785 event,
+signature recovery, range selection (rule 2, docs/spec.md §2), range split, balance update, nonce, RFC 8785 event,
 commit. Signing happens before the clock starts (clients sign, the registry verifies).
 
 The existing holdings are bulk-inserted straight into the tables (one batch each, spread over

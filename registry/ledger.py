@@ -38,7 +38,7 @@ from registry.errors import (
     ValidationError,
 )
 from registry.handlers import BY_EVENT_TYPE, OPERATIONS, Operation
-from registry.handlers.common import Effects, Receipt, serial_range
+from registry.handlers.common import LATEST_RANGE_RULE, RANGE_RULES, Effects, Receipt, serial_range
 from registry.messages import Message
 from registry.messages.fields import ADDRESS
 from registry.methodologies.policy import refuse_below_floor, refuse_superseded
@@ -73,25 +73,32 @@ GENESIS = "RegistryOpened"
 
 
 def genesis_payload(
-    chain_id: int, verifying_contract: str, operator: str, log_id: str
+    chain_id: int, verifying_contract: str, operator: str, log_id: str, range_rule: int
 ) -> dict[str, Any]:
     return {
         "log_id": log_id,
         "chain_id": chain_id,
         "verifying_contract": verifying_contract,
         "operator": operator,
+        "range_rule": range_rule,
     }
 
 
 def apply_genesis(store: Store, payload: dict[str, Any], seq: int) -> None:
-    store.set_meta(
-        {
-            "log_id": payload["log_id"],
-            "chain_id": str(payload["chain_id"]),
-            "verifying_contract": payload["verifying_contract"],
-            "operator": payload["operator"],
-        }
-    )
+    meta = {
+        "log_id": payload["log_id"],
+        "chain_id": str(payload["chain_id"]),
+        "verifying_contract": payload["verifying_contract"],
+        "operator": payload["operator"],
+    }
+    # A genesis logged before range rules were versioned names none, and stores none: its
+    # registry follows rule 1 (`Store.range_rule`).
+    if "range_rule" in payload:
+        range_rule = payload["range_rule"]
+        if type(range_rule) is not int or range_rule not in RANGE_RULES:
+            raise ValueError(f"unknown range_rule {range_rule!r}")
+        meta["range_rule"] = str(range_rule)
+    store.set_meta(meta)
     store.insert_account(payload["operator"], "operator", "registry operator", None, seq)
     store.insert_role(payload["operator"], "operator", seq)
 
@@ -275,13 +282,16 @@ class Registry:
         operator: str,
         log_id: str,
         clock: Callable[[], float] = _time.time,
+        range_rule: int = LATEST_RANGE_RULE,
     ) -> Registry:
-        """Write the genesis event: the EIP-712 domain, the log id and the operator."""
+        """Write the genesis event: the EIP-712 domain, the log id, the operator and the
+        serial-range rule (`handlers.common.pick_ranges`; an earlier one only to compare)."""
         payload = genesis_payload(
             chain_id,
             m.address(verifying_contract, "verifying_contract"),
             m.address(operator, "operator"),
             m.text(log_id, "log_id"),
+            range_rule,
         )
         with store.write():
             if store.next_seq() != 0:

@@ -9,6 +9,7 @@ from typing import Any
 
 from registry import messages
 from registry.commitments import NO_COMMITMENT, commit_text
+from registry.handlers.common import LATEST_RANGE_RULE
 from registry.ledger import OPERATIONS, Authorised, Receipt, Registry
 from registry.messages import PERSONAL_KINDS
 from registry.signing import Signer, new_nonce
@@ -31,6 +32,7 @@ class World:
         path: Path | str,
         names: tuple[str, ...] = ("alice", "bob", "carol"),
         contract: str = CONTRACT,
+        range_rule: int = LATEST_RANGE_RULE,
     ) -> World:
         operator = Signer.generate()
         registry = Registry.create(
@@ -39,6 +41,7 @@ class World:
             verifying_contract=contract,
             operator=operator.address,
             log_id="test.local/log",
+            range_rule=range_rule,
         )
         world = cls(registry, operator)
         for name in names:

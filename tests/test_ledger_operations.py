@@ -10,6 +10,7 @@ import pytest
 
 from registry import errors
 from registry.commitments import NO_COMMITMENT
+from registry.handlers.common import RANGE_RULES
 from registry.ledger import Receipt, Registry
 from registry.replay import replay
 from registry.signing import Signer
@@ -462,9 +463,14 @@ def test_a_group_of_bad_signatures_changes_nothing(world: World) -> None:
     assert world.snapshot() == before
 
 
-def test_a_group_moving_many_fragmented_ranges_matches_its_log(world: World) -> None:
-    """Transfers in one group that each move many ranges, some of them ranges an earlier
-    request of the group just split or moved: the tables stay what the log says."""
+@pytest.mark.parametrize("range_rule", RANGE_RULES)
+def test_a_group_moving_many_fragmented_ranges_matches_its_log(
+    store_url: str, range_rule: int
+) -> None:
+    """Transfers in one group that each move many ranges (rule 1; under rule 2 the ranges
+    received from one holding joined), some of them ranges an earlier request of the group
+    just split or moved: the tables stay what the log says."""
+    world = World.create(store_url, range_rule=range_rule)
     for name in ("alice", "bob", "carol"):
         world.issue(name, 1_000)
     world.registry.execute_many(
@@ -479,10 +485,12 @@ def test_a_group_moving_many_fragmented_ranges_matches_its_log(world: World) -> 
     ]
     results = world.registry.execute_many(group)
     assert [type(r) for r in results] == [Receipt] * len(group)
-    assert len(results[0].effects["ranges"]) > 10  # type: ignore[union-attr]
+    moved = len(results[0].effects["ranges"])  # type: ignore[union-attr]
+    assert moved > 10 if range_rule == 1 else moved == 3  # alice's batch, bob's, carol's
     assert [world.active(n) for n in ("alice", "bob", "carol")] == [10, 2_975, 15]
     check_invariants(world.store)
     assert replay(world.store).clean
+    world.store.close()
 
 
 def test_groups_decide_as_requests_one_at_a_time_would(world: World) -> None:
@@ -540,3 +548,67 @@ def test_open_without_init_is_a_clear_error(tmp_path: Any) -> None:
 
     with pytest.raises(errors.NotInitialisedError):
         Registry(Store(tmp_path / "empty.db"))
+
+
+def _ranges(receipt: Receipt) -> list[tuple[int, int, int]]:
+    return [(r["batch_no"], r["first"], r["last"]) for r in receipt.effects["ranges"]]
+
+
+def _held(world: World, name: str) -> list[tuple[int, int, int]]:
+    return [(h.batch_no, h.first, h.last) for h in world.store.holdings_of(world.addr(name))]
+
+
+@pytest.mark.parametrize("range_rule", RANGE_RULES)
+def test_a_transfer_takes_one_covering_holding_under_rule_2(
+    store_url: str, range_rule: int
+) -> None:
+    """Alice holds a small old batch and a larger newer one. Rule 2 pays 8 grams from the
+    first holding that covers them (the newer), where rule 1 spends the older first; an
+    amount no holding covers is taken first in, first out under both; `batchNo` keeps to
+    its batch."""
+    world = World.create(store_url, range_rule=range_rule)
+    try:
+        world.issue("alice", 5)  # batch 1
+        world.issue("alice", 100)  # batch 2
+        eight = _ranges(world.transfer("alice", "bob", 8))
+        assert eight == ([(2, 93, 100)] if range_rule == 2 else [(1, 1, 5), (2, 98, 100)])
+        # 97 grams left: under rule 2, 5 in batch 1 and 92 in batch 2; no holding covers 96
+        many = _ranges(world.transfer("alice", "carol", 96))
+        assert many == ([(1, 1, 5), (2, 2, 92)] if range_rule == 2 else [(2, 2, 97)])
+        assert world.active("alice") == 1
+        world.issue("alice", 3)  # batch 3
+        with pytest.raises(errors.InsufficientBalanceError):
+            world.transfer("alice", "bob", 2, batch_no=2)
+        assert _ranges(world.transfer("alice", "bob", 2, batch_no=3)) == [(3, 2, 3)]
+        check_invariants(world.store)
+        assert replay(world.store).clean
+    finally:
+        world.store.close()
+
+
+@pytest.mark.parametrize("range_rule", RANGE_RULES)
+def test_ranges_received_next_to_one_of_the_recipient_join_it_under_rule_2(
+    store_url: str, range_rule: int
+) -> None:
+    """Successive parts of one holding paid to one account become one range there (rule
+    2; rule 1 never joins); a part landing next to a range of another owner, or next to a
+    range of the recipient's that is no longer active, stays a holding of its own."""
+    world = World.create(store_url, range_rule=range_rule)
+    try:
+        world.issue("alice", 100)
+        for amount in (10, 5, 1):
+            world.transfer("alice", "bob", amount)
+        if range_rule == 1:
+            assert _held(world, "bob") == [(1, 85, 85), (1, 86, 90), (1, 91, 100)]
+            return
+        assert _held(world, "bob") == [(1, 85, 100)]
+        world.retire("bob", 16)
+        world.transfer("alice", "bob", 4)  # 81-84, next to bob's retired range
+        world.transfer("alice", "carol", 3)  # 78-80, next to bob's active one
+        world.transfer("alice", "bob", 2)  # 76-77, next to carol's
+        assert _held(world, "bob") == [(1, 76, 77), (1, 81, 84), (1, 85, 100)]
+        assert _held(world, "carol") == [(1, 78, 80)]
+        check_invariants(world.store)
+        assert replay(world.store).clean
+    finally:
+        world.store.close()

@@ -58,6 +58,7 @@ def test_migrate_then_replay_and_audit_are_clean(old: Path) -> None:
         "SELECT beneficiary_name, beneficiary_commitment FROM retirements"
     ).fetchall()
     assert retirement == ("Acme", None)  # logged by the first release with the name
+    assert store.range_rule == 1  # its genesis names no range rule: it keeps the first
     store.close()
 
 
@@ -124,7 +125,7 @@ def test_a_registry_of_schema_4_gains_the_offer_and_community_tables(tmp_path: P
         step.apply(conn)
     conn.execute("PRAGMA user_version = 4")
     applied = schema.migrate(conn)
-    assert [step.version for step in applied] == [5, 6, 7, 8]
+    assert [step.version for step in applied] == list(range(5, schema.LATEST + 1))
     for table in ("offers", "redemptions", "community_members"):
         assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,)
     conn.close()
@@ -159,7 +160,7 @@ def test_migration_6_forgets_the_links_of_members_erased_before(tmp_path: Path) 
     conn.execute("UPDATE claims SET beneficiary = ? WHERE account = ?", (household, member.address))
     conn.execute("DROP TABLE erased_members")
     conn.execute("PRAGMA user_version = 5")
-    assert [step.version for step in schema.migrate(conn)] == [6, 7, 8]
+    assert [step.version for step in schema.migrate(conn)] == list(range(6, schema.LATEST + 1))
     assert conn.execute("SELECT * FROM erased_members").fetchall() == [(household, size)]
     assert conn.execute(
         "SELECT household FROM accounts WHERE address = ?", (member.address,)
@@ -174,3 +175,26 @@ def test_migration_6_forgets_the_links_of_members_erased_before(tmp_path: Path) 
         assert report.clean, report.problems
     finally:
         store.close()
+
+
+def test_migration_9_gives_the_active_holdings_index_their_last_serial(tmp_path: Path) -> None:
+    """Range rule 2 looks for an owner's first holding that covers an amount: the index of
+    active holdings now holds `last`, so the search reads no table row it passes over."""
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "v8.db", isolation_level=None)
+    for step in schema.MIGRATIONS[:8]:
+        step.apply(conn)
+    conn.execute("PRAGMA user_version = 8")
+    assert [step.version for step in schema.migrate(conn)] == [9]
+    indexes = {
+        row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    }
+    assert "holdings_active_ranges" in indexes and "holdings_active" not in indexes
+    plan = conn.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM holdings WHERE owner = ? AND asset_class = ?"
+        " AND status = 'active' AND last - first >= ? ORDER BY batch_no, first LIMIT 1",
+        ("0x" + "11" * 20, "SZ_TRANSIT-1.0-2026-440300", 9),
+    ).fetchall()
+    assert "USING INDEX holdings_active_ranges" in plan[0][3]
+    conn.close()

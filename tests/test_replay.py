@@ -7,7 +7,10 @@ import json
 import pytest
 
 from registry.canonical import canonical_bytes
+from registry.handlers.common import LATEST_RANGE_RULE
+from registry.ledger import Registry
 from registry.replay import replay
+from registry.storage import Store
 from tests.ledger_world import World
 
 pytestmark = pytest.mark.both_backends
@@ -49,6 +52,29 @@ def test_an_event_edited_is_caught(world: World) -> None:
     )
     problems = replay(world.store).problems
     assert problems and f"event {seq}" in problems[0]
+
+
+def test_a_genesis_naming_an_unknown_range_rule_is_refused(world: World) -> None:
+    """A registry cannot be created under a serial-range rule this program does not have,
+    and a log whose genesis names one does not replay."""
+    with pytest.raises(ValueError, match="unknown range_rule 3"):
+        Registry.create(
+            Store(":memory:"),
+            chain_id=1,
+            verifying_contract="0x" + "00" * 20,
+            operator=world.operator.address,
+            log_id="x",
+            range_rule=3,
+        )
+    lifecycle(world)
+    genesis = json.loads(next(world.store.event_rows())[3])
+    assert genesis["payload"]["range_rule"] == LATEST_RANGE_RULE
+    genesis["payload"]["range_rule"] = 3
+    world.store.conn.execute(
+        "UPDATE events SET body = ? WHERE seq = 0", (canonical_bytes(genesis),)
+    )
+    problems = replay(world.store).problems
+    assert problems and "event 0" in problems[0] and "unknown range_rule 3" in problems[0]
 
 
 def test_a_non_canonical_event_is_caught(world: World) -> None:

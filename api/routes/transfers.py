@@ -1,4 +1,4 @@
-"""Transfers: owner-signed moves of grams, oldest serials first."""
+"""Transfers: owner-signed moves of grams, serial ranges chosen by the range rule."""
 
 from __future__ import annotations
 

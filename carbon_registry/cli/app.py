@@ -219,7 +219,7 @@ batch_option = click.option(
     "batch_no",
     type=SAFE_INT,
     default=0,
-    help="Only this batch (default 0: any batch, oldest first).",
+    help="Only this batch (default 0: any batch, by the range rule).",
 )
 
 

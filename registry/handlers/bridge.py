@@ -12,7 +12,7 @@ from registry.handlers.common import (
     batch_scope,
     certificate_id,
     move_ranges,
-    pick_fifo,
+    pick_ranges,
     require_asset_class,
     require_operator,
     require_signer,
@@ -24,7 +24,7 @@ def decide_lock(store: Store, req: dict[str, Any], signer: str, seq: int) -> Eff
     require_signer(req["owner"], signer)
     require_asset_class(store, req["assetClass"])
     batch = batch_scope(store, req["assetClass"], req["batchNo"])
-    ranges = pick_fifo(store, req["owner"], req["assetClass"], batch, req["amount"])
+    ranges = pick_ranges(store, req["owner"], req["assetClass"], batch, req["amount"])
     # Locks are numbered 0, 1, 2...: the token contract's bitmap of minted locks stays dense.
     return {"lock_no": store.next_lock_no(), "ranges": ranges}
 

@@ -12,7 +12,7 @@ from registry.handlers.common import (
     batch_scope,
     certificate_id,
     move_ranges,
-    pick_fifo,
+    pick_ranges,
     require_account,
     require_asset_class,
     require_operator,
@@ -53,7 +53,7 @@ def decide_transfer(store: Store, req: dict[str, Any], signer: str, seq: int) ->
     require_asset_class(store, req["assetClass"])
     require_account(store, req["to"])
     batch = batch_scope(store, req["assetClass"], req["batchNo"])
-    return {"ranges": pick_fifo(store, req["from"], req["assetClass"], batch, req["amount"])}
+    return {"ranges": pick_ranges(store, req["from"], req["assetClass"], batch, req["amount"])}
 
 
 def apply_transfer(
@@ -75,7 +75,7 @@ def decide_retire(store: Store, req: dict[str, Any], signer: str, seq: int) -> E
     require_signer(req["owner"], signer)
     require_asset_class(store, req["assetClass"])
     batch = batch_scope(store, req["assetClass"], req["batchNo"])
-    ranges = pick_fifo(store, req["owner"], req["assetClass"], batch, req["amount"])
+    ranges = pick_ranges(store, req["owner"], req["assetClass"], batch, req["amount"])
     return {"certificate_id": certificate_id(seq), "ranges": ranges}
 
 
@@ -140,7 +140,7 @@ def decide_cancel(store: Store, req: dict[str, Any], signer: str, seq: int) -> E
     require_asset_class(store, req["assetClass"])
     require_account(store, req["holder"])
     batch = batch_scope(store, req["assetClass"], req["batchNo"])
-    return {"ranges": pick_fifo(store, req["holder"], req["assetClass"], batch, req["amount"])}
+    return {"ranges": pick_ranges(store, req["holder"], req["assetClass"], batch, req["amount"])}
 
 
 def apply_cancel(

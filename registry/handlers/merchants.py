@@ -18,7 +18,7 @@ from registry.handlers.common import (
     certificate_id,
     decision_time,
     move_ranges,
-    pick_fifo,
+    pick_ranges,
     require_account_kind,
     require_asset_class,
     require_signer,
@@ -96,7 +96,7 @@ def decide_redeem_offer(store: Store, req: dict[str, Any], signer: str, seq: int
         raise OfferStateError(f"offer {req['offerId']} of {req['merchant']} {why}")
     require_asset_class(store, req["assetClass"])
     batch = batch_scope(store, req["assetClass"], req["batchNo"])
-    ranges = pick_fifo(store, req["owner"], req["assetClass"], batch, offer["grams"])
+    ranges = pick_ranges(store, req["owner"], req["assetClass"], batch, offer["grams"])
     if req["mode"] == "transfer":
         return {"grams": offer["grams"], "ranges": ranges}
     return {

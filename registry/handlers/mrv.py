@@ -15,7 +15,7 @@ from registry.handlers.common import (
     Effects,
     Receipt,
     move_ranges,
-    pick_fifo,
+    pick_ranges,
     require_asset_class,
     require_operator,
     require_role,
@@ -102,14 +102,14 @@ def decide_reverse_claim(store: Store, req: dict[str, Any], signer: str, seq: in
     if batch_no is not None:
         from_holder = min(grams, store.held_in_status(holder, asset_class, batch_no, "active"))
         if from_holder:
-            holder_ranges = pick_fifo(store, holder, asset_class, batch_no, from_holder)
+            holder_ranges = pick_ranges(store, holder, asset_class, batch_no, from_holder)
     pool, from_pool = run["buffer_pool"], grams - from_holder
     pool_ranges: list[dict[str, int]] = []
     if from_pool:
         active = store.active_balance(pool, asset_class)
         if active < from_pool:
             raise BufferShortfallError(pool, asset_class, from_pool, active)
-        pool_ranges = pick_fifo(store, pool, asset_class, None, from_pool)
+        pool_ranges = pick_ranges(store, pool, asset_class, None, from_pool)
     return {
         "asset_class": asset_class,
         "holder": holder,

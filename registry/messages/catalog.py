@@ -71,7 +71,7 @@ ASSET_CLASS = Field(
 BATCH_NO = Field(
     "batchNo",
     uint_kind("uint256", MAX_SAFE),
-    "Only grams of this batch; 0 takes any batch of the class, oldest first.",
+    "Only grams of this batch; 0 takes any batch of the class, by the range rule.",
     default=0,
     cli="--batch",
 )
@@ -276,7 +276,7 @@ ISSUE = Message(
 TRANSFER = Message(
     "Transfer",
     "CreditsTransferred",
-    "Transfer grams to another account, oldest serials first (owner-signed).",
+    "Transfer grams to another account, by the range rule (owner-signed).",
     (
         Field("from", ADDRESS, "The owner of the grams; signs the request.", from_signer=True),
         Field("to", ADDRESS, "The receiving account."),

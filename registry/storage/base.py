@@ -253,6 +253,7 @@ class StoreBase:
         # Holdings just read by `active_holdings`, so that applying the ranges picked from
         # them does not read them again; a holding that changes is dropped from it.
         self._picked: dict[int, dict[int, Holding]] = {}  # batch -> id -> holding
+        self._range_rule: int | None = None  # `range_rule`, read once
         # Nonces of the write transaction's group read in one query (`read_nonces_ahead`):
         # whether each is used, so that `claim_nonce` decides it without a query.
         self._nonces_ahead: dict[tuple[str, int], bool] = {}
@@ -410,15 +411,26 @@ class StoreBase:
         """After a rollback, cached rows may be ones that were never committed."""
         self._next_seq = None
         self._picked.clear()
+        self._range_rule = None
         self._nonces_ahead.clear()
         self._forget_holdings_ahead()
         self._accounts.clear()
         self._asset_classes.clear()
 
+    @property
+    def range_rule(self) -> int:
+        """The serial-range rule the genesis fixed (`handlers.common.pick_ranges`); a
+        registry whose genesis names none (written before rule 2) follows rule 1."""
+        if self._range_rule is None:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'range_rule'").fetchone()
+            self._range_rule = 1 if row is None else int(row[0])
+        return self._range_rule
+
     def meta(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
 
     def set_meta(self, values: dict[str, str]) -> None:
+        self._range_rule = None
         self.conn.executemany(
             "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", list(values.items())
         )

@@ -251,6 +251,51 @@ class LedgerTables(StoreBase):
             picked.setdefault(holding.batch_no, {})[holding.id] = holding
             yield holding
 
+    def first_covering_holding(
+        self, owner: str, asset_class: str, batch_no: int | None, grams: int
+    ) -> Holding | None:
+        """The first of `active_holdings` that holds at least `grams`, if any."""
+        picked = self._picked
+        picked.clear()  # only the last pick is applied next
+        pair = (owner, asset_class)
+        ahead = self._active_ahead.get(pair) if self._depth else None
+        found: Holding | None = None
+        if ahead is not None:
+            found = next(
+                (
+                    h
+                    for h in ahead
+                    if h.last - h.first + 1 >= grams
+                    and (batch_no is None or h.batch_no == batch_no)
+                ),
+                None,
+            )
+            if found is None and pair not in self._ahead_partial:
+                return None
+        if found is None:
+            # None of those read ahead covers it, so the table's first that does is after them.
+            query = (
+                f"SELECT {self._HOLDING_COLS} FROM holdings WHERE owner = ? AND asset_class = ?"
+                " AND status = 'active' AND last - first >= ?"
+            )
+            args: tuple[Any, ...] = (owner, asset_class, grams - 1)
+            if batch_no is not None:
+                query += " AND batch_no = ?"
+                args = (*args, batch_no)
+            row = self.conn.execute(query + " ORDER BY batch_no, first LIMIT 1", args).fetchone()
+            if row is None:
+                return None
+            found = Holding(*row)
+        picked[found.batch_no] = {found.id: found}
+        return found
+
+    def holding_starting_at(self, batch_no: int, first: int) -> Holding | None:
+        row = self.conn.execute(
+            f"SELECT {self._HOLDING_COLS} FROM holdings WHERE batch_no = ? AND first = ?",
+            (batch_no, first),
+        ).fetchone()
+        return None if row is None else Holding(*row)
+
     def holding_containing(self, batch_no: int, serial: int) -> Holding | None:
         for known in self._picked.get(batch_no, {}).values():
             if known.first <= serial <= known.last:

@@ -441,6 +441,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             """
         ),
     ),
+    Migration(
+        9,
+        "the index of active holdings holds each range's last serial, so that range rule 2"
+        " finds an owner's first holding that covers an amount without reading the others",
+        _script(
+            """
+            DROP INDEX IF EXISTS holdings_active;
+            CREATE INDEX IF NOT EXISTS holdings_active_ranges
+                ON holdings(owner, asset_class, batch_no, first, last) WHERE status = 'active';
+            """
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 
