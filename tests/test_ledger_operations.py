@@ -562,24 +562,33 @@ def _held(world: World, name: str) -> list[tuple[int, int, int]]:
 def test_a_transfer_takes_one_covering_holding_under_rule_2(
     store_url: str, range_rule: int
 ) -> None:
-    """Alice holds a small old batch and a larger newer one. Rule 2 pays 8 grams from the
-    first holding that covers them (the newer), where rule 1 spends the older first; an
-    amount no holding covers is taken first in, first out under both; `batchNo` keeps to
+    """Alice holds two small old batches and a larger newer one. Rule 2 pays 6 grams from the
+    first holding that covers them (the newer), where rule 1 spends the older ones first,
+    in a group whose holdings are read ahead (on PostgreSQL) only as far as its 9 grams;
+    an amount no holding covers is taken first in, first out under both; `batchNo` keeps to
     its batch."""
     world = World.create(store_url, range_rule=range_rule)
     try:
-        world.issue("alice", 5)  # batch 1
-        world.issue("alice", 100)  # batch 2
-        eight = _ranges(world.transfer("alice", "bob", 8))
-        assert eight == ([(2, 93, 100)] if range_rule == 2 else [(1, 1, 5), (2, 98, 100)])
-        # 97 grams left: under rule 2, 5 in batch 1 and 92 in batch 2; no holding covers 96
-        many = _ranges(world.transfer("alice", "carol", 96))
-        assert many == ([(1, 1, 5), (2, 2, 92)] if range_rule == 2 else [(2, 2, 97)])
-        assert world.active("alice") == 1
-        world.issue("alice", 3)  # batch 3
+        for grams in (5, 5, 100):  # batches 1, 2, 3
+            world.issue("alice", grams)
+        six, three = world.registry.execute_many(
+            [world.signed_transfer("alice", "bob", 6), world.signed_transfer("alice", "carol", 3)]
+        )
+        assert isinstance(six, Receipt) and isinstance(three, Receipt)
+        if range_rule == 2:
+            assert _ranges(six) == [(3, 95, 100)] and _ranges(three) == [(1, 3, 5)]
+        else:
+            assert _ranges(six) == [(1, 1, 5), (2, 5, 5)] and _ranges(three) == [(2, 2, 4)]
+        many = _ranges(world.transfer("alice", "carol", 96))  # of 101
+        if range_rule == 2:  # no holding covers it: first in, first out
+            assert many == [(1, 1, 2), (2, 1, 5), (3, 6, 94)]
+        else:
+            assert many == [(2, 1, 1), (3, 6, 100)]
+        assert world.active("alice") == 5
+        world.issue("alice", 3)  # batch 4
         with pytest.raises(errors.InsufficientBalanceError):
             world.transfer("alice", "bob", 2, batch_no=2)
-        assert _ranges(world.transfer("alice", "bob", 2, batch_no=3)) == [(3, 2, 3)]
+        assert _ranges(world.transfer("alice", "bob", 2, batch_no=4)) == [(4, 2, 3)]
         check_invariants(world.store)
         assert replay(world.store).clean
     finally:
