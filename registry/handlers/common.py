@@ -1,5 +1,5 @@
 """What every handler shares: guards that raise the registry's named errors, and the
-serial-range arithmetic (which ranges an owner gives; splitting and joining holdings)."""
+serial-range arithmetic (which ranges an owner gives; splitting holdings)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from registry.storage import Store
 __all__ = ["Effects", "Receipt"]  # and the guards below
 
 RANGE_RULES = (1, 2)
-"""The serial-range rules (`pick_ranges`, `move_ranges`). A registry's genesis fixes one for
+"""The serial-range rules (`pick_ranges`). A registry's genesis fixes one for
 its whole log, so that replay decides every event as it was decided."""
 LATEST_RANGE_RULE = 2
 """The rule of registries created now."""
@@ -197,36 +197,12 @@ def move_ranges(
                     )
             else:
                 store.update_holding_range(holding.id, last + 1, holding.last)
-            if not _joined_on_receipt(store, batch_no, first, last, new_owner, new_status, ref):
-                store.insert_holding(batch_no, first, last, new_owner, asset_class, new_status, ref)
+            store.insert_holding(batch_no, first, last, new_owner, asset_class, new_status, ref)
         total += last - first + 1
     store.add_balances(
         [(owner, asset_class, from_status, -total), (new_owner, asset_class, new_status, total)]
     )
     return total
-
-
-def _joined_on_receipt(
-    store: Store, batch_no: int, first: int, last: int, owner: str, status: str, ref: str | None
-) -> bool:
-    """Rule 2: a range cut from a holding and received active joins the range of the same
-    owner that starts right after it, if active with the same `ref`, rather than becoming a
-    holding of its own. That is where successive parts of one holding given to one account
-    land (a part taken gives the holding's highest serials), so repeated payments between
-    the same two accounts keep one range. The neighbour's batch is the range's, so its
-    asset class is too."""
-    if status != "active" or store.range_rule < 2:
-        return False
-    neighbour = store.holding_starting_at(batch_no, last + 1)
-    if (
-        neighbour is None
-        or neighbour.owner != owner
-        or neighbour.status != status
-        or neighbour.ref != ref
-    ):
-        return False
-    store.update_holding_range(neighbour.id, first, neighbour.last)
-    return True
 
 
 def require_role(store: Store, signer: str, role: str) -> None:

@@ -289,13 +289,6 @@ class LedgerTables(StoreBase):
         picked[found.batch_no] = {found.id: found}
         return found
 
-    def holding_starting_at(self, batch_no: int, first: int) -> Holding | None:
-        row = self.conn.execute(
-            f"SELECT {self._HOLDING_COLS} FROM holdings WHERE batch_no = ? AND first = ?",
-            (batch_no, first),
-        ).fetchone()
-        return None if row is None else Holding(*row)
-
     def holding_containing(self, batch_no: int, serial: int) -> Holding | None:
         for known in self._picked.get(batch_no, {}).values():
             if known.first <= serial <= known.last:
