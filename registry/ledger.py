@@ -392,7 +392,8 @@ class Registry:
             # trip; reading them ahead needs a running sum over all of them.
             return
         # The holdings a request may spend: its signer's, of the asset class it names, up to
-        # its amount (all, when it names none).
+        # its amount (all, when it names none). Under range rule 2, the first that covers the
+        # amount alone may lie beyond them: `first_covering_holding` then reads it.
         spends: dict[tuple[str, str], int] = {}
         for a in group:
             asset_class, amount = a.request.get("assetClass"), a.request.get("amount")

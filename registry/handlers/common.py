@@ -113,7 +113,7 @@ def pick_ranges(
     Raises InsufficientBalanceError (or its CreditsRetiredError / CreditsLockedError forms
     when the missing grams exist but are retired or locked).
     """
-    if store.range_rule >= 2:
+    if store.range_rule == 2:
         holding = store.first_covering_holding(owner, class_id, batch_no, amount)
         if holding is not None:
             return [
