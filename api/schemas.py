@@ -151,6 +151,10 @@ class RegistryInfo(BaseModel):
     log_id: str
     operator: str
     domain: Eip712Domain
+    range_rule: int = Field(
+        description="The serial-range rule the genesis fixed (docs/spec.md §2): which of an"
+        " owner's holdings a transfer, retirement, cancellation or lock takes."
+    )
     events: int
     links: dict[str, str]
 

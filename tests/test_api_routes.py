@@ -10,6 +10,7 @@ import pytest
 
 from anchoring.worker import AnchorPolicy
 from api.routes import events
+from registry.handlers.common import LATEST_RANGE_RULE
 from tests.anchoring_world import anchored_world, worker_for
 from tests.api_world import (
     OPERATOR,
@@ -36,6 +37,7 @@ def test_registry_info_names_the_domain_to_sign_in(world: World, client: Client)
     assert info["domain"] == world.registry.domain.as_dict()
     assert info["operator"] == world.operator.address
     assert info["events"] == world.store.event_count()
+    assert info["range_rule"] == LATEST_RANGE_RULE
     assert client.get("/v1/chain").json()["kind"] == "none"
     problems = {p["code"]: p["status"] for p in client.get("/v1/problems").json()}
     assert problems["insufficient_balance"] == 409

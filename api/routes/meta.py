@@ -71,18 +71,20 @@ LINKS = {
                 "chainId": 131277322940537,
                 "verifyingContract": ex.CONTRACT,
             },
+            "range_rule": 2,
             "events": 44,
             "links": {"docs": "/docs"},
         }
     ),
 )
 def registry_info(service: ServiceDep) -> RegistryInfo:
-    events = service.reader().store.event_count()
+    store = service.reader().store
     return RegistryInfo(
         log_id=service.log_id,
         operator=service.operator,
         domain=Eip712Domain.model_validate(service.domain.as_dict()),
-        events=events,
+        range_rule=store.range_rule,
+        events=store.event_count(),
         links=LINKS,
     )
 
