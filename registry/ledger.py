@@ -285,7 +285,8 @@ class Registry:
         range_rule: int = LATEST_RANGE_RULE,
     ) -> Registry:
         """Write the genesis event: the EIP-712 domain, the log id, the operator and the
-        serial-range rule (`handlers.common.pick_ranges`; an earlier one only to compare)."""
+        serial-range rule (`handlers.common.pick_ranges`; rule 1 only for a registry that
+        must decide as old logs do, as tests comparing the rules need)."""
         payload = genesis_payload(
             chain_id,
             m.address(verifying_contract, "verifying_contract"),

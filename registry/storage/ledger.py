@@ -265,8 +265,7 @@ class LedgerTables(StoreBase):
                 (
                     h
                     for h in ahead
-                    if h.last - h.first + 1 >= grams
-                    and (batch_no is None or h.batch_no == batch_no)
+                    if h.amount >= grams and (batch_no is None or h.batch_no == batch_no)
                 ),
                 None,
             )
