@@ -193,6 +193,12 @@ def _audit_tiles(stored: MerkleLog, recomputed: MerkleLog, report: AuditReport) 
                 )
         if expected and stored.size >= recomputed.size:
             report.problems.append(f"Merkle level {level} lacks tiles {sorted(expected)[:5]}")
+    differences = stored.node_file_differences()
+    if differences:
+        report.problems.append(
+            f"the Merkle node file differs from the stored tiles (level, tile) {differences[:5]}:"
+            " proofs read from it would be wrong; delete it, the anchoring worker rebuilds it"
+        )
 
 
 def _audit_checkpoints(

@@ -21,8 +21,9 @@ Leaf i is the bytes of f"leaf-{i}" for 10^6 leaves. Figures, measured in one run
 - single_leaf_appends_per_s: appends of one leaf, one transaction each, to that log;
 - inclusion_proofs_per_s_1e7: inclusion proofs at random indices of a 10^7-leaf log (leaf i
   again f"leaf-{i}", appended 10^6 at a time; it is built once per run and takes a few
-  hundred MB of disk), from a newly opened MerkleLog: most of its lower tiles are not in
-  memory, so most proofs read SQLite.
+  hundred MB of disk), from a newly opened MerkleLog: its levels 4 and up are read into
+  memory by the first proof, and levels 0 to 3, too many for the tile cache, come from the
+  node file the appends kept beside the database (`anchoring/merkle/nodefile.py`).
 
 The headline speedup is `speedup_vs_pymerkle_sqlite`, against the persistent SqliteTree, like
 for like; `speedup_vs_pymerkle` is against the InmemoryTree, which stores nothing.

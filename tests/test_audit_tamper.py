@@ -21,6 +21,8 @@ import pytest
 
 from anchoring.audit import OPERATIONAL, audit
 from anchoring.chain import Chain
+from anchoring.merkle import MerkleLog
+from anchoring.merkle.nodefile import NodeFile, node_file_path
 from anchoring.worker import AnchorPolicy
 from registry.commitments import commitment
 from registry.personal import Vault, master_key, salt_fingerprint
@@ -239,6 +241,32 @@ def test_a_corrupted_tile_above_level_zero_is_named(
     assert audited(path, world, chain) == []
     problems = audited(copy, world, chain)
     assert f"Merkle tile {tile} of level {level} differs from the tile the events give" in " ".join(
+        problems
+    ), problems
+
+
+def test_a_node_file_that_differs_from_the_tiles_is_named(
+    long_log: tuple[Path, World, Chain], tmp_path: Path
+) -> None:
+    """The node file (levels 0-3 beside the database, which proofs read on large logs) is
+    held to the stored tiles as far as its header claims."""
+    path, world, chain = long_log
+    copy = tmp_path / "copy.db"
+    shutil.copy(path, copy)
+    conn = sqlite3.connect(copy)
+    log = MerkleLog(conn)
+    nodes = node_file_path(str(copy))
+    assert nodes is not None
+    node_file = NodeFile(nodes)
+    node_file.prepare(log.size, log.leaf_hash(0), [], log.table.tiles_of_level)
+    node_file.publish(log.size)
+    conn.close()
+    assert audited(copy, world, chain) == []
+    body = bytearray(nodes.read_bytes())
+    body[4096 + 256 * 32] ^= 1  # the first level-1 hash
+    nodes.write_bytes(bytes(body))
+    problems = audited(copy, world, chain)
+    assert "the Merkle node file differs from the stored tiles (level, tile) [(1, 0)]" in " ".join(
         problems
     ), problems
 

@@ -6,7 +6,8 @@ Level h is a run of hashes; it is cut into rows of `TILE_WIDTH` consecutive hash
 ("tiles", one BLOB each) in table `merkle_tiles`; the last tile of a level is partial and
 grows with appends. Tiles at levels 0, 8, 16, ... are exactly C2SP tlog-tiles (tile level
 L is tree level 8L), so the log can later be served as static tiles. `merkle_state` holds
-the tree size. The log touches only these two tables, through `registry.storage.merkle`.
+the tree size. The log touches only these two tables, through `registry.storage.merkle`,
+and, for a log in an SQLite file, a copy of levels 0 to 3 beside it (`nodefile`).
 
 Costs. Appending n leaves hashes about n nodes and writes about 2n * 32 bytes, in one
 transaction. The root of any size up to the current one, an inclusion proof and a
@@ -29,6 +30,9 @@ short, and is read again when a node past its end is wanted):
 So an inclusion proof is memory lookups plus, for the tiles the cache misses, one SQLite
 statement: at 10^7 leaves it reads the leaf tile alone, at 10^8 also levels 4 to 6. A third,
 small cache keeps the ephemeral nodes of the sizes proofs were asked for (4,096 at most).
+Once the leaf tiles outnumber a quarter of the tile cache (about 10^6 leaves), the writer
+also keeps levels 0 to 3 in the node file (`nodefile`), which readers map into memory: a
+proof at 10^7 leaves then reads no SQLite at all, and at 10^8 only levels 4 to 6.
 
 Concurrency. The design has one writer, the anchoring worker. Stored hashes never change
 once written and an append commits its tiles and the new size in one transaction, so
@@ -43,12 +47,14 @@ and `synchronous` setting, which belong to whoever opens the database.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import pairwise
 
 from anchoring.merkle.errors import StoreError
+from anchoring.merkle.nodefile import NodeFile, node_file_path
 from carbon_verifier.merkle import proof
 from carbon_verifier.merkle.errors import HashLengthError, IndexOutOfRangeError, SizeError
 from carbon_verifier.merkle.hasher import HASH_SIZE, parent_hashes
@@ -68,6 +74,8 @@ _EPHEMERAL_NODES = 4_096
 """Bound of the cache of ephemeral nodes (a proof's right border: a few per tree size)."""
 
 _TileRow = TileRow
+
+log = logging.getLogger("carbon_registry.merkle")
 
 
 def _missing_hashes(level: int, tile_index: int) -> StoreError:
@@ -100,6 +108,10 @@ class MerkleLog:
         if not 0 <= upper_level < _LEVELS:
             raise ValueError(f"upper_level must be between 0 and {_LEVELS - 1}, got {upper_level}")
         self._table = TileTable(conn)
+        # A file database's log keeps its lowest levels in a node file too (`nodefile`).
+        database = next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"), "")
+        path = node_file_path(database)
+        self._node_file = None if path is None else NodeFile(path)
         self._cache_tiles = cache_tiles
         self._upper_level = upper_level
         self._upper_cache_bytes = upper_cache_bytes
@@ -141,11 +153,32 @@ class MerkleLog:
             raise HashLengthError(f"leaf hash {position} of the batch", len(bad), HASH_SIZE)
         if not hashes:
             return self.size
-        with self._transaction():
-            old_size = self.size
-            rows = self._grown_tiles(old_size, hashes)
-            new_size = old_size + len(hashes)
-            self._table.write(rows, new_size)
+        node_file = self._node_file
+        try:
+            with self._transaction():
+                old_size = self.size
+                rows = self._grown_tiles(old_size, hashes)
+                new_size = old_size + len(hashes)
+                self._table.write(rows, new_size)
+                if node_file is not None and (
+                    node_file.exists() or self._too_large_for_cache(new_size)
+                ):
+                    leaf0 = self._node(0, 0) if old_size else hashes[0]
+                    try:
+                        node_file.prepare(old_size, leaf0, rows, self._table.tiles_of_level)
+                    except OSError as exc:
+                        raise StoreError(f"cannot write {node_file.path}: {exc}") from exc
+                else:
+                    node_file = None
+        except BaseException:
+            if node_file is not None:
+                node_file.abandon()
+            raise
+        if node_file is not None:
+            try:
+                node_file.publish(new_size)
+            except OSError as exc:  # committed: the file only lags, and proofs read SQLite
+                log.warning("cannot publish %s up to %d leaves: %s", node_file.path, new_size, exc)
         # Only now, committed, may the rows serve reads.
         self._known_size = new_size
         for level, tile_index, tile in rows:
@@ -346,7 +379,11 @@ class MerkleLog:
         rebuilt from the leaf tile under it (at most 2**_REHASHED_LEVELS - 1 hashes)
         rather than read from a tile of its own, so a proof reads one tile below the levels
         kept whole, not four."""
-        rehash = self._known_size >> _TILE_BITS > self._cache_tiles // 4
+        if self._node_file is not None:
+            misses = self._node_file.serve(nodes, misses, hashes, lambda: self._node(0, 0))
+            if not misses:
+                return
+        rehash = self._too_large_for_cache(self._known_size)
         runs = []  # per miss: its source tile and the node's run of hashes in it
         needed: dict[tuple[int, int], int] = {}
         for i in misses:
@@ -375,6 +412,11 @@ class MerkleLog:
             while len(run) > HASH_SIZE:
                 run = parent_hashes(run)
             hashes[i] = run
+
+    def _too_large_for_cache(self, size: int) -> bool:
+        """Whether the log's leaf tiles outnumber a quarter of the tile cache, so that the
+        tiles of levels 1 to _REHASHED_LEVELS would not stay cached either."""
+        return size >> _TILE_BITS > self._cache_tiles // 4
 
     def _grown_tiles(self, old_size: int, hashes: Sequence[bytes]) -> list[_TileRow]:
         """Tile rows to write when leaves with these hashes are appended to the tree of
@@ -475,6 +517,16 @@ class MerkleLog:
                 yield
         except TileTableError as exc:
             raise StoreError(str(exc)) from exc
+
+    def node_file_differences(self) -> list[tuple[int, int]]:
+        """(level, tile) of the stored tiles that the node file, as far as it claims to
+        hold them, holds otherwise (audit); empty without a node file."""
+        if self._node_file is None or not self.size:
+            return []
+        try:
+            return list(self._node_file.differences(self._node(0, 0), self._table.tiles_of_level))
+        except OSError as exc:
+            raise StoreError(f"cannot read {self._node_file.path}: {exc}") from exc
 
     @property
     def table(self) -> TileTable:
