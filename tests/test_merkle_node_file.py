@@ -4,6 +4,7 @@ another log or a deleted file."""
 
 from __future__ import annotations
 
+import errno
 import shutil
 import sqlite3
 from pathlib import Path
@@ -41,6 +42,23 @@ def nodes_path(path: Path) -> Path:
 def claimed_size(path: Path) -> int:
     """The tree size the node file's header claims."""
     return int.from_bytes(nodes_path(path).read_bytes()[64:72], "little")
+
+
+def named_leaf(path: Path) -> bytes:
+    """The leaf 0 hash the node file's header names."""
+    return nodes_path(path).read_bytes()[32:64]
+
+
+def leaf_offset(index: int) -> int:
+    """Where leaf `index` sits in the node file."""
+    return 4096 + (index >> 8) * 480 * 32 + (index & 255) * 32
+
+
+def scribble(path: Path, begin: int, end: int) -> None:
+    """Overwrite bytes [begin, end) of the node file with garbage, in place."""
+    with open(nodes_path(path), "r+b") as file:
+        file.seek(begin)
+        file.write(b"\xee" * (end - begin))
 
 
 def assert_proofs(log: MerkleLog, expected: MerkleLog, size: int, step: int = 37) -> None:
@@ -96,11 +114,47 @@ def test_a_crash_after_commit_leaves_the_file_lagging_and_the_next_append_catche
         patch.setattr(NodeFile, "publish", lambda self, new_size: self.abandon())
         writer.append(leaf_hashes(data[1_000:2_000]))
     assert claimed_size(path) == 1_000
-    assert_proofs(small_cache_log(path), reference(data[:2_000]), 2_000)
+    # What the lost append wrote is unclaimed: garbage there is never served...
+    scribble(path, leaf_offset(1_000), leaf_offset(1_000) + 24 * 32)  # leaves 1,000-1,023
+    scribble(path, leaf_offset(1_024), leaf_offset(2_048))  # spans 4-7, every level
+    expected = reference(data[:2_000])
+    for size in (1_001, 1_100, 2_000):
+        assert_proofs(small_cache_log(path), expected, size, step=7)
+    # ...and the next append copies it again from the tiles.
     writer.append(leaf_hashes(data[2_000:]))
     assert claimed_size(path) == 3_000
     assert writer.node_file_differences() == []
     assert_proofs(small_cache_log(path), reference(data), 3_000)
+
+
+def test_nodes_are_synced_before_they_are_claimed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both claims of an append, after `catch_up` (a new file here) and after `publish`,
+    come after an fsync that follows every write before them."""
+    path = tmp_path / "log.db"
+    writer = small_cache_log(path)
+    writer.append(leaf_hashes(leaves(0, 1_000)))
+    nodes_path(path).unlink()
+    calls: list[str] = []
+    fsync, pwrite = nodefile_module.os.fsync, nodefile_module.os.pwrite
+
+    def recorded_fsync(fd: int) -> None:
+        calls.append("fsync")
+        fsync(fd)
+
+    def recorded_pwrite(fd: int, data: bytes, offset: int) -> int:
+        calls.append("claim" if offset == 64 else "write")
+        return pwrite(fd, data, offset)
+
+    monkeypatch.setattr(nodefile_module.os, "fsync", recorded_fsync)
+    monkeypatch.setattr(nodefile_module.os, "pwrite", recorded_pwrite)
+    writer.append(leaf_hashes(leaves(1_000, 1_300)))
+    claims = [k for k, call in enumerate(calls) if call == "claim"]
+    assert len(claims) == 2 and claimed_size(path) == 1_300
+    for claim in claims:
+        last_write = max(k for k in range(claim) if calls[k] == "write")
+        assert "fsync" in calls[last_write:claim], calls
 
 
 def test_a_rolled_back_append_leaves_what_it_wrote_unclaimed(
@@ -128,7 +182,7 @@ def test_a_rolled_back_append_leaves_what_it_wrote_unclaimed(
 
 
 def test_a_database_restored_from_a_backup_is_never_served_the_lost_history(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, backup = tmp_path / "log.db", tmp_path / "backup.db"
     writer = small_cache_log(path)
@@ -144,7 +198,13 @@ def test_a_database_restored_from_a_backup_is_never_served_the_lost_history(
     restored = small_cache_log(path)
     assert_proofs(restored, reference(first), 1_500)
     data = first + leaves(1_500, 3_000, tag="after-restore")
-    restored.append(leaf_hashes(data[1_500:]))
+    # The first append after the restore lowers the claim before it overwrites anything:
+    # even if it then dies before `publish`, the file claims no node of the lost history.
+    with monkeypatch.context() as patch:
+        patch.setattr(NodeFile, "publish", lambda self, new_size: self.abandon())
+        restored.append(leaf_hashes(data[1_500:2_000]))
+    assert claimed_size(path) == 1_500
+    restored.append(leaf_hashes(data[2_000:]))
     assert claimed_size(path) == 3_000
     assert restored.node_file_differences() == []
     assert_proofs(small_cache_log(path), reference(data), 3_000)
@@ -162,28 +222,85 @@ def test_a_node_file_of_another_log_is_never_read_and_is_replaced(tmp_path: Path
     assert writer.node_file_differences() == []  # audit does not read a foreign file either
     writer.append(leaf_hashes(data[2_000:]))
     assert claimed_size(path) == 2_500  # now this log's
+    assert named_leaf(path) == leaf_hashes(data[:1])[0]
     assert writer.node_file_differences() == []
     assert_proofs(small_cache_log(path), reference(data), 2_500)
 
 
-def test_a_reader_outlives_its_node_file_and_finds_the_new_one(
+def test_a_running_reader_follows_a_deleted_and_rebuilt_node_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(nodefile_module, "_REOPEN_SECONDS", 0.0)
+    """As audit advises for a bad file: delete it; the writer rebuilds it, and running
+    readers switch to the new file (within a second; here at once)."""
+    monkeypatch.setattr(nodefile_module, "_RECHECK_SECONDS", 0.0)
     path = tmp_path / "log.db"
     writer = small_cache_log(path)
     data = leaves(0, 4_000)
     writer.append(leaf_hashes(data[:2_000]))
+    scribble(path, leaf_offset(701), leaf_offset(702))  # a bad copy of leaf 701
     conn = sqlite3.connect(path)
     reader = MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=4)
-    assert_proofs(reader, reference(data[:2_000]), 2_000)
-    nodes_path(path).unlink()  # an operator deletes it, as audit advises for a bad one
+    expected = reference(data)
+    assert reader.inclusion_proof(700, 2_000) != expected.inclusion_proof(700, 2_000)
+    nodes_path(path).unlink()
     writer.append(leaf_hashes(data[2_000:]))  # a fresh file, built from the tiles
     assert claimed_size(path) == 4_000
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
-    assert_proofs(reader, reference(data), 4_000)
-    assert tile_cache_misses(statements) == []  # the nodes past the old file's end too
+    assert reader.inclusion_proof(700, 2_000) == expected.inclusion_proof(700, 2_000)
+    assert_proofs(reader, expected, 4_000)
+    assert_proofs(reader, expected, 2_000)
+    assert tile_cache_misses(statements) == []
+
+
+def test_a_reader_maps_the_file_again_as_it_grows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nodefile_module, "_GROWTH", 4096)  # the file grows block by block
+    path = tmp_path / "log.db"
+    writer = small_cache_log(path)
+    data = leaves(0, 3_000)
+    writer.append(leaf_hashes(data[:600]))
+    conn = sqlite3.connect(path)
+    reader = MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=4)
+    assert_proofs(reader, reference(data[:600]), 600)
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    for size in range(1_000, 3_001, 400):
+        writer.append(leaf_hashes(data[size - 400 if size > 1_000 else 600 : size]))
+        assert_proofs(reader, reference(data[:size]), size)
+    assert tile_cache_misses(statements) == []
+
+
+def test_a_node_file_that_cannot_be_written_is_dropped_and_the_log_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "log.db"
+    writer = small_cache_log(path)
+    data = leaves(0, 3_000)
+    writer.append(leaf_hashes(data[:1_000]))
+    monkeypatch.setattr(nodefile_module, "_RECHECK_SECONDS", 3600.0)  # no look at the path
+    conn = sqlite3.connect(path)
+    reader = MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=4)
+    assert_proofs(reader, reference(data[:1_000]), 1_000)  # the file mapped
+    with monkeypatch.context() as patch:
+        patch.setattr(NodeFile, "_write_tile", staticmethod(full_disk))
+        assert writer.append(leaf_hashes(data[1_000:2_000])) == 2_000
+    assert not nodes_path(path).exists()
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    # The dropped file claims nothing, even to a reader that still maps it.
+    assert_proofs(reader, reference(data[:1_000]), 1_000)
+    assert tile_cache_misses(statements) != []
+    assert_proofs(small_cache_log(path), reference(data[:2_000]), 2_000)
+    writer.append(leaf_hashes(data[2_000:]))  # a new file, caught up from the tiles
+    assert claimed_size(path) == 3_000
+    assert writer.node_file_differences() == []
+    assert_proofs(small_cache_log(path), reference(data), 3_000)
+
+
+def full_disk(*args: object) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
 
 
 def test_audit_names_a_node_file_that_differs_from_the_tiles(tmp_path: Path) -> None:

@@ -11,34 +11,39 @@ holds a magic string, the hash of leaf 0, which names the log (a file left at th
 by another registry is never read), and `valid`, the tree size up to which the file holds
 every complete subtree of levels 0 to 3.
 
-Writing: the log's writer, in `MerkleLog.append`. Inside the append's transaction (its write
-lock held), before COMMIT, `prepare` brings the file to the committed size: if the database
-went back (restored from a backup, or a commit lost with the power), it lowers `valid` to that
-size and syncs the header before anything past it is overwritten, so that a power loss cannot
-leave the header claiming nodes of the lost history; and it copies from the tiles what the
-file lacks below that size. Then it writes the new tiles' nodes. After COMMIT, `publish`
-syncs the file to disk and only then raises `valid` to the new size. So `valid` never claims
-a node that is not durably in the file, a crash at any point leaves a file that is right up to
-its `valid` (the next append catches up), and an append that rolls back leaves only bytes
-nothing claims. The file never shrinks, since readers map it and a map of a cut file faults;
-it grows by `_GROWTH` at a time, so that readers seldom map it again. A file of another log
-is replaced by a rename.
+Writing: the log's writer, in `MerkleLog.append`. Before the append's transaction, `catch_up`
+copies from the tiles what the file lacks below the committed size (all of it for a new
+file): stored tiles never change, so this needs no lock. Inside the transaction, before
+COMMIT, `prepare` handles what changed since: if the database went back (restored from a
+backup, or a commit lost with the power), it lowers `valid` to the committed size and syncs
+the header before anything past it is overwritten, so that a power loss cannot leave the
+header claiming nodes of the lost history; then it writes the new tiles' nodes. After COMMIT,
+`publish` syncs the file to disk and only then raises `valid` to the new size. So `valid`
+never claims a node that is not durably in the file, a crash at any point leaves a file that
+is right up to its `valid` (the next append catches up), and an append that rolls back leaves
+only bytes nothing claims. A file the writer cannot write is dropped (its `valid` zeroed,
+then unlinked) and the append goes on: the file is only a copy. The file never shrinks,
+since readers map it and a map of a cut file faults (delete a bad file, never truncate it);
+it grows by `_GROWTH` at a time, so that readers seldom map it again.
 
 Reading: a node (level, index) comes from the file when (index + 1) * 2**level <= valid,
-else from SQLite as before. A reader whose file cannot serve a node looks again, at most
-once a second, for a newer or recreated file.
+else from SQLite as before. `valid` is read from the map at every use, so a reader follows
+the writer; at most once a second it also checks that the path still holds the file it
+mapped, and follows a deleted, replaced or new file.
 """
 
 from __future__ import annotations
 
+import logging
 import mmap
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from anchoring.merkle.errors import StoreError
 from carbon_verifier.merkle.hasher import HASH_SIZE
+
+log = logging.getLogger("carbon_registry.merkle")
 
 NODE_FILE_LEVELS = 4
 """Levels 0 to 3: a span's block holds them all."""
@@ -52,15 +57,27 @@ _LEVEL_OFFSETS = (0, 256 * HASH_SIZE, 384 * HASH_SIZE, 448 * HASH_SIZE)
 """Where each level's hashes begin in a span's block."""
 _BLOCK_BYTES = 480 * HASH_SIZE
 _GROWTH = 16 << 20
-_REOPEN_SECONDS = 1.0
+_RECHECK_SECONDS = 1.0
 
 TileSource = Callable[[int, int], Iterable[tuple[int, bytes]]]
 """(level, first tile) -> the stored tiles of that level from that one on, in order."""
+TileRows = Iterable[tuple[int, int, bytes]]
+"""Tiles as (level, tile, hashes)."""
 
 
 def node_file_path(database_file: str) -> Path | None:
     """The node file of the SQLite database at `database_file`; None for one in memory."""
     return Path(f"{database_file}-merkle-nodes") if database_file else None
+
+
+def _offset(level: int, index: int) -> int:
+    span_bits = _SPAN_BITS - level
+    return (
+        _HEADER_BYTES
+        + (index >> span_bits) * _BLOCK_BYTES
+        + _LEVEL_OFFSETS[level]
+        + (index & ((1 << span_bits) - 1)) * HASH_SIZE
+    )
 
 
 class NodeFile:
@@ -69,27 +86,11 @@ class NodeFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._map: mmap.mmap | None = None
-        self._inode = 0
-        self._next_open = 0.0
+        self._mapped_file = (0, 0)  # (st_dev, st_ino) of the mapped file
+        self._next_check = 0.0
         self._fd: int | None = None  # the writer's, from `prepare` to `publish` or `abandon`
 
     # -- reading ----------------------------------------------------------------------------
-
-    def covered(self, needed: int, leaf0: Callable[[], bytes]) -> int:
-        """The tree size up to which the file serves nodes (0: it serves none). When that is
-        below `needed`, a newer or recreated file is looked for, at most once a second;
-        `leaf0` gives the log's leaf 0, which a file must name to be read."""
-        mapped = self._map
-        valid = 0 if mapped is None else int.from_bytes(mapped[_VALID], "little")
-        if valid >= needed or time.monotonic() < self._next_open:
-            return valid
-        self._next_open = time.monotonic() + _REOPEN_SECONDS
-        self.close()
-        name = _MAGIC + leaf0()
-        if self._map_file(lambda header: header == name):
-            assert self._map is not None
-            return int.from_bytes(self._map[_VALID], "little")
-        return 0
 
     def serve(
         self,
@@ -99,37 +100,35 @@ class NodeFile:
         leaf0: Callable[[], bytes],
     ) -> list[int]:
         """Fill hashes[i] for the misses nodes[i] (level, index) of levels below
-        NODE_FILE_LEVELS that the file covers; return the misses left (SQLite's)."""
-        needed = 0
-        for i in misses:
-            level, index = nodes[i]
-            if level < NODE_FILE_LEVELS and (index + 1) << level > needed:
-                needed = (index + 1) << level
-        if not needed:
+        NODE_FILE_LEVELS that the file covers; return the misses left (SQLite's). `leaf0`
+        gives the log's leaf 0, which a file must name to be read."""
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._next_check = now + _RECHECK_SECONDS
+            self._follow_path(leaf0)
+        mapped = self._map
+        if mapped is None:
             return misses
-        covered = self.covered(needed, leaf0)
+        valid = int.from_bytes(mapped[_VALID], "little")
         left = []
         for i in misses:
             level, index = nodes[i]
-            if level >= NODE_FILE_LEVELS or (index + 1) << level > covered:
+            if level >= NODE_FILE_LEVELS or (index + 1) << level > valid:
                 left.append(i)
                 continue
-            span_bits = _SPAN_BITS - level
-            begin = (
-                _HEADER_BYTES
-                + (index >> span_bits) * _BLOCK_BYTES
-                + _LEVEL_OFFSETS[level]
-                + (index & ((1 << span_bits) - 1)) * HASH_SIZE
-            )
-            mapped = self._map
-            if mapped is not None and begin + HASH_SIZE > len(mapped):
-                mapped = self._mapped_again()  # the file grew since it was mapped
-                if mapped is not None and begin + HASH_SIZE > len(mapped):
-                    raise StoreError(f"{self.path} is shorter than its header claims")
-            if mapped is None:  # replaced since `covered`
-                left.append(i)
-            else:
-                hashes[i] = mapped[begin : begin + HASH_SIZE]
+            begin = _offset(level, index)
+            if begin + HASH_SIZE > len(mapped):  # the file grew since it was mapped
+                mapped = self._mapped_again()
+                # It may be another file of this log now, which claims less.
+                valid = 0 if mapped is None else int.from_bytes(mapped[_VALID], "little")
+                if (
+                    mapped is None
+                    or (index + 1) << level > valid
+                    or begin + HASH_SIZE > len(mapped)
+                ):
+                    left += [j for j in misses if j >= i]
+                    return left
+            hashes[i] = mapped[begin : begin + HASH_SIZE]
         return left
 
     def close(self) -> None:
@@ -138,65 +137,113 @@ class NodeFile:
             self._map.close()
             self._map = None
 
-    def _mapped_again(self) -> mmap.mmap | None:
-        """The file mapped again to its new length, unless it is no longer the same file."""
-        inode = self._inode
-        self.close()
-        return self._map if self._map_file(lambda header: True, inode) else None
+    def _follow_path(self, leaf0: Callable[[], bytes]) -> None:
+        """Map the file the path now holds, if it is not the one mapped (or none is)."""
+        try:
+            status = os.stat(self.path)
+        except OSError:
+            self.close()
+            return
+        if self._map is None or (status.st_dev, status.st_ino) != self._mapped_file:
+            self.close()
+            self._map_file(_MAGIC + leaf0())
 
-    def _map_file(self, accept: Callable[[bytes], bool], inode: int = 0) -> bool:
-        """Map the file at `path` if its header passes `accept` (and, given `inode`, it is
-        still that file)."""
+    def _mapped_again(self) -> mmap.mmap | None:
+        """The file at the path, of the same log, mapped again to its new length; None (and
+        nothing mapped) if the path no longer holds one."""
+        assert self._map is not None
+        name = self._map[_NAME]
+        self.close()
+        self._map_file(name)
+        if self._map is None:
+            log.warning(
+                "%s changed while mapped; proofs read SQLite until it is found again", self.path
+            )
+        return self._map
+
+    def _map_file(self, name: bytes) -> None:
+        """Map the file at `path` if its header names `name`."""
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except OSError:
-            return False
+            return
         try:
             status = os.fstat(fd)
-            if status.st_size < _HEADER_BYTES or inode and status.st_ino != inode:
-                return False
+            identity = (status.st_dev, status.st_ino)
+            if status.st_size < _HEADER_BYTES:
+                return
             mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)  # holds its own descriptor
+        except OSError:
+            return
         finally:
             os.close(fd)
-        if not accept(mapped[_NAME]):
+        if mapped[_NAME] != name:
             mapped.close()
-            return False
-        self._map, self._inode = mapped, status.st_ino
-        return True
+            return
+        self._map, self._mapped_file = mapped, identity
 
     # -- writing ----------------------------------------------------------------------------
 
     def exists(self) -> bool:
         return self.path.exists()
 
-    def prepare(
-        self, old_size: int, leaf0: bytes, rows: Iterable[tuple[int, int, bytes]], tiles: TileSource
-    ) -> None:
+    def catch_up(self, size: int, leaf0: bytes, tiles: TileSource) -> bool:
+        """Before an append's transaction: copy into the file what it lacks of the tree of
+        `size` leaves, committed (all of it for a new or foreign file), and claim it. False
+        if the file could not be written and was dropped."""
+        try:
+            fd = self._writable(leaf0)
+        except OSError as exc:
+            return self._dropped(None, exc)
+        try:
+            valid = int.from_bytes(os.pread(fd, 8, _VALID.start), "little")
+            if valid < size:
+                self._copy_tiles(fd, valid, tiles)
+                os.fsync(fd)
+                os.pwrite(fd, size.to_bytes(8, "little"), _VALID.start)
+        except OSError as exc:
+            return self._dropped(fd, exc)
+        os.close(fd)
+        return True
+
+    def prepare(self, old_size: int, leaf0: bytes, rows: TileRows, tiles: TileSource) -> bool:
         """Inside an append's transaction: make the file right up to `old_size`, the committed
-        size, then write the nodes of the new tile `rows` (level, tile, hashes)."""
-        fd = self._fd = self._writable(leaf0)
-        valid = int.from_bytes(os.pread(fd, 8, _VALID.start), "little")
-        if valid > old_size:  # the database went back: nodes past it may be of another history
-            os.pwrite(fd, old_size.to_bytes(8, "little"), _VALID.start)
-            os.fsync(fd)
-        rows = [row for row in rows if row[0] < NODE_FILE_LEVELS]
-        if rows:
-            end = _HEADER_BYTES + max((tile + 1) << level for level, tile, _ in rows) * _BLOCK_BYTES
-            if os.fstat(fd).st_size < end:
-                os.ftruncate(fd, -(-end // _GROWTH) * _GROWTH)
-        for level in range(NODE_FILE_LEVELS) if valid < old_size else ():
-            for tile_index, hashes in tiles(level, (valid >> level) >> _SPAN_BITS):
+        size, then write the nodes of the new tile `rows`. False if the file could not be
+        written and was dropped; else `publish` or `abandon` follows."""
+        try:
+            fd = self._fd = self._writable(leaf0)
+        except OSError as exc:
+            return self._dropped(None, exc)
+        try:
+            valid = int.from_bytes(os.pread(fd, 8, _VALID.start), "little")
+            if valid > old_size:  # the database went back: nodes past it may be of another history
+                os.pwrite(fd, old_size.to_bytes(8, "little"), _VALID.start)
+                os.fsync(fd)
+            rows = [row for row in rows if row[0] < NODE_FILE_LEVELS]
+            if rows:
+                spans = max((tile + 1) << level for level, tile, _ in rows)
+                end = _HEADER_BYTES + spans * _BLOCK_BYTES
+                if os.fstat(fd).st_size < end:
+                    os.ftruncate(fd, -(-end // _GROWTH) * _GROWTH)
+            if valid < old_size:  # another writer appended since `catch_up`
+                self._copy_tiles(fd, valid, tiles)
+            for level, tile_index, hashes in rows:
                 self._write_tile(fd, level, tile_index, hashes)
-        for level, tile_index, hashes in rows:
-            self._write_tile(fd, level, tile_index, hashes)
+        except OSError as exc:
+            self._fd = None
+            return self._dropped(fd, exc)
+        return True
 
     def publish(self, new_size: int) -> None:
-        """After COMMIT: sync the nodes `prepare` wrote, then claim them."""
+        """After COMMIT: sync the nodes `prepare` wrote, then claim them. A failure only
+        leaves the file lagging (logged): the next append catches up."""
         fd, self._fd = self._fd, None
         assert fd is not None
         try:
             os.fsync(fd)
             os.pwrite(fd, new_size.to_bytes(8, "little"), _VALID.start)
+        except OSError as exc:
+            log.warning("cannot publish %s up to %d leaves: %s", self.path, new_size, exc)
         finally:
             os.close(fd)
 
@@ -230,6 +277,26 @@ class NodeFile:
         finally:
             os.close(fd)
 
+    def _dropped(self, fd: int | None, error: OSError) -> bool:
+        """Give up a file that cannot be written: zero its `valid`, which readers that map
+        it see at once, then unlink it (the next append starts a new one). Raises if its
+        `valid` cannot be zeroed: the file might then claim nodes it does not hold."""
+        log.warning("dropping %s, which cannot be written: %s", self.path, error)
+        try:
+            if fd is None:
+                fd = os.open(self.path, os.O_RDWR)
+            os.pwrite(fd, bytes(8), _VALID.start)
+        except FileNotFoundError:
+            return False
+        finally:
+            if fd is not None:
+                os.close(fd)
+        try:
+            self.path.unlink()
+        except OSError as exc:  # harmless now that it claims nothing
+            log.warning("cannot remove %s: %s", self.path, exc)
+        return False
+
     def _writable(self, leaf0: bytes) -> int:
         """A descriptor on the file at `path` naming `leaf0`; a missing or foreign file is
         replaced by a fresh one (valid 0)."""
@@ -239,8 +306,12 @@ class NodeFile:
         except FileNotFoundError:
             pass
         else:
-            if os.pread(fd, len(name), 0) == name:
-                return fd
+            try:
+                if os.pread(fd, len(name), 0) == name:
+                    return fd
+            except OSError:
+                os.close(fd)
+                raise
             os.close(fd)
         # Renamed into place: a reader never sees a half-written header.
         fresh = self.path.with_name(self.path.name + ".new")
@@ -253,6 +324,12 @@ class NodeFile:
             os.close(fd)
             raise
         return fd
+
+    def _copy_tiles(self, fd: int, valid: int, tiles: TileSource) -> None:
+        """Write the stored tiles of levels 0 to 3 from those holding the nodes past `valid`."""
+        for level in range(NODE_FILE_LEVELS):
+            for tile_index, hashes in tiles(level, (valid >> level) >> _SPAN_BITS):
+                self._write_tile(fd, level, tile_index, hashes)
 
     @staticmethod
     def _read_tile(fd: int, level: int, tile_index: int, length: int) -> bytes:

@@ -47,7 +47,6 @@ and `synchronous` setting, which belong to whoever opens the database.
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -74,8 +73,6 @@ _EPHEMERAL_NODES = 4_096
 """Bound of the cache of ephemeral nodes (a proof's right border: a few per tree size)."""
 
 _TileRow = TileRow
-
-log = logging.getLogger("carbon_registry.merkle")
 
 
 def _missing_hashes(level: int, tile_index: int) -> StoreError:
@@ -153,32 +150,25 @@ class MerkleLog:
             raise HashLengthError(f"leaf hash {position} of the batch", len(bad), HASH_SIZE)
         if not hashes:
             return self.size
-        node_file = self._node_file
+        node_file = self._node_file_for_append(len(hashes))
         try:
             with self._transaction():
                 old_size = self.size
                 rows = self._grown_tiles(old_size, hashes)
                 new_size = old_size + len(hashes)
                 self._table.write(rows, new_size)
-                if node_file is not None and (
-                    node_file.exists() or self._too_large_for_cache(new_size)
-                ):
+                if node_file is not None:
                     leaf0 = self._node(0, 0) if old_size else hashes[0]
-                    try:
-                        node_file.prepare(old_size, leaf0, rows, self._table.tiles_of_level)
-                    except OSError as exc:
-                        raise StoreError(f"cannot write {node_file.path}: {exc}") from exc
-                else:
-                    node_file = None
-        except BaseException:
+                    if not node_file.prepare(old_size, leaf0, rows, self._table.tiles_of_level):
+                        node_file = None
+        except BaseException as exc:
             if node_file is not None:
                 node_file.abandon()
+            if isinstance(exc, OSError) and node_file is not None:  # it could not be dropped
+                raise StoreError(f"cannot write {node_file.path}: {exc}") from exc
             raise
         if node_file is not None:
-            try:
-                node_file.publish(new_size)
-            except OSError as exc:  # committed: the file only lags, and proofs read SQLite
-                log.warning("cannot publish %s up to %d leaves: %s", node_file.path, new_size, exc)
+            node_file.publish(new_size)
         # Only now, committed, may the rows serve reads.
         self._known_size = new_size
         for level, tile_index, tile in rows:
@@ -412,6 +402,23 @@ class MerkleLog:
             while len(run) > HASH_SIZE:
                 run = parent_hashes(run)
             hashes[i] = run
+
+    def _node_file_for_append(self, appended: int) -> NodeFile | None:
+        """The node file an append of `appended` leaves keeps, brought up to the committed
+        size (outside the append's transaction: stored tiles never change), or None: the
+        log is not in a file, or its tile cache still holds it and it has no node file."""
+        node_file = self._node_file
+        if node_file is None:
+            return None
+        size = self.size
+        if not node_file.exists() and not self._too_large_for_cache(size + appended):
+            return None
+        try:
+            if size and not node_file.catch_up(size, self._node(0, 0), self._table.tiles_of_level):
+                return None
+        except OSError as exc:
+            raise StoreError(f"cannot write {node_file.path}: {exc}") from exc
+        return node_file
 
     def _too_large_for_cache(self, size: int) -> bool:
         """Whether the log's leaf tiles outnumber a quarter of the tile cache, so that the
