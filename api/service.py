@@ -250,11 +250,14 @@ class RegistryService:
         if kind == "ReleaseLock":  # the one request whose evidence is on the chain
             await run_in_threadpool(self.check_release, body.message.model_dump(by_alias=True))
         private: dict[str, Any] = {}
-        details = getattr(body, "details", None)  # only SubmitActivities carries details
+        # The body's own fields, not getattr: a pydantic model raises for a field it lacks,
+        # 3.5 µs each on the event loop.
+        fields = body.__dict__
+        details = fields.get("details")  # only SubmitActivities carries details
         if details is not None:
             private["details"] = [detail.model_dump() for detail in details]
         for field in message_of(kind).private:
-            value = getattr(body, field.name, None)
+            value = fields.get(field.name)
             if value is not None:
                 private[field.name] = (bytes.fromhex(value.salt), value.value)
         job = WriteJob(
