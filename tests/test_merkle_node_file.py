@@ -7,7 +7,9 @@ from __future__ import annotations
 import errno
 import shutil
 import sqlite3
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -293,7 +295,11 @@ def test_a_node_file_that_cannot_be_written_is_dropped_and_the_log_goes_on(
     assert_proofs(reader, reference(data[:1_000]), 1_000)
     assert tile_cache_misses(statements) != []
     assert_proofs(small_cache_log(path), reference(data[:2_000]), 2_000)
-    writer.append(leaf_hashes(data[2_000:]))  # a new file, caught up from the tiles
+    writer.append(leaf_hashes(data[2_000:2_500]))  # no new file for a minute
+    assert not nodes_path(path).exists()
+    later = time.monotonic() + 61
+    monkeypatch.setattr(nodefile_module, "time", SimpleNamespace(monotonic=lambda: later))
+    writer.append(leaf_hashes(data[2_500:]))  # then a new one, caught up from the tiles
     assert claimed_size(path) == 3_000
     assert writer.node_file_differences() == []
     assert_proofs(small_cache_log(path), reference(data), 3_000)

@@ -22,7 +22,8 @@ header claiming nodes of the lost history; then it writes the new tiles' nodes. 
 never claims a node that is not durably in the file, a crash at any point leaves a file that
 is right up to its `valid` (the next append catches up), and an append that rolls back leaves
 only bytes nothing claims. A file the writer cannot write is dropped (its `valid` zeroed,
-then unlinked) and the append goes on: the file is only a copy. The file never shrinks,
+then unlinked) and the append goes on: the file is only a copy; appends then go without one
+for a minute before building a new one. The file never shrinks,
 since readers map it and a map of a cut file faults (delete a bad file, never truncate it);
 it grows by `_GROWTH` at a time, so that readers seldom map it again.
 
@@ -58,6 +59,8 @@ _LEVEL_OFFSETS = (0, 256 * HASH_SIZE, 384 * HASH_SIZE, 448 * HASH_SIZE)
 _BLOCK_BYTES = 480 * HASH_SIZE
 _GROWTH = 16 << 20
 _RECHECK_SECONDS = 1.0
+_RETRY_SECONDS = 60.0
+"""After a file was dropped, appends go without one this long (a rebuild reads every tile)."""
 
 TileSource = Callable[[int, int], Iterable[tuple[int, bytes]]]
 """(level, first tile) -> the stored tiles of that level from that one on, in order."""
@@ -89,6 +92,7 @@ class NodeFile:
         self._mapped_file = (0, 0)  # (st_dev, st_ino) of the mapped file
         self._next_check = 0.0
         self._fd: int | None = None  # the writer's, from `prepare` to `publish` or `abandon`
+        self._retry_at = 0.0
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -187,6 +191,10 @@ class NodeFile:
     def exists(self) -> bool:
         return self.path.exists()
 
+    def resting(self) -> bool:
+        """Whether the writer dropped the file lately and waits before building a new one."""
+        return time.monotonic() < self._retry_at
+
     def catch_up(self, size: int, leaf0: bytes, tiles: TileSource) -> bool:
         """Before an append's transaction: copy into the file what it lacks of the tree of
         `size` leaves, committed (all of it for a new or foreign file), and claim it. False
@@ -282,6 +290,7 @@ class NodeFile:
         it see at once, then unlink it (the next append starts a new one). Raises if its
         `valid` cannot be zeroed: the file might then claim nodes it does not hold."""
         log.warning("dropping %s, which cannot be written: %s", self.path, error)
+        self._retry_at = time.monotonic() + _RETRY_SECONDS
         try:
             if fd is None:
                 fd = os.open(self.path, os.O_RDWR)

@@ -408,7 +408,7 @@ class MerkleLog:
         size (outside the append's transaction: stored tiles never change), or None: the
         log is not in a file, or its tile cache still holds it and it has no node file."""
         node_file = self._node_file
-        if node_file is None:
+        if node_file is None or node_file.resting():
             return None
         size = self.size
         if not node_file.exists() and not self._too_large_for_cache(size + appended):
