@@ -196,8 +196,9 @@ def _audit_tiles(stored: MerkleLog, recomputed: MerkleLog, report: AuditReport) 
     differences = stored.node_file_differences()
     if differences:
         report.problems.append(
-            f"the Merkle node file differs from the stored tiles (level, tile) {differences[:5]}:"
-            " proofs read from it would be wrong; delete it, the anchoring worker rebuilds it"
+            f"a Merkle node file differs from the stored tiles (level, tile) {differences[:5]}:"
+            " proofs read from it would be wrong; delete it (levels 0-3: DB-merkle-nodes,"
+            " 4-7: DB-merkle-nodes-4), the anchoring worker rebuilds it"
         )
 
 

@@ -42,8 +42,10 @@ from registry.storage.service import IdempotencyTable, SignInNonceTable, Webhook
 log = logging.getLogger("carbon_registry.api")
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-READER_UPPER_LEVEL = 4
-"""The lowest Merkle level a thread-pool reader keeps whole (4 MB at 10^6 leaves)."""
+READER_UPPER_LEVEL = 8
+"""The lowest Merkle level a thread-pool reader keeps whole (0.25 MB at 10^6 leaves, 2.5 MB
+at 10^7): the levels below come from the node files past about 10^6 leaves (`nodefile`),
+and from the tile cache before."""
 
 
 @dataclass
@@ -181,9 +183,10 @@ class RegistryService:
             reader = Reader(
                 store,
                 Registry(store),
-                # Levels 4 and up kept whole, the lower ones in the tile cache: one thread's
-                # reader, the event loop's, keeps the whole tree (`keep_whole_tree`, at
-                # start-up), so a node holds one copy of it, not one a thread.
+                # Levels 8 and up kept whole, the lower ones in the node files or the tile
+                # cache: one thread's reader, the event loop's, keeps the whole tree
+                # (`keep_whole_tree`, at start-up), so a node holds one copy of it, not one a
+                # thread.
                 MerkleLog(store.conn, upper_level=READER_UPPER_LEVEL),
                 CheckpointStore(store.conn, self.log_id),
                 IdempotencyTable(store.conn),

@@ -266,7 +266,7 @@ def test_a_node_file_that_differs_from_the_tiles_is_named(
     body[4096 + 256 * 32] ^= 1  # the first level-1 hash
     nodes.write_bytes(bytes(body))
     problems = audited(copy, world, chain)
-    assert "the Merkle node file differs from the stored tiles (level, tile) [(1, 0)]" in " ".join(
+    assert "a Merkle node file differs from the stored tiles (level, tile) [(1, 0)]" in " ".join(
         problems
     ), problems
 

@@ -17,7 +17,8 @@ from anchoring.merkle import MerkleLog, leaf_hashes
 from anchoring.merkle import nodefile as nodefile_module
 from anchoring.merkle.nodefile import NodeFile, node_file_path
 
-# cache_tiles=4: the log outgrows its tile cache, and keeps a node file, past 511 leaves.
+# cache_tiles=4: the log outgrows its tile cache, and keeps node files, past 511 leaves.
+# Readers keep levels 8 and up whole, so that both files (levels 0-3 and 4-7) serve them.
 CACHE_TILES = 4
 
 
@@ -32,23 +33,23 @@ def reference(data: list[bytes]) -> MerkleLog:
 
 
 def small_cache_log(path: Path) -> MerkleLog:
-    return MerkleLog(sqlite3.connect(path), cache_tiles=CACHE_TILES, upper_level=4)
+    return MerkleLog(sqlite3.connect(path), cache_tiles=CACHE_TILES, upper_level=8)
 
 
-def nodes_path(path: Path) -> Path:
-    found = node_file_path(str(path))
+def nodes_path(path: Path, base: int = 0) -> Path:
+    found = node_file_path(str(path), base)
     assert found is not None
     return found
 
 
-def claimed_size(path: Path) -> int:
+def claimed_size(path: Path, base: int = 0) -> int:
     """The tree size the node file's header claims."""
-    return int.from_bytes(nodes_path(path).read_bytes()[64:72], "little")
+    return int.from_bytes(nodes_path(path, base).read_bytes()[64:72], "little")
 
 
-def named_leaf(path: Path) -> bytes:
+def named_leaf(path: Path, base: int = 0) -> bytes:
     """The leaf 0 hash the node file's header names."""
-    return nodes_path(path).read_bytes()[32:64]
+    return nodes_path(path, base).read_bytes()[32:64]
 
 
 def leaf_offset(index: int) -> int:
@@ -91,7 +92,7 @@ def test_a_log_larger_than_its_tile_cache_proves_from_the_node_file(tmp_path: Pa
 
     def misses_of_a_new_reader() -> list[str]:
         conn = sqlite3.connect(path)
-        reader = MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=4)
+        reader = MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=8)
         statements: list[str] = []
         conn.set_trace_callback(statements.append)
         assert_proofs(reader, expected, 5_000)
@@ -99,9 +100,10 @@ def test_a_log_larger_than_its_tile_cache_proves_from_the_node_file(tmp_path: Pa
         conn.close()
         return tile_cache_misses(statements)
 
-    assert misses_of_a_new_reader() == []
-    nodes_path(path).unlink()
-    assert misses_of_a_new_reader() != []  # without the file, the lower levels read SQLite
+    assert misses_of_a_new_reader() == []  # levels 0-3 and 4-7 from the two files
+    for base in (0, 4):
+        nodes_path(path, base).unlink()
+    assert misses_of_a_new_reader() != []  # without the files, the lower levels read SQLite
 
 
 def test_a_crash_after_commit_leaves_the_file_lagging_and_the_next_append_catches_up(
@@ -132,31 +134,33 @@ def test_a_crash_after_commit_leaves_the_file_lagging_and_the_next_append_catche
 def test_nodes_are_synced_before_they_are_claimed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both claims of an append, after `catch_up` (a new file here) and after `publish`,
-    come after an fsync that follows every write before them."""
+    """Each file's two claims in an append, after `catch_up` (new files here) and after
+    `publish`, come after an fsync of that file that follows every write to it before them."""
     path = tmp_path / "log.db"
     writer = small_cache_log(path)
     writer.append(leaf_hashes(leaves(0, 1_000)))
-    nodes_path(path).unlink()
-    calls: list[str] = []
+    for base in (0, 4):
+        nodes_path(path, base).unlink()
+    calls: list[tuple[str, int]] = []
     fsync, pwrite = nodefile_module.os.fsync, nodefile_module.os.pwrite
 
     def recorded_fsync(fd: int) -> None:
-        calls.append("fsync")
+        calls.append(("fsync", fd))
         fsync(fd)
 
     def recorded_pwrite(fd: int, data: bytes, offset: int) -> int:
-        calls.append("claim" if offset == 64 else "write")
+        calls.append(("claim" if offset == 64 else "write", fd))
         return pwrite(fd, data, offset)
 
     monkeypatch.setattr(nodefile_module.os, "fsync", recorded_fsync)
     monkeypatch.setattr(nodefile_module.os, "pwrite", recorded_pwrite)
     writer.append(leaf_hashes(leaves(1_000, 1_300)))
-    claims = [k for k, call in enumerate(calls) if call == "claim"]
-    assert len(claims) == 2 and claimed_size(path) == 1_300
+    claims = [k for k, (call, _) in enumerate(calls) if call == "claim"]
+    assert len(claims) == 4 and claimed_size(path, 0) == claimed_size(path, 4) == 1_300
     for claim in claims:
-        last_write = max(k for k in range(claim) if calls[k] == "write")
-        assert "fsync" in calls[last_write:claim], calls
+        fd = calls[claim][1]
+        last_write = max(k for k in range(claim) if calls[k] == ("write", fd))
+        assert ("fsync", fd) in calls[last_write:claim], calls
 
 
 def test_a_rolled_back_append_leaves_what_it_wrote_unclaimed(
@@ -241,7 +245,7 @@ def test_a_running_reader_follows_a_deleted_and_rebuilt_node_file(
     writer.append(leaf_hashes(data[:2_000]))
     scribble(path, leaf_offset(701), leaf_offset(702))  # a bad copy of leaf 701
     conn = sqlite3.connect(path)
-    reader = MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=4)
+    reader = MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=8)
     expected = reference(data)
     assert reader.inclusion_proof(700, 2_000) != expected.inclusion_proof(700, 2_000)
     nodes_path(path).unlink()
@@ -264,7 +268,7 @@ def test_a_reader_maps_the_file_again_as_it_grows(
     data = leaves(0, 3_000)
     writer.append(leaf_hashes(data[:600]))
     conn = sqlite3.connect(path)
-    reader = MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=4)
+    reader = MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=8)
     assert_proofs(reader, reference(data[:600]), 600)
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
@@ -283,7 +287,7 @@ def test_a_node_file_that_cannot_be_written_is_dropped_and_the_log_goes_on(
     writer.append(leaf_hashes(data[:1_000]))
     monkeypatch.setattr(nodefile_module, "_RECHECK_SECONDS", 3600.0)  # no look at the path
     conn = sqlite3.connect(path)
-    reader = MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=4)
+    reader = MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=8)
     assert_proofs(reader, reference(data[:1_000]), 1_000)  # the file mapped
     with monkeypatch.context() as patch:
         patch.setattr(NodeFile, "_write_tile", staticmethod(full_disk))
@@ -320,3 +324,9 @@ def test_audit_names_a_node_file_that_differs_from_the_tiles(tmp_path: Path) -> 
     body[leaf_700] ^= 1
     file.write_bytes(bytes(body))
     assert writer.node_file_differences() == [(0, 2)]
+    upper = nodes_path(path, 4)
+    body = bytearray(upper.read_bytes())
+    level_5 = 4096 + 256 * 32 + 3 * 32  # span 0 of levels 4-7, its level-5 node 3
+    body[level_5] ^= 1
+    upper.write_bytes(bytes(body))
+    assert writer.node_file_differences() == [(0, 2), (5, 0)]

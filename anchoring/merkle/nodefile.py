@@ -3,13 +3,16 @@
 Why. Past about 10^6 leaves a proof's nodes on levels 0 to 3 are no longer in memory (see
 `store`), and reading them costs one SQLite statement a proof, 12-14 µs: more than the rest
 of the proof. In this file they sit at fixed offsets, so a node is a slice of a memory map.
+A second file does the same for levels 4 to 7, so that a reader needs to keep only levels 8
+and up in memory (the API's thread-pool readers: 2.5 MB each at 10^7 leaves, not 40).
 
 What. A copy, never a source of truth: the tiles in SQLite are, and audit compares the two.
-`<database>-merkle-nodes` holds a 4 KiB header, then one block per 256 leaves ("span"): the
-span's 256 leaf hashes, then its 128 level-1, 64 level-2 and 32 level-3 hashes. The header
-holds a magic string, the hash of leaf 0, which names the log (a file left at the same path
-by another registry is never read), and `valid`, the tree size up to which the file holds
-every complete subtree of levels 0 to 3.
+The file of levels B to B+3 (B = 0: `<database>-merkle-nodes`, B = 4: `...-merkle-nodes-4`)
+holds a 4 KiB header, then one block per 256 nodes of level B ("span"): those 256 hashes,
+then the span's 128, 64 and 32 hashes of the three levels above. The header holds a magic
+string naming the levels, the hash of leaf 0, which names the log (a file left at the same
+path by another registry is never read), and `valid`, the tree size (in leaves) up to which
+the file holds every complete subtree of its levels.
 
 Writing: the log's writer, in `MerkleLog.append`. Before the append's transaction, `catch_up`
 copies from the tiles what the file lacks below the committed size (all of it for a new
@@ -47,10 +50,11 @@ from carbon_verifier.merkle.hasher import HASH_SIZE
 log = logging.getLogger("carbon_registry.merkle")
 
 NODE_FILE_LEVELS = 4
-"""Levels 0 to 3: a span's block holds them all."""
+"""Levels a file holds: a span's block holds them all."""
+NODE_FILE_BASES = (0, 4)
+"""The lowest level of each node file: levels 0-3 and 4-7."""
 
 _SPAN_BITS = 8
-_MAGIC = b"carbon-registry merkle nodes v1\n"
 _NAME = slice(0, 64)  # the magic string, then the hash of leaf 0
 _VALID = slice(64, 72)  # little-endian
 _HEADER_BYTES = 4096
@@ -68,26 +72,27 @@ TileRows = Iterable[tuple[int, int, bytes]]
 """Tiles as (level, tile, hashes)."""
 
 
-def node_file_path(database_file: str) -> Path | None:
-    """The node file of the SQLite database at `database_file`; None for one in memory."""
-    return Path(f"{database_file}-merkle-nodes") if database_file else None
+def node_file_path(database_file: str, base: int = 0) -> Path | None:
+    """The node file of levels `base` to `base` + 3 of the SQLite database at
+    `database_file`; None for one in memory."""
+    if not database_file:
+        return None
+    return Path(f"{database_file}-merkle-nodes" + (f"-{base}" if base else ""))
 
 
-def _offset(level: int, index: int) -> int:
-    span_bits = _SPAN_BITS - level
-    return (
-        _HEADER_BYTES
-        + (index >> span_bits) * _BLOCK_BYTES
-        + _LEVEL_OFFSETS[level]
-        + (index & ((1 << span_bits) - 1)) * HASH_SIZE
-    )
+def _magic(base: int) -> bytes:
+    """32 bytes naming the format and the levels."""
+    return f"carbon-registry merkle L{base:02d}-{base + 3:02d}".encode().ljust(31) + b"\n"
 
 
 class NodeFile:
-    """The node file at `path`: read through a memory map, written by the log's writer."""
+    """The node file of levels `base` to `base` + 3 at `path`: read through a memory map,
+    written by the log's writer."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, base: int = 0) -> None:
         self.path = path
+        self.base = base
+        self._magic = _magic(base)
         self._map: mmap.mmap | None = None
         self._mapped_file = (0, 0)  # (st_dev, st_ino) of the mapped file
         self._next_check = 0.0
@@ -103,8 +108,8 @@ class NodeFile:
         hashes: list[bytes],
         leaf0: Callable[[], bytes],
     ) -> list[int]:
-        """Fill hashes[i] for the misses nodes[i] (level, index) of levels below
-        NODE_FILE_LEVELS that the file covers; return the misses left (SQLite's). `leaf0`
+        """Fill hashes[i] for the misses nodes[i] (level, index) of the file's levels
+        that it covers that it covers; return the misses left (SQLite's). `leaf0`
         gives the log's leaf 0, which a file must name to be read."""
         now = time.monotonic()
         if now >= self._next_check:
@@ -114,13 +119,20 @@ class NodeFile:
         if mapped is None:
             return misses
         valid = int.from_bytes(mapped[_VALID], "little")
+        base = self.base
         left = []
         for i in misses:
             level, index = nodes[i]
-            if level >= NODE_FILE_LEVELS or (index + 1) << level > valid:
+            if not 0 <= level - base < NODE_FILE_LEVELS or (index + 1) << level > valid:
                 left.append(i)
                 continue
-            begin = _offset(level, index)
+            span_bits = _SPAN_BITS - level + base
+            begin = (
+                _HEADER_BYTES
+                + (index >> span_bits) * _BLOCK_BYTES
+                + _LEVEL_OFFSETS[level - base]
+                + (index & ((1 << span_bits) - 1)) * HASH_SIZE
+            )
             if begin + HASH_SIZE > len(mapped):  # the file grew since it was mapped
                 mapped = self._mapped_again()
                 # It may be another file of this log now, which claims less.
@@ -150,7 +162,7 @@ class NodeFile:
             return
         if self._map is None or (status.st_dev, status.st_ino) != self._mapped_file:
             self.close()
-            self._map_file(_MAGIC + leaf0())
+            self._map_file(self._magic + leaf0())
 
     def _mapped_again(self) -> mmap.mmap | None:
         """The file at the path, of the same log, mapped again to its new length; None (and
@@ -227,16 +239,16 @@ class NodeFile:
             if valid > old_size:  # the database went back: nodes past it may be of another history
                 os.pwrite(fd, old_size.to_bytes(8, "little"), _VALID.start)
                 os.fsync(fd)
-            rows = [row for row in rows if row[0] < NODE_FILE_LEVELS]
+            rows = [row for row in rows if 0 <= row[0] - self.base < NODE_FILE_LEVELS]
             if rows:
-                spans = max((tile + 1) << level for level, tile, _ in rows)
+                spans = max((tile + 1) << (level - self.base) for level, tile, _ in rows)
                 end = _HEADER_BYTES + spans * _BLOCK_BYTES
                 if os.fstat(fd).st_size < end:
                     os.ftruncate(fd, -(-end // _GROWTH) * _GROWTH)
             if valid < old_size:  # another writer appended since `catch_up`
                 self._copy_tiles(fd, valid, tiles)
             for level, tile_index, hashes in rows:
-                self._write_tile(fd, level, tile_index, hashes)
+                self._write_tile(fd, level - self.base, tile_index, hashes)
         except OSError as exc:
             self._fd = None
             return self._dropped(fd, exc)
@@ -270,17 +282,17 @@ class NodeFile:
             return
         try:
             header = os.pread(fd, _VALID.stop, 0)
-            if header[_NAME] != _MAGIC + leaf0:
+            if header[_NAME] != self._magic + leaf0:
                 return
             valid = int.from_bytes(header[_VALID], "little")
-            for level in range(NODE_FILE_LEVELS):
+            for level in range(self.base, self.base + NODE_FILE_LEVELS):
                 count = valid >> level  # the complete subtrees the file claims at this level
                 for tile_index, hashes in tiles(level, 0):
                     first = tile_index << _SPAN_BITS
                     if first >= count:
                         break
                     wanted = hashes[: (count - first) * HASH_SIZE]
-                    if self._read_tile(fd, level, tile_index, len(wanted)) != wanted:
+                    if self._read_tile(fd, level - self.base, tile_index, len(wanted)) != wanted:
                         yield level, tile_index
         finally:
             os.close(fd)
@@ -309,7 +321,7 @@ class NodeFile:
     def _writable(self, leaf0: bytes) -> int:
         """A descriptor on the file at `path` naming `leaf0`; a missing or foreign file is
         replaced by a fresh one (valid 0)."""
-        name = _MAGIC + leaf0
+        name = self._magic + leaf0
         try:
             fd = os.open(self.path, os.O_RDWR)
         except FileNotFoundError:
@@ -335,14 +347,16 @@ class NodeFile:
         return fd
 
     def _copy_tiles(self, fd: int, valid: int, tiles: TileSource) -> None:
-        """Write the stored tiles of levels 0 to 3 from those holding the nodes past `valid`."""
-        for level in range(NODE_FILE_LEVELS):
+        """Write the stored tiles of the file's levels from those holding the nodes past
+        `valid`."""
+        for level in range(self.base, self.base + NODE_FILE_LEVELS):
             for tile_index, hashes in tiles(level, (valid >> level) >> _SPAN_BITS):
-                self._write_tile(fd, level, tile_index, hashes)
+                self._write_tile(fd, level - self.base, tile_index, hashes)
 
     @staticmethod
     def _read_tile(fd: int, level: int, tile_index: int, length: int) -> bytes:
-        """`length` bytes of a tile's hashes, gathered from the blocks of its spans."""
+        """`length` bytes of a tile's hashes (`level` counted from the file's base),
+        gathered from the blocks of its spans."""
         chunk = HASH_SIZE << (_SPAN_BITS - level)  # a span's share of the level
         first_span = tile_index << level
         return b"".join(
@@ -356,7 +370,8 @@ class NodeFile:
 
     @staticmethod
     def _write_tile(fd: int, level: int, tile_index: int, hashes: bytes) -> None:
-        """Write a stored tile's hashes into the blocks of the spans it covers."""
+        """Write a stored tile's hashes (`level` counted from the file's base) into the
+        blocks of the spans it covers."""
         chunk = HASH_SIZE << (_SPAN_BITS - level)
         first_span = tile_index << level
         for part, begin in enumerate(range(0, len(hashes), chunk)):

@@ -7,7 +7,7 @@ Level h is a run of hashes; it is cut into rows of `TILE_WIDTH` consecutive hash
 grows with appends. Tiles at levels 0, 8, 16, ... are exactly C2SP tlog-tiles (tile level
 L is tree level 8L), so the log can later be served as static tiles. `merkle_state` holds
 the tree size. The log touches only these two tables, through `registry.storage.merkle`,
-and, for a log in an SQLite file, a copy of levels 0 to 3 beside it (`nodefile`).
+and, for a log in an SQLite file, copies of levels 0 to 7 beside it (`nodefile`).
 
 Costs. Appending n leaves hashes about n nodes and writes about 2n * 32 bytes, in one
 transaction. The root of any size up to the current one, an inclusion proof and a
@@ -31,8 +31,9 @@ So an inclusion proof is memory lookups plus, for the tiles the cache misses, on
 statement: at 10^7 leaves it reads the leaf tile alone, at 10^8 also levels 4 to 6. A third,
 small cache keeps the ephemeral nodes of the sizes proofs were asked for (4,096 at most).
 Once the leaf tiles outnumber a quarter of the tile cache (about 10^6 leaves), the writer
-also keeps levels 0 to 3 in the node file (`nodefile`), which readers map into memory: a
-proof at 10^7 leaves then reads no SQLite at all, and at 10^8 only levels 4 to 6.
+also keeps levels 0 to 3 and 4 to 7 in two node files (`nodefile`), which readers map into
+memory: a proof then reads no SQLite at all, and a reader whose kept levels start at 8 (the
+API's thread-pool readers) holds 2.5 MB at 10^7 leaves rather than 40.
 
 Concurrency. The design has one writer, the anchoring worker. Stored hashes never change
 once written and an append commits its tiles and the new size in one transaction, so
@@ -53,7 +54,7 @@ from contextlib import contextmanager
 from itertools import pairwise
 
 from anchoring.merkle.errors import StoreError
-from anchoring.merkle.nodefile import NodeFile, node_file_path
+from anchoring.merkle.nodefile import NODE_FILE_BASES, NodeFile, node_file_path
 from carbon_verifier.merkle import proof
 from carbon_verifier.merkle.errors import HashLengthError, IndexOutOfRangeError, SizeError
 from carbon_verifier.merkle.hasher import HASH_SIZE, parent_hashes
@@ -105,10 +106,13 @@ class MerkleLog:
         if not 0 <= upper_level < _LEVELS:
             raise ValueError(f"upper_level must be between 0 and {_LEVELS - 1}, got {upper_level}")
         self._table = TileTable(conn)
-        # A file database's log keeps its lowest levels in a node file too (`nodefile`).
+        # A file database's log keeps levels 0-7 in node files too (`nodefile`).
         database = next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"), "")
-        path = node_file_path(database)
-        self._node_file = None if path is None else NodeFile(path)
+        self._node_files = [
+            NodeFile(path, base)
+            for base in NODE_FILE_BASES
+            if (path := node_file_path(database, base)) is not None
+        ]
         self._cache_tiles = cache_tiles
         self._upper_level = upper_level
         self._upper_cache_bytes = upper_cache_bytes
@@ -150,24 +154,23 @@ class MerkleLog:
             raise HashLengthError(f"leaf hash {position} of the batch", len(bad), HASH_SIZE)
         if not hashes:
             return self.size
-        node_file = self._node_file_for_append(len(hashes))
+        node_files = self._node_files_for_append(len(hashes))
         try:
             with self._transaction():
                 old_size = self.size
                 rows = self._grown_tiles(old_size, hashes)
                 new_size = old_size + len(hashes)
                 self._table.write(rows, new_size)
-                if node_file is not None:
-                    leaf0 = self._node(0, 0) if old_size else hashes[0]
-                    if not node_file.prepare(old_size, leaf0, rows, self._table.tiles_of_level):
-                        node_file = None
+                leaf0 = self._node(0, 0) if old_size else hashes[0]
+                tiles = self._table.tiles_of_level
+                node_files = [f for f in node_files if f.prepare(old_size, leaf0, rows, tiles)]
         except BaseException as exc:
-            if node_file is not None:
+            for node_file in node_files:
                 node_file.abandon()
-            if isinstance(exc, OSError) and node_file is not None:  # it could not be dropped
-                raise StoreError(f"cannot write {node_file.path}: {exc}") from exc
+            if isinstance(exc, OSError):  # a node file that could not even be dropped
+                raise StoreError(f"cannot write a Merkle node file: {exc}") from exc
             raise
-        if node_file is not None:
+        for node_file in node_files:
             node_file.publish(new_size)
         # Only now, committed, may the rows serve reads.
         self._known_size = new_size
@@ -369,8 +372,8 @@ class MerkleLog:
         rebuilt from the leaf tile under it (at most 2**_REHASHED_LEVELS - 1 hashes)
         rather than read from a tile of its own, so a proof reads one tile below the levels
         kept whole, not four."""
-        if self._node_file is not None:
-            misses = self._node_file.serve(nodes, misses, hashes, lambda: self._node(0, 0))
+        for node_file in self._node_files:
+            misses = node_file.serve(nodes, misses, hashes, lambda: self._node(0, 0))
             if not misses:
                 return
         rehash = self._too_large_for_cache(self._known_size)
@@ -403,22 +406,24 @@ class MerkleLog:
                 run = parent_hashes(run)
             hashes[i] = run
 
-    def _node_file_for_append(self, appended: int) -> NodeFile | None:
-        """The node file an append of `appended` leaves keeps, brought up to the committed
-        size (outside the append's transaction: stored tiles never change), or None: the
+    def _node_files_for_append(self, appended: int) -> list[NodeFile]:
+        """The node files an append of `appended` leaves keeps, brought up to the committed
+        size (outside the append's transaction: stored tiles never change): none while the
         log is not in a file, or its tile cache still holds it and it has no node file."""
-        node_file = self._node_file
-        if node_file is None or node_file.resting():
-            return None
         size = self.size
-        if not node_file.exists() and not self._too_large_for_cache(size + appended):
-            return None
-        try:
-            if size and not node_file.catch_up(size, self._node(0, 0), self._table.tiles_of_level):
-                return None
-        except OSError as exc:
-            raise StoreError(f"cannot write {node_file.path}: {exc}") from exc
-        return node_file
+        large = self._too_large_for_cache(size + appended)
+        kept = []
+        for node_file in self._node_files:
+            if node_file.resting() or not large and not node_file.exists():
+                continue
+            try:
+                tiles = self._table.tiles_of_level
+                if size and not node_file.catch_up(size, self._node(0, 0), tiles):
+                    continue
+            except OSError as exc:
+                raise StoreError(f"cannot write {node_file.path}: {exc}") from exc
+            kept.append(node_file)
+        return kept
 
     def _too_large_for_cache(self, size: int) -> bool:
         """Whether the log's leaf tiles outnumber a quarter of the tile cache, so that the
@@ -526,14 +531,17 @@ class MerkleLog:
             raise StoreError(str(exc)) from exc
 
     def node_file_differences(self) -> list[tuple[int, int]]:
-        """(level, tile) of the stored tiles that the node file, as far as it claims to
-        hold them, holds otherwise (audit); empty without a node file."""
-        if self._node_file is None or not self.size:
+        """(level, tile) of the stored tiles that the node files, as far as they claim to
+        hold them, hold otherwise (audit); empty without node files."""
+        if not self.size:
             return []
-        try:
-            return list(self._node_file.differences(self._node(0, 0), self._table.tiles_of_level))
-        except OSError as exc:
-            raise StoreError(f"cannot read {self._node_file.path}: {exc}") from exc
+        differences: list[tuple[int, int]] = []
+        for node_file in self._node_files:
+            try:
+                differences += node_file.differences(self._node(0, 0), self._table.tiles_of_level)
+            except OSError as exc:
+                raise StoreError(f"cannot read {node_file.path}: {exc}") from exc
+        return differences
 
     @property
     def table(self) -> TileTable:
