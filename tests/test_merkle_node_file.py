@@ -64,6 +64,23 @@ def scribble(path: Path, begin: int, end: int) -> None:
         file.write(b"\xee" * (end - begin))
 
 
+def traced_reader(path: Path) -> tuple[MerkleLog, list[str]]:
+    """A reader keeping levels 8 and up, and the statements its connection runs from now on."""
+    conn = sqlite3.connect(path)
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    return MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=8), statements
+
+
+def append_dying_before_publish(
+    writer: MerkleLog, data: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Append as a process that dies between COMMIT and `publish`: no file claims it."""
+    with monkeypatch.context() as patch:
+        patch.setattr(NodeFile, "publish", lambda self, new_size: self.abandon())
+        writer.append(leaf_hashes(data))
+
+
 def assert_proofs(log: MerkleLog, expected: MerkleLog, size: int, step: int = 37) -> None:
     root = expected.root(size)
     assert log.root(size) == root
@@ -91,13 +108,9 @@ def test_a_log_larger_than_its_tile_cache_proves_from_the_node_file(tmp_path: Pa
     expected = reference(data)
 
     def misses_of_a_new_reader() -> list[str]:
-        conn = sqlite3.connect(path)
-        reader = MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=8)
-        statements: list[str] = []
-        conn.set_trace_callback(statements.append)
+        reader, statements = traced_reader(path)
         assert_proofs(reader, expected, 5_000)
         assert_proofs(reader, expected, 4_321)
-        conn.close()
         return tile_cache_misses(statements)
 
     assert misses_of_a_new_reader() == []  # levels 0-3 and 4-7 from the two files
@@ -113,10 +126,7 @@ def test_a_crash_after_commit_leaves_the_file_lagging_and_the_next_append_catche
     writer = small_cache_log(path)
     data = leaves(0, 3_000)
     writer.append(leaf_hashes(data[:1_000]))
-    # The process dies between COMMIT and `publish`: the file never claims the append.
-    with monkeypatch.context() as patch:
-        patch.setattr(NodeFile, "publish", lambda self, new_size: self.abandon())
-        writer.append(leaf_hashes(data[1_000:2_000]))
+    append_dying_before_publish(writer, data[1_000:2_000], monkeypatch)  # never claimed
     assert claimed_size(path) == 1_000
     # What the lost append wrote is unclaimed: garbage there is never served...
     scribble(path, leaf_offset(1_000), leaf_offset(1_000) + 24 * 32)  # leaves 1,000-1,023
@@ -206,9 +216,7 @@ def test_a_database_restored_from_a_backup_is_never_served_the_lost_history(
     data = first + leaves(1_500, 3_000, tag="after-restore")
     # The first append after the restore lowers the claim before it overwrites anything:
     # even if it then dies before `publish`, the file claims no node of the lost history.
-    with monkeypatch.context() as patch:
-        patch.setattr(NodeFile, "publish", lambda self, new_size: self.abandon())
-        restored.append(leaf_hashes(data[1_500:2_000]))
+    append_dying_before_publish(restored, data[1_500:2_000], monkeypatch)
     assert claimed_size(path) == 1_500
     restored.append(leaf_hashes(data[2_000:]))
     assert claimed_size(path) == 3_000
@@ -244,15 +252,13 @@ def test_a_running_reader_follows_a_deleted_and_rebuilt_node_file(
     data = leaves(0, 4_000)
     writer.append(leaf_hashes(data[:2_000]))
     scribble(path, leaf_offset(701), leaf_offset(702))  # a bad copy of leaf 701
-    conn = sqlite3.connect(path)
-    reader = MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=8)
+    reader, statements = traced_reader(path)
     expected = reference(data)
     assert reader.inclusion_proof(700, 2_000) != expected.inclusion_proof(700, 2_000)
     nodes_path(path).unlink()
     writer.append(leaf_hashes(data[2_000:]))  # a fresh file, built from the tiles
     assert claimed_size(path) == 4_000
-    statements: list[str] = []
-    conn.set_trace_callback(statements.append)
+    statements.clear()
     assert reader.inclusion_proof(700, 2_000) == expected.inclusion_proof(700, 2_000)
     assert_proofs(reader, expected, 4_000)
     assert_proofs(reader, expected, 2_000)
@@ -267,11 +273,9 @@ def test_a_reader_maps_the_file_again_as_it_grows(
     writer = small_cache_log(path)
     data = leaves(0, 3_000)
     writer.append(leaf_hashes(data[:600]))
-    conn = sqlite3.connect(path)
-    reader = MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=8)
+    reader, statements = traced_reader(path)
     assert_proofs(reader, reference(data[:600]), 600)
-    statements: list[str] = []
-    conn.set_trace_callback(statements.append)
+    statements.clear()
     for size in range(1_000, 3_001, 400):
         writer.append(leaf_hashes(data[size - 400 if size > 1_000 else 600 : size]))
         assert_proofs(reader, reference(data[:size]), size)
@@ -286,15 +290,13 @@ def test_a_node_file_that_cannot_be_written_is_dropped_and_the_log_goes_on(
     data = leaves(0, 3_000)
     writer.append(leaf_hashes(data[:1_000]))
     monkeypatch.setattr(nodefile_module, "_RECHECK_SECONDS", 3600.0)  # no look at the path
-    conn = sqlite3.connect(path)
-    reader = MerkleLog(conn, cache_tiles=CACHE_TILES, upper_level=8)
+    reader, statements = traced_reader(path)
     assert_proofs(reader, reference(data[:1_000]), 1_000)  # the file mapped
     with monkeypatch.context() as patch:
         patch.setattr(NodeFile, "_write_tile", staticmethod(full_disk))
         assert writer.append(leaf_hashes(data[1_000:2_000])) == 2_000
     assert not nodes_path(path).exists()
-    statements: list[str] = []
-    conn.set_trace_callback(statements.append)
+    statements.clear()
     # The dropped file claims nothing, even to a reader that still maps it.
     assert_proofs(reader, reference(data[:1_000]), 1_000)
     assert tile_cache_misses(statements) != []

@@ -109,7 +109,7 @@ class NodeFile:
         leaf0: Callable[[], bytes],
     ) -> list[int]:
         """Fill hashes[i] for the misses nodes[i] (level, index) of the file's levels
-        that it covers that it covers; return the misses left (SQLite's). `leaf0`
+        that it covers; return the misses left (SQLite's). `leaf0`
         gives the log's leaf 0, which a file must name to be read."""
         now = time.monotonic()
         if now >= self._next_check:
@@ -357,26 +357,24 @@ class NodeFile:
     def _read_tile(fd: int, level: int, tile_index: int, length: int) -> bytes:
         """`length` bytes of a tile's hashes (`level` counted from the file's base),
         gathered from the blocks of its spans."""
-        chunk = HASH_SIZE << (_SPAN_BITS - level)  # a span's share of the level
-        first_span = tile_index << level
         return b"".join(
-            os.pread(
-                fd,
-                min(chunk, length - begin),
-                _HEADER_BYTES + (first_span + part) * _BLOCK_BYTES + _LEVEL_OFFSETS[level],
-            )
-            for part, begin in enumerate(range(0, length, chunk))
+            os.pread(fd, end - begin, offset)
+            for offset, begin, end in _span_shares(level, tile_index, length)
         )
 
     @staticmethod
     def _write_tile(fd: int, level: int, tile_index: int, hashes: bytes) -> None:
         """Write a stored tile's hashes (`level` counted from the file's base) into the
         blocks of the spans it covers."""
-        chunk = HASH_SIZE << (_SPAN_BITS - level)
-        first_span = tile_index << level
-        for part, begin in enumerate(range(0, len(hashes), chunk)):
-            os.pwrite(
-                fd,
-                hashes[begin : begin + chunk],
-                _HEADER_BYTES + (first_span + part) * _BLOCK_BYTES + _LEVEL_OFFSETS[level],
-            )
+        for offset, begin, end in _span_shares(level, tile_index, len(hashes)):
+            os.pwrite(fd, hashes[begin:end], offset)
+
+
+def _span_shares(level: int, tile_index: int, length: int) -> Iterator[tuple[int, int, int]]:
+    """Where the first `length` bytes of a tile of `level` (counted from the file's base)
+    lie: (file offset, begin, end in the tile) for each span's share of it."""
+    share = HASH_SIZE << (_SPAN_BITS - level)
+    first_span = tile_index << level
+    for part, begin in enumerate(range(0, length, share)):
+        offset = _HEADER_BYTES + (first_span + part) * _BLOCK_BYTES + _LEVEL_OFFSETS[level]
+        yield offset, begin, min(begin + share, length)

@@ -410,14 +410,16 @@ class MerkleLog:
         """The node files an append of `appended` leaves keeps, brought up to the committed
         size (outside the append's transaction: stored tiles never change): none while the
         log is not in a file, or its tile cache still holds it and it has no node file."""
+        if not self._node_files:
+            return []
         size = self.size
         large = self._too_large_for_cache(size + appended)
+        tiles = self._table.tiles_of_level
         kept = []
         for node_file in self._node_files:
             if node_file.resting() or not large and not node_file.exists():
                 continue
             try:
-                tiles = self._table.tiles_of_level
                 if size and not node_file.catch_up(size, self._node(0, 0), tiles):
                     continue
             except OSError as exc:
