@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time as _time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +53,7 @@ from registry.personal import (
     Vault,
     master_key,
 )
+from registry.recovery import Recovered, SignerRecovery
 from registry.storage import Store, display
 from registry.storage.personal import PersonalTables
 from registry.times import format_time, parse_time, time_second
@@ -142,6 +143,28 @@ MAX_BATCH_EXPIRY_S = 3600
 
 # More grams than any account holds: a request that names no amount may take them all.
 ALL_GRAMS = 2**62
+
+
+# A request as a caller sends it: kind, message, signature, and maybe its personal data.
+Request = tuple[str, Any, str] | tuple[str, Any, str, Private | None]
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A request whose fields are valid and whose digest is known; its signer may be on its
+    way from a `SignerRecovery` worker (`recovered`, at `position`)."""
+
+    operation: Operation
+    request: dict[str, Any]
+    signature: str
+    private: Private | None
+    digest: bytes
+    recovered: Recovered | None = None
+    position: int = 0
+
+    def recovered_signer(self) -> str | None:
+        """The worker's answer, or None for the caller to recover the signer itself."""
+        return None if self.recovered is None else self.recovered.signer(self.position)
 
 
 @dataclass(frozen=True)
@@ -312,28 +335,61 @@ class Registry:
             self._vault = Vault(PersonalTables(self.store.conn), master_key(self.store.path))
         return self._vault
 
-    def authorise(
+    def prepare(
         self, kind: str, message: Any, signature: str, private: Private | None = None
-    ) -> Authorised:
-        """Check fields, signature, expiry and the personal data beside; no state is read."""
+    ) -> Prepared:
+        """Check a request's fields and compute its EIP-712 digest; no state is read."""
         operation = OPERATIONS.get(kind)
         if operation is None:
             raise ValidationError(f"unknown operation {kind!r}")
         request = operation.message.normalise(message)
-        signer = recover_signer(self.domain.digest(operation.struct, request), signature)
+        digest = self.domain.digest(operation.struct, request)
+        return Prepared(operation, request, signature, private, digest)
+
+    def prepare_many(
+        self, requests: Iterable[Request], recovery: SignerRecovery | None = None
+    ) -> list[Prepared | RegistryError]:
+        """`prepare` each request; with `recovery`, their signers are recovered on another
+        core while the caller goes on (committing the previous group)."""
+        prepared: list[Prepared | RegistryError] = []
+        for kind, message, signature, *private in requests:
+            try:
+                prepared.append(self.prepare(kind, message, signature, *private))
+            except RegistryError as exc:
+                prepared.append(exc)
+        if recovery is not None:
+            sendable = [
+                p for p in prepared if isinstance(p, Prepared) and isinstance(p.signature, str)
+            ]
+            recovered = recovery.recover([(p.digest, p.signature) for p in sendable])
+            for position, item in enumerate(sendable):
+                item.recovered, item.position = recovered, position
+        return prepared
+
+    def authorise(
+        self, kind: str, message: Any, signature: str, private: Private | None = None
+    ) -> Authorised:
+        """Check fields, signature, expiry and the personal data beside; no state is read."""
+        return self._authorised(self.prepare(kind, message, signature, private))
+
+    def _authorised(self, prepared: Prepared) -> Authorised:
+        """Recover the signer (unless the worker did), refuse an expired request, check the
+        personal data beside it."""
+        operation, request = prepared.operation, prepared.request
+        signer = prepared.recovered_signer() or recover_signer(prepared.digest, prepared.signature)
         now = self.clock()
         if request["expiry"] < now:
             raise SignatureExpiredError(request["expiry"], int(now))
-        if kind == "SubmitActivities":
+        if operation.message is m.SUBMIT_ACTIVITIES:
             refuse_superseded(request["records"])
             if request["expiry"] > now + MAX_BATCH_EXPIRY_S:
                 raise ValidationError(
                     f"an activity batch's signature must expire within {MAX_BATCH_EXPIRY_S} s:"
                     " its expiry is the clock its records are judged by"
                 )
-        pieces, details = private_pieces(operation.message, request, private or {})
+        pieces, details = private_pieces(operation.message, request, prepared.private or {})
         return Authorised(
-            operation, request, signer, normalise_signature(signature), pieces, details
+            operation, request, signer, normalise_signature(prepared.signature), pieces, details
         )
 
     def execute(
@@ -343,27 +399,46 @@ class Registry:
         with self.store.write():
             return self._commit(authorised)
 
-    def execute_many(
-        self, requests: Iterable[tuple[str, Any, str] | tuple[str, Any, str, Private | None]]
-    ) -> list[Receipt | RegistryError]:
+    def execute_many(self, requests: Iterable[Request]) -> list[Receipt | RegistryError]:
         """Apply many requests in one transaction (group commit); each stands alone.
 
         A refused request rolls back to its own savepoint and its error takes its place in
         the result; the others still commit. A request may carry its personal data as a
         fourth item.
         """
-        prepared: list[Authorised | RegistryError] = []
-        for kind, message, signature, *private in requests:
+        return self.execute_prepared(self.prepare_many(requests))
+
+    def execute_pipelined(
+        self, groups: Iterable[Iterable[Request]], recovery: SignerRecovery
+    ) -> Iterator[list[Receipt | RegistryError]]:
+        """`execute_many` of each group in turn, yielding its results; each group's signers
+        are recovered by `recovery`'s worker while the group before it commits."""
+        waiting: list[Prepared | RegistryError] | None = None
+        for group in groups:
+            prepared = self.prepare_many(group, recovery)
+            if waiting is not None:
+                yield self.execute_prepared(waiting)
+            waiting = prepared
+        if waiting is not None:
+            yield self.execute_prepared(waiting)
+
+    def execute_prepared(
+        self, prepared: Sequence[Prepared | RegistryError]
+    ) -> list[Receipt | RegistryError]:
+        """`execute_many` of requests `prepare_many` prepared (an error stands for itself)."""
+        authorised: list[Authorised | RegistryError] = []
+        for request in prepared:
+            if isinstance(request, RegistryError):
+                authorised.append(request)
+                continue
             try:
-                prepared.append(
-                    self.authorise(kind, message, signature, private[0] if private else None)
-                )
+                authorised.append(self._authorised(request))
             except RegistryError as exc:
-                prepared.append(exc)
+                authorised.append(exc)
         results: list[Receipt | RegistryError] = []
         with self.store.write():
-            self._read_ahead([item for item in prepared if isinstance(item, Authorised)])
-            for item in prepared:
+            self._read_ahead([item for item in authorised if isinstance(item, Authorised)])
+            for item in authorised:
                 if isinstance(item, RegistryError):
                     results.append(item)
                     continue

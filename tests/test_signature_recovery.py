@@ -1,0 +1,189 @@
+"""Signature recovery in a worker process (`registry.recovery`): the same answers as
+recovering in the caller, and a lost worker costs nothing but the speed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from registry import errors, ledger
+from registry.eip712 import recover_signer
+from registry.ledger import Receipt
+from registry.recovery import MIN_GROUP, RESTART_PAUSE_S, SignerRecovery
+from registry.replay import replay
+from tests.ledger_world import World
+
+Request = tuple[str, dict[str, Any], str]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def recovery(clock: Clock) -> Iterator[SignerRecovery]:
+    with SignerRecovery(clock=clock) as recovery:
+        yield recovery
+
+
+def signed_pairs(world: World, count: int) -> list[tuple[bytes, str]]:
+    pairs = []
+    for i in range(count):
+        kind, message, signature = world.signed_transfer("alice", "bob", i + 1)
+        prepared = world.registry.prepare(kind, message, signature)
+        pairs.append((prepared.digest, signature))
+    return pairs
+
+
+def kill(pid: int | None) -> None:
+    """SIGKILL the worker and wait until it has died (a zombie its parent has not reaped)."""
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    stat = Path(f"/proc/{pid}/stat")
+    deadline = time.monotonic() + 60
+    while stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < deadline, "the killed worker did not die"
+        time.sleep(0.01)
+
+
+def test_the_worker_recovers_what_the_caller_would(world: World, recovery: SignerRecovery) -> None:
+    pairs = signed_pairs(world, MIN_GROUP)
+    pairs[3] = (pairs[3][0], "0x" + "00" * 65)  # recovers to no key
+    pairs[5] = (pairs[5][0], "0xzz")  # not a signature
+    recovered = recovery.recover(pairs)
+    assert recovery.pid is not None
+    signers = [recovered.signer(i) for i in range(len(pairs))]
+    assert signers[3] is None and signers[5] is None
+    assert all(
+        signer == recover_signer(*pair)
+        for i, (pair, signer) in enumerate(zip(pairs, signers, strict=True))
+        if i not in (3, 5)
+    )
+
+
+def test_a_small_group_starts_no_worker(world: World, recovery: SignerRecovery) -> None:
+    recovered = recovery.recover(signed_pairs(world, MIN_GROUP - 1))
+    assert recovered.signer(0) is None  # the caller recovers it
+    assert recovery.pid is None
+
+
+def test_answers_stay_in_step_when_a_group_is_read_late(
+    world: World, recovery: SignerRecovery
+) -> None:
+    first, second = signed_pairs(world, MIN_GROUP), signed_pairs(world, MIN_GROUP + 3)
+    early, late = recovery.recover(first), recovery.recover(second)
+    assert [late.signer(i) for i in range(len(second))] == [recover_signer(*p) for p in second]
+    assert [early.signer(i) for i in range(len(first))] == [recover_signer(*p) for p in first]
+
+
+def test_a_lost_worker_leaves_recovery_to_the_caller_then_comes_back(
+    world: World, recovery: SignerRecovery, clock: Clock
+) -> None:
+    pairs = signed_pairs(world, MIN_GROUP)
+    warm = recovery.recover(pairs)
+    assert warm.signer(0) == recover_signer(*pairs[0])
+    pending = recovery.recover(pairs)
+    kill(recovery.pid)
+    assert [pending.signer(i) for i in range(len(pairs))] == [None] * len(pairs)
+    assert recovery.pid is None
+
+    clock.now += RESTART_PAUSE_S - 1
+    assert recovery.recover(pairs).signer(0) is None  # no new worker yet
+    assert recovery.pid is None
+
+    clock.now += 2
+    assert recovery.recover(pairs).signer(0) == recover_signer(*pairs[0])
+    assert recovery.pid is not None
+
+
+def test_a_worker_that_exited_is_noticed_before_sending(
+    world: World, recovery: SignerRecovery
+) -> None:
+    pairs = signed_pairs(world, MIN_GROUP)
+    assert recovery.recover(pairs).signer(0) is not None
+    kill(recovery.pid)
+    recovered = recovery.recover(pairs)
+    assert [recovered.signer(i) for i in range(len(pairs))] == [None] * len(pairs)
+
+
+def mixed_group(world: World, size: int) -> tuple[list[Request], dict[int, type]]:
+    """A group of transfers with one of each refusal that authorisation or the state gives."""
+    requests = [world.signed_transfer("alice", "bob", i + 1) for i in range(size)]
+    kind, message, _ = requests[2]
+    requests[2] = (kind, message, "0x" + "00" * 65)
+    kind, message, _ = requests[5]
+    requests[5] = (kind, message, world.people["bob"].sign(world.registry.domain, kind, message))
+    kind, message, _ = requests[7]
+    requests[7] = (kind, message, "0xzz")
+    requests[9] = world.signed_transfer("alice", "bob", 1, ttl_s=-10)
+    requests[11] = requests[10]
+    requests[13] = world.signed_transfer("alice", "bob", 10**9)
+    refused = {
+        2: errors.SignatureError,
+        5: errors.WrongSignerError,
+        7: errors.SignatureError,
+        9: errors.SignatureExpiredError,
+        11: errors.NonceReplayedError,
+        13: errors.InsufficientBalanceError,
+    }
+    return requests, refused
+
+
+def test_pipelined_groups_commit_as_execute_many_does(
+    world: World, recovery: SignerRecovery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each group's answers, in order, as `execute_many` gives them; only the signatures the
+    worker could not recover are recovered by the caller."""
+    world.issue("alice", 1_000_000)
+    groups = [mixed_group(world, 2 * MIN_GROUP) for _ in range(3)]
+    local: list[str] = []
+
+    def counted(digest: bytes, signature: str) -> str:
+        local.append(signature)
+        return recover_signer(digest, signature)
+
+    monkeypatch.setattr(ledger, "recover_signer", counted)
+    start = world.store.next_seq()
+
+    answered = list(world.registry.execute_pipelined([g for g, _ in groups], recovery))
+
+    assert len(answered) == len(groups)
+    seq = start
+    for (_, refused), results in zip(groups, answered, strict=True):
+        for i, result in enumerate(results):
+            if i in refused:
+                assert isinstance(result, refused[i]), (i, result)
+            else:
+                assert isinstance(result, Receipt) and result.seq == seq
+                seq += 1
+    assert local == ["0x" + "00" * 65, "0xzz"] * len(groups)
+    assert world.store.next_seq() == seq
+    assert replay(world.store).clean
+
+
+def test_a_worker_lost_between_prepare_and_commit_changes_no_answer(
+    world: World, recovery: SignerRecovery
+) -> None:
+    world.issue("alice", 1_000_000)
+    requests, refused = mixed_group(world, MIN_GROUP + 4)
+    prepared = world.registry.prepare_many(requests, recovery)
+    kill(recovery.pid)
+    results = world.registry.execute_prepared(prepared)
+    assert [type(r) for i, r in enumerate(results) if i in refused] == list(refused.values())
+    assert all(isinstance(r, Receipt) for i, r in enumerate(results) if i not in refused)
+    assert replay(world.store).clean
