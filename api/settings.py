@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     group_commit_max: int = Field(
         default=256, ge=1, le=5_000, description="Most write requests committed in one transaction."
     )
+    signature_worker: bool = Field(
+        default=True,
+        description=(
+            "Recover the signers of a write group (of 16 requests or more) in a worker"
+            " process, on a second core, while the group before it commits."
+        ),
+    )
     read_threads: int = Field(
         default=16,
         ge=1,

@@ -3,8 +3,10 @@
 SQLite takes one writer at a time, and a commit (an fsync with `synchronous=FULL`) costs far
 more than applying a transfer. So every write request is queued to one thread that owns the
 writing connection; it takes whatever requests are waiting (up to `group_commit_max`) and
-commits them in one transaction with `Registry.execute_many`, each request in its own
-savepoint, so each still gets its own receipt or its own refusal.
+commits them in one transaction (`Registry.execute_prepared`), each request in its own
+savepoint, so each still gets its own receipt or its own refusal. It takes the next group
+before committing one, so that the next group's signers are recovered by a worker process
+(`registry.recovery`) on another core meanwhile.
 
 Idempotency-Keys are checked and stored by this thread inside the same transaction as the
 requests' effects: the stored response and the effects commit together, so a retried
@@ -29,8 +31,9 @@ from api.errors import TRANSIENT_RETRY_AFTER_S, problem, registry_problem
 from api.metrics import Metrics
 from api.settings import Settings
 from registry.errors import RegistryError
-from registry.ledger import Receipt, Registry
+from registry.ledger import Prepared, Receipt, Registry
 from registry.loops import LoopHealth
+from registry.recovery import SignerRecovery
 from registry.storage import Store
 from registry.storage.service import IdempotencyTable, StoredResponse
 
@@ -142,38 +145,64 @@ class Writer:
         self._ready.set()
         self.health.succeeded()
         idempotency = IdempotencyTable(store.conn)
+        recovery = SignerRecovery() if self.settings.signature_worker else None
         last_prune = 0.0
+        # The group taken but not yet committed: its signers are recovered by `recovery`'s
+        # worker while the group before it commits.
+        waiting: tuple[list[WriteJob], list[Prepared | RegistryError] | None] | None = None
+        stop = False
         try:
             while True:
-                first = self._queue.get()
-                if first is _STOP:
-                    break
-                batch: list[WriteJob] = [first]
-                stop = False
-                while len(batch) < self.settings.group_commit_max:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if item is _STOP:
-                        stop = True
-                        break
-                    batch.append(item)
-                self._process(registry, idempotency, batch)
-                now = self.clock()
-                if now - last_prune > PRUNE_EVERY_S:
-                    try:
-                        with store.write():
-                            idempotency.prune(now - self.settings.idempotency_ttl_s)
-                    except sqlite3.Error:
-                        log.exception("pruning old Idempotency-Keys failed; trying later")
-                    last_prune = now
-                if stop:
+                batch, stop = ([], True) if stop else self._take(block=waiting is None)
+                prepared = self._prepare(registry, recovery, batch) if batch else None
+                if waiting is not None:
+                    self._process(registry, idempotency, *waiting)
+                    now = self.clock()
+                    if now - last_prune > PRUNE_EVERY_S:
+                        try:
+                            with store.write():
+                                idempotency.prune(now - self.settings.idempotency_ttl_s)
+                        except sqlite3.Error:
+                            log.exception("pruning old Idempotency-Keys failed; trying later")
+                        last_prune = now
+                waiting = (batch, prepared) if batch else None
+                if stop and waiting is None:
                     break
         finally:
             self.health.stopped()
+            if waiting is not None:
+                self._fail(waiting[0])
             self._fail_waiting()
+            if recovery is not None:
+                recovery.close()
             store.close()
+
+    def _take(self, *, block: bool) -> tuple[list[WriteJob], bool]:
+        """The jobs waiting, up to `group_commit_max` (when `block`, waiting for the first),
+        and whether the stop sign came after them."""
+        batch: list[WriteJob] = []
+        while len(batch) < self.settings.group_commit_max:
+            try:
+                item = self._queue.get(block=block and not batch)
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    @staticmethod
+    def _prepare(
+        registry: Registry, recovery: SignerRecovery | None, batch: list[WriteJob]
+    ) -> list[Prepared | RegistryError] | None:
+        """Check the jobs' fields and start recovering their signers; None if something
+        unexpected broke, for `_process` to meet it again and isolate the job."""
+        try:
+            return registry.prepare_many(
+                ((j.kind, j.message, j.signature, j.private) for j in batch), recovery
+            )
+        except Exception:  # noqa: BLE001  reported by _process, job by job
+            return None
 
     def _fail_waiting(self) -> None:
         while True:
@@ -181,16 +210,26 @@ class Writer:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(item, WriteJob) and not item.future.done():
-                item.future.set_exception(WriterStoppedError("the writer stopped"))
+            if isinstance(item, WriteJob):
+                self._fail([item])
+
+    @staticmethod
+    def _fail(jobs: list[WriteJob]) -> None:
+        for job in jobs:
+            if not job.future.done():
+                job.future.set_exception(WriterStoppedError("the writer stopped"))
 
     def _process(
-        self, registry: Registry, idempotency: IdempotencyTable, batch: list[WriteJob]
+        self,
+        registry: Registry,
+        idempotency: IdempotencyTable,
+        batch: list[WriteJob],
+        prepared: list[Prepared | RegistryError] | None,
     ) -> None:
         if self.metrics is not None:
             self.metrics.group_commit_size.observe(len(batch))
         try:
-            outcomes = self._commit_retrying(registry, idempotency, batch)
+            outcomes = self._commit_retrying(registry, idempotency, batch, prepared)
         except sqlite3.OperationalError as exc:  # still busy or failing: nothing committed
             self.health.failed(exc, None)
             body = problem(
@@ -204,8 +243,10 @@ class Writer:
             return
         except Exception as exc:
             if len(batch) > 1:  # find the one request that broke the group; commit the rest
-                for job in batch:
-                    self._process(registry, idempotency, [job])
+                for i, job in enumerate(batch):
+                    self._process(
+                        registry, idempotency, [job], None if prepared is None else [prepared[i]]
+                    )
                 return
             log.exception("write request failed unexpectedly")
             if not batch[0].future.done():
@@ -219,14 +260,18 @@ class Writer:
             self.on_commit(max(seqs))
 
     def _commit_retrying(
-        self, registry: Registry, idempotency: IdempotencyTable, batch: list[WriteJob]
+        self,
+        registry: Registry,
+        idempotency: IdempotencyTable,
+        batch: list[WriteJob],
+        prepared: list[Prepared | RegistryError] | None,
     ) -> list[Outcome]:
         """`_commit`, tried again while SQLite reports a transient error (busy, locked, an I/O
         error): each failed attempt rolled back whole, so trying again is safe."""
         delay = TRANSIENT_FIRST_DELAY_S
         for _ in range(TRANSIENT_ATTEMPTS - 1):
             try:
-                outcomes = self._commit(registry, idempotency, batch)
+                outcomes = self._commit(registry, idempotency, batch, prepared)
             except sqlite3.OperationalError as exc:
                 self.health.failed(exc, delay)
                 log.warning("write group failed (%s); retrying in %.2f s", exc, delay)
@@ -235,12 +280,16 @@ class Writer:
                 continue
             self.health.succeeded()
             return outcomes
-        outcomes = self._commit(registry, idempotency, batch)
+        outcomes = self._commit(registry, idempotency, batch, prepared)
         self.health.succeeded()
         return outcomes
 
     def _commit(
-        self, registry: Registry, idempotency: IdempotencyTable, batch: list[WriteJob]
+        self,
+        registry: Registry,
+        idempotency: IdempotencyTable,
+        batch: list[WriteJob],
+        prepared: list[Prepared | RegistryError] | None,
     ) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(batch)
         first_of_key: dict[str, int] = {}
@@ -265,9 +314,7 @@ class Writer:
                 else:
                     first_of_key[key] = i
                     todo.append(i)
-            for i, result in zip(
-                todo, self._execute(registry, [batch[i] for i in todo]), strict=True
-            ):
+            for i, result in zip(todo, self._execute(registry, batch, prepared, todo), strict=True):
                 job = batch[i]
                 if isinstance(result, RegistryError):
                     body = registry_problem(result, job.instance, write=True)
@@ -290,9 +337,17 @@ class Writer:
         return [o for o in outcomes if o is not None]
 
     @staticmethod
-    def _execute(registry: Registry, jobs: list[WriteJob]) -> list[Receipt | RegistryError]:
-        """Run the jobs in order, in one group (each in its own savepoint)."""
-        return registry.execute_many((j.kind, j.message, j.signature, j.private) for j in jobs)
+    def _execute(
+        registry: Registry,
+        batch: list[WriteJob],
+        prepared: list[Prepared | RegistryError] | None,
+        todo: list[int],
+    ) -> list[Receipt | RegistryError]:
+        """Run the jobs numbered `todo` in order, in one group (each in its own savepoint)."""
+        if prepared is None:
+            jobs = [batch[i] for i in todo]
+            return registry.execute_many((j.kind, j.message, j.signature, j.private) for j in jobs)
+        return registry.execute_prepared([prepared[i] for i in todo])
 
 
 def _answer_stored(job: WriteJob, stored: StoredResponse) -> Outcome:

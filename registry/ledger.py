@@ -3,7 +3,10 @@
 Every request runs the same three steps:
 
 1. *authorise* (outside the write lock): check the request's fields against its declaration
-   (`registry.messages`), recover the EIP-712 signer, refuse an expired request;
+   (`registry.messages`), recover the EIP-712 signer, refuse an expired request. For a group
+   it comes in two halves: `prepare_many` checks the fields and may hand the signatures to
+   a worker process (`registry.recovery`), and `execute_prepared` finishes it at commit, so
+   that a writer can commit one group while the next one's signers are recovered;
 2. *decide* (inside the transaction): its handler (`registry.handlers`) raises a named
    error when the state does not allow the request (wrong signer, replayed nonce, balance
    too low, ...); else it returns the effects (the serial ranges chosen first in first out,

@@ -78,7 +78,7 @@ def test_the_writer_retries_a_locked_database_then_answers(
 ) -> None:
     world.issue("alice", 1_000)
     fault = Fault(sqlite3.OperationalError("database is locked"), times=3)
-    monkeypatch.setattr(Registry, "execute_many", fault.wrap(Registry.execute_many))
+    monkeypatch.setattr(Registry, "execute_prepared", fault.wrap(Registry.execute_prepared))
     with api_client(world) as client:
         answer = client.post("/v1/transfers", json=body(world.signed_transfer("alice", "bob", 10)))
         assert answer.status_code == 201
@@ -91,7 +91,7 @@ def test_a_writer_that_cannot_write_answers_503_and_recovers(
 ) -> None:
     world.issue("alice", 1_000)
     fault = Fault(sqlite3.OperationalError("disk I/O error"))
-    monkeypatch.setattr(Registry, "execute_many", fault.wrap(Registry.execute_many))
+    monkeypatch.setattr(Registry, "execute_prepared", fault.wrap(Registry.execute_prepared))
     with api_client(world) as client:
         answer = client.post("/v1/transfers", json=body(world.signed_transfer("alice", "bob", 10)))
         assert answer.status_code == 503

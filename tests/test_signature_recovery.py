@@ -3,6 +3,7 @@ recovering in the caller, and a lost worker costs nothing but the speed."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -12,12 +13,16 @@ from typing import Any
 
 import pytest
 
+from api.service import render_receipt
+from api.writer import Outcome, WriteJob, Writer
 from registry import errors, ledger
 from registry.eip712 import recover_signer
-from registry.ledger import Receipt
+from registry.ledger import Receipt, Registry
 from registry.recovery import MIN_GROUP, RESTART_PAUSE_S, SignerRecovery
 from registry.replay import replay
+from tests.api_world import settings_for
 from tests.ledger_world import World
+from tests.waiting import wait_for
 
 Request = tuple[str, dict[str, Any], str]
 
@@ -186,4 +191,56 @@ def test_a_worker_lost_between_prepare_and_commit_changes_no_answer(
     results = world.registry.execute_prepared(prepared)
     assert [type(r) for i, r in enumerate(results) if i in refused] == list(refused.values())
     assert all(isinstance(r, Receipt) for i, r in enumerate(results) if i not in refused)
+    assert replay(world.store).clean
+
+
+def test_the_api_writer_hands_a_waiting_group_to_the_worker(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the writer commits one group, the requests queued behind it form the next, whose
+    signers the worker recovers: the writer recovers only the first, small group's."""
+    world.issue("alice", 1_000_000)
+    count = 40
+    signed = [world.signed_transfer("alice", "bob", i + 1) for i in range(count)]
+    writer = Writer(settings_for(world.store.path), on_commit=lambda seq: None)
+    local: list[str] = []
+    first_group: list[int] = []
+
+    def counted(digest: bytes, signature: str) -> str:
+        local.append(signature)
+        return recover_signer(digest, signature)
+
+    execute_prepared = Registry.execute_prepared
+
+    def gated(registry: Registry, prepared: Any) -> Any:
+        if not first_group:  # hold the first group until every other request is queued
+            first_group.append(len(prepared))
+            wait_for(lambda: writer.queue_depth() == count - len(prepared))
+        return execute_prepared(registry, prepared)
+
+    monkeypatch.setattr(ledger, "recover_signer", counted)
+    monkeypatch.setattr(Registry, "execute_prepared", gated)
+
+    async def submit_all() -> list[Outcome]:
+        jobs = [
+            WriteJob(kind, message, signature, render_receipt, "/v1/transfers", "")
+            for kind, message, signature in signed
+        ]
+        first = asyncio.ensure_future(writer.submit(jobs[0]))
+        deadline = time.monotonic() + 120
+        while not first_group:  # the writer holds the first request, alone
+            assert time.monotonic() < deadline, "the writer took no request"
+            await asyncio.sleep(0.01)
+        rest = await asyncio.gather(*(writer.submit(job) for job in jobs[1:]))
+        return [await first, *rest]
+
+    writer.start()
+    try:
+        outcomes = asyncio.run(submit_all())
+    finally:
+        writer.stop()
+    assert [o.status for o in outcomes] == [201] * count
+    assert first_group == [1]
+    assert len(local) == 1  # the other 39 signers came from the worker
+    assert world.active("bob") == sum(range(1, count + 1))
     assert replay(world.store).clean
