@@ -102,6 +102,8 @@ def test_a_lost_worker_leaves_recovery_to_the_caller_then_comes_back(
     pairs = signed_pairs(world, MIN_GROUP)
     warm = recovery.recover(pairs)
     assert warm.signer(0) == recover_signer(*pairs[0])
+    assert recovery.pid is not None
+    os.kill(recovery.pid, signal.SIGSTOP)  # so that it dies before it answers
     pending = recovery.recover(pairs)
     kill(recovery.pid)
     assert [pending.signer(i) for i in range(len(pairs))] == [None] * len(pairs)
@@ -186,6 +188,9 @@ def test_a_worker_lost_between_prepare_and_commit_changes_no_answer(
 ) -> None:
     world.issue("alice", 1_000_000)
     requests, refused = mixed_group(world, MIN_GROUP + 4)
+    recovery.recover(signed_pairs(world, MIN_GROUP)).signer(0)  # the worker is running
+    assert recovery.pid is not None
+    os.kill(recovery.pid, signal.SIGSTOP)  # so that it dies before it answers
     prepared = world.registry.prepare_many(requests, recovery)
     kill(recovery.pid)
     results = world.registry.execute_prepared(prepared)
