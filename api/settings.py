@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from anchoring.chain import EMBEDDED_RPC_PORT
 from bridge.token import DEFAULT_PUBLIC_URL
+from registry.recovery import MIN_GROUP
 from registry.storage import beside
 
 KIB = 1024
@@ -70,8 +71,8 @@ class Settings(BaseSettings):
     signature_worker: bool = Field(
         default=True,
         description=(
-            "Recover the signers of a write group (of 16 requests or more) in a worker"
-            " process, on a second core, while the group before it commits."
+            f"Recover the signers of a write group (of {MIN_GROUP} requests or more) in a"
+            " worker process, on a second core, while the group before it commits."
         ),
     )
     read_threads: int = Field(

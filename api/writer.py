@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,15 +148,18 @@ class Writer:
         recovery = SignerRecovery() if self.settings.signature_worker else None
         last_prune = 0.0
         # The group taken but not yet committed: its signers are recovered by `recovery`'s
-        # worker while the group before it commits.
+        # worker while `current`, the group before it, commits.
         waiting: tuple[list[WriteJob], list[Prepared | RegistryError] | None] | None = None
+        current = None
         stop = False
         try:
             while True:
                 batch, stop = ([], True) if stop else self._take(block=waiting is None)
                 prepared = self._prepare(registry, recovery, batch) if batch else None
-                if waiting is not None:
-                    self._process(registry, idempotency, *waiting)
+                current, waiting = waiting, (batch, prepared) if batch else None
+                if current is not None:
+                    self._process(registry, idempotency, *current)
+                    current = None
                     now = self.clock()
                     if now - last_prune > PRUNE_EVERY_S:
                         try:
@@ -165,13 +168,13 @@ class Writer:
                         except sqlite3.Error:
                             log.exception("pruning old Idempotency-Keys failed; trying later")
                         last_prune = now
-                waiting = (batch, prepared) if batch else None
                 if stop and waiting is None:
                     break
         finally:
             self.health.stopped()
-            if waiting is not None:
-                self._fail(waiting[0])
+            for group in (current, waiting):
+                if group is not None:
+                    self._fail(group[0])
             self._fail_waiting()
             if recovery is not None:
                 recovery.close()
@@ -196,12 +199,14 @@ class Writer:
         registry: Registry, recovery: SignerRecovery | None, batch: list[WriteJob]
     ) -> list[Prepared | RegistryError] | None:
         """Check the jobs' fields and start recovering their signers; None if something
-        unexpected broke, for `_process` to meet it again and isolate the job."""
+        unexpected broke: `_process` then runs the group without the worker, and a job that
+        breaks it again is isolated."""
         try:
             return registry.prepare_many(
                 ((j.kind, j.message, j.signature, j.private) for j in batch), recovery
             )
-        except Exception:  # noqa: BLE001  reported by _process, job by job
+        except Exception:
+            log.exception("preparing a write group failed; its requests go one by one")
             return None
 
     def _fail_waiting(self) -> None:
@@ -216,8 +221,7 @@ class Writer:
     @staticmethod
     def _fail(jobs: list[WriteJob]) -> None:
         for job in jobs:
-            if not job.future.done():
-                job.future.set_exception(WriterStoppedError("the writer stopped"))
+            _settle(job, WriterStoppedError("the writer stopped"))
 
     def _process(
         self,
@@ -228,6 +232,10 @@ class Writer:
     ) -> None:
         if self.metrics is not None:
             self.metrics.group_commit_size.observe(len(batch))
+        for item in prepared or ():
+            if isinstance(item, Prepared):
+                # Now, before the write lock: a slow worker must not hold up other writers.
+                item.recovered_signer()
         try:
             outcomes = self._commit_retrying(registry, idempotency, batch, prepared)
         except sqlite3.OperationalError as exc:  # still busy or failing: nothing committed
@@ -238,8 +246,7 @@ class Writer:
                 retry_after_s=TRANSIENT_RETRY_AFTER_S,
             )
             for job in batch:
-                if not job.future.done():
-                    job.future.set_result(Outcome(503, {**body, "instance": job.instance}))
+                _settle(job, Outcome(503, {**body, "instance": job.instance}))
             return
         except Exception as exc:
             if len(batch) > 1:  # find the one request that broke the group; commit the rest
@@ -249,13 +256,11 @@ class Writer:
                     )
                 return
             log.exception("write request failed unexpectedly")
-            if not batch[0].future.done():
-                batch[0].future.set_exception(exc)
+            _settle(batch[0], exc)
             return
         seqs = [int(o.body["seq"]) for o in outcomes if o.ok and "seq" in o.body]
         for job, outcome in zip(batch, outcomes, strict=True):
-            if not job.future.done():  # a client that went away cancelled its future
-                job.future.set_result(outcome)
+            _settle(job, outcome)
         if seqs:
             self.on_commit(max(seqs))
 
@@ -348,6 +353,17 @@ class Writer:
             jobs = [batch[i] for i in todo]
             return registry.execute_many((j.kind, j.message, j.signature, j.private) for j in jobs)
         return registry.execute_prepared([prepared[i] for i in todo])
+
+
+def _settle(job: WriteJob, answer: Outcome | BaseException) -> None:
+    """Answer a job, unless its client went away (which cancels its future, at any time)."""
+    try:
+        if isinstance(answer, BaseException):
+            job.future.set_exception(answer)
+        else:
+            job.future.set_result(answer)
+    except InvalidStateError:
+        pass
 
 
 def _answer_stored(job: WriteJob, stored: StoredResponse) -> Outcome:
