@@ -10,8 +10,9 @@ the signers when it commits the group.
 
 The worker only saves work; it never decides a refusal. For a pair it cannot recover it
 answers None, and so does every pair of a group when the worker cannot be started, dies or
-stays silent for `reply_timeout_s`: the caller then recovers the pair itself, with the exact
-error a bad signature gets. A lost worker is killed and replaced RESTART_PAUSE_S later. At
+stays silent for `reply_timeout_s` (START_TIMEOUT_S for a new worker's first answer): the
+caller then recovers the pair itself, with the exact error a bad signature gets. A lost
+worker is killed and replaced RESTART_PAUSE_S later. At
 most MAX_SENT groups wait for their answers: a caller that never reads some (a group whose
 requests all turned out to be replays) cannot fill the socket. One thread at a time uses a
 SignerRecovery (the API's writer thread, a bench's loop).
@@ -42,6 +43,9 @@ MAX_SENT = 2
 RESTART_PAUSE_S = 60.0
 REPLY_TIMEOUT_S = 10.0
 """A group of 256 takes the worker about 15 ms; one silent this long is taken for stuck."""
+START_TIMEOUT_S = 120.0
+"""A new worker's first answer also waits for it to start (Python and its imports), which a
+loaded machine can make slow; a worker that fails to start exits, which ends the wait."""
 
 Pair = tuple[bytes, str]
 
@@ -83,7 +87,8 @@ class SignerRecovery:
         reply_timeout_s: float = REPLY_TIMEOUT_S,
     ) -> None:
         self._clock = clock
-        self._reply_timeout_s = reply_timeout_s
+        self.reply_timeout_s = reply_timeout_s
+        self._started = False  # whether the running worker has answered once
         self._process: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         self._sent: deque[Recovered] = deque()  # answers come back in the order sent
@@ -121,9 +126,10 @@ class SignerRecovery:
             if conn is None or not self._sent:
                 recovered.give_up()  # sent to a worker since lost: _lose gave its group up
                 return
+            timeout = self.reply_timeout_s if self._started else START_TIMEOUT_S
             try:
-                if not conn.poll(self._reply_timeout_s):
-                    self._lose(f"no answer in {self._reply_timeout_s:g} s")
+                if not conn.poll(timeout):
+                    self._lose(f"no answer in {timeout:g} s")
                     continue
                 answer: Any = conn.recv()
             except (OSError, EOFError) as exc:
@@ -135,6 +141,7 @@ class SignerRecovery:
                 self._lose("it answered out of step")
                 continue
             front.resolve(answer)
+            self._started = True
 
     def close(self) -> None:
         """Stop the worker: it exits when its socket closes (killed if it does not)."""
@@ -173,6 +180,7 @@ class SignerRecovery:
         finally:
             theirs.close()
         self._process, self._conn = process, Connection(ours.detach())
+        self._started = False
         return self._conn
 
     def _lose(self, why: str) -> None:

@@ -135,7 +135,7 @@ def test_a_silent_worker_is_killed_and_its_group_left_to_the_caller(
 ) -> None:
     pairs = signed_pairs(world, MIN_GROUP)
     with SignerRecovery(clock=clock, reply_timeout_s=0.5) as recovery:
-        assert recovery.recover(pairs).signer(0) is not None
+        assert recovery.recover(pairs).signer(0) is not None  # started: START_TIMEOUT_S
         pid = recovery.pid
         assert pid is not None
         os.kill(pid, signal.SIGSTOP)
