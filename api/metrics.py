@@ -37,6 +37,12 @@ class Metrics:
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
             registry=self.registry,
         )
+        self.signers_recovered = Counter(
+            f"{PREFIX}_signers_recovered",
+            "Signers of write requests recovered, by the signature worker or the writer thread",
+            ["by"],
+            registry=self.registry,
+        )
         self.rate_limited = Counter(
             f"{PREFIX}_rate_limited",
             "Requests refused with 429, by limit",

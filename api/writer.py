@@ -232,10 +232,12 @@ class Writer:
     ) -> None:
         if self.metrics is not None:
             self.metrics.group_commit_size.observe(len(batch))
-        for item in prepared or ():
-            if isinstance(item, Prepared):
-                # Now, before the write lock: a slow worker must not hold up other writers.
-                item.recovered_signer()
+        # Collected now, before the write lock: a slow worker must not hold up other writers.
+        signed = [item for item in prepared or () if isinstance(item, Prepared)]
+        by_worker = sum(item.recovered_signer() is not None for item in signed)
+        if self.metrics is not None:
+            self.metrics.signers_recovered.labels("worker").inc(by_worker)
+            self.metrics.signers_recovered.labels("writer").inc(len(signed) - by_worker)
         try:
             outcomes = self._commit_retrying(registry, idempotency, batch, prepared)
         except sqlite3.OperationalError as exc:  # still busy or failing: nothing committed

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from api.metrics import Metrics
 from api.service import render_receipt
 from api.writer import Outcome, WriteJob, Writer, WriterStoppedError
 from registry import errors, ledger
@@ -300,7 +301,8 @@ def test_the_api_writer_hands_a_waiting_group_to_the_worker(
         return recover_signer(digest, signature)
 
     monkeypatch.setattr(ledger, "recover_signer", counted)
-    writer = Writer(settings_for(world.store.path), on_commit=lambda seq: None)
+    metrics = Metrics()
+    writer = Writer(settings_for(world.store.path), on_commit=lambda seq: None, metrics=metrics)
 
     outcomes = run_held(writer, monkeypatch, jobs[0], [retry, *jobs[1:]])
 
@@ -315,6 +317,10 @@ def test_the_api_writer_hands_a_waiting_group_to_the_worker(
     ]
     assert moved == list(range(1, count + 1))
     assert len(local) == 1  # the other 39 signers came from the worker
+    exposition = metrics.exposition().decode()
+    # The retry is answered from its key: its signer is recovered but never used.
+    assert 'carbon_registry_signers_recovered_total{by="worker"} 40.0' in exposition
+    assert 'carbon_registry_signers_recovered_total{by="writer"} 1.0' in exposition
     assert world.active("bob") == sum(range(1, count + 1))
     assert replay(world.store).clean
 
