@@ -91,11 +91,17 @@ class Writer:
         on_commit: Callable[[int], None],
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
+        recovery: SignerRecovery | None = None,
     ) -> None:
+        """`recovery`, the signature worker the writer thread then owns, defaults to a new one
+        when `settings.signature_worker` is on."""
         self.settings = settings
         self.on_commit = on_commit
         self.metrics = metrics
         self.clock = clock
+        if recovery is None and settings.signature_worker:
+            recovery = SignerRecovery()
+        self._recovery = recovery
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="registry-writer", daemon=True)
         self._ready = threading.Event()
@@ -145,7 +151,7 @@ class Writer:
         self._ready.set()
         self.health.succeeded()
         idempotency = IdempotencyTable(store.conn)
-        recovery = SignerRecovery() if self.settings.signature_worker else None
+        recovery = self._recovery
         last_prune = 0.0
         # The group taken but not yet committed: its signers are recovered by `recovery`'s
         # worker while `current`, the group before it, commits.
@@ -158,6 +164,7 @@ class Writer:
                 prepared = self._prepare(registry, recovery, batch) if batch else None
                 current, waiting = waiting, (batch, prepared) if batch else None
                 if current is not None:
+                    self._collect_signers(current[1])
                     self._process(registry, idempotency, *current)
                     current = None
                     now = self.clock()
@@ -179,6 +186,15 @@ class Writer:
             if recovery is not None:
                 recovery.close()
             store.close()
+
+    def _collect_signers(self, prepared: list[Prepared | RegistryError] | None) -> None:
+        """Wait for the worker's answers now, before the write lock (a slow worker must not
+        hold up other writers), and count them."""
+        signed = [item for item in prepared or () if isinstance(item, Prepared)]
+        by_worker = sum(item.recovered_signer() is not None for item in signed)
+        if self.metrics is not None:
+            self.metrics.signers_recovered.labels("worker").inc(by_worker)
+            self.metrics.signers_recovered.labels("writer").inc(len(signed) - by_worker)
 
     def _take(self, *, block: bool) -> tuple[list[WriteJob], bool]:
         """The jobs waiting, up to `group_commit_max` (when `block`, waiting for the first),
@@ -232,12 +248,6 @@ class Writer:
     ) -> None:
         if self.metrics is not None:
             self.metrics.group_commit_size.observe(len(batch))
-        # Collected now, before the write lock: a slow worker must not hold up other writers.
-        signed = [item for item in prepared or () if isinstance(item, Prepared)]
-        by_worker = sum(item.recovered_signer() is not None for item in signed)
-        if self.metrics is not None:
-            self.metrics.signers_recovered.labels("worker").inc(by_worker)
-            self.metrics.signers_recovered.labels("writer").inc(len(signed) - by_worker)
         try:
             outcomes = self._commit_retrying(registry, idempotency, batch, prepared)
         except sqlite3.OperationalError as exc:  # still busy or failing: nothing committed

@@ -171,6 +171,8 @@ def raw_recoveries_per_s(n: int = 20_000) -> float:
 def main() -> None:
     out: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp, SignerRecovery() as recovery:
+        # A server's worker is ready long before its first busy second: so is this one.
+        assert recovery.wait_ready(120), "the signature worker did not start"
         for label, holdings in (("1e5", 100_000), ("1e6", 1_000_000)):
             registry, traders = build(Path(tmp) / f"ledger-{label}.db", holdings)
             requests = signed_transfers(registry, traders, TRANSFERS + TRANSFERS // 4, seed=1)

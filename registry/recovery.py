@@ -9,13 +9,13 @@ worker process (`python -m registry.recovery`, over a socket pair), and the call
 the signers when it commits the group.
 
 The worker only saves work; it never decides a refusal. For a pair it cannot recover it
-answers None, and so does every pair of a group when the worker cannot be started, dies or
-stays silent for `reply_timeout_s` (START_TIMEOUT_S for a new worker's first answer): the
+answers None, and so does every pair of a group while the worker is starting (until it says
+it is ready), and when it cannot be started, dies, or is silent for `reply_timeout_s`: the
 caller then recovers the pair itself, with the exact error a bad signature gets. A lost
-worker is killed and replaced RESTART_PAUSE_S later. At
-most MAX_SENT groups wait for their answers: a caller that never reads some (a group whose
-requests all turned out to be replays) cannot fill the socket. One thread at a time uses a
-SignerRecovery (the API's writer thread, a bench's loop).
+worker is killed and replaced RESTART_PAUSE_S later. One group at a time is sent: the next is
+sent once the last is answered, so that neither side can block on a full socket, and the
+socket's own timeouts bound every read and write. One thread at a time uses a SignerRecovery
+(the API's writer thread, a bench's loop).
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -38,14 +39,14 @@ log = logging.getLogger("carbon_registry.recovery")
 
 MIN_GROUP = 16
 """Smaller groups are left to the caller: sending them would cost about what it saves."""
-MAX_SENT = 2
-"""Groups sent and not yet answered, at most: the one committing and the next."""
 RESTART_PAUSE_S = 60.0
 REPLY_TIMEOUT_S = 10.0
 """A group of 256 takes the worker about 15 ms; one silent this long is taken for stuck."""
 START_TIMEOUT_S = 120.0
-"""A new worker's first answer also waits for it to start (Python and its imports), which a
-loaded machine can make slow; a worker that fails to start exits, which ends the wait."""
+"""A worker not ready this long after its start (Python and its imports) is given up."""
+READY = "ready"
+"""What the worker says once it has imported what it needs."""
+_SOURCE_ROOT = Path(__file__).resolve().parents[1]  # where `-m registry.recovery` resolves
 
 Pair = tuple[bytes, str]
 
@@ -87,11 +88,12 @@ class SignerRecovery:
         reply_timeout_s: float = REPLY_TIMEOUT_S,
     ) -> None:
         self._clock = clock
-        self.reply_timeout_s = reply_timeout_s
-        self._started = False  # whether the running worker has answered once
+        self._reply_timeout_s = reply_timeout_s
         self._process: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
-        self._sent: deque[Recovered] = deque()  # answers come back in the order sent
+        self._started_at = 0.0
+        self._ready = False  # the running worker said READY
+        self._pending: Recovered | None = None  # the group sent and not yet answered
         self._start_after = 0.0
 
     @property
@@ -99,14 +101,60 @@ class SignerRecovery:
         """The worker's process id; None while no worker runs."""
         return None if self._process is None else self._process.pid
 
+    def start(self) -> bool:
+        """Start a worker unless one runs or the pause after a lost one lasts; whether one
+        runs (it may still be starting)."""
+        if self._process is not None:
+            if self._process.poll() is None:
+                return True
+            self._lose(f"it exited with code {self._process.returncode}")
+        if self._clock() < self._start_after:
+            return False
+        ours, theirs = socket.socketpair()
+        # Every read and write on our side gives up after the reply timeout (os.read and
+        # os.write, which Connection uses, obey these; a socket's settimeout would not).
+        timeval = struct.pack(
+            "ll", int(self._reply_timeout_s), int(self._reply_timeout_s % 1 * 1e6)
+        )
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "registry.recovery", str(theirs.fileno())],
+                pass_fds=[theirs.fileno()],
+                cwd=_SOURCE_ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+            )
+        except Exception as exc:  # any failure to start leaves the work to us
+            ours.close()
+            self._start_after = self._clock() + RESTART_PAUSE_S
+            log.warning("cannot start the signature worker (%s); recovering in this thread", exc)
+            return False
+        finally:
+            theirs.close()
+        self._process, self._conn = process, Connection(ours.detach())
+        self._started_at, self._ready = self._clock(), False
+        return True
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Start the worker if need be and wait until it is ready, or `timeout_s`; whether it
+        is (benches and tests: the writer never waits for a worker to start)."""
+        if not self.start():
+            return False
+        assert self._conn is not None
+        if not self._ready and not self._conn.poll(timeout_s):
+            return False
+        return self._ready_connection() is not None
+
     def recover(self, pairs: Sequence[Pair]) -> Recovered:
         """Send a group's pairs to the worker; small groups, and every group while no worker
-        runs, come back all None."""
+        is ready, come back all None."""
         if len(pairs) < MIN_GROUP:
             return Recovered(None, len(pairs))
-        if len(self._sent) >= MAX_SENT:
-            self.wait_for(self._sent[0])
-        conn = self._connection()
+        if self._pending is not None:
+            self.wait_for(self._pending)
+        conn = self._ready_connection()
         if conn is None:
             return Recovered(None, len(pairs))
         recovered = Recovered(self, len(pairs))
@@ -114,34 +162,33 @@ class SignerRecovery:
             conn.send(list(pairs))
         except (OSError, ValueError) as exc:
             recovered.give_up()
-            self._lose(f"sending a group failed: {exc}")
+            self._lose(f"sending a group failed: {exc!r}")
             return recovered
-        self._sent.append(recovered)
+        self._pending = recovered
         return recovered
 
     def wait_for(self, recovered: Recovered) -> None:
-        """Read the worker's answers up to `recovered`'s."""
-        while not recovered.resolved:
-            conn = self._conn
-            if conn is None or not self._sent:
-                recovered.give_up()  # sent to a worker since lost: _lose gave its group up
+        """Read the worker's answer to `recovered`'s group."""
+        if recovered.resolved:
+            return
+        conn = self._conn
+        if recovered is not self._pending or conn is None:
+            recovered.give_up()  # not sent, or sent to a worker since lost
+            return
+        try:
+            if not conn.poll(self._reply_timeout_s):
+                self._lose(f"no answer in {self._reply_timeout_s:g} s")
                 return
-            timeout = self.reply_timeout_s if self._started else START_TIMEOUT_S
-            try:
-                if not conn.poll(timeout):
-                    self._lose(f"no answer in {timeout:g} s")
-                    continue
-                answer: Any = conn.recv()
-            except (OSError, EOFError) as exc:
-                self._lose(f"reading an answer failed: {exc!r}")
-                continue
-            front = self._sent.popleft()
-            if not isinstance(answer, list) or len(answer) != front.size:
-                front.give_up()
-                self._lose("it answered out of step")
-                continue
-            front.resolve(answer)
-            self._started = True
+            answer: Any = conn.recv()
+        except Exception as exc:  # a broken socket, a truncated or garbled answer
+            self._lose(f"reading an answer failed: {exc!r}")
+            return
+        self._pending = None
+        if not isinstance(answer, list) or len(answer) != recovered.size:
+            recovered.give_up()
+            self._lose("it answered out of step")
+            return
+        recovered.resolve(answer)
 
     def close(self) -> None:
         """Stop the worker: it exits when its socket closes (killed if it does not)."""
@@ -158,45 +205,47 @@ class SignerRecovery:
     ) -> None:
         self.close()
 
-    def _connection(self) -> Connection | None:
-        if self._process is not None and self._process.poll() is None:
-            return self._conn
-        if self._process is not None:
-            self._lose(f"it exited with code {self._process.returncode}")
-        if self._clock() < self._start_after:
+    def _ready_connection(self) -> Connection | None:
+        """The worker's socket once it has said READY; None before (starting one if none
+        runs), never waiting."""
+        if not self.start():
             return None
-        ours, theirs = socket.socketpair()
+        conn = self._conn
+        assert conn is not None
+        if self._ready:
+            return conn
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "registry.recovery", str(theirs.fileno())],
-                pass_fds=[theirs.fileno()],
-                stdin=subprocess.DEVNULL,
-            )
-        except Exception as exc:  # any failure to start leaves the work to us
-            ours.close()
-            self._start_after = self._clock() + RESTART_PAUSE_S
-            log.warning("cannot start the signature worker (%s); recovering in this thread", exc)
+            if not conn.poll(0):
+                if self._clock() - self._started_at > START_TIMEOUT_S:
+                    self._lose(f"not ready {START_TIMEOUT_S:g} s after its start")
+                return None
+            said = conn.recv()
+        except Exception as exc:
+            self._lose(f"starting failed: {exc!r}")
             return None
-        finally:
-            theirs.close()
-        self._process, self._conn = process, Connection(ours.detach())
-        self._started = False
-        return self._conn
+        if said != READY:
+            self._lose(f"it said {said!r} on starting")
+            return None
+        self._ready = True
+        return conn
 
     def _lose(self, why: str) -> None:
-        """Give up on the worker: its outstanding groups are left to the caller."""
+        """Give up on the worker: its outstanding group is left to the caller."""
+        process = self._process
+        code = None if process is None else process.poll()
         log.warning(
-            "signature worker lost (%s): recovering in this thread, a new worker in %.0f s",
+            "signature worker lost (%s%s): recovering in this thread, a new worker in %.0f s",
             why,
+            "" if code is None else f"; exit code {code}",
             RESTART_PAUSE_S,
         )
         self._stop(wait_s=0)
         self._start_after = self._clock() + RESTART_PAUSE_S
 
     def _stop(self, wait_s: float) -> None:
-        for recovered in self._sent:
-            recovered.give_up()
-        self._sent.clear()
+        if self._pending is not None:
+            self._pending.give_up()
+            self._pending = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -207,12 +256,17 @@ class SignerRecovery:
                 self._process.kill()
                 self._process.wait()
             self._process = None
+        self._ready = False
 
 
 def serve(conn: Connection) -> None:
     """The worker: answers each group with its signers, None where recovery fails, until its
     socket closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops this
+    try:
+        conn.send(READY)
+    except OSError:
+        return
     while True:
         try:
             pairs = conn.recv()
