@@ -167,14 +167,7 @@ class Writer:
                     self._collect_signers(current[1])
                     self._process(registry, idempotency, *current)
                     current = None
-                    now = self.clock()
-                    if now - last_prune > PRUNE_EVERY_S:
-                        try:
-                            with store.write():
-                                idempotency.prune(now - self.settings.idempotency_ttl_s)
-                        except sqlite3.Error:
-                            log.exception("pruning old Idempotency-Keys failed; trying later")
-                        last_prune = now
+                    last_prune = self._prune_when_due(store, idempotency, last_prune)
                 if stop and waiting is None:
                     break
         finally:
@@ -186,6 +179,20 @@ class Writer:
             if recovery is not None:
                 recovery.close()
             store.close()
+
+    def _prune_when_due(
+        self, store: Store, idempotency: IdempotencyTable, last_prune: float
+    ) -> float:
+        """Drop expired Idempotency-Keys every PRUNE_EVERY_S; when it last tried."""
+        now = self.clock()
+        if now - last_prune <= PRUNE_EVERY_S:
+            return last_prune
+        try:
+            with store.write():
+                idempotency.prune(now - self.settings.idempotency_ttl_s)
+        except sqlite3.Error:
+            log.exception("pruning old Idempotency-Keys failed; trying later")
+        return now
 
     def _collect_signers(self, prepared: list[Prepared | RegistryError] | None) -> None:
         """Wait for the worker's answers now, before the write lock (a slow worker must not

@@ -23,6 +23,7 @@ import random
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 from coincurve import PrivateKey, PublicKey
@@ -170,7 +171,7 @@ def raw_recoveries_per_s(n: int = 20_000) -> float:
 
 def main() -> None:
     out: dict[str, object] = {}
-    with tempfile.TemporaryDirectory() as tmp, SignerRecovery() as recovery:
+    with tempfile.TemporaryDirectory() as tmp, closing(SignerRecovery()) as recovery:
         # A server's worker is ready long before its first busy second: so is this one.
         assert recovery.wait_ready(120), "the signature worker did not start"
         for label, holdings in (("1e5", 100_000), ("1e6", 1_000_000)):

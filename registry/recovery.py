@@ -30,7 +30,6 @@ import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from registry.eip712 import recover_signer
@@ -193,17 +192,6 @@ class SignerRecovery:
     def close(self) -> None:
         """Stop the worker: it exits when its socket closes (killed if it does not)."""
         self._stop(wait_s=5)
-
-    def __enter__(self) -> SignerRecovery:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _ready_connection(self) -> Connection | None:
         """The worker's socket once it has said READY; None before (starting one if none

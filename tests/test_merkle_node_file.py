@@ -36,6 +36,15 @@ def small_cache_log(path: Path) -> MerkleLog:
     return MerkleLog(sqlite3.connect(path), cache_tiles=CACHE_TILES, upper_level=8)
 
 
+def started_log(path: Path, total: int, appended: int) -> tuple[MerkleLog, list[bytes]]:
+    """A small-cache log in `path` holding the first `appended` of `total` test leaves: the
+    log, and the data of all `total`."""
+    writer = small_cache_log(path)
+    data = leaves(0, total)
+    writer.append(leaf_hashes(data[:appended]))
+    return writer, data
+
+
 def nodes_path(path: Path, base: int = 0) -> Path:
     found = node_file_path(str(path), base)
     assert found is not None
@@ -97,9 +106,7 @@ def tile_cache_misses(statements: list[str]) -> list[str]:
 
 def test_a_log_larger_than_its_tile_cache_proves_from_the_node_file(tmp_path: Path) -> None:
     path = tmp_path / "log.db"
-    writer = small_cache_log(path)
-    data = leaves(0, 5_000)
-    writer.append(leaf_hashes(data[:300]))
+    writer, data = started_log(path, 5_000, 300)
     assert not nodes_path(path).exists()  # the tile cache still holds the log
     for start in range(300, 5_000, 613):
         writer.append(leaf_hashes(data[start : start + 613]))
@@ -123,9 +130,7 @@ def test_a_crash_after_commit_leaves_the_file_lagging_and_the_next_append_catche
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "log.db"
-    writer = small_cache_log(path)
-    data = leaves(0, 3_000)
-    writer.append(leaf_hashes(data[:1_000]))
+    writer, data = started_log(path, 3_000, 1_000)
     append_dying_before_publish(writer, data[1_000:2_000], monkeypatch)  # never claimed
     assert claimed_size(path) == 1_000
     # What the lost append wrote is unclaimed: garbage there is never served...
@@ -248,9 +253,7 @@ def test_a_running_reader_follows_a_deleted_and_rebuilt_node_file(
     readers switch to the new file (within a second; here at once)."""
     monkeypatch.setattr(nodefile_module, "_RECHECK_SECONDS", 0.0)
     path = tmp_path / "log.db"
-    writer = small_cache_log(path)
-    data = leaves(0, 4_000)
-    writer.append(leaf_hashes(data[:2_000]))
+    writer, data = started_log(path, 4_000, 2_000)
     scribble(path, leaf_offset(701), leaf_offset(702))  # a bad copy of leaf 701
     reader, statements = traced_reader(path)
     expected = reference(data)
@@ -270,9 +273,7 @@ def test_a_reader_maps_the_file_again_as_it_grows(
 ) -> None:
     monkeypatch.setattr(nodefile_module, "_GROWTH", 4096)  # the file grows block by block
     path = tmp_path / "log.db"
-    writer = small_cache_log(path)
-    data = leaves(0, 3_000)
-    writer.append(leaf_hashes(data[:600]))
+    writer, data = started_log(path, 3_000, 600)
     reader, statements = traced_reader(path)
     assert_proofs(reader, reference(data[:600]), 600)
     statements.clear()
@@ -286,9 +287,7 @@ def test_a_node_file_that_cannot_be_written_is_dropped_and_the_log_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "log.db"
-    writer = small_cache_log(path)
-    data = leaves(0, 3_000)
-    writer.append(leaf_hashes(data[:1_000]))
+    writer, data = started_log(path, 3_000, 1_000)
     monkeypatch.setattr(nodefile_module, "_RECHECK_SECONDS", 3600.0)  # no look at the path
     reader, statements = traced_reader(path)
     assert_proofs(reader, reference(data[:1_000]), 1_000)  # the file mapped

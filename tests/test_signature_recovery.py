@@ -9,6 +9,7 @@ import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def recovery(clock: Clock) -> Iterator[SignerRecovery]:
-    with SignerRecovery(clock=clock) as recovery:
+    with closing(SignerRecovery(clock=clock)) as recovery:
         yield recovery
 
 
@@ -163,7 +164,7 @@ def test_a_silent_worker_is_killed_and_its_group_left_to_the_caller(
     world: World, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     pairs = signed_pairs(world, MIN_GROUP)
-    with SignerRecovery(clock=clock, reply_timeout_s=0.5) as recovery:
+    with closing(SignerRecovery(clock=clock, reply_timeout_s=0.5)) as recovery:
         pid = ready(recovery).pid
         assert pid is not None
         os.kill(pid, signal.SIGSTOP)
@@ -178,7 +179,7 @@ def test_a_send_to_a_stuck_worker_gives_up(clock: Clock, caplog: pytest.LogCaptu
     """A group too large for the socket, sent to a worker that reads nothing: the write gives
     up after the reply timeout instead of blocking the caller for good."""
     pairs = [(os.urandom(32), "0x" + os.urandom(65).hex()) for _ in range(20_000)]
-    with SignerRecovery(clock=clock, reply_timeout_s=0.5) as recovery:
+    with closing(SignerRecovery(clock=clock, reply_timeout_s=0.5)) as recovery:
         pid = ready(recovery).pid
         assert pid is not None
         os.kill(pid, signal.SIGSTOP)
